@@ -1,0 +1,4 @@
+pub mod admin;
+pub mod collector;
+pub mod metadata;
+pub mod snapshot;

@@ -1,0 +1,112 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use pipetop::collect::Collectors;
+use pipetop::config::{Config, ProcessEnv};
+use pipetop::snapshot::{self, SCHEMA_VERSION, SnapshotReport};
+
+/// top for a Kafka → ClickHouse ingestion pipeline.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// TOML config file (see README). Without one, pipetop watches localhost:9092 and
+    /// http://localhost:8123.
+    #[arg(long, short, global = true, env = "PIPETOP_CONFIG")]
+    config: Option<PathBuf>,
+    /// Kafka bootstrap servers (overrides the config file).
+    #[arg(long, global = true)]
+    kafka: Option<String>,
+    /// ClickHouse HTTP URL (overrides the config file).
+    #[arg(long, global = true)]
+    clickhouse: Option<String>,
+    /// Refresh interval, e.g. 2s (minimum 500ms).
+    #[arg(long, global = true, value_parser = humantime::parse_duration)]
+    refresh: Option<std::time::Duration>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Poll every source once and print the result, then exit (non-zero if a source failed).
+    Snapshot {
+        /// Print JSON (the only format for now; stable field names, see README).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match load_config(&cli) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("pipetop: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("pipetop: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            None => dashboard(&config).await,
+            Some(Command::Snapshot { json: _ }) => print_snapshot(&config).await,
+        }
+    });
+    // Collector tasks may be mid-request; do not wait for them.
+    runtime.shutdown_background();
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("pipetop: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config, pipetop::config::ConfigError> {
+    let mut config = Config::load(cli.config.as_deref(), &ProcessEnv)?;
+    if let Some(kafka) = &cli.kafka {
+        config.kafka.bootstrap_servers = kafka.clone();
+    }
+    if let Some(url) = &cli.clickhouse {
+        config.clickhouse.url = url.clone();
+    }
+    if let Some(refresh) = cli.refresh {
+        config.refresh = refresh;
+    }
+    config.validate(None)?;
+    Ok(config)
+}
+
+async fn dashboard(config: &Config) -> anyhow::Result<ExitCode> {
+    let collectors = Collectors::spawn(config)?;
+    pipetop::ui::run(config, collectors).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn print_snapshot(config: &Config) -> anyhow::Result<ExitCode> {
+    let model = snapshot::poll_once(config).await?;
+    let report = SnapshotReport {
+        schema_version: SCHEMA_VERSION,
+        context: &config.context,
+        model: &model,
+    };
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    let failures = snapshot::failures(&model);
+    for failure in &failures {
+        eprintln!("pipetop: {failure}");
+    }
+    Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

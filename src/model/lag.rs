@@ -1,0 +1,260 @@
+//! Offset lag per partition and per group, derived from one Kafka snapshot.
+//!
+//! Lag is `end − committed`, exactly as kafka-consumer-groups computes it, and only where a commit
+//! exists: a partition without a commit has *unknown* lag, shown as such, never as 0 and never
+//! summed into the group's total.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::kafka::admin::GroupState;
+use crate::kafka::snapshot::{Group, KafkaSnapshot, Partition};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupLag {
+    pub group_id: String,
+    pub state: GroupState,
+    pub members: usize,
+    pub topics: Vec<String>,
+    /// Sum of the known partition lags.
+    pub total_lag: u64,
+    pub max_lag: u64,
+    /// Partitions assigned to a member but never committed: their lag is unknown.
+    pub partitions_without_commit: usize,
+    pub partitions: Vec<PartitionLag>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PartitionLag {
+    pub topic: String,
+    pub partition: i32,
+    pub committed: Option<i64>,
+    pub end: Option<i64>,
+    pub lag: Option<u64>,
+    pub flag: OffsetFlag,
+    /// client_id@host of the member that owns the partition, if any.
+    pub owner: Option<String>,
+}
+
+/// Committed offsets that cannot be taken at face value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OffsetFlag {
+    Ok,
+    /// Assigned, but the group never committed here.
+    NoCommit,
+    /// The topic or partition no longer exists (deleted, or metadata missing).
+    UnknownPartition,
+    /// Committed beyond the log end: the log was truncated (unclean leader election, recreated topic).
+    AheadOfEnd,
+    /// Committed before the log start: those messages were deleted by retention before being read.
+    BelowLogStart,
+}
+
+pub fn group_lags(snapshot: &KafkaSnapshot) -> Vec<GroupLag> {
+    let partitions: HashMap<(&str, i32), &Partition> = snapshot
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .map(move |p| ((t.name.as_str(), p.partition), p))
+        })
+        .collect();
+    snapshot
+        .groups
+        .iter()
+        .map(|g| group_lag(g, &partitions))
+        .collect()
+}
+
+fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -> GroupLag {
+    // Committed partitions first, then assigned-but-uncommitted ones; BTreeMap keeps them ordered.
+    let mut rows: BTreeMap<(&str, i32), (Option<i64>, Option<String>)> = group
+        .committed
+        .iter()
+        .map(|c| ((c.topic.as_str(), c.partition), (Some(c.offset), None)))
+        .collect();
+    for member in &group.members {
+        let owner = format!(
+            "{}@{}",
+            member.client_id,
+            member.host.trim_start_matches('/')
+        );
+        for tp in &member.assignment {
+            rows.entry((tp.topic.as_str(), tp.partition)).or_default().1 = Some(owner.clone());
+        }
+    }
+
+    let partitions: Vec<PartitionLag> = rows
+        .into_iter()
+        .map(|((topic, partition), (committed, owner))| {
+            let info = partitions.get(&(topic, partition)).copied();
+            partition_lag(topic, partition, committed, info, owner)
+        })
+        .collect();
+
+    let known = partitions.iter().filter_map(|p| p.lag);
+    let mut topics: Vec<String> = partitions.iter().map(|p| p.topic.clone()).collect();
+    topics.dedup();
+    GroupLag {
+        group_id: group.group_id.clone(),
+        state: group.state,
+        members: group.members.len(),
+        topics,
+        total_lag: known.clone().sum(),
+        max_lag: known.max().unwrap_or(0),
+        partitions_without_commit: partitions
+            .iter()
+            .filter(|p| p.flag == OffsetFlag::NoCommit)
+            .count(),
+        partitions,
+        error: group.error.clone(),
+    }
+}
+
+fn partition_lag(
+    topic: &str,
+    partition: i32,
+    committed: Option<i64>,
+    info: Option<&Partition>,
+    owner: Option<String>,
+) -> PartitionLag {
+    let end = info.and_then(|p| p.end_offset);
+    let start = info.and_then(|p| p.start_offset);
+    let flag = match (committed, end) {
+        (None, _) => OffsetFlag::NoCommit,
+        (Some(_), None) if info.is_none() => OffsetFlag::UnknownPartition,
+        (Some(c), Some(e)) if c > e => OffsetFlag::AheadOfEnd,
+        (Some(c), _) if start.is_some_and(|s| c < s) => OffsetFlag::BelowLogStart,
+        _ => OffsetFlag::Ok,
+    };
+    let lag = match (committed, end) {
+        (Some(c), Some(e)) => Some(u64::try_from(e - c).unwrap_or(0)),
+        _ => None,
+    };
+    PartitionLag {
+        topic: topic.to_string(),
+        partition,
+        committed,
+        end,
+        lag,
+        flag,
+        owner,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::admin::TopicPartition;
+    use crate::kafka::snapshot::{Committed, Member, Topic};
+
+    fn part(partition: i32, start: i64, end: i64) -> Partition {
+        Partition {
+            partition,
+            leader: Some(1),
+            replicas: vec![1],
+            isr: vec![1],
+            start_offset: Some(start),
+            end_offset: Some(end),
+            error: None,
+        }
+    }
+
+    fn snapshot(groups: Vec<Group>) -> KafkaSnapshot {
+        KafkaSnapshot {
+            taken_at_ms: 0,
+            poll_ms: 0,
+            requests: 0,
+            cluster_id: None,
+            controller_id: None,
+            brokers: vec![],
+            topics: vec![Topic {
+                name: "t".into(),
+                internal: false,
+                partitions: vec![part(0, 0, 100), part(1, 50, 200), part(2, 0, 10)],
+            }],
+            groups,
+        }
+    }
+
+    fn group(committed: &[(&str, i32, i64)], assigned: &[i32]) -> Group {
+        Group {
+            group_id: "g".into(),
+            state: GroupState::Stable,
+            partition_assignor: "range".into(),
+            coordinator: Some(1),
+            members: vec![Member {
+                consumer_id: "c-1".into(),
+                client_id: "sink".into(),
+                host: "/127.0.0.1".into(),
+                assignment: assigned
+                    .iter()
+                    .map(|&p| TopicPartition {
+                        topic: "t".into(),
+                        partition: p,
+                    })
+                    .collect(),
+            }],
+            committed: committed
+                .iter()
+                .map(|&(t, p, o)| Committed {
+                    topic: t.into(),
+                    partition: p,
+                    offset: o,
+                })
+                .collect(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn lag_is_end_minus_committed_and_uncommitted_partitions_do_not_poison_the_sum() {
+        let lags = group_lags(&snapshot(vec![group(
+            &[("t", 0, 40), ("t", 1, 190)],
+            &[0, 1, 2],
+        )]));
+        let g = &lags[0];
+        assert_eq!(g.total_lag, 60 + 10);
+        assert_eq!(g.max_lag, 60);
+        assert_eq!(g.partitions_without_commit, 1);
+        let p2 = &g.partitions[2];
+        assert_eq!((p2.lag, p2.flag), (None, OffsetFlag::NoCommit));
+        assert_eq!(g.partitions[0].owner.as_deref(), Some("sink@127.0.0.1"));
+    }
+
+    #[test]
+    fn unassigned_committed_partitions_still_count() {
+        let lags = group_lags(&snapshot(vec![group(&[("t", 0, 0)], &[])]));
+        assert_eq!(lags[0].total_lag, 100);
+        assert_eq!(lags[0].partitions[0].owner, None);
+    }
+
+    #[test]
+    fn suspicious_commits_are_flagged() {
+        let lags = group_lags(&snapshot(vec![group(
+            &[("t", 0, 150), ("t", 1, 10), ("gone", 0, 5)],
+            &[],
+        )]));
+        let flags: Vec<_> = lags[0]
+            .partitions
+            .iter()
+            .map(|p| (p.topic.as_str(), p.flag))
+            .collect();
+        assert_eq!(
+            flags,
+            vec![
+                ("gone", OffsetFlag::UnknownPartition),
+                ("t", OffsetFlag::AheadOfEnd),
+                ("t", OffsetFlag::BelowLogStart)
+            ]
+        );
+        // Ahead of the end is not negative lag; below the log start is all of the remaining log.
+        assert_eq!(lags[0].partitions[1].lag, Some(0));
+        assert_eq!(lags[0].partitions[2].lag, Some(190));
+        assert_eq!(lags[0].partitions[0].lag, None);
+    }
+}

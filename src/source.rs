@@ -1,0 +1,148 @@
+//! One data source as the rest of pipetop sees it: the last good snapshot, when it was taken, and the
+//! latest failure. Collectors publish this over a `watch` channel, so a slow reader only ever sees the
+//! newest state and a slow source never blocks anyone.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use tokio::sync::{Notify, watch};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceStatus<T> {
+    /// The newest snapshot that was polled without a source-wide failure.
+    pub last_good: Option<Arc<T>>,
+    #[serde(serialize_with = "crate::time::ser_opt_unix_ms")]
+    pub last_good_at: Option<SystemTime>,
+    /// Set when the latest poll failed; cleared by the next good one.
+    pub error: Option<SourceError>,
+    pub polls: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceError {
+    pub message: String,
+    #[serde(serialize_with = "crate::time::ser_unix_ms")]
+    pub at: SystemTime,
+}
+
+impl<T> Default for SourceStatus<T> {
+    fn default() -> Self {
+        SourceStatus {
+            last_good: None,
+            last_good_at: None,
+            error: None,
+            polls: 0,
+        }
+    }
+}
+
+impl<T> SourceStatus<T> {
+    pub fn record(&mut self, result: Result<T, String>, at: SystemTime) {
+        self.polls += 1;
+        match result {
+            Ok(snapshot) => {
+                self.last_good = Some(Arc::new(snapshot));
+                self.last_good_at = Some(at);
+                self.error = None;
+            }
+            Err(message) => self.error = Some(SourceError { message, at }),
+        }
+    }
+
+    /// Age of the last good data, or None if there never was any.
+    pub fn age(&self, now: SystemTime) -> Option<Duration> {
+        self.last_good_at
+            .map(|at| now.duration_since(at).unwrap_or_default())
+    }
+}
+
+/// A source that can be polled for a fresh snapshot. A source-wide failure (unreachable, auth) is
+/// an `Err` with a message fit for the screen; partial failures live inside the snapshot.
+pub trait Collector: Send + 'static {
+    type Snapshot: Send + Sync + 'static;
+    fn poll(&mut self) -> impl Future<Output = Result<Self::Snapshot, String>> + Send;
+}
+
+/// Polls `collector` every `interval` (or at once when `refresh_now` is notified) and publishes
+/// each outcome. Runs until every receiver is gone.
+pub async fn run_collector<C: Collector>(
+    interval: Duration,
+    refresh_now: Arc<Notify>,
+    tx: watch::Sender<SourceStatus<C::Snapshot>>,
+    mut collector: C,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    // A poll that overran its interval must not be followed by a burst of catch-up polls.
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = refresh_now.notified() => {}
+            _ = tx.closed() => return,
+        }
+        let result = collector.poll().await;
+        let at = SystemTime::now();
+        tx.send_modify(|status| status.record(result, at));
+        if tx.is_closed() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_keeps_last_good_data_and_its_age() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
+        let mut s = SourceStatus::<u32>::default();
+        s.record(Ok(7), t0);
+        s.record(Err("broker down".into()), t0 + Duration::from_secs(4));
+        assert_eq!(s.last_good.as_deref(), Some(&7));
+        assert_eq!(
+            s.error.as_ref().map(|e| e.message.as_str()),
+            Some("broker down")
+        );
+        assert_eq!(
+            s.age(t0 + Duration::from_secs(6)),
+            Some(Duration::from_secs(6))
+        );
+        s.record(Ok(8), t0 + Duration::from_secs(8));
+        assert!(s.error.is_none());
+        assert_eq!(s.polls, 3);
+    }
+
+    #[tokio::test]
+    async fn collector_publishes_and_stops_when_nobody_listens() {
+        struct Counter(u32);
+        impl Collector for Counter {
+            type Snapshot = u32;
+            async fn poll(&mut self) -> Result<u32, String> {
+                self.0 += 1;
+                if self.0 == 2 {
+                    Err("boom".to_string())
+                } else {
+                    Ok(self.0)
+                }
+            }
+        }
+        let (tx, mut rx) = watch::channel(SourceStatus::<u32>::default());
+        let notify = Arc::new(Notify::new());
+        let task = tokio::spawn(run_collector(
+            Duration::from_millis(10),
+            notify,
+            tx,
+            Counter(0),
+        ));
+        rx.wait_for(|s| s.polls >= 3).await.unwrap();
+        assert!(rx.borrow().last_good.is_some());
+        drop(rx);
+        tokio::time::timeout(Duration::from_secs(2), task)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}

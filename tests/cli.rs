@@ -1,0 +1,78 @@
+//! The pipetop binary as scripts use it: `snapshot --json` and clear config errors.
+
+mod common;
+
+use std::process::Command;
+
+fn pipetop(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_pipetop"))
+        .args(args)
+        .output()
+        .expect("pipetop runs")
+}
+
+#[test]
+fn snapshot_json_has_both_sources() {
+    common::require_stack();
+    let out = pipetop(&["snapshot", "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(v["schema_version"], 1);
+    let model = &v["model"];
+    assert!(
+        model["kafka"]["last_good"]["brokers"]
+            .as_array()
+            .is_some_and(|b| !b.is_empty())
+    );
+    assert!(model["clickhouse"]["last_good"]["server"]["version"].is_string());
+    assert!(model["groups"].is_array());
+}
+
+#[test]
+fn unreachable_source_exits_non_zero_with_a_message() {
+    common::require_stack();
+    let out = pipetop(&["snapshot", "--json", "--clickhouse", "http://127.0.0.1:1"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("clickhouse:"), "{stderr}");
+    // Kafka still answered: its half of the snapshot is printed.
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert!(v["model"]["kafka"]["last_good"].is_object());
+}
+
+#[test]
+fn bad_config_names_file_key_and_expectation() {
+    let dir = std::env::temp_dir().join(common::unique("pipetop_cfg"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("pipetop.toml");
+    std::fs::write(&path, "refresh = \"soon\"\n").unwrap();
+    let out = pipetop(&["--config", path.to_str().unwrap(), "snapshot", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("pipetop.toml")
+            && stderr.contains("refresh")
+            && stderr.contains("expected a duration"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn secrets_never_reach_the_output() {
+    let dir = std::env::temp_dir().join(common::unique("pipetop_secret"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("pipetop.toml");
+    std::fs::write(
+        &path,
+        "[clickhouse]\nurl = \"http://127.0.0.1:8123\"\npassword = \"hunter2-secret\"\n",
+    )
+    .unwrap();
+    let out = pipetop(&["--config", path.to_str().unwrap(), "snapshot", "--json"]);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains("hunter2-secret"));
+}

@@ -1,0 +1,148 @@
+//! Shared helpers for the integration tests. They run against the live local stack started by
+//! `tests/stack/up` (the README's test command starts it); nothing here is a mock.
+#![allow(dead_code)]
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use pipetop::config::{ClickHouseConfig, Config};
+
+pub const KAFKA: &str = "127.0.0.1:9092";
+pub const CLICKHOUSE: &str = "http://127.0.0.1:8123";
+pub const LEGACY_CLICKHOUSE: &str = "http://127.0.0.1:18123";
+
+/// A name no other test run has used: topics and groups outlive a test run.
+pub fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{prefix}_{}_{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+pub fn config() -> Config {
+    let mut config = Config::default();
+    config.kafka.bootstrap_servers = KAFKA.to_string();
+    config.clickhouse.url = CLICKHOUSE.to_string();
+    config
+}
+
+pub fn clickhouse_config(url: &str) -> ClickHouseConfig {
+    ClickHouseConfig {
+        url: url.to_string(),
+        ..ClickHouseConfig::default()
+    }
+}
+
+/// A client that may write: the tests set up data; pipetop's own client never can.
+pub fn writer(url: &str) -> clickhouse::Client {
+    clickhouse::Client::default().with_url(url)
+}
+
+pub async fn exec(url: &str, sql: &str) {
+    writer(url)
+        .query(sql)
+        .execute()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+pub fn kafka_config() -> ClientConfig {
+    let mut cc = ClientConfig::new();
+    cc.set("bootstrap.servers", KAFKA);
+    cc
+}
+
+pub async fn create_topic(name: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = kafka_config().create().unwrap();
+    let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+    let results = admin
+        .create_topics(
+            [&topic],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        )
+        .await
+        .unwrap();
+    for r in results {
+        r.unwrap_or_else(|(t, e)| panic!("create topic {t}: {e}"));
+    }
+    // Metadata propagates asynchronously even on one broker: wait until leaders are known.
+    let consumer: BaseConsumer = kafka_config().create().unwrap();
+    for _ in 0..100 {
+        if let Ok(md) = consumer.fetch_metadata(Some(name), Duration::from_secs(5)) {
+            if md.topics().first().is_some_and(|t| {
+                t.error().is_none()
+                    && t.partitions().len() == partitions as usize
+                    && t.partitions().iter().all(|p| p.leader() >= 0)
+            }) {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("topic {name} never got leaders");
+}
+
+pub async fn delete_topic(name: &str) {
+    let admin: AdminClient<DefaultClientContext> = kafka_config().create().unwrap();
+    let _ = admin.delete_topics(&[name], &AdminOptions::new()).await;
+}
+
+/// Produces `counts[p]` messages to partition p and waits until all are acknowledged.
+pub fn produce(topic: &str, counts: &[usize]) {
+    let producer: BaseProducer = kafka_config().set("linger.ms", "5").create().unwrap();
+    for (partition, &n) in counts.iter().enumerate() {
+        for i in 0..n {
+            let payload = format!("{{\"n\":{i}}}");
+            let mut record = BaseRecord::<(), _>::to(topic)
+                .partition(partition as i32)
+                .payload(&payload);
+            loop {
+                match producer.send(record) {
+                    Ok(()) => break,
+                    Err((_, back)) => {
+                        record = back;
+                        producer.poll(Duration::from_millis(10));
+                    }
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+}
+
+/// Commits the given offsets for `group` without joining it (assign + commit, like a tool would).
+pub fn commit(group: &str, topic: &str, offsets: &[(i32, i64)]) {
+    let consumer: BaseConsumer = kafka_config()
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for &(p, o) in offsets {
+        tpl.add_partition_offset(topic, p, Offset::Offset(o))
+            .unwrap();
+    }
+    consumer.commit(&tpl, CommitMode::Sync).unwrap();
+}
+
+/// Fails fast with a clear message when the stack is not running.
+pub fn require_stack() {
+    for (what, addr) in [
+        ("kafka", "127.0.0.1:9092"),
+        ("clickhouse", "127.0.0.1:8123"),
+    ] {
+        if std::net::TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(2))
+            .is_err()
+        {
+            panic!(
+                "{what} is not answering on {addr}: start the stack with tests/stack/up (make test does)"
+            );
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! pipetop's Kafka poll against the live broker: lag equals end − committed, and polling changes
+//! nothing in the group it watches.
+
+mod common;
+
+use pipetop::kafka::admin::GroupState;
+use pipetop::kafka::collector::KafkaCollector;
+use pipetop::model::lag::{OffsetFlag, group_lags};
+use pipetop::source::Collector;
+
+#[tokio::test]
+async fn lag_is_end_minus_committed_and_polling_changes_nothing() {
+    common::require_stack();
+    let topic = common::unique("lag_topic");
+    let group = common::unique("lag_group");
+    common::create_topic(&topic, 3).await;
+    common::produce(&topic, &[100, 40, 7]);
+    common::commit(&group, &topic, &[(0, 25), (1, 40)]);
+
+    let mut collector = KafkaCollector::new(&common::config().kafka).unwrap();
+    let first = collector.poll().await.unwrap();
+    let second = collector.poll().await.unwrap();
+
+    for snapshot in [&first, &second] {
+        let lags = group_lags(snapshot);
+        let g = lags
+            .iter()
+            .find(|g| g.group_id == group)
+            .expect("group listed");
+        assert_eq!(g.state, GroupState::Empty);
+        assert_eq!(g.members, 0, "pipetop must never join the group");
+        let by_partition: Vec<_> = g
+            .partitions
+            .iter()
+            .map(|p| (p.partition, p.committed, p.end, p.lag, p.flag))
+            .collect();
+        assert_eq!(
+            by_partition,
+            vec![
+                (0, Some(25), Some(100), Some(75), OffsetFlag::Ok),
+                (1, Some(40), Some(40), Some(0), OffsetFlag::Ok),
+            ],
+            "partition 2 was never committed, so it is not in an empty group's rows"
+        );
+        assert_eq!(g.total_lag, 75);
+    }
+    // The commits pipetop saw on the second poll are exactly the ones the test made.
+    let g = second.groups.iter().find(|g| g.group_id == group).unwrap();
+    let committed: Vec<_> = g
+        .committed
+        .iter()
+        .map(|c| (c.partition, c.offset))
+        .collect();
+    assert_eq!(committed, vec![(0, 25), (1, 40)]);
+    assert!(second.requests > 0);
+    common::delete_topic(&topic).await;
+}
+
+#[tokio::test]
+async fn unreachable_broker_is_an_error_not_a_hang() {
+    let mut config = common::config();
+    config.kafka.bootstrap_servers = "127.0.0.1:1".to_string();
+    config.kafka.request_timeout = std::time::Duration::from_secs(2);
+    let mut collector = KafkaCollector::new(&config.kafka).unwrap();
+    let started = std::time::Instant::now();
+    let result = collector.poll().await;
+    assert!(result.is_err(), "{result:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+}
