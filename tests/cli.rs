@@ -1,5 +1,7 @@
 //! The pipetop binary as scripts use it: `snapshot --json` and clear config errors.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 mod common;
 
 use std::process::Command;

@@ -1,6 +1,8 @@
 //! pipetop's ClickHouse poll against the live servers: part counts equal system.parts, on the
 //! current engine and on the legacy 18.16 server.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 mod common;
 
 use clickhouse::Row;

@@ -1,6 +1,8 @@
 //! pipetop's Kafka poll against the live broker: lag equals end − committed, and polling changes
 //! nothing in the group it watches.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 mod common;
 
 use pipetop::kafka::admin::GroupState;

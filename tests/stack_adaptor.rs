@@ -1,6 +1,8 @@
 //! The ClickHouse HTTP adaptor of tests/stack speaks the interface as real servers do: auth is
 //! checked, and errors come back as HTTP 500 with the exception code header.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 mod common;
 
 use std::process::Command;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Control {
     /// Consume nothing (the consumer stays in the group; lag grows).
     pub paused: bool,
@@ -14,17 +14,6 @@ pub struct Control {
     pub tiny_batches: u64,
     /// Each increment makes the sink send one batch ClickHouse rejects.
     pub reject_seq: u64,
-}
-
-impl Default for Control {
-    fn default() -> Control {
-        Control {
-            paused: false,
-            max_rate: 0,
-            tiny_batches: 0,
-            reject_seq: 0,
-        }
-    }
 }
 
 impl Control {

@@ -37,7 +37,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Create the pipeline's ClickHouse tables (idempotent).
-    Setup,
+    Setup {
+        /// Also create the Kafka table engine path (database `kafka_engine`).
+        #[arg(long)]
+        kafka_engine: bool,
+    },
     /// Produce JSON events.
     Produce(produce::ProduceArgs),
     /// Consume, insert, commit.
@@ -58,7 +62,13 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let clickhouse = clickhouse::Client::default().with_url(&cli.clickhouse);
     match &cli.command {
-        Command::Setup => setup(&clickhouse).await,
+        Command::Setup { kafka_engine } => {
+            setup(&clickhouse).await?;
+            if *kafka_engine {
+                setup_kafka_engine(&clickhouse, &cli.brokers, &cli.topic).await?;
+            }
+            Ok(())
+        }
         Command::Produce(args) => {
             let (brokers, topic, args) = (cli.brokers.clone(), cli.topic.clone(), args.clone());
             tokio::task::spawn_blocking(move || produce::run(&brokers, &topic, &args)).await?
@@ -91,5 +101,34 @@ async fn setup(clickhouse: &clickhouse::Client) -> anyhow::Result<()> {
     for sql in schema::TABLES {
         clickhouse.query(sql).execute().await?;
     }
+    Ok(())
+}
+
+/// A Kafka engine table consumes only once a materialized view reads from it, so creating the
+/// table before its views loses nothing.
+async fn setup_kafka_engine(
+    clickhouse: &clickhouse::Client,
+    brokers: &str,
+    topic: &str,
+) -> anyhow::Result<()> {
+    clickhouse
+        .query(schema::KAFKA_ENGINE_DATABASE)
+        .execute()
+        .await?;
+    for sql in schema::kafka_engine_tables(brokers, topic) {
+        if let Err(e) = clickhouse.query(&sql).execute().await {
+            // chdb answers CREATE ... ENGINE = Kafka with "Shutdown was called" (code 49) although
+            // the table is created and consumes; anything else is a real failure.
+            if !e.to_string().contains("Shutdown was called") {
+                return Err(e.into());
+            }
+        }
+    }
+    let exists: u8 = clickhouse
+        .query("EXISTS TABLE kafka_engine.events_kafka")
+        .fetch_one()
+        .await?;
+    anyhow::ensure!(exists == 1, "the Kafka engine table was not created");
+    eprintln!("setup: Kafka table engine consuming {topic} as clickhouse_kafka_engine");
     Ok(())
 }

@@ -64,7 +64,7 @@ pub fn run(brokers: &str, topic: &str, args: &ProduceArgs) -> anyhow::Result<()>
             }
         }
         sent += 1;
-        if sent % (rate * 10) == 0 {
+        if sent.is_multiple_of(rate * 10) {
             eprintln!("producer: {sent} events sent");
         }
     }

@@ -2,7 +2,7 @@
 //! pipeline's tables, offsets committed only after every insert of the batch succeeded.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -45,7 +45,7 @@ pub async fn run(
     brokers: &str,
     topic: &str,
     clickhouse: &clickhouse::Client,
-    control_path: &PathBuf,
+    control_path: &Path,
     args: &SinkArgs,
 ) -> anyhow::Result<()> {
     let consumer: StreamConsumer = ClientConfig::new()

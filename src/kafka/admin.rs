@@ -272,7 +272,8 @@ impl fmt::Debug for Admin {
 }
 
 impl Admin {
-    /// Build from a ready rdkafka::ClientConfig (bootstrap.servers + any user librdkafka properties).
+    /// Build from a ready `rdkafka::ClientConfig` (bootstrap.servers + any user
+    /// librdkafka properties).
     ///
     /// Does not contact the cluster; connection problems surface on the first call.
     pub fn new(config: &ClientConfig) -> Result<Admin, AdminError> {
@@ -546,9 +547,11 @@ impl Admin {
             .collect())
     }
 
-    /// Log-end (Latest) or log-start (Earliest) offsets for many partitions in ONE rd_kafka_ListOffsets call
-    /// (librdkafka sends one ListOffsets request per leader broker). isolation level read_uncommitted
-    /// (high watermark, like kafka-consumer-groups). Per-partition errors are returned per partition.
+    /// Log-end (Latest) or log-start (Earliest) offsets for many partitions in
+    /// ONE rd_kafka_ListOffsets call (librdkafka sends one ListOffsets request
+    /// per leader broker), isolation level read_uncommitted (high watermark,
+    /// like kafka-consumer-groups). Per-partition errors are returned per
+    /// partition.
     ///
     /// Returns one entry per distinct requested partition, in request order.
     /// Partitions librdkafka cannot take (empty or NUL-containing topic,
@@ -1637,6 +1640,27 @@ mod tests {
             parts
                 .iter()
                 .all(|p| p.error.is_some() && p.offset.is_none())
+        );
+    }
+
+    #[test]
+    fn main_queue_is_drained() {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", "127.0.0.1:1")
+            .set("log_level", "7")
+            .set("debug", "broker");
+        let admin = Admin::new(&config).unwrap();
+        std::thread::sleep(Duration::from_secs(1));
+        let main = Queue::main(admin.rk()).unwrap();
+        // SAFETY: the queue is live.
+        let queued = || unsafe { rd::rd_kafka_queue_length(main.ptr()) };
+        let before = queued();
+        admin.drain_main_queue();
+        let after = queued();
+        assert!(
+            before > 0 && after < before,
+            "before {before}, after {after}"
         );
     }
 

@@ -71,11 +71,17 @@ pub fn group_lags(snapshot: &KafkaSnapshot) -> Vec<GroupLag> {
 }
 
 fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -> GroupLag {
-    // Committed partitions first, then assigned-but-uncommitted ones; BTreeMap keeps them ordered.
-    let mut rows: BTreeMap<(&str, i32), (Option<i64>, Option<String>)> = group
+    // Committed and assigned partitions merged; BTreeMap keeps them in topic/partition order.
+    let mut rows: BTreeMap<(&str, i32), GroupPartition> = group
         .committed
         .iter()
-        .map(|c| ((c.topic.as_str(), c.partition), (Some(c.offset), None)))
+        .map(|c| {
+            let row = GroupPartition {
+                committed: Some(c.offset),
+                owner: None,
+            };
+            ((c.topic.as_str(), c.partition), row)
+        })
         .collect();
     for member in &group.members {
         let owner = format!(
@@ -84,15 +90,17 @@ fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -> Gr
             member.host.trim_start_matches('/')
         );
         for tp in &member.assignment {
-            rows.entry((tp.topic.as_str(), tp.partition)).or_default().1 = Some(owner.clone());
+            rows.entry((tp.topic.as_str(), tp.partition))
+                .or_default()
+                .owner = Some(owner.clone());
         }
     }
 
     let partitions: Vec<PartitionLag> = rows
         .into_iter()
-        .map(|((topic, partition), (committed, owner))| {
+        .map(|((topic, partition), row)| {
             let info = partitions.get(&(topic, partition)).copied();
-            partition_lag(topic, partition, committed, info, owner)
+            partition_lag(topic, partition, row.committed, info, row.owner)
         })
         .collect();
 
@@ -113,6 +121,12 @@ fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -> Gr
         partitions,
         error: group.error.clone(),
     }
+}
+
+#[derive(Default)]
+struct GroupPartition {
+    committed: Option<i64>,
+    owner: Option<String>,
 }
 
 fn partition_lag(

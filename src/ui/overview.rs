@@ -85,7 +85,7 @@ fn age_span<T>(
         (None, None) => " · connecting…".to_string(),
         (None, Some(_)) => " · DOWN".to_string(),
         (Some(age), Some(_)) => format!(" · DOWN, data {} old", short_duration(age)),
-        (Some(age), None) => format!(" · {} ago", short_duration(age)),
+        (Some(age), None) => format!(" · {}", age_text(age)),
     };
     let style = if status.error.is_some() {
         palette.crit
@@ -196,7 +196,7 @@ fn group_row<'a>(g: &'a GroupLag, palette: &Palette, stale: bool) -> Row<'a> {
     let dim = |s: Style| if stale { palette.stale } else { s };
     Row::new(vec![
         Cell::from(g.group_id.as_str()),
-        Cell::from(Span::styled(format!("{:?}", g.state), dim(state_style))),
+        Cell::from(Span::styled(state_label(g.state), dim(state_style))),
         Cell::from(g.members.to_string()),
         Cell::from(g.topics.join(",")),
         Cell::from(Span::styled(thousands(g.total_lag), dim(lag_style))),
@@ -301,12 +301,29 @@ fn draw_hints(frame: &mut Frame, area: Rect, app: &App, palette: &Palette) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// Both rebalance phases mean the same to an on-call engineer: consumption is paused right now.
+pub fn state_label(state: GroupState) -> &'static str {
+    match state {
+        GroupState::PreparingRebalance | GroupState::CompletingRebalance => "Rebalancing",
+        other => other.as_str(),
+    }
+}
+
+/// "now" below a second: sub-second ages are poll jitter, not information.
+fn age_text(age: Duration) -> String {
+    if age < Duration::from_secs(1) {
+        "now".to_string()
+    } else {
+        format!("{} ago", short_duration(age))
+    }
+}
+
 /// 1234567 → "1,234,567": lag is read at a glance, digits counted by nobody.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

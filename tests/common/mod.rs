@@ -1,6 +1,6 @@
 //! Shared helpers for the integration tests. They run against the live local stack started by
 //! `tests/stack/up` (the README's test command starts it); nothing here is a mock.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -74,14 +74,17 @@ pub async fn create_topic(name: &str, partitions: i32) {
     // Metadata propagates asynchronously even on one broker: wait until leaders are known.
     let consumer: BaseConsumer = kafka_config().create().unwrap();
     for _ in 0..100 {
-        if let Ok(md) = consumer.fetch_metadata(Some(name), Duration::from_secs(5)) {
-            if md.topics().first().is_some_and(|t| {
-                t.error().is_none()
-                    && t.partitions().len() == partitions as usize
-                    && t.partitions().iter().all(|p| p.leader() >= 0)
-            }) {
-                return;
-            }
+        let ready = consumer
+            .fetch_metadata(Some(name), Duration::from_secs(5))
+            .is_ok_and(|md| {
+                md.topics().first().is_some_and(|t| {
+                    t.error().is_none()
+                        && t.partitions().len() == partitions as usize
+                        && t.partitions().iter().all(|p| p.leader() >= 0)
+                })
+            });
+        if ready {
+            return;
         }
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -80,6 +80,7 @@ for _n in ("UNKNOWN_TABLE UNKNOWN_FUNCTION UNKNOWN_IDENTIFIER UNKNOWN_TYPE UNKNO
            "UNKNOWN_FORMAT UNKNOWN_DATABASE_ENGINE UNKNOWN_TYPE_OF_QUERY UNKNOWN_ROLE").split():
     _STATUS_BY_NAME[_n] = 404
 _STATUS_BY_CODE = {}  # filled by Engine.__init__
+AUTH_CODES = {516, 192, 193}  # AUTHENTICATION_FAILED, UNKNOWN_USER, WRONG_PASSWORD -> 403 always
 
 CONTENT_TYPES = {
     "tabseparated": "text/tab-separated-values; charset=UTF-8",
@@ -390,7 +391,12 @@ class Handler(BaseHTTPRequestHandler):
         if "(version " not in msg[-40:]:
             msg = "%s (version %s)" % (msg, self.server.engine.version)
         body = (msg + "\n").encode("utf-8", "replace")
-        status = _STATUS_BY_CODE.get(err.code, 500)
+        if err.code in AUTH_CODES:
+            status = 403
+        elif self.server.status_map == "clickhouse":
+            status = _STATUS_BY_CODE.get(err.code, 500)
+        else:
+            status = 500
         self._send(status, body, [
             ("Content-Type", "text/plain; charset=UTF-8"),
             ("X-ClickHouse-Exception-Code", str(err.code)),
@@ -532,6 +538,11 @@ def main():
     ap.add_argument("--users", required=True, help="users.json")
     ap.add_argument("--pidfile")
     ap.add_argument("--verbose", action="store_true", help="log every request")
+    ap.add_argument("--http-status", choices=("plain", "clickhouse"),
+                    default=os.environ.get("PIPETOP_CHDB_HTTP_STATUS", "plain"),
+                    help="plain (default): every engine error is HTTP 500; clickhouse: the status real "
+                         "ClickHouse picks per exception code (400 syntax, 404 unknown table, 408 timeout, ...). "
+                         "Auth failures are 403 in both.")
     a = ap.parse_args()
     if a.host not in ("127.0.0.1", "localhost", "::1"):
         ap.error("refusing to bind to a non-loopback address")
@@ -541,6 +552,7 @@ def main():
     srv.engine = engine
     srv.users = Users(a.users)
     srv.verbose = a.verbose
+    srv.status_map = a.http_status
     if a.pidfile:
         with open(a.pidfile + ".tmp", "w") as f:
             f.write("%d\n" % os.getpid())
