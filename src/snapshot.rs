@@ -41,10 +41,10 @@ pub async fn poll_once(config: &Config) -> anyhow::Result<Model> {
 /// Sources that could not be reached, as "kafka: <why>" lines.
 pub fn failures(model: &Model) -> Vec<String> {
     let mut out = Vec::new();
-    if let Some(e) = &model.kafka.error {
+    if let Some(e) = &model.sources.kafka.error {
         out.push(format!("kafka: {}", e.message));
     }
-    if let Some(e) = &model.clickhouse.error {
+    if let Some(e) = &model.sources.clickhouse.error {
         out.push(format!("clickhouse: {}", e.message));
     }
     out

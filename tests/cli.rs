@@ -40,7 +40,7 @@ fn unreachable_source_exits_non_zero_with_a_message() {
     assert!(stderr.contains("clickhouse:"), "{stderr}");
     // Kafka still answered: its half of the snapshot is printed.
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
-    assert!(v["model"]["kafka"]["last_good"].is_object());
+    assert!(v["model"]["sources"]["kafka"]["last_good"].is_object());
 }
 
 #[test]

@@ -24,7 +24,7 @@ pub struct App {
     pub context: String,
     pub model: Model,
     pub paused: bool,
-    /// Index of the selected consumer group in `model.groups`.
+    /// Index of the selected consumer group in `model.kafka.groups`.
     pub selected: usize,
     /// First group row on screen; kept by the renderer so the selection stays visible.
     pub scroll: usize,
@@ -63,7 +63,7 @@ impl App {
 
     /// Applies a navigation action; quitting, refreshing and pausing are the loop's business.
     pub fn navigate(&mut self, action: Action, page: usize) {
-        let last = self.model.groups.len().saturating_sub(1);
+        let last = self.model.kafka.groups.len().saturating_sub(1);
         self.selected = match action {
             Action::Up => self.selected.saturating_sub(1),
             Action::Down => (self.selected + 1).min(last),

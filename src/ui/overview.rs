@@ -26,15 +26,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, palette: &Palette, refresh: Durati
         Constraint::Length(1),
     ])
     .areas(frame.area());
-    let tables_height = app
-        .model
-        .clickhouse
-        .last_good
-        .as_ref()
-        .and_then(|s| s.tables.data().map(|t| t.len()))
-        .unwrap_or(1)
-        .clamp(1, 8) as u16
-        + 3;
+    let tables_height = app.model.clickhouse.tables.len().clamp(1, 8) as u16 + 3;
     let [groups_area, tables_area] =
         Layout::vertical([Constraint::Min(4), Constraint::Length(tables_height)]).areas(body);
 
@@ -50,7 +42,7 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, palette: &Palette, refr
         Span::styled(app.context.clone(), palette.header),
         Span::raw("  "),
     ];
-    let kafka = &app.model.kafka;
+    let kafka = &app.model.sources.kafka;
     let brokers = kafka
         .last_good
         .as_ref()
@@ -59,7 +51,7 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, palette: &Palette, refr
     spans.push(Span::raw(brokers));
     spans.push(age_span(kafka, app, palette, refresh));
     spans.push(Span::raw("  "));
-    let clickhouse = &app.model.clickhouse;
+    let clickhouse = &app.model.sources.clickhouse;
     let version = clickhouse
         .last_good
         .as_ref()
@@ -109,7 +101,7 @@ fn panel<'a, T>(title: &'a str, status: &SourceStatus<T>, palette: &Palette) -> 
 }
 
 fn draw_groups(frame: &mut Frame, area: Rect, app: &mut App, palette: &Palette, refresh: Duration) {
-    let status = &app.model.kafka;
+    let status = &app.model.sources.kafka;
     let block = panel("Consumer groups", status, palette);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -127,7 +119,7 @@ fn draw_groups(frame: &mut Frame, area: Rect, app: &mut App, palette: &Palette, 
             .age(app.now)
             .is_some_and(|a| a > refresh * STALE_AFTER_REFRESHES);
 
-    let groups = &app.model.groups;
+    let groups = &app.model.kafka.groups;
     if groups.is_empty() {
         frame.render_widget(
             Paragraph::new(Span::styled("no consumer groups", palette.muted)),
@@ -209,7 +201,7 @@ fn group_row<'a>(g: &'a GroupLag, palette: &Palette, stale: bool) -> Row<'a> {
 }
 
 fn draw_tables(frame: &mut Frame, area: Rect, app: &App, palette: &Palette, _refresh: Duration) {
-    let status = &app.model.clickhouse;
+    let status = &app.model.sources.clickhouse;
     let block = panel("ClickHouse tables", status, palette);
     let inner = block.inner(area);
     frame.render_widget(block, area);
