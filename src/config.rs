@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+use crate::kafka::filter::{Filters, NameFilter, Pattern};
+
 /// The whole configuration, after the file, environment and command line have been merged.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -18,6 +20,8 @@ pub struct Config {
     pub context: String,
     #[serde(deserialize_with = "duration")]
     pub refresh: Duration,
+    /// A built-in theme name (dark, light, high-contrast, colorblind) or a theme file path.
+    pub theme: String,
     pub kafka: KafkaConfig,
     pub clickhouse: ClickHouseConfig,
 }
@@ -33,6 +37,32 @@ pub struct KafkaConfig {
     pub properties_env: BTreeMap<String, String>,
     #[serde(deserialize_with = "duration")]
     pub request_timeout: Duration,
+    /// Regexes matched against whole group ids: only matching groups are watched (empty = all).
+    pub include_groups: Vec<Pattern>,
+    /// Regexes of group ids never watched; wins over `include_groups`.
+    pub exclude_groups: Vec<Pattern>,
+    /// Regexes matched against whole topic names (empty = all).
+    pub include_topics: Vec<Pattern>,
+    /// Regexes of topics never shown; wins over `include_topics`.
+    pub exclude_topics: Vec<Pattern>,
+    /// Show Kafka's internal topics (`__consumer_offsets`, ...), hidden by default.
+    pub show_internal_topics: bool,
+}
+
+impl KafkaConfig {
+    pub fn filters(&self) -> Filters {
+        Filters {
+            groups: NameFilter {
+                include: self.include_groups.clone(),
+                exclude: self.exclude_groups.clone(),
+            },
+            topics: NameFilter {
+                include: self.include_topics.clone(),
+                exclude: self.exclude_topics.clone(),
+            },
+            show_internal_topics: self.show_internal_topics,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -47,6 +77,43 @@ pub struct ClickHouseConfig {
     /// Server-side limit for every query (`max_execution_time`), also enforced client-side.
     #[serde(deserialize_with = "duration")]
     pub query_timeout: Duration,
+    /// Several servers, each polled on its own and shown per host. Empty: just `url`.
+    pub hosts: Vec<String>,
+    /// Tables whose newest row is watched: `now() − max(column)`.
+    pub freshness: Vec<WatchedTable>,
+    /// The sliding window over `system.query_log` for insert rates, failures and latency.
+    #[serde(deserialize_with = "duration")]
+    pub window: Duration,
+}
+
+/// A table whose freshness is shown: `table` is `database.table` (or a table of `database`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatchedTable {
+    pub table: String,
+    pub column: String,
+}
+
+impl ClickHouseConfig {
+    /// The servers to poll: `hosts` when set, otherwise the single `url`.
+    pub fn endpoints(&self) -> Vec<String> {
+        if self.hosts.is_empty() {
+            vec![self.url.clone()]
+        } else {
+            self.hosts.clone()
+        }
+    }
+}
+
+impl WatchedTable {
+    /// `db.table` → (db, table); a bare name belongs to `default_database`. Only the first dot
+    /// splits, so a table name may itself contain dots.
+    pub fn split<'a>(&'a self, default_database: &'a str) -> (&'a str, &'a str) {
+        match self.table.split_once('.') {
+            Some((db, table)) => (db, table),
+            None => (default_database, self.table.as_str()),
+        }
+    }
 }
 
 /// A value that must never be printed: Debug and Display show a placeholder.
@@ -79,6 +146,11 @@ impl fmt::Debug for KafkaConfig {
             .field("bootstrap_servers", &self.bootstrap_servers)
             .field("properties", &self.properties.keys().collect::<Vec<_>>())
             .field("request_timeout", &self.request_timeout)
+            .field("include_groups", &self.include_groups)
+            .field("exclude_groups", &self.exclude_groups)
+            .field("include_topics", &self.include_topics)
+            .field("exclude_topics", &self.exclude_topics)
+            .field("show_internal_topics", &self.show_internal_topics)
             .finish_non_exhaustive()
     }
 }
@@ -88,6 +160,7 @@ impl Default for Config {
         Config {
             context: "local".to_string(),
             refresh: Duration::from_secs(2),
+            theme: "dark".to_string(),
             kafka: KafkaConfig::default(),
             clickhouse: ClickHouseConfig::default(),
         }
@@ -101,6 +174,11 @@ impl Default for KafkaConfig {
             properties: BTreeMap::new(),
             properties_env: BTreeMap::new(),
             request_timeout: Duration::from_secs(10),
+            include_groups: Vec::new(),
+            exclude_groups: Vec::new(),
+            include_topics: Vec::new(),
+            exclude_topics: Vec::new(),
+            show_internal_topics: false,
         }
     }
 }
@@ -114,9 +192,19 @@ impl Default for ClickHouseConfig {
             password_env: None,
             database: "default".to_string(),
             query_timeout: Duration::from_secs(5),
+            hosts: Vec::new(),
+            // The pipeline's target table, as the load generator and the Kafka engine create it.
+            freshness: vec![WatchedTable {
+                table: "default.events".to_string(),
+                column: "timestamp".to_string(),
+            }],
+            window: Duration::from_secs(300),
         }
     }
 }
+
+/// The shortest query_log window accepted: shorter ones turn rates into noise.
+pub const MIN_WINDOW: Duration = Duration::from_secs(10);
 
 /// The shortest refresh interval accepted: faster polling only loads the servers being watched.
 pub const MIN_REFRESH: Duration = Duration::from_millis(500);
@@ -221,6 +309,34 @@ impl Config {
         }
         if self.clickhouse.query_timeout.is_zero() {
             return Err(invalid("clickhouse.query_timeout", "a duration above zero"));
+        }
+        if self
+            .clickhouse
+            .hosts
+            .iter()
+            .any(|h| !(h.starts_with("http://") || h.starts_with("https://")))
+        {
+            return Err(invalid(
+                "clickhouse.hosts",
+                "a list of http:// or https:// URLs",
+            ));
+        }
+        if self.clickhouse.window < MIN_WINDOW {
+            return Err(invalid("clickhouse.window", "a duration of at least 10s"));
+        }
+        if let Some(w) = self
+            .clickhouse
+            .freshness
+            .iter()
+            .find(|w| w.column.trim().is_empty() || w.split("").1.trim().is_empty())
+        {
+            return Err(invalid(
+                "clickhouse.freshness",
+                &format!(
+                    "entries like {{ table = \"db.table\", column = \"timestamp\" }}, found table \"{}\" column \"{}\"",
+                    w.table, w.column
+                ),
+            ));
         }
         Ok(())
     }
@@ -376,6 +492,82 @@ mod tests {
             e.contains("x.toml") && e.contains("clickhouse.password_env") && e.contains("NOPE"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn clickhouse_hosts_freshness_and_window_parse() {
+        let c = parse(
+            r#"
+            [clickhouse]
+            hosts = ["http://ch1:8123", "https://ch2:8443"]
+            window = "10m"
+            freshness = [
+                { table = "prod.events", column = "ts" },
+                { table = "clicks", column = "event_time" },
+            ]
+            "#,
+        )
+        .unwrap();
+        c.validate(None).unwrap();
+        assert_eq!(
+            c.clickhouse.endpoints(),
+            vec![
+                "http://ch1:8123".to_string(),
+                "https://ch2:8443".to_string()
+            ]
+        );
+        assert_eq!(c.clickhouse.window, Duration::from_secs(600));
+        assert_eq!(
+            c.clickhouse.freshness[0].split("default"),
+            ("prod", "events")
+        );
+        assert_eq!(
+            c.clickhouse.freshness[1].split("default"),
+            ("default", "clicks")
+        );
+    }
+
+    #[test]
+    fn clickhouse_defaults_poll_url_and_watch_events() {
+        let c = Config::default();
+        assert_eq!(c.clickhouse.endpoints(), vec![c.clickhouse.url.clone()]);
+        assert_eq!(c.clickhouse.window, Duration::from_secs(300));
+        assert_eq!(
+            c.clickhouse.freshness,
+            vec![WatchedTable {
+                table: "default.events".into(),
+                column: "timestamp".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn bad_clickhouse_hosts_window_and_freshness_are_named() {
+        let e = parse("[clickhouse]\nhosts = [\"ch1:8123\"]\n")
+            .unwrap()
+            .validate(None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("clickhouse.hosts"), "{e}");
+        let e = parse("[clickhouse]\nwindow = \"1s\"\n")
+            .unwrap()
+            .validate(None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("clickhouse.window"), "{e}");
+        let e = parse("[clickhouse]\nfreshness = [{ table = \"db.\", column = \"ts\" }]\n")
+            .unwrap()
+            .validate(None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("clickhouse.freshness") && e.contains("db."),
+            "{e}"
+        );
+        let e = parse("[clickhouse]\nfreshness = [{ table = \"t\", col = \"ts\" }]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("col"), "{e}");
     }
 
     #[test]

@@ -6,6 +6,8 @@ use clap::{Parser, Subcommand};
 use pipetop::collect::Collectors;
 use pipetop::config::{Config, ProcessEnv};
 use pipetop::snapshot::{self, SCHEMA_VERSION, SnapshotReport};
+use pipetop::ui::UiOptions;
+use pipetop::ui::theme::{ColorDepth, Theme};
 
 /// top for a Kafka → ClickHouse ingestion pipeline.
 #[derive(Parser)]
@@ -24,6 +26,12 @@ struct Cli {
     /// Refresh interval, e.g. 2s (minimum 500ms).
     #[arg(long, global = true, value_parser = humantime::parse_duration)]
     refresh: Option<std::time::Duration>,
+    /// Colour theme: dark, light, high-contrast, colorblind, or a path to a theme file.
+    #[arg(long, global = true, env = "PIPETOP_THEME")]
+    theme: Option<String>,
+    /// Scroll and click with the mouse (the terminal's own text selection then needs Shift).
+    #[arg(long)]
+    mouse: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -56,7 +64,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            None => dashboard(&config).await,
+            None => dashboard(&config, &cli).await,
             Some(Command::Snapshot { json: _ }) => print_snapshot(&config).await,
         }
     });
@@ -86,9 +94,18 @@ fn load_config(cli: &Cli) -> Result<Config, pipetop::config::ConfigError> {
     Ok(config)
 }
 
-async fn dashboard(config: &Config) -> anyhow::Result<ExitCode> {
+async fn dashboard(config: &Config, cli: &Cli) -> anyhow::Result<ExitCode> {
+    let depth = ColorDepth::from_env();
+    let theme_name = cli.theme.as_deref().unwrap_or(&config.theme);
+    // A bad theme is reported before the screen takes over the terminal.
+    let theme = Theme::load(theme_name, depth).map_err(anyhow::Error::msg)?;
     let collectors = Collectors::spawn(config)?;
-    pipetop::ui::run(config, collectors).await?;
+    let options = UiOptions {
+        theme,
+        depth,
+        mouse: cli.mouse,
+    };
+    pipetop::ui::run(config, collectors, options).await?;
     Ok(ExitCode::SUCCESS)
 }
 

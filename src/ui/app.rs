@@ -1,9 +1,12 @@
-//! UI state and key handling. Keys become actions; the event loop carries the actions out.
+//! UI state and what each action does to it. Keys become actions in `keys.rs`; the event loop in
+//! `mod.rs` carries out the few actions that reach outside (quit, refresh now).
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
+use super::list::{Filter, ListState};
+use super::screens::{self, PanelBody};
+use super::theme::{self, ColorDepth, Theme};
+use super::view::{self, View};
 use crate::model::Model;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,61 +20,353 @@ pub enum Action {
     PageDown,
     Top,
     Bottom,
+    Open,
+    Back,
+    FocusNext,
+    StartFilter,
+    StartCommand,
+    SortNext,
+    SortReverse,
+    ToggleHelp,
+    CycleTheme,
+    /// Text entry in the filter or command prompt.
+    Input(char),
+    Backspace,
+    Complete,
+    Submit,
+    Cancel,
+    /// Mouse: select the row at this screen line, if a list is there.
+    ClickRow(u16),
 }
 
-pub struct App {
-    /// The configured context name, shown in the header.
-    pub context: String,
-    pub model: Model,
-    pub paused: bool,
-    /// Index of the selected consumer group in `model.kafka.groups`.
-    pub selected: usize,
-    /// First group row on screen; kept by the renderer so the selection stays visible.
-    pub scroll: usize,
-    pub now: SystemTime,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    Filter {
+        input: String,
+        error: Option<String>,
+    },
+    Command {
+        input: String,
+    },
+    Help,
 }
 
-impl App {
-    pub fn new(context: impl Into<String>) -> App {
-        App {
-            context: context.into(),
-            model: Model::default(),
-            paused: false,
-            selected: 0,
-            scroll: 0,
-            now: SystemTime::now(),
+/// One level of the view stack, with the list states of its panels.
+#[derive(Debug, Clone)]
+pub struct Level {
+    pub view: View,
+    pub lists: Vec<ListState>,
+    pub focus: usize,
+}
+
+impl Level {
+    pub fn new(view: View) -> Level {
+        Level {
+            view,
+            lists: Vec::new(),
+            focus: 0,
         }
     }
 
-    /// Maps a key to an action; `None` for keys that mean nothing here.
-    pub fn action_for(key: KeyEvent) -> Option<Action> {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        Some(match key.code {
-            KeyCode::Char('c') if ctrl => Action::Quit,
-            KeyCode::Char('q') => Action::Quit,
-            KeyCode::Char('r') => Action::RefreshNow,
-            KeyCode::Char('p') => Action::TogglePause,
-            KeyCode::Up | KeyCode::Char('k') => Action::Up,
-            KeyCode::Down | KeyCode::Char('j') => Action::Down,
-            KeyCode::PageUp => Action::PageUp,
-            KeyCode::PageDown => Action::PageDown,
-            KeyCode::Home | KeyCode::Char('g') => Action::Top,
-            KeyCode::End | KeyCode::Char('G') => Action::Bottom,
-            _ => return None,
-        })
+    pub fn list(&mut self, panel: usize) -> &mut ListState {
+        if self.lists.len() <= panel {
+            self.lists.resize_with(panel + 1, ListState::default);
+        }
+        &mut self.lists[panel]
+    }
+}
+
+pub struct App {
+    pub context: String,
+    pub refresh: Duration,
+    pub model: Model,
+    /// Bumped whenever the model changes, so lists re-sort only then.
+    pub generation: u64,
+    pub stack: Vec<Level>,
+    pub mode: Mode,
+    pub paused: bool,
+    pub theme: Theme,
+    pub depth: ColorDepth,
+    pub now: SystemTime,
+    /// Where each panel's rows were drawn last frame: (panel index, first row line, rows).
+    pub row_areas: Vec<(usize, u16, u16)>,
+    /// A one-line notice (bad command, unknown theme) shown in the hint bar until the next key.
+    pub notice: Option<String>,
+}
+
+impl App {
+    pub fn new(
+        context: impl Into<String>,
+        refresh: Duration,
+        theme: Theme,
+        depth: ColorDepth,
+    ) -> App {
+        App {
+            context: context.into(),
+            refresh,
+            model: Model::default(),
+            generation: 0,
+            stack: vec![Level::new(View::Overview)],
+            mode: Mode::Normal,
+            paused: false,
+            theme,
+            depth,
+            now: SystemTime::now(),
+            row_areas: Vec::new(),
+            notice: None,
+        }
     }
 
-    /// Applies a navigation action; quitting, refreshing and pausing are the loop's business.
-    pub fn navigate(&mut self, action: Action, page: usize) {
-        let last = self.model.kafka.groups.len().saturating_sub(1);
-        self.selected = match action {
-            Action::Up => self.selected.saturating_sub(1),
-            Action::Down => (self.selected + 1).min(last),
-            Action::PageUp => self.selected.saturating_sub(page.max(1)),
-            Action::PageDown => (self.selected + page.max(1)).min(last),
-            Action::Top => 0,
-            Action::Bottom => last,
-            _ => self.selected,
+    pub fn level(&self) -> &Level {
+        // The stack is never empty: Back stops at the root.
+        &self.stack[self.stack.len() - 1]
+    }
+
+    pub fn level_mut(&mut self) -> &mut Level {
+        let last = self.stack.len() - 1;
+        &mut self.stack[last]
+    }
+
+    pub fn model_changed(&mut self) {
+        self.generation += 1;
+    }
+
+    /// Applies an action. Returns false when the app should quit.
+    pub fn apply(&mut self, action: Action) -> bool {
+        self.notice = None;
+        match (&mut self.mode, action) {
+            (_, Action::Quit) => return false,
+            (Mode::Help, _) => self.mode = Mode::Normal,
+            (Mode::Filter { input, error }, a) => match a {
+                Action::Input(c) => {
+                    input.push(c);
+                    *error = None;
+                }
+                Action::Backspace => {
+                    input.pop();
+                    *error = None;
+                }
+                Action::Submit => {
+                    let text = input.clone();
+                    self.submit_filter(&text);
+                }
+                Action::Cancel => self.mode = Mode::Normal,
+                _ => {}
+            },
+            (Mode::Command { input }, a) => match a {
+                Action::Input(c) => input.push(c),
+                Action::Backspace => {
+                    input.pop();
+                }
+                Action::Complete => {
+                    if let [only] = view::complete(input).as_slice() {
+                        *input = only.to_string();
+                    }
+                }
+                Action::Submit => {
+                    let text = input.clone();
+                    self.mode = Mode::Normal;
+                    match view::command(&text) {
+                        Some(target) => self.jump(target),
+                        None => {
+                            self.notice = Some(format!(
+                                "no view named `{text}`: try {}",
+                                view::complete("").join(", ")
+                            ))
+                        }
+                    }
+                }
+                Action::Cancel => self.mode = Mode::Normal,
+                _ => {}
+            },
+            (Mode::Normal, a) => self.apply_normal(a),
+        }
+        true
+    }
+
+    fn apply_normal(&mut self, action: Action) {
+        match action {
+            Action::TogglePause => self.paused = !self.paused,
+            Action::ToggleHelp => self.mode = Mode::Help,
+            Action::StartFilter => {
+                let current = self
+                    .focused_list_state()
+                    .and_then(|s| s.filter.as_ref().map(|f| f.text.clone()));
+                self.mode = Mode::Filter {
+                    input: current.unwrap_or_default(),
+                    error: None,
+                };
+            }
+            Action::StartCommand => {
+                self.mode = Mode::Command {
+                    input: String::new(),
+                }
+            }
+            Action::CycleTheme => self.cycle_theme(),
+            Action::Back => {
+                if self.stack.len() > 1 {
+                    self.stack.pop();
+                } else if let Some(state) = self.focused_list_state_mut() {
+                    // At the root Esc clears the filter, the usual "undo" of the last thing typed.
+                    state.filter = None;
+                }
+            }
+            Action::FocusNext => {
+                let panels = self.list_panel_indices();
+                let level = self.level_mut();
+                if let Some(pos) = panels.iter().position(|&p| p == level.focus) {
+                    level.focus = panels[(pos + 1) % panels.len()];
+                } else if let Some(&first) = panels.first() {
+                    level.focus = first;
+                }
+            }
+            Action::Open => {
+                let target = self.with_focused_list(|source, state| {
+                    state.selected_index().and_then(|i| source.open(i))
+                });
+                if let Some(target) = target.flatten() {
+                    self.stack.push(Level::new(target));
+                }
+            }
+            Action::Up => self
+                .with_focused_list(|s, st| st.move_by(-1, s))
+                .unwrap_or(()),
+            Action::Down => self
+                .with_focused_list(|s, st| st.move_by(1, s))
+                .unwrap_or(()),
+            Action::PageUp => self
+                .with_focused_list(|s, st| st.move_by(-(st.page.max(1) as isize), s))
+                .unwrap_or(()),
+            Action::PageDown => self
+                .with_focused_list(|s, st| st.move_by(st.page.max(1) as isize, s))
+                .unwrap_or(()),
+            Action::Top => self
+                .with_focused_list(|s, st| st.move_to(0, s))
+                .unwrap_or(()),
+            Action::Bottom => self
+                .with_focused_list(|s, st| st.move_to(usize::MAX, s))
+                .unwrap_or(()),
+            Action::SortNext => self
+                .with_focused_list(|s, st| st.cycle_sort(s.columns()))
+                .unwrap_or(()),
+            Action::SortReverse => self
+                .with_focused_list(|s, st| st.reverse_sort(s.columns()))
+                .unwrap_or(()),
+            Action::ClickRow(line) => {
+                let hit = self
+                    .row_areas
+                    .iter()
+                    .find(|(_, top, rows)| line >= *top && line < top + rows)
+                    .copied();
+                if let Some((panel, top, _)) = hit {
+                    self.level_mut().focus = panel;
+                    let offset = usize::from(line - top);
+                    self.with_focused_list(|s, st| {
+                        let scroll = st.scroll;
+                        st.move_to(scroll + offset, s)
+                    });
+                }
+            }
+            Action::RefreshNow
+            | Action::Quit
+            | Action::Input(_)
+            | Action::Backspace
+            | Action::Complete
+            | Action::Submit
+            | Action::Cancel => {}
+        }
+    }
+
+    fn submit_filter(&mut self, text: &str) {
+        if text.is_empty() {
+            if let Some(state) = self.focused_list_state_mut() {
+                state.filter = None;
+            }
+            self.mode = Mode::Normal;
+            return;
+        }
+        match Filter::parse(text) {
+            Ok(filter) => {
+                if let Some(state) = self.focused_list_state_mut() {
+                    state.filter = Some(filter);
+                    state.selected = 0;
+                    state.selected_key = None;
+                }
+                self.mode = Mode::Normal;
+            }
+            Err(e) => {
+                self.mode = Mode::Filter {
+                    input: text.to_string(),
+                    error: Some(e),
+                }
+            }
+        }
+    }
+
+    /// `:name` replaces the stack above the overview, like k9s: a jump is not a drill-down.
+    fn jump(&mut self, target: View) {
+        self.stack.truncate(1);
+        if target != View::Overview {
+            self.stack.push(Level::new(target));
+        }
+    }
+
+    /// Opens a view as a drill-down from here (used by the alerts view, for instance).
+    pub fn open(&mut self, target: View) {
+        self.stack.push(Level::new(target));
+    }
+
+    fn cycle_theme(&mut self) {
+        let names = theme::builtin_names();
+        let next = names
+            .iter()
+            .position(|n| *n == self.theme.name)
+            .map_or(0, |i| (i + 1) % names.len());
+        match Theme::load(names[next], self.depth) {
+            Ok(theme) => {
+                self.notice = Some(format!("theme: {}", theme.name));
+                self.theme = theme;
+            }
+            Err(e) => self.notice = Some(e),
+        }
+    }
+
+    fn list_panel_indices(&self) -> Vec<usize> {
+        screens::panels(&self.model, &self.level().view, self.now)
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| matches!(p.body, PanelBody::List(_)))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    fn focused_list_state(&self) -> Option<&ListState> {
+        let level = self.level();
+        level.lists.get(level.focus)
+    }
+
+    fn focused_list_state_mut(&mut self) -> Option<&mut ListState> {
+        let level = self.level_mut();
+        let focus = level.focus;
+        Some(level.list(focus))
+    }
+
+    /// Runs `f` on the focused panel's rows and list state, if the focused panel is a list.
+    fn with_focused_list<R>(
+        &mut self,
+        f: impl FnOnce(&dyn super::list::ListSource, &mut ListState) -> R,
+    ) -> Option<R> {
+        let view = self.level().view.clone();
+        let focus = self.level().focus;
+        let generation = self.generation;
+        let panels = screens::panels(&self.model, &view, self.now);
+        let PanelBody::List(source) = &panels.get(focus)?.body else {
+            return None;
         };
+        let last = self.stack.len() - 1;
+        let state = self.stack[last].list(focus);
+        state.refresh(source.as_ref(), generation);
+        Some(f(source.as_ref(), state))
     }
 }

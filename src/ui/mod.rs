@@ -2,26 +2,60 @@
 //! collectors publish over watch channels and the loop only reads what is already there.
 
 pub mod app;
-pub mod overview;
-pub mod style;
+pub mod chrome;
+pub mod format;
+pub mod keys;
+pub mod list;
+pub mod screens;
+pub mod theme;
+pub mod view;
 
 use std::time::{Duration, SystemTime};
 
-use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream, KeyEventKind};
 use futures::StreamExt;
+use ratatui::Frame;
 
 use crate::collect::Collectors;
 use crate::config::Config;
-use app::{Action, App};
-use style::Palette;
+use app::{Action, App, Mode};
+use theme::{ColorDepth, Theme};
 
 /// Redraw at least this often so data ages tick even when nothing else happens.
 const AGE_TICK: Duration = Duration::from_secs(1);
 
-pub async fn run(config: &Config, mut collectors: Collectors) -> anyhow::Result<()> {
+pub struct UiOptions {
+    pub theme: Theme,
+    pub depth: ColorDepth,
+    pub mouse: bool,
+}
+
+/// Draws one frame of the whole screen. Pure: everything comes from `app`.
+pub fn render(frame: &mut Frame, app: &mut App) {
+    let (header, crumb, body, footer) = chrome::layout(frame.area());
+    chrome::draw_header(frame, header, app);
+    if let Some(crumb) = crumb {
+        chrome::draw_breadcrumb(frame, crumb, app);
+    }
+    screens::draw(frame, body, app);
+    chrome::draw_footer(frame, footer, app);
+    if app.mode == Mode::Help {
+        chrome::draw_help(frame, frame.area(), &app.theme);
+    }
+}
+
+pub async fn run(
+    config: &Config,
+    collectors: Collectors,
+    options: UiOptions,
+) -> anyhow::Result<()> {
     // ratatui::init installs a panic hook that restores the terminal before the message prints.
     let mut terminal = ratatui::try_init()?;
-    let result = event_loop(&mut terminal, config, &mut collectors).await;
+    if options.mouse {
+        crossterm::execute!(std::io::stdout(), EnableMouseCapture)?;
+    }
+    let result = event_loop(&mut terminal, config, collectors, options).await;
+    let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
     result
 }
@@ -29,49 +63,63 @@ pub async fn run(config: &Config, mut collectors: Collectors) -> anyhow::Result<
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     config: &Config,
-    collectors: &mut Collectors,
+    mut collectors: Collectors,
+    options: UiOptions,
 ) -> anyhow::Result<()> {
-    let palette = Palette::from_env();
-    let mut app = App::new(config.context.clone());
+    let mut app = App::new(
+        config.context.clone(),
+        config.refresh,
+        options.theme,
+        options.depth,
+    );
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(AGE_TICK);
+    let mut hangup = signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
         app.now = SystemTime::now();
-        terminal.draw(|frame| overview::draw(frame, &mut app, &palette, config.refresh))?;
+        terminal.draw(|frame| render(frame, &mut app))?;
         tokio::select! {
-            event = events.next() => match event {
-                Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
-                    match App::action_for(key) {
-                        Some(Action::Quit) => return Ok(()),
-                        Some(Action::RefreshNow) => collectors.refresh_now.notify_waiters(),
-                        Some(Action::TogglePause) => {
-                            app.paused = !app.paused;
-                            if !app.paused {
-                                take_latest(&mut app, collectors);
-                            }
+            event = events.next() => {
+                let action = match event {
+                    Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => keys::action_for_key(&app.mode, key),
+                    Some(Ok(Event::Mouse(mouse))) => keys::action_for_mouse(mouse),
+                    Some(Ok(_)) => None,
+                    Some(Err(e)) => return Err(e.into()),
+                    None => return Ok(()),
+                };
+                match action {
+                    Some(Action::RefreshNow) => collectors.refresh_now.notify_waiters(),
+                    Some(action) => {
+                        let was_paused = app.paused;
+                        if !app.apply(action) {
+                            return Ok(());
                         }
-                        Some(nav) => {
-                            let page = usize::from(terminal.size()?.height.saturating_sub(8));
-                            app.navigate(nav, page);
+                        if was_paused && !app.paused {
+                            take_latest(&mut app, &mut collectors);
                         }
-                        None => {}
                     }
+                    None => {}
                 }
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(e.into()),
-                None => return Ok(()),
-            },
+            }
             changed = collectors.kafka.changed(), if !app.paused => {
                 changed?;
-                take_latest(&mut app, collectors);
+                take_latest(&mut app, &mut collectors);
             }
             changed = collectors.clickhouse.changed(), if !app.paused => {
                 changed?;
-                take_latest(&mut app, collectors);
+                take_latest(&mut app, &mut collectors);
             }
             _ = tick.tick() => {}
+            // A dropped ssh session or a kill must still leave the terminal usable.
+            _ = hangup.recv() => return Ok(()),
+            _ = terminate.recv() => return Ok(()),
         }
     }
+}
+
+fn signal(kind: tokio::signal::unix::SignalKind) -> anyhow::Result<tokio::signal::unix::Signal> {
+    Ok(tokio::signal::unix::signal(kind)?)
 }
 
 fn take_latest(app: &mut App, collectors: &mut Collectors) {
@@ -79,4 +127,5 @@ fn take_latest(app: &mut App, collectors: &mut Collectors) {
         .ingest_kafka(collectors.kafka.borrow_and_update().clone());
     app.model
         .ingest_clickhouse(collectors.clickhouse.borrow_and_update().clone());
+    app.model_changed();
 }

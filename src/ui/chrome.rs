@@ -1,0 +1,174 @@
+//! Everything around the panels: header, breadcrumb, hint bar, prompts and the help overlay.
+
+use std::time::Duration;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table};
+
+use super::app::{App, Mode};
+use super::format;
+use super::keys;
+use super::theme::Theme;
+use crate::source::SourceStatus;
+
+/// Data older than this many refresh intervals is drawn as stale.
+const STALE_AFTER_REFRESHES: u32 = 3;
+
+pub fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.theme;
+    let model = &app.model;
+    let mut spans = vec![
+        Span::styled(" pipetop ", theme.accent),
+        Span::styled(app.context.clone(), theme.header),
+        Span::styled(" │ ", theme.border),
+    ];
+    let kafka = &model.sources.kafka;
+    let brokers = kafka
+        .last_good
+        .as_ref()
+        .map(|s| format!("kafka {} brokers", s.brokers.len()))
+        .unwrap_or_else(|| "kafka".to_string());
+    spans.push(Span::raw(brokers));
+    spans.push(age_span(kafka, app));
+    spans.push(Span::styled(" │ ", theme.border));
+    let clickhouse = &model.sources.clickhouse;
+    let version = clickhouse
+        .last_good
+        .as_ref()
+        .map(|s| format!("clickhouse {}", s.server.version))
+        .unwrap_or_else(|| "clickhouse".to_string());
+    spans.push(Span::raw(version));
+    spans.push(age_span(clickhouse, app));
+    if app.paused {
+        spans.push(Span::styled("  ⏸ PAUSED", theme.warn));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// " · 2s ago" muted, stale-coloured when old, crit with "DOWN" when the last poll failed.
+fn age_span<T>(status: &SourceStatus<T>, app: &App) -> Span<'static> {
+    let theme = &app.theme;
+    let age = status.age(app.now);
+    let text = match (age, &status.error) {
+        (None, None) => " · connecting…".to_string(),
+        (None, Some(_)) => " · DOWN".to_string(),
+        (Some(age), Some(_)) => format!(" · DOWN, data {} old", crate::time::short_duration(age)),
+        (Some(age), None) => format!(" · {}", format::age(age)),
+    };
+    let style = if status.error.is_some() {
+        theme.crit
+    } else if age.is_some_and(|a| a > app.refresh * STALE_AFTER_REFRESHES + Duration::from_secs(1))
+    {
+        theme.stale
+    } else {
+        theme.muted
+    };
+    Span::styled(text, style)
+}
+
+pub fn draw_breadcrumb(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.theme;
+    let mut spans = vec![Span::raw(" ")];
+    for (i, level) in app.stack.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" › ", theme.muted));
+        }
+        let style = if i + 1 == app.stack.len() {
+            theme.header
+        } else {
+            theme.muted
+        };
+        spans.push(Span::styled(level.view.label(), style));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The bottom line: the prompt while typing, otherwise a notice or the keys that work here.
+pub fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.theme;
+    let line = match &app.mode {
+        Mode::Filter { input, error } => {
+            let mut spans = vec![
+                Span::styled(" /", theme.accent),
+                Span::raw(input.clone()),
+                Span::styled("█", theme.muted),
+            ];
+            if let Some(e) = error {
+                spans.push(Span::styled(format!("  {e}"), theme.crit));
+            }
+            Line::from(spans)
+        }
+        Mode::Command { input } => {
+            let candidates = super::view::complete(input).join(" ");
+            Line::from(vec![
+                Span::styled(" :", theme.accent),
+                Span::raw(input.clone()),
+                Span::styled("█", theme.muted),
+                Span::styled(format!("  {candidates}"), theme.muted),
+            ])
+        }
+        _ => match &app.notice {
+            Some(notice) => Line::from(Span::styled(format!(" {notice}"), theme.warn)),
+            None => hint_line(theme, keys::hints(&app.mode, app.stack.len(), app.paused)),
+        },
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn hint_line(theme: &Theme, hints: Vec<(&'static str, &'static str)>) -> Line<'static> {
+    let spans: Vec<Span> = hints
+        .into_iter()
+        .flat_map(|(key, what)| {
+            [
+                Span::styled(format!(" {key} "), theme.accent),
+                Span::styled(what, theme.muted),
+            ]
+        })
+        .collect();
+    Line::from(spans)
+}
+
+pub fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let width = area.width.min(100);
+    let height = area.height.min(keys::HELP.len() as u16 + 4);
+    let popup = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    frame.render_widget(Clear, popup);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.accent)
+        .title(Span::styled(" keys ", theme.header))
+        .title_bottom(Span::styled(" any key closes ", theme.muted));
+    let rows = keys::HELP
+        .iter()
+        .map(|(k, what)| Row::new(vec![Span::styled(*k, theme.accent), Span::raw(*what)]));
+    let table = Table::new(rows, [Constraint::Length(17), Constraint::Fill(1)]).block(block);
+    frame.render_widget(table, popup);
+}
+
+/// Splits the screen: header, breadcrumb, body, footer. Tiny terminals lose the breadcrumb first.
+pub fn layout(area: Rect) -> (Rect, Option<Rect>, Rect, Rect) {
+    if area.height < 8 {
+        let [header, body, footer] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Fill(1),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        return (header, None, body, footer);
+    }
+    let [header, crumb, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    (header, Some(crumb), body, footer)
+}

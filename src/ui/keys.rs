@@ -1,0 +1,151 @@
+//! Keys and mouse events to actions. What a key means depends only on the mode (typing in a
+//! prompt or not), so the hint bar and help can list them truthfully.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+
+use super::app::{Action, Mode};
+
+pub fn action_for_key(mode: &Mode, key: KeyEvent) -> Option<Action> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl && key.code == KeyCode::Char('c') {
+        return Some(Action::Quit);
+    }
+    match mode {
+        Mode::Filter { .. } | Mode::Command { .. } => Some(match key.code {
+            KeyCode::Enter => Action::Submit,
+            KeyCode::Esc => Action::Cancel,
+            KeyCode::Backspace => Action::Backspace,
+            KeyCode::Tab => Action::Complete,
+            KeyCode::Char(c) => Action::Input(c),
+            _ => return None,
+        }),
+        Mode::Help => Some(match key.code {
+            KeyCode::Char('q') => Action::Quit,
+            _ => Action::ToggleHelp,
+        }),
+        Mode::Normal => Some(match key.code {
+            KeyCode::Char('q') => Action::Quit,
+            KeyCode::Char('r') => Action::RefreshNow,
+            KeyCode::Char('p') => Action::TogglePause,
+            KeyCode::Char('?') => Action::ToggleHelp,
+            KeyCode::Char('/') => Action::StartFilter,
+            KeyCode::Char(':') => Action::StartCommand,
+            KeyCode::Char('s') => Action::SortNext,
+            KeyCode::Char('S') => Action::SortReverse,
+            KeyCode::Char('t') => Action::CycleTheme,
+            KeyCode::Tab => Action::FocusNext,
+            KeyCode::Enter | KeyCode::Right | KeyCode::Char('l') => Action::Open,
+            KeyCode::Esc | KeyCode::Left | KeyCode::Backspace | KeyCode::Char('h') => Action::Back,
+            KeyCode::Up | KeyCode::Char('k') => Action::Up,
+            KeyCode::Down | KeyCode::Char('j') => Action::Down,
+            KeyCode::PageUp => Action::PageUp,
+            KeyCode::PageDown | KeyCode::Char(' ') => Action::PageDown,
+            KeyCode::Home | KeyCode::Char('g') => Action::Top,
+            KeyCode::End | KeyCode::Char('G') => Action::Bottom,
+            _ => return None,
+        }),
+    }
+}
+
+pub fn action_for_mouse(mouse: MouseEvent) -> Option<Action> {
+    match mouse.kind {
+        MouseEventKind::ScrollUp => Some(Action::Up),
+        MouseEventKind::ScrollDown => Some(Action::Down),
+        MouseEventKind::Down(_) => Some(Action::ClickRow(mouse.row)),
+        _ => None,
+    }
+}
+
+/// The keys that work right now, for the hint bar: (key, what it does).
+pub fn hints(mode: &Mode, depth: usize, paused: bool) -> Vec<(&'static str, &'static str)> {
+    match mode {
+        Mode::Filter { .. } => vec![("Enter", "apply"), ("Esc", "cancel"), ("!re", "invert")],
+        Mode::Command { .. } => vec![("Tab", "complete"), ("Enter", "go"), ("Esc", "cancel")],
+        Mode::Help => vec![("any key", "close")],
+        Mode::Normal => {
+            let mut keys = vec![("↑↓", "move"), ("Enter", "open")];
+            if depth > 1 {
+                keys.push(("Esc", "back"));
+            }
+            keys.extend([
+                ("/", "filter"),
+                (":", "view"),
+                ("s", "sort"),
+                ("p", if paused { "resume" } else { "pause" }),
+                ("?", "help"),
+                ("q", "quit"),
+            ]);
+            keys
+        }
+    }
+}
+
+/// Every key, for `?`.
+pub const HELP: &[(&str, &str)] = &[
+    ("↑ ↓  j k", "move the selection"),
+    ("PgUp PgDn  Space", "page"),
+    ("g G  Home End", "first / last row"),
+    ("Enter → l", "drill down into the selected row"),
+    ("Esc ← h", "back one level (at the top: clear the filter)"),
+    ("Tab", "next panel"),
+    (
+        "/",
+        "filter the list (regex, case-insensitive; !re keeps non-matching rows)",
+    ),
+    (
+        ":",
+        "jump to a view: groups topics tables merges failures consumers errors alerts",
+    ),
+    ("s  S", "sort by the next column / reverse the sort"),
+    (
+        "p",
+        "pause updates (the screen freezes; collectors keep polling)",
+    ),
+    ("r", "refresh now"),
+    ("t", "next theme"),
+    ("?", "this help"),
+    ("q  Ctrl-C", "quit"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyEventState;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent {
+            code,
+            modifiers: KeyModifiers::NONE,
+            kind: crossterm::event::KeyEventKind::Press,
+            state: KeyEventState::NONE,
+        }
+    }
+
+    #[test]
+    fn typing_in_a_prompt_never_triggers_commands() {
+        let mode = Mode::Filter {
+            input: String::new(),
+            error: None,
+        };
+        assert_eq!(
+            action_for_key(&mode, key(KeyCode::Char('q'))),
+            Some(Action::Input('q'))
+        );
+        assert_eq!(
+            action_for_key(&Mode::Normal, key(KeyCode::Char('q'))),
+            Some(Action::Quit)
+        );
+    }
+
+    #[test]
+    fn ctrl_c_always_quits() {
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        for mode in [
+            Mode::Normal,
+            Mode::Help,
+            Mode::Command { input: "gr".into() },
+        ] {
+            assert_eq!(action_for_key(&mode, ctrl_c), Some(Action::Quit));
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Every screen is a column of panels: lists (navigable, filterable, sortable) and text blocks.
+//! `panels` says what a view shows, read straight from the model; `draw` lays them out.
+
+mod groups;
+mod overview;
+mod tables;
+mod topics;
+
+use std::time::SystemTime;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use super::app::App;
+use super::list::{self, ListSource};
+use super::view::View;
+use crate::model::Model;
+
+pub struct Panel<'a> {
+    pub title: String,
+    pub body: PanelBody<'a>,
+    pub height: Constraint,
+    /// What an empty list says ("no consumer groups").
+    pub empty: &'static str,
+    /// Why the data is missing or old (source down, section unavailable), shown on the border.
+    pub problem: Option<String>,
+}
+
+pub enum PanelBody<'a> {
+    List(Box<dyn ListSource + 'a>),
+    Text(Vec<Line<'static>>),
+}
+
+impl<'a> Panel<'a> {
+    pub fn list(
+        title: impl Into<String>,
+        source: impl ListSource + 'a,
+        height: Constraint,
+        empty: &'static str,
+    ) -> Panel<'a> {
+        Panel {
+            title: title.into(),
+            body: PanelBody::List(Box::new(source)),
+            height,
+            empty,
+            problem: None,
+        }
+    }
+
+    pub fn text(
+        title: impl Into<String>,
+        lines: Vec<Line<'static>>,
+        height: Constraint,
+    ) -> Panel<'a> {
+        Panel {
+            title: title.into(),
+            body: PanelBody::Text(lines),
+            height,
+            empty: "",
+            problem: None,
+        }
+    }
+
+    pub fn with_problem(mut self, problem: Option<String>) -> Panel<'a> {
+        self.problem = problem;
+        self
+    }
+}
+
+pub fn panels<'a>(model: &'a Model, view: &View, now: SystemTime) -> Vec<Panel<'a>> {
+    match view {
+        View::Overview => overview::panels(model, now),
+        View::Groups => vec![groups::list_panel(model, Constraint::Fill(1))],
+        View::Group { group } => groups::detail_panels(model, group),
+        View::Topics => vec![topics::list_panel(model)],
+        View::Topic { topic } => topics::detail_panels(model, topic),
+        View::Tables => vec![tables::list_panel(model, Constraint::Fill(1))],
+        other => vec![Panel::text(
+            other.label(),
+            vec![Line::from(format!(
+                "the {} view needs data this build does not collect",
+                other.label()
+            ))],
+            Constraint::Fill(1),
+        )],
+    }
+}
+
+/// Draws the current view's panels into `area` and records where list rows landed (for clicks).
+pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
+    let view = app.level().view.clone();
+    let panels = panels(&app.model, &view, app.now);
+    let areas = Layout::vertical(panels.iter().map(|p| p.height)).split(area);
+    let focus = app.level().focus;
+    let generation = app.generation;
+    let theme = app.theme.clone();
+    app.row_areas.clear();
+    let lists_focusable = panels
+        .iter()
+        .filter(|p| matches!(p.body, PanelBody::List(_)))
+        .count()
+        > 1;
+    for (i, (panel, area)) in panels.iter().zip(areas.iter()).enumerate() {
+        let focused = i == focus;
+        let title_style = if focused && lists_focusable {
+            theme.accent
+        } else {
+            theme.header
+        };
+        let mut block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border)
+            .title(Span::styled(format!(" {} ", panel.title), title_style));
+        if let Some(problem) = &panel.problem {
+            block = block.title_bottom(Span::styled(format!(" {problem} "), theme.crit));
+        }
+        let inner = block.inner(*area);
+        frame.render_widget(block, *area);
+        match &panel.body {
+            PanelBody::List(source) => {
+                let last = app.stack.len() - 1;
+                let state = app.stack[last].list(i);
+                if let Some(filter) = &state.filter {
+                    let label = Span::styled(format!(" /{} ", filter.text), theme.accent);
+                    frame.render_widget(
+                        Paragraph::new(label).right_aligned(),
+                        Rect { height: 1, ..*area },
+                    );
+                }
+                list::render(
+                    frame,
+                    inner,
+                    source.as_ref(),
+                    state,
+                    generation,
+                    &theme,
+                    focused,
+                    panel.empty,
+                );
+                app.row_areas
+                    .push((i, inner.y + 1, inner.height.saturating_sub(1)));
+            }
+            PanelBody::Text(lines) => {
+                frame.render_widget(
+                    Paragraph::new(lines.clone()).wrap(Wrap { trim: false }),
+                    inner,
+                );
+            }
+        }
+    }
+}
+
+/// "-" for unknown values: never 0, never NaN.
+pub fn or_dash(v: Option<String>) -> String {
+    v.unwrap_or_else(|| "-".to_string())
+}
