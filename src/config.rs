@@ -24,6 +24,7 @@ pub struct Config {
     pub theme: String,
     pub kafka: KafkaConfig,
     pub clickhouse: ClickHouseConfig,
+    pub alerts: crate::alerts::AlertsConfig,
 }
 
 #[derive(Clone, Deserialize)]
@@ -163,6 +164,7 @@ impl Default for Config {
             theme: "dark".to_string(),
             kafka: KafkaConfig::default(),
             clickhouse: ClickHouseConfig::default(),
+            alerts: crate::alerts::AlertsConfig::default(),
         }
     }
 }
@@ -306,6 +308,13 @@ impl Config {
             || self.clickhouse.url.starts_with("https://"))
         {
             return Err(invalid("clickhouse.url", "an http:// or https:// URL"));
+        }
+        if let Err(e) = crate::alerts::RuleSet::new(&self.alerts) {
+            return Err(ConfigError::Invalid {
+                origin: origin(path),
+                key: "alerts".to_string(),
+                expected: e,
+            });
         }
         if self.clickhouse.query_timeout.is_zero() {
             return Err(invalid("clickhouse.query_timeout", "a duration above zero"));

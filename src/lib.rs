@@ -3,6 +3,7 @@
 //! Collectors (`kafka`, `clickhouse`) poll on their own tasks and publish immutable snapshots;
 //! `model` derives lag and health from them without I/O; `ui` renders the model.
 
+pub mod alerts;
 pub mod clickhouse;
 pub mod collect;
 pub mod config;

@@ -1,0 +1,9 @@
+//! Alerts: which figures are a problem, since when, without crying wolf on one noisy sample.
+//! `rules` holds the thresholds and overrides, `engine` the pending → firing → resolved state
+//! machine, `observe` turns the model into the values the rules judge.
+
+pub mod engine;
+pub mod rules;
+
+pub use engine::{Alert, AlertEngine, AlertEvent, AlertState, Observation, Severity};
+pub use rules::{AlertsConfig, RuleKind, RuleSet, Subject, SubjectKind};
