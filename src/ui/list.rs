@@ -81,7 +81,7 @@ pub trait ListSource {
     fn len(&self) -> usize;
     /// Identity of row `i`, stable across refreshes: the selection follows it.
     fn key(&self, i: usize) -> String;
-    /// The text `/` matches against.
+    /// The text `/` matches against: one field per line, so `^name$` anchors to a field.
     fn filter_text(&self, i: usize) -> String;
     fn sort_key(&self, i: usize, column: usize) -> SortKey;
     /// The order rows come in before the user sorts: worst first.
@@ -112,6 +112,7 @@ impl Filter {
         };
         let regex = regex::RegexBuilder::new(pattern)
             .case_insensitive(true)
+            .multi_line(true)
             .size_limit(1 << 20)
             .build()
             .map_err(|e| format!("bad regex: {}", e.to_string().lines().last().unwrap_or("")))?;
@@ -390,6 +391,13 @@ mod tests {
         st.filter = Some(Filter::parse("B").unwrap());
         st.refresh(&src, 1);
         assert_eq!(keys(&st, &src), ["b"], "matching ignores case");
+    }
+
+    #[test]
+    fn anchors_match_one_field() {
+        let f = Filter::parse("^events$").unwrap();
+        assert!(f.keeps("clickhouse_group\nStable\nevents"));
+        assert!(!f.keeps("clickhouse_group\nStable\nevents_topic"));
     }
 
     #[test]

@@ -286,7 +286,8 @@ fn rgb_to_256(r: u8, g: u8, b: u8) -> u8 {
     if dist(grey) < dist(cube) { grey } else { cube }
 }
 
-fn ansi256_to_rgb(i: u8) -> (u8, u8, u8) {
+/// The xterm palette colour of index `i`, as RGB.
+pub fn ansi256_to_rgb(i: u8) -> (u8, u8, u8) {
     match i {
         0..=15 => {
             let (r, g, b) = ANSI16[usize::from(i)].1;

@@ -55,7 +55,12 @@ impl ListSource for Groups<'_> {
     }
     fn filter_text(&self, i: usize) -> String {
         let g = &self.0[i];
-        format!("{} {} {}", g.group_id, g.state.as_str(), g.topics.join(" "))
+        format!(
+            "{}\n{}\n{}",
+            g.group_id,
+            g.state.as_str(),
+            g.topics.join("\n")
+        )
     }
     fn sort_key(&self, i: usize, column: usize) -> SortKey {
         let g = &self.0[i];
@@ -273,7 +278,7 @@ impl ListSource for Members<'_> {
     }
     fn filter_text(&self, i: usize) -> String {
         let m = &self.members()[i];
-        format!("{} {} {}", m.client_id, m.host, m.consumer_id)
+        format!("{}\n{}\n{}", m.client_id, m.host, m.consumer_id)
     }
     fn sort_key(&self, i: usize, column: usize) -> SortKey {
         let m = &self.members()[i];

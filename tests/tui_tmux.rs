@@ -1,0 +1,153 @@
+//! The real binary in a real terminal (tmux) against the live stack: start, drill into
+//! clickhouse_group, filter, back out, quit, and the terminal is left as it was found.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    session: String,
+}
+
+impl Tmux {
+    fn start(command: &str) -> Tmux {
+        let session = common::unique("pipetop_tui");
+        let status = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &session,
+                "-x",
+                "120",
+                "-y",
+                "32",
+                command,
+            ])
+            .status()
+            .expect("tmux runs");
+        assert!(status.success(), "tmux new-session failed");
+        Tmux { session }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let status = Command::new("tmux")
+            .args(["send-keys", "-t", &self.session])
+            .args(keys)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.session])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    /// Waits until the screen shows `text`, and returns the screen.
+    fn wait_for(&self, text: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "never saw {text:?}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.session])
+            .status();
+    }
+}
+
+struct Sink(Child);
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn pipeline() -> Command {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/examples/pipeline");
+    assert!(
+        path.exists(),
+        "build the load generator first: cargo build --examples (make test does)"
+    );
+    Command::new(path)
+}
+
+#[test]
+fn drill_filter_back_quit_and_the_terminal_is_restored() {
+    common::require_stack();
+    // The pipeline's own sink, so clickhouse_group exists with commits and a live member.
+    let control = std::env::temp_dir().join(common::unique("tui_control"));
+    let status = pipeline().args(["setup"]).status().unwrap();
+    assert!(status.success());
+    let _sink = Sink(
+        pipeline()
+            .arg("--control")
+            .arg(&control)
+            .args(["sink", "--flush-interval", "500ms"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let status = pipeline()
+        .args(["produce", "--rate", "2000", "--count", "200"])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let binary = env!("CARGO_BIN_EXE_pipetop");
+    // After pipetop exits, print its exit code and whether the tty is back in canonical mode.
+    let tmux = Tmux::start(&format!(
+        "{binary} --refresh 1s; echo EXIT=$?; stty -a | grep -o -- '-\\?icanon' | head -1 | sed 's/^/TTY=/'; sleep 30"
+    ));
+    tmux.wait_for("Consumer groups");
+    tmux.wait_for("clickhouse_group");
+
+    tmux.keys(&["/", "^clickhouse_group$", "Enter"]);
+    let screen = tmux.wait_for("/^clickhouse_group$");
+    assert!(
+        !screen.contains("clickhouse_kafka_engine"),
+        "filter keeps only the match:\n{screen}"
+    );
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("overview › clickhouse_group");
+    assert!(screen.contains("events_topic"), "{screen}");
+    assert!(screen.contains("Members"), "{screen}");
+
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("Consumer groups");
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        screen.contains("TTY=icanon"),
+        "raw mode was not undone:\n{screen}"
+    );
+    assert!(
+        !screen.contains("Consumer groups"),
+        "the alternate screen was not left:\n{screen}"
+    );
+}
