@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tokio::sync::{Notify, watch};
 
 use crate::clickhouse::collector::ClickHouseCollector;
-use crate::clickhouse::snapshot::ClickHouseSnapshot;
+use crate::clickhouse::snapshot::{ClickHouseSnapshot, PartsFocus};
 use crate::config::Config;
 use crate::kafka::collector::KafkaCollector;
 use crate::kafka::snapshot::KafkaSnapshot;
@@ -16,6 +16,8 @@ pub struct Collectors {
     pub clickhouse: watch::Receiver<SourceStatus<ClickHouseSnapshot>>,
     /// Notify to poll every source now instead of at the next tick.
     pub refresh_now: Arc<Notify>,
+    /// The partition whose parts the ClickHouse collector fetches at each poll (None: none).
+    pub focus: watch::Sender<Option<PartsFocus>>,
 }
 
 impl Collectors {
@@ -24,7 +26,8 @@ impl Collectors {
     pub fn spawn(config: &Config) -> anyhow::Result<Collectors> {
         let kafka = KafkaCollector::new(&config.kafka)
             .map_err(|e| anyhow::anyhow!("kafka client configuration: {e}"))?;
-        let clickhouse = ClickHouseCollector::new(&config.clickhouse);
+        let (focus, focus_rx) = watch::channel(None);
+        let clickhouse = ClickHouseCollector::new(&config.clickhouse).with_focus(focus_rx);
         let refresh_now = Arc::new(Notify::new());
         let (kafka_tx, kafka_rx) = watch::channel(SourceStatus::default());
         let (ch_tx, ch_rx) = watch::channel(SourceStatus::default());
@@ -44,6 +47,7 @@ impl Collectors {
             kafka: kafka_rx,
             clickhouse: ch_rx,
             refresh_now,
+            focus,
         })
     }
 }

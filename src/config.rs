@@ -25,6 +25,23 @@ pub struct Config {
     pub kafka: KafkaConfig,
     pub clickhouse: ClickHouseConfig,
     pub alerts: crate::alerts::AlertsConfig,
+    /// Topic → consumer group → tables chains shown side by side. Without a config file, the
+    /// local stack's two pipelines (the sink's and the Kafka table engine's).
+    #[serde(default)]
+    pub pipelines: Vec<PipelineConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Shown in the pipeline strip; defaults to the group name.
+    pub name: Option<String>,
+    pub topic: String,
+    /// The consumer group that moves the topic into ClickHouse (a sink's, or a Kafka engine
+    /// table's `kafka_group_name`).
+    pub group: String,
+    /// Target tables as `database.table`.
+    pub tables: Vec<String>,
 }
 
 #[derive(Clone, Deserialize)]
@@ -165,6 +182,23 @@ impl Default for Config {
             kafka: KafkaConfig::default(),
             clickhouse: ClickHouseConfig::default(),
             alerts: crate::alerts::AlertsConfig::default(),
+            pipelines: vec![
+                PipelineConfig {
+                    name: Some("sink".to_string()),
+                    topic: "events_topic".to_string(),
+                    group: "clickhouse_group".to_string(),
+                    tables: vec!["default.events".to_string(), "default.events_dedup".to_string()],
+                },
+                PipelineConfig {
+                    name: Some("kafka engine".to_string()),
+                    topic: "events_topic".to_string(),
+                    group: "clickhouse_kafka_engine".to_string(),
+                    tables: vec![
+                        "kafka_engine.events".to_string(),
+                        "kafka_engine.events_dedup".to_string(),
+                    ],
+                },
+            ],
         }
     }
 }
@@ -444,6 +478,15 @@ mod tests {
         assert_eq!(c.refresh, Duration::from_secs(5));
         assert_eq!(c.kafka.properties["sasl.mechanism"], "SCRAM-SHA-512");
         assert_eq!(c.clickhouse.query_timeout, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn a_config_file_without_pipelines_has_none() {
+        assert_eq!(Config::default().pipelines.len(), 2, "the local stack's");
+        let c = parse("context = \"prod\"\n").unwrap();
+        assert!(c.pipelines.is_empty());
+        let c = parse("[[pipelines]]\ntopic = \"t\"\ngroup = \"g\"\ntables = [\"db.t\"]\n").unwrap();
+        assert_eq!(c.pipelines[0].group, "g");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! `model` derives lag and health from them without I/O; `ui` renders the model.
 
 pub mod alerts;
+pub mod check;
 pub mod clickhouse;
 pub mod collect;
 pub mod config;

@@ -36,13 +36,32 @@ struct Cli {
     command: Option<Command>,
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Judge the alerts and exit like a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (a
+    /// source could not be reached).
+    Check {
+        /// Keep polling for this long so `for` durations and rates can be judged (0s: one poll).
+        #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+        window: std::time::Duration,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
     /// Poll every source once and print the result, then exit (non-zero if a source failed).
     Snapshot {
         /// Print JSON (the only format for now; stable field names, see README).
         #[arg(long)]
         json: bool,
+        /// Poll Kafka every refresh for this long before printing, so time lag, rates and
+        /// status have history (e.g. 10s); without it one poll.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        window: Option<std::time::Duration>,
     },
 }
 
@@ -65,7 +84,8 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             None => dashboard(&config, &cli).await,
-            Some(Command::Snapshot { json: _ }) => print_snapshot(&config).await,
+            Some(Command::Snapshot { json: _, window }) => print_snapshot(&config, window).await,
+            Some(Command::Check { window, format }) => check(&config, window, format).await,
         }
     });
     // Collector tasks may be mid-request; do not wait for them.
@@ -77,6 +97,22 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn check(config: &Config, window: std::time::Duration, format: Format) -> anyhow::Result<ExitCode> {
+    let report = match pipetop::check::run(config, window).await {
+        Ok(report) => report,
+        Err(e) => {
+            // Nagios: a check that cannot run at all is UNKNOWN, not a crash.
+            println!("PIPETOP UNKNOWN - {e:#}");
+            return Ok(ExitCode::from(pipetop::check::Outcome::Unknown.code()));
+        }
+    };
+    match format {
+        Format::Text => print!("{}", pipetop::check::text(&report)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+    }
+    Ok(ExitCode::from(report.code))
 }
 
 fn load_config(cli: &Cli) -> Result<Config, pipetop::config::ConfigError> {
@@ -109,8 +145,11 @@ async fn dashboard(config: &Config, cli: &Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn print_snapshot(config: &Config) -> anyhow::Result<ExitCode> {
-    let model = snapshot::poll_once(config).await?;
+async fn print_snapshot(config: &Config, window: Option<std::time::Duration>) -> anyhow::Result<ExitCode> {
+    let model = match window {
+        Some(window) => snapshot::poll_window(config, window).await?,
+        None => snapshot::poll_once(config).await?,
+    };
     let report = SnapshotReport {
         schema_version: SCHEMA_VERSION,
         context: &config.context,

@@ -28,12 +28,40 @@ pub async fn poll_once(config: &Config) -> anyhow::Result<Model> {
     let mut clickhouse = ClickHouseCollector::new(&config.clickhouse);
     let (kafka_result, ch_result) = tokio::join!(kafka.poll(), clickhouse.poll());
     let now = SystemTime::now();
-    let mut model = Model::default();
+    let mut model = Model::new(config);
     let mut kafka_status = SourceStatus::default();
     kafka_status.record(kafka_result, now);
     let mut ch_status = SourceStatus::default();
     ch_status.record(ch_result, now);
     model.ingest_kafka(kafka_status);
+    model.ingest_clickhouse(ch_status);
+    Ok(model)
+}
+
+/// Like [`poll_once`], but polls Kafka every `config.refresh` for `window` (ClickHouse once, at
+/// the end), so time lag, rates and status have history to work from.
+pub async fn poll_window(config: &Config, window: std::time::Duration) -> anyhow::Result<Model> {
+    if window.is_zero() {
+        return poll_once(config).await;
+    }
+    let mut kafka = KafkaCollector::new(&config.kafka)
+        .map_err(|e| anyhow::anyhow!("kafka client configuration: {e}"))?;
+    let mut model = Model::new(config);
+    let mut kafka_status = SourceStatus::default();
+    let started = tokio::time::Instant::now();
+    let mut ticker = tokio::time::interval(config.refresh);
+    loop {
+        ticker.tick().await;
+        let result = kafka.poll().await;
+        kafka_status.record(result, SystemTime::now());
+        model.ingest_kafka(kafka_status.clone());
+        if started.elapsed() >= window {
+            break;
+        }
+    }
+    let mut clickhouse = ClickHouseCollector::new(&config.clickhouse);
+    let mut ch_status = SourceStatus::default();
+    ch_status.record(clickhouse.poll().await, SystemTime::now());
     model.ingest_clickhouse(ch_status);
     Ok(model)
 }

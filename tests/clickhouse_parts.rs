@@ -97,3 +97,118 @@ async fn pipetop_cannot_write() {
         "{err}"
     );
 }
+
+/// The UI's focus on one partition: its parts, as system.parts lists them, newest first, fetched
+/// at every poll while the focus stands and only then.
+async fn focused_partition_lists_its_parts(url: &str) {
+    use pipetop::clickhouse::snapshot::PartsFocus;
+
+    #[derive(Debug, Row, Deserialize)]
+    struct PartName {
+        name: String,
+    }
+
+    let table = common::unique("focus_t");
+    common::exec(
+        url,
+        &format!(
+            "CREATE TABLE default.{table} (d Date, x UInt64) ENGINE = MergeTree() PARTITION BY d ORDER BY x"
+        ),
+    )
+    .await;
+    common::exec(url, &format!("SYSTEM STOP MERGES default.{table}")).await;
+    for (day, rows) in [("01", 3), ("01", 5), ("02", 1), ("01", 7)] {
+        common::exec(url, &format!("INSERT INTO default.{table} SELECT toDate('2026-11-{day}'), number FROM system.numbers LIMIT {rows}")).await;
+    }
+    let expected: Vec<String> = common::writer(url)
+        .with_validation(false)
+        .query("SELECT name FROM system.parts WHERE active AND database = 'default' AND table = ? AND partition_id = '20261101' ORDER BY modification_time DESC, name")
+        .bind(table.as_str())
+        .fetch_all::<PartName>()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(expected.len(), 3);
+
+    let focus = PartsFocus {
+        host: None,
+        database: "default".into(),
+        table: table.clone(),
+        partition_id: "20261101".into(),
+    };
+    let (tx, rx) = tokio::sync::watch::channel(Some(focus.clone()));
+    let mut collector = ClickHouseCollector::new(&common::clickhouse_config(url)).with_focus(rx);
+    let snapshot = collector.poll().await.unwrap();
+    let host = snapshot.hosts[0].snapshot().unwrap();
+    let focused = host.focused_parts.as_ref().expect("focused parts");
+    assert_eq!(focused.focus, focus);
+    let parts = focused.parts.data().expect("parts of the partition");
+    let names: Vec<&str> = parts.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, expected);
+    let mut rows: Vec<u64> = parts.iter().map(|p| p.rows).collect();
+    rows.sort();
+    assert_eq!(rows, [3, 5, 7]);
+    assert!(
+        parts
+            .iter()
+            .all(|p| p.level == 0 && p.marks >= 1 && p.bytes_on_disk > 0)
+    );
+    assert!(
+        parts
+            .windows(2)
+            .all(|w| w[0].modification_time >= w[1].modification_time)
+    );
+
+    // A focus on another host is not this host's business: it costs no query.
+    let steady = collector.poll().await.unwrap().queries;
+    tx.send(Some(PartsFocus {
+        host: Some("http://elsewhere:8123".into()),
+        ..focus.clone()
+    }))
+    .unwrap();
+    let snapshot = collector.poll().await.unwrap();
+    assert!(
+        snapshot.hosts[0]
+            .snapshot()
+            .unwrap()
+            .focused_parts
+            .is_none()
+    );
+    assert_eq!(snapshot.queries + 1, steady);
+    tx.send(None).unwrap();
+    let snapshot = collector.poll().await.unwrap();
+    assert!(
+        snapshot.hosts[0]
+            .snapshot()
+            .unwrap()
+            .focused_parts
+            .is_none()
+    );
+
+    // Names are bound values: quotes are just characters of a table that does not exist.
+    tx.send(Some(PartsFocus {
+        host: Some(pipetop::clickhouse::host::display_host(url)),
+        table: format!("{table}' OR 1 = 1 OR '"),
+        ..focus
+    }))
+    .unwrap();
+    let snapshot = collector.poll().await.unwrap();
+    let focused = snapshot.hosts[0].snapshot().unwrap().focused_parts.clone();
+    let parts = focused.expect("focus names this host").parts;
+    assert_eq!(parts.data().map(Vec::len), Some(0), "{parts:?}");
+    common::exec(url, &format!("DROP TABLE default.{table}")).await;
+}
+
+#[tokio::test]
+async fn focused_partition_lists_its_parts_on_current_engine() {
+    common::require_stack();
+    focused_partition_lists_its_parts(common::CLICKHOUSE).await;
+}
+
+#[tokio::test]
+async fn focused_partition_lists_its_parts_on_legacy_18_16() {
+    common::require_stack();
+    focused_partition_lists_its_parts(common::LEGACY_CLICKHOUSE).await;
+}

@@ -3,6 +3,7 @@
 //! machine, `observe` turns the model into the values the rules judge.
 
 pub mod engine;
+pub mod observe;
 pub mod rules;
 
 pub use engine::{Alert, AlertEngine, AlertEvent, AlertState, Observation, Severity};

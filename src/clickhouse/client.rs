@@ -1,8 +1,11 @@
 //! The only way pipetop talks to ClickHouse: every query read-only, time-limited on the server and
 //! on the client, and its failure turned into a small error value a panel can show.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use clickhouse::sql::Identifier;
 use clickhouse::{RowOwned, RowRead};
 
 use crate::config::ClickHouseConfig;
@@ -15,6 +18,50 @@ const CLIENT_GRACE: Duration = Duration::from_secs(1);
 pub struct ChClient {
     inner: clickhouse::Client,
     timeout: Duration,
+    /// Queries sent, shared by clones so a poll can report how many it cost.
+    sent: Arc<AtomicU32>,
+}
+
+/// A statement with its values kept apart from the SQL text: every `?` in `sql` is replaced by the
+/// crate's escaping `bind` (a quoted string literal or a back-quoted identifier), so nothing a user
+/// types is ever spliced into SQL by hand. A literal `?` in the text must be written `??`.
+#[derive(Debug, Clone, Default)]
+pub struct Stmt {
+    pub sql: String,
+    pub args: Vec<Arg>,
+    /// Overrides the client's `max_execution_time` (and client-side timeout) for this statement.
+    pub time_limit: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    Str(String),
+    Ident(String),
+    U64(u64),
+}
+
+impl Stmt {
+    pub fn new(sql: impl Into<String>) -> Stmt {
+        Stmt {
+            sql: sql.into(),
+            ..Stmt::default()
+        }
+    }
+
+    pub fn arg(mut self, arg: Arg) -> Stmt {
+        self.args.push(arg);
+        self
+    }
+
+    pub fn args(mut self, args: impl IntoIterator<Item = Arg>) -> Stmt {
+        self.args.extend(args);
+        self
+    }
+
+    pub fn time_limit(mut self, limit: Option<Duration>) -> Stmt {
+        self.time_limit = limit;
+        self
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,7 +103,7 @@ impl ChClient {
             .with_setting("readonly", "1")
             .with_setting(
                 "max_execution_time",
-                config.query_timeout.as_secs().max(1).to_string(),
+                whole_seconds(config.query_timeout).to_string(),
             );
         if !config.password.is_empty() {
             inner = inner.with_password(config.password.expose());
@@ -64,7 +111,29 @@ impl ChClient {
         ChClient {
             inner,
             timeout: config.query_timeout,
+            sent: Arc::new(AtomicU32::new(0)),
         }
+    }
+
+    /// A client for one of several hosts: the same credentials and limits, another URL.
+    pub fn for_host(config: &ClickHouseConfig, url: &str) -> ChClient {
+        let config = ClickHouseConfig {
+            url: url.to_string(),
+            ..config.clone()
+        };
+        ChClient::new(&config)
+    }
+
+    /// A setting sent with every query from now on (e.g. `log_comment`, once the server is known
+    /// to accept it: an unknown setting fails every query on old servers).
+    pub fn with_setting(mut self, name: &str, value: &str) -> ChClient {
+        self.inner = self.inner.with_setting(name, value);
+        self
+    }
+
+    /// Queries sent since the last call.
+    pub fn take_sent(&self) -> u32 {
+        self.sent.swap(0, Ordering::Relaxed)
     }
 
     /// Servers older than 2019 lack RowBinaryWithNamesAndTypes, which schema validation needs.
@@ -78,8 +147,28 @@ impl ChClient {
     where
         T: RowOwned + RowRead,
     {
-        let query = self.inner.query(sql);
-        let limit = self.timeout + CLIENT_GRACE;
+        self.fetch(&Stmt::new(sql)).await
+    }
+
+    /// Runs one bounded SELECT with bound values and returns its rows.
+    pub async fn fetch<T>(&self, stmt: &Stmt) -> Result<Vec<T>, ChError>
+    where
+        T: RowOwned + RowRead,
+    {
+        let mut query = self.inner.query(&stmt.sql);
+        for arg in &stmt.args {
+            query = match arg {
+                Arg::Str(s) => query.bind(s.as_str()),
+                Arg::Ident(s) => query.bind(Identifier(s)),
+                Arg::U64(n) => query.bind(*n),
+            };
+        }
+        let server_limit = stmt.time_limit.unwrap_or(self.timeout);
+        if let Some(limit) = stmt.time_limit {
+            query = query.with_setting("max_execution_time", whole_seconds(limit).to_string());
+        }
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        let limit = server_limit + CLIENT_GRACE;
         match tokio::time::timeout(limit, query.fetch_all::<T>()).await {
             Ok(result) => result.map_err(ChError::from),
             Err(_) => Err(ChError::Timeout(limit)),
@@ -96,6 +185,11 @@ impl ChClient {
             .next()
             .ok_or_else(|| ChError::Transport(format!("no row returned by: {sql}")))
     }
+}
+
+/// `max_execution_time` is whole seconds on old servers; below one second means "no limit" (0).
+fn whole_seconds(d: Duration) -> u64 {
+    d.as_secs().max(1)
 }
 
 impl From<clickhouse::error::Error> for ChError {

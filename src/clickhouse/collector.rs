@@ -1,138 +1,121 @@
-//! The ClickHouse collector: one bounded, read-only poll of the server's system tables.
+//! The ClickHouse collector: one bounded, read-only poll of every configured host. Hosts are polled
+//! concurrently and independently; the source fails as a whole only when no host answers.
 
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use clickhouse::Row;
-use serde::Deserialize;
+use tokio::sync::watch;
 
-use super::client::{ChClient, ChError};
-use super::snapshot::{ClickHouseSnapshot, Section, ServerInfo, TableParts};
+use super::host::HostCollector;
+use super::sections::{SectionId, TableFilter};
+use super::snapshot::{ClickHouseSnapshot, HostOutcome, PartsFocus, Section};
 use crate::config::ClickHouseConfig;
 use crate::source::Collector;
 
 pub struct ClickHouseCollector {
-    client: ChClient,
+    hosts: Vec<HostCollector>,
+    focus: Option<watch::Receiver<Option<PartsFocus>>>,
 }
-
-#[derive(Debug, Row, Deserialize)]
-struct ServerRow {
-    version: String,
-    uptime: u64,
-}
-
-#[derive(Debug, Row, Deserialize)]
-struct TablePartsRow {
-    database: String,
-    table: String,
-    active_parts: u64,
-    partitions: u64,
-    rows: u64,
-    bytes_on_disk: u64,
-    worst_partition: String,
-    max_parts_in_partition: u64,
-}
-
-const SERVER_SQL: &str = "SELECT version() AS version, toUInt64(uptime()) AS uptime";
-
-/// Per table: totals, and the partition with the most active parts.
-const TABLE_PARTS_SQL: &str = "
-SELECT database, table,
-       toUInt64(sum(parts)) AS active_parts,
-       toUInt64(count()) AS partitions,
-       toUInt64(sum(rows)) AS rows,
-       toUInt64(sum(bytes)) AS bytes_on_disk,
-       argMax(partition, parts) AS worst_partition,
-       toUInt64(max(parts)) AS max_parts_in_partition
-FROM (
-    SELECT database, table, partition,
-           count() AS parts, sum(rows) AS rows, sum(bytes_on_disk) AS bytes
-    FROM system.parts
-    WHERE active AND database NOT IN ('system', 'INFORMATION_SCHEMA', 'information_schema')
-    GROUP BY database, table, partition
-)
-GROUP BY database, table
-ORDER BY max_parts_in_partition DESC, database, table
-LIMIT 1000";
 
 impl ClickHouseCollector {
     pub fn new(config: &ClickHouseConfig) -> ClickHouseCollector {
         ClickHouseCollector {
-            client: ChClient::new(config),
+            hosts: config
+                .endpoints()
+                .iter()
+                .map(|url| HostCollector::new(config, url))
+                .collect(),
+            focus: None,
         }
     }
 
-    pub fn with_client(client: ChClient) -> ClickHouseCollector {
-        ClickHouseCollector { client }
+    /// The partition whose parts the UI wants: read at every poll, fetched by the hosts it names.
+    pub fn with_focus(mut self, focus: watch::Receiver<Option<PartsFocus>>) -> ClickHouseCollector {
+        self.focus = Some(focus);
+        self
+    }
+
+    /// Only tables whose `database.table` contains `text` (bound as a value, never spliced).
+    pub fn with_table_filter(mut self, text: &str) -> ClickHouseCollector {
+        for h in &mut self.hosts {
+            h.filter = TableFilter::new(text);
+        }
+        self
+    }
+
+    /// A tighter `max_execution_time` (and client timeout) for one section, e.g. to keep an
+    /// expensive freshness scan from holding up the screen.
+    pub fn with_section_time_limit(
+        mut self,
+        id: SectionId,
+        limit: Duration,
+    ) -> ClickHouseCollector {
+        for h in &mut self.hosts {
+            h.time_limits.insert(id, limit);
+        }
+        self
     }
 }
 
 impl Collector for ClickHouseCollector {
     type Snapshot = ClickHouseSnapshot;
 
-    /// One poll. Fails as a whole only when the server cannot be reached at all; otherwise each
-    /// section carries its own outcome.
     async fn poll(&mut self) -> Result<ClickHouseSnapshot, String> {
         let started = Instant::now();
-        let server = self.server_info().await.map_err(|e| e.to_string())?;
-        let tables = section(
-            self.client
-                .fetch_all::<TablePartsRow>(TABLE_PARTS_SQL)
-                .await,
-        )
-        .map(|rows| rows.into_iter().map(TableParts::from).collect());
+        // A copy, so the UI can change its focus while the poll runs.
+        let focus: Option<PartsFocus> = self.focus.as_ref().and_then(|rx| rx.borrow().clone());
+        let focus = focus.as_ref();
+        let results = futures::future::join_all(self.hosts.iter_mut().map(|h| async move {
+            let result = h.poll(focus).await;
+            (h.host().to_string(), result)
+        }))
+        .await;
+        let hosts: Vec<HostOutcome> = results
+            .into_iter()
+            .map(|(host, result)| match result {
+                Ok(snapshot) => HostOutcome::Ok(Box::new(snapshot)),
+                Err(error) => HostOutcome::Failed { host, error },
+            })
+            .collect();
+        let Some(first) = hosts.iter().find_map(HostOutcome::snapshot) else {
+            return Err(all_failed(&hosts));
+        };
+        let (server, tables) = (first.server.clone(), first.tables.clone());
+        let queries = hosts
+            .iter()
+            .filter_map(HostOutcome::snapshot)
+            .map(|s| s.queries)
+            .sum::<u32>()
+            // A failed host still cost its server-info query.
+            + hosts.iter().filter(|h| h.snapshot().is_none()).count() as u32;
         Ok(ClickHouseSnapshot {
             taken_at_ms: crate::time::unix_ms(SystemTime::now()),
             poll_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            queries: 2,
+            queries,
             server,
-            tables,
+            tables: match tables {
+                Section::Ok { data } => Section::Ok { data },
+                other => other,
+            },
+            hosts,
         })
     }
 }
 
-impl ClickHouseCollector {
-    /// The first query also decides the wire format: servers from before 2019 cannot send
-    /// RowBinaryWithNamesAndTypes, so validation is switched off for them once and for all.
-    async fn server_info(&mut self) -> Result<ServerInfo, ChError> {
-        let row = match self.client.fetch_one::<ServerRow>(SERVER_SQL).await {
-            Err(e) if is_unknown_format(&e) => {
-                self.client = self.client.clone().without_validation();
-                self.client.fetch_one::<ServerRow>(SERVER_SQL).await?
+/// One host: its own error as is; several: each host's, so none is hidden.
+fn all_failed(hosts: &[HostOutcome]) -> String {
+    let errors: Vec<String> = hosts
+        .iter()
+        .filter_map(|h| match h {
+            HostOutcome::Failed { host, error } => Some((host, error)),
+            HostOutcome::Ok(_) => None,
+        })
+        .map(|(host, error)| {
+            if hosts.len() == 1 {
+                error.clone()
+            } else {
+                format!("{host}: {error}")
             }
-            other => other?,
-        };
-        Ok(ServerInfo {
-            version: row.version,
-            uptime_s: row.uptime,
         })
-    }
-}
-
-fn is_unknown_format(e: &ChError) -> bool {
-    // 73 = UNKNOWN_FORMAT.
-    e.code() == Some(73) || e.to_string().contains("RowBinaryWithNamesAndTypes")
-}
-
-fn section<T>(result: Result<T, ChError>) -> Section<T> {
-    match result {
-        Ok(data) => Section::Ok { data },
-        Err(e) => Section::Failed {
-            error: e.to_string(),
-        },
-    }
-}
-
-impl From<TablePartsRow> for TableParts {
-    fn from(r: TablePartsRow) -> TableParts {
-        TableParts {
-            database: r.database,
-            table: r.table,
-            active_parts: r.active_parts,
-            partitions: r.partitions,
-            rows: r.rows,
-            bytes_on_disk: r.bytes_on_disk,
-            worst_partition: r.worst_partition,
-            max_parts_in_partition: r.max_parts_in_partition,
-        }
-    }
+        .collect();
+    errors.join("; ")
 }

@@ -1,3 +1,7 @@
+pub mod capabilities;
 pub mod client;
 pub mod collector;
+pub mod engine_settings;
+pub mod host;
+pub mod sections;
 pub mod snapshot;

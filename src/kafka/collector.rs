@@ -9,9 +9,19 @@ use std::time::{Instant, SystemTime};
 use rdkafka::ClientConfig;
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::admin::{Admin, AdminError, OffsetSpec, PartitionOffset, TopicPartition};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::admin::{
+    Admin, AdminError, GroupDescription, GroupListing, GroupOffsets, GroupState, OffsetSpec,
+    PartitionOffset, TopicPartition,
+};
+use super::filter::{Filters, is_internal_topic};
+use super::group_log::{GROUP_LOG_TOPIC, group_log_partition};
 use super::metadata::{self, TopicMetadata};
-use super::snapshot::{Committed, Group, KafkaSnapshot, Member, Partition, Topic};
+use super::snapshot::{
+    BrokerHealth, Committed, Group, GroupLogPartition, KafkaSnapshot, Member, Partition,
+    RequestCounts, Topic,
+};
 use crate::config::KafkaConfig;
 use crate::source::Collector;
 
@@ -22,6 +32,7 @@ const MAX_OFFSET_FETCHES_IN_FLIGHT: usize = 256;
 pub struct KafkaCollector {
     admin: Arc<Admin>,
     config: KafkaConfig,
+    filters: Arc<Filters>,
 }
 
 impl KafkaCollector {
@@ -30,6 +41,7 @@ impl KafkaCollector {
         Ok(KafkaCollector {
             admin: Arc::new(admin),
             config: config.clone(),
+            filters: Arc::new(config.filters()),
         })
     }
 }
@@ -41,7 +53,8 @@ impl Collector for KafkaCollector {
     async fn poll(&mut self) -> Result<KafkaSnapshot, String> {
         let admin = Arc::clone(&self.admin);
         let config = self.config.clone();
-        match tokio::task::spawn_blocking(move || poll_blocking(&admin, &config)).await {
+        let filters = Arc::clone(&self.filters);
+        match tokio::task::spawn_blocking(move || poll_blocking(&admin, &config, &filters)).await {
             Ok(result) => result.map_err(|e| e.to_string()),
             Err(e) => Err(format!("kafka poll task failed: {e}")),
         }
@@ -61,10 +74,14 @@ pub fn client_config(config: &KafkaConfig) -> ClientConfig {
     cc
 }
 
-fn poll_blocking(admin: &Admin, config: &KafkaConfig) -> Result<KafkaSnapshot, AdminError> {
+fn poll_blocking(
+    admin: &Admin,
+    config: &KafkaConfig,
+    filters: &Filters,
+) -> Result<KafkaSnapshot, AdminError> {
     let started = Instant::now();
     let timeout = config.request_timeout;
-    let mut requests = 0u32;
+    let mut counts = RequestCounts::default();
 
     let metadata =
         metadata::fetch(admin.client().inner(), timeout).map_err(|e| AdminError::Kafka {
@@ -72,33 +89,62 @@ fn poll_blocking(admin: &Admin, config: &KafkaConfig) -> Result<KafkaSnapshot, A
             code: e.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Unknown),
             message: e.to_string(),
         })?;
-    requests += 1;
+    counts.metadata = 1;
     let cluster = admin.describe_cluster(timeout).ok();
-    requests += 1;
+    counts.describe_cluster = 1;
 
     let listings = admin.list_groups(timeout)?;
-    requests += 1;
-    let group_ids: Vec<String> = listings.iter().map(|g| g.group_id.clone()).collect();
-    let descriptions = admin.describe_groups(&group_ids, timeout)?;
-    requests += 1;
-    let offsets = admin.list_group_offsets(&group_ids, MAX_OFFSET_FETCHES_IN_FLIGHT, timeout)?;
-    requests += u32::try_from(group_ids.len()).unwrap_or(u32::MAX);
+    // librdkafka asks every broker for its groups.
+    counts.list_groups = count(metadata.brokers.len().max(1));
+    let (watched, unwatched): (Vec<_>, Vec<_>) = listings
+        .into_iter()
+        .partition(|g| filters.group(&g.group_id));
+    let group_ids: Vec<String> = watched.iter().map(|g| g.group_id.clone()).collect();
+    let (descriptions, offsets) = if group_ids.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        let descriptions = admin.describe_groups(&group_ids, timeout)?;
+        let offsets =
+            admin.list_group_offsets(&group_ids, MAX_OFFSET_FETCHES_IN_FLIGHT, timeout)?;
+        (descriptions, offsets)
+    };
+    // Both fan out one request per group to its coordinator.
+    counts.describe_groups = count(group_ids.len());
+    counts.offset_fetch = count(group_ids.len());
 
-    // Kafka's own topics (__consumer_offsets, ...) are noise to a pipeline's on-call engineer.
-    let visible_topics: Vec<&TopicMetadata> =
-        metadata.topics.iter().filter(|t| !t.internal).collect();
-    let partitions: Vec<TopicPartition> = visible_topics
+    let visible_topics: Vec<&TopicMetadata> = metadata
+        .topics
+        .iter()
+        .filter(|t| filters.topic(&t.name, t.internal))
+        .collect();
+    let group_log_topic = metadata.topics.iter().find(|t| t.name == GROUP_LOG_TOPIC);
+    let leaders: HashMap<(&str, i32), i32> = metadata
+        .topics
         .iter()
         .flat_map(|t| {
-            t.partitions.iter().map(|p| TopicPartition {
-                topic: t.name.clone(),
-                partition: p.partition,
-            })
+            t.partitions
+                .iter()
+                .filter_map(move |p| p.leader.map(|l| ((t.name.as_str(), p.partition), l)))
         })
         .collect();
-    let ends = admin.list_offsets(&partitions, OffsetSpec::Latest, timeout)?;
-    let starts = admin.list_offsets(&partitions, OffsetSpec::Earliest, timeout)?;
-    requests += 2;
+    let led = |t: &&TopicMetadata| {
+        t.partitions
+            .iter()
+            .filter(|p| p.leader.is_some())
+            .map(|p| TopicPartition::new(t.name.clone(), p.partition))
+            .collect::<Vec<_>>()
+    };
+    let starts_wanted: Vec<TopicPartition> = visible_topics.iter().flat_map(led).collect();
+    let mut ends_wanted = starts_wanted.clone();
+    if let Some(t) = group_log_topic
+        && !visible_topics.iter().any(|v| v.name == GROUP_LOG_TOPIC)
+    {
+        ends_wanted.extend(led(&t));
+    }
+    let ends = list_offsets(admin, &ends_wanted, OffsetSpec::Latest, timeout);
+    let starts = list_offsets(admin, &starts_wanted, OffsetSpec::Earliest, timeout);
+    counts.list_offsets =
+        leader_count(&ends_wanted, &leaders) + leader_count(&starts_wanted, &leaders);
 
     let end_of = index_offsets(&ends);
     let start_of = index_offsets(&starts);
@@ -111,9 +157,10 @@ fn poll_blocking(admin: &Admin, config: &KafkaConfig) -> Result<KafkaSnapshot, A
                 .partitions
                 .iter()
                 .map(|p| {
-                    let key = (t.name.clone(), p.partition);
+                    let key = (t.name.as_str(), p.partition);
                     let end = end_of.get(&key);
                     let start = start_of.get(&key);
+                    let no_leader = p.leader.is_none().then(|| "no leader".to_string());
                     Partition {
                         partition: p.partition,
                         leader: p.leader,
@@ -124,6 +171,7 @@ fn poll_blocking(admin: &Admin, config: &KafkaConfig) -> Result<KafkaSnapshot, A
                         error: p
                             .error
                             .clone()
+                            .or(no_leader)
                             .or_else(|| end.and_then(|o| o.error.clone())),
                     }
                 })
@@ -131,15 +179,79 @@ fn poll_blocking(admin: &Admin, config: &KafkaConfig) -> Result<KafkaSnapshot, A
         })
         .collect();
 
-    let mut offsets_by_group: std::collections::HashMap<String, _> = offsets
+    let groups = groups(descriptions, offsets, filters);
+    let group_log = group_log(group_log_topic, &end_of, &unwatched);
+    let broker_health = broker_health(&metadata, &ends_wanted, &leaders, &end_of);
+
+    Ok(KafkaSnapshot {
+        taken_at_ms: crate::time::unix_ms(SystemTime::now()),
+        poll_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        requests: counts.total(),
+        requests_by_kind: counts,
+        cluster_id: cluster.as_ref().and_then(|c| c.cluster_id.clone()),
+        controller_id: cluster
+            .as_ref()
+            .and_then(|c| c.controller.as_ref().map(|n| n.id)),
+        brokers: metadata.brokers,
+        broker_health,
+        topics,
+        groups,
+        group_log,
+    })
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// librdkafka sends one ListOffsets request per leader broker of the requested partitions.
+fn leader_count(partitions: &[TopicPartition], leaders: &HashMap<(&str, i32), i32>) -> u32 {
+    let brokers: HashSet<i32> = partitions
+        .iter()
+        .filter_map(|tp| leaders.get(&(tp.topic.as_str(), tp.partition)).copied())
+        .collect();
+    count(brokers.len())
+}
+
+/// A failed ListOffsets call (every leader unreachable) is a per-partition error, not a failed
+/// poll: groups and their commits are still worth showing.
+fn list_offsets(
+    admin: &Admin,
+    partitions: &[TopicPartition],
+    spec: OffsetSpec,
+    timeout: std::time::Duration,
+) -> Vec<PartitionOffset> {
+    admin
+        .list_offsets(partitions, spec, timeout)
+        .unwrap_or_else(|e| {
+            let error = e.to_string();
+            partitions
+                .iter()
+                .map(|tp| PartitionOffset {
+                    tp: tp.clone(),
+                    offset: None,
+                    timestamp: None,
+                    error: Some(error.clone()),
+                })
+                .collect()
+        })
+}
+
+fn groups(
+    descriptions: Vec<GroupDescription>,
+    offsets: Vec<GroupOffsets>,
+    filters: &Filters,
+) -> Vec<Group> {
+    let shown = |topic: &str| filters.topic(topic, is_internal_topic(topic));
+    let mut offsets_by_group: HashMap<String, GroupOffsets> = offsets
         .into_iter()
         .map(|o| (o.group_id.clone(), o))
         .collect();
     let mut groups: Vec<Group> = descriptions
         .into_iter()
-        .map(|d| {
+        .filter_map(|d| {
             let fetched = offsets_by_group.remove(&d.group_id);
-            let mut committed: Vec<Committed> = fetched
+            let all_committed: Vec<Committed> = fetched
                 .iter()
                 .flat_map(|f| f.offsets.iter())
                 .filter_map(|c| {
@@ -150,49 +262,146 @@ fn poll_blocking(admin: &Admin, config: &KafkaConfig) -> Result<KafkaSnapshot, A
                     })
                 })
                 .collect();
+            let had_rows =
+                !all_committed.is_empty() || d.members.iter().any(|m| !m.assignment.is_empty());
+            let mut committed: Vec<Committed> = all_committed
+                .into_iter()
+                .filter(|c| shown(&c.topic))
+                .collect();
             committed.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+            let members: Vec<Member> = d
+                .members
+                .into_iter()
+                .map(|m| Member {
+                    consumer_id: m.consumer_id,
+                    client_id: m.client_id,
+                    host: m.host,
+                    assignment: m
+                        .assignment
+                        .into_iter()
+                        .filter(|tp| shown(&tp.topic))
+                        .collect(),
+                })
+                .collect();
+            // A group whose every partition is on a hidden topic is noise under that filter.
+            let has_rows =
+                !committed.is_empty() || members.iter().any(|m| !m.assignment.is_empty());
+            if had_rows && !has_rows {
+                return None;
+            }
             let error = d.error.clone().or_else(|| fetched.and_then(|f| f.error));
-            Group {
+            Some(Group {
                 group_id: d.group_id,
                 state: d.state,
                 partition_assignor: d.partition_assignor,
                 coordinator: d.coordinator.map(|n| n.id),
-                members: d
-                    .members
-                    .into_iter()
-                    .map(|m| Member {
-                        consumer_id: m.consumer_id,
-                        client_id: m.client_id,
-                        host: m.host,
-                        assignment: m.assignment,
-                    })
-                    .collect(),
+                members,
                 committed,
                 error,
-            }
+            })
         })
         .collect();
     groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
-
-    Ok(KafkaSnapshot {
-        taken_at_ms: crate::time::unix_ms(SystemTime::now()),
-        poll_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        requests,
-        cluster_id: cluster.as_ref().and_then(|c| c.cluster_id.clone()),
-        controller_id: cluster
-            .as_ref()
-            .and_then(|c| c.controller.as_ref().map(|n| n.id)),
-        brokers: metadata.brokers,
-        topics,
-        groups,
-    })
+    groups
 }
 
-fn index_offsets(
-    offsets: &[PartitionOffset],
-) -> std::collections::HashMap<(String, i32), &PartitionOffset> {
+fn group_log(
+    topic: Option<&TopicMetadata>,
+    end_of: &HashMap<(&str, i32), &PartitionOffset>,
+    unwatched: &[GroupListing],
+) -> Vec<GroupLogPartition> {
+    let Some(topic) = topic else {
+        return Vec::new();
+    };
+    let n = topic.partitions.len();
+    let mut unwatched_active = vec![0u32; n];
+    for g in unwatched {
+        if !matches!(g.state, GroupState::Empty | GroupState::Dead)
+            && let Some(p) = group_log_partition(&g.group_id, n)
+            && let Some(slot) = usize::try_from(p)
+                .ok()
+                .and_then(|i| unwatched_active.get_mut(i))
+        {
+            *slot += 1;
+        }
+    }
+    topic
+        .partitions
+        .iter()
+        .map(|p| GroupLogPartition {
+            partition: p.partition,
+            end_offset: end_of
+                .get(&(GROUP_LOG_TOPIC, p.partition))
+                .and_then(|o| o.offset),
+            unwatched_active_groups: usize::try_from(p.partition)
+                .ok()
+                .and_then(|i| unwatched_active.get(i).copied())
+                .unwrap_or(0),
+        })
+        .collect()
+}
+
+/// Brokers from the metadata plus any only named in replica lists (a broker that died or was
+/// fenced leaves the metadata but stays in the replica lists of its partitions).
+fn broker_health(
+    metadata: &metadata::ClusterMetadata,
+    asked: &[TopicPartition],
+    leaders: &HashMap<(&str, i32), i32>,
+    end_of: &HashMap<(&str, i32), &PartitionOffset>,
+) -> Vec<BrokerHealth> {
+    let mut health: BTreeMap<i32, BrokerHealth> = BTreeMap::new();
+    let blank = |id: i32| BrokerHealth {
+        id,
+        host: None,
+        port: None,
+        in_metadata: false,
+        leader_of: 0,
+        answered: None,
+        error: None,
+    };
+    for b in &metadata.brokers {
+        let h = health.entry(b.id).or_insert_with(|| blank(b.id));
+        h.host = Some(b.host.clone());
+        h.port = Some(b.port);
+        h.in_metadata = true;
+    }
+    for t in &metadata.topics {
+        for p in &t.partitions {
+            for &id in p.replicas.iter().chain(&p.isr).chain(p.leader.iter()) {
+                health.entry(id).or_insert_with(|| blank(id));
+            }
+        }
+    }
+    for tp in asked {
+        let key = (tp.topic.as_str(), tp.partition);
+        let Some(&leader) = leaders.get(&key) else {
+            continue;
+        };
+        let h = health.entry(leader).or_insert_with(|| blank(leader));
+        h.leader_of += 1;
+        match end_of.get(&key) {
+            Some(o) if o.error.is_none() => h.answered = Some(true),
+            other => {
+                if h.answered.is_none() {
+                    h.answered = Some(false);
+                }
+                if h.error.is_none() {
+                    h.error = other.and_then(|o| o.error.clone());
+                }
+            }
+        }
+    }
+    for h in health.values_mut() {
+        if h.answered == Some(true) {
+            h.error = None;
+        }
+    }
+    health.into_values().collect()
+}
+
+fn index_offsets(offsets: &[PartitionOffset]) -> HashMap<(&str, i32), &PartitionOffset> {
     offsets
         .iter()
-        .map(|o| ((o.tp.topic.clone(), o.tp.partition), o))
+        .map(|o| ((o.tp.topic.as_str(), o.tp.partition), o))
         .collect()
 }

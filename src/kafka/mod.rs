@@ -1,4 +1,6 @@
 pub mod admin;
 pub mod collector;
+pub mod filter;
+pub mod group_log;
 pub mod metadata;
 pub mod snapshot;

@@ -9,14 +9,67 @@ pub struct KafkaSnapshot {
     pub taken_at_ms: i64,
     /// Wall time of the whole poll.
     pub poll_ms: u64,
-    /// Admin requests this poll issued (ListOffsets counts once per call: librdkafka splits it per
-    /// leader broker itself).
+    /// Kafka requests this poll sent, counted per broker as librdkafka sends them: ListOffsets is
+    /// one request per leader broker, ListGroups one per broker, DescribeGroups and OffsetFetch
+    /// one per group (FindCoordinator lookups, which librdkafka caches, are not counted).
     pub requests: u32,
+    pub requests_by_kind: RequestCounts,
     pub cluster_id: Option<String>,
     pub controller_id: Option<i32>,
     pub brokers: Vec<Node>,
+    /// Every broker the cluster refers to (metadata, replica lists) and whether it answered.
+    pub broker_health: Vec<BrokerHealth>,
     pub topics: Vec<Topic>,
     pub groups: Vec<Group>,
+    /// End offsets of `__consumer_offsets` partitions, fetched even when internal topics are
+    /// hidden: they show commit activity that committed offsets alone cannot (see `group_log`).
+    pub group_log: Vec<GroupLogPartition>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct RequestCounts {
+    pub metadata: u32,
+    pub describe_cluster: u32,
+    pub list_groups: u32,
+    pub describe_groups: u32,
+    pub offset_fetch: u32,
+    pub list_offsets: u32,
+}
+
+impl RequestCounts {
+    pub fn total(&self) -> u32 {
+        self.metadata
+            + self.describe_cluster
+            + self.list_groups
+            + self.describe_groups
+            + self.offset_fetch
+            + self.list_offsets
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BrokerHealth {
+    pub id: i32,
+    /// None for a broker only known from replica lists (it left the metadata: down or fenced).
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    /// Listed in the cluster metadata (registered and not fenced).
+    pub in_metadata: bool,
+    /// Partitions it leads among those this poll asked offsets for.
+    pub leader_of: u32,
+    /// Some(true) when it answered ListOffsets for a partition it leads, Some(false) when every
+    /// such answer failed, None when it leads nothing this poll asked about.
+    pub answered: Option<bool>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupLogPartition {
+    pub partition: i32,
+    pub end_offset: Option<i64>,
+    /// Groups hashed to this partition that pipetop does not watch (filtered out) but that have
+    /// members: their commits land here too, so activity here cannot be attributed to one group.
+    pub unwatched_active_groups: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,15 +1,69 @@
-//! The ClickHouse half of the model: per-table health derived from the latest snapshot.
+//! The ClickHouse half of the model: per-table health derived from the latest snapshot, per host,
+//! with the counters' growth between polls kept in bounded state.
 
 use serde::Serialize;
 
-use crate::clickhouse::snapshot::{ClickHouseSnapshot, Section, TableParts};
+#[path = "clickhouse_counters.rs"]
+pub mod counters;
+#[path = "clickhouse_health.rs"]
+pub mod health;
+
+use self::counters::{CounterDeltas, CounterHistory};
+use self::health::{TableHealth, sort_worst_first, table_health};
+use crate::clickhouse::snapshot::{
+    ClickHouseSnapshot, HostOutcome, HostSnapshot, Section, TableParts,
+};
+
+/// Failed-insert groups kept for drill-down, newest first.
+pub const FAILED_INSERTS_KEPT: usize = 200;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ClickHouseModel {
-    /// MergeTree tables, the one closest to "Too many parts" first.
+    /// MergeTree tables of the first host that answered, the one closest to "Too many parts" first.
     pub tables: Vec<TableParts>,
     /// Why `tables` is empty when the server could not tell us (old server, failed query).
     pub tables_problem: Option<String>,
+    pub hosts: Vec<HostHealth>,
+    /// Every table of every host, worst first.
+    pub health: Vec<TableHealth>,
+    /// Failed inserts per host, table and exception code, newest first, with the latest full
+    /// exception text and query id.
+    pub failed_inserts: Vec<FailedInsert>,
+    #[serde(skip)]
+    counters: CounterHistory,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostHealth {
+    pub host: String,
+    /// None when the host could not be reached this poll (see `error`).
+    pub version: Option<String>,
+    pub uptime_s: Option<u64>,
+    pub error: Option<String>,
+    /// DelayedInserts / RejectedInserts growth since the previous poll.
+    pub insert_counters: Option<CounterDeltas>,
+    /// Sections without data and why: "not available on ..." or the query's error.
+    pub problems: Vec<SectionProblem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SectionProblem {
+    pub section: String,
+    pub unavailable: bool,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedInsert {
+    pub host: String,
+    pub table: String,
+    pub exception_code: i32,
+    pub failures: u64,
+    pub latest_exception: String,
+    pub latest_query_id: String,
+    /// The failed INSERT's query text (without its data), at most 4096 characters.
+    pub latest_query: String,
+    pub latest_time: u32,
 }
 
 impl ClickHouseModel {
@@ -22,5 +76,115 @@ impl ClickHouseModel {
             Section::Unavailable { reason } => self.tables_problem = Some(reason.clone()),
             Section::Failed { error } => self.tables_problem = Some(error.clone()),
         }
+        self.hosts = snapshot
+            .hosts
+            .iter()
+            .map(|h| self.host_health(h, snapshot.taken_at_ms))
+            .collect();
+        let answered: Vec<&str> = snapshot
+            .hosts
+            .iter()
+            .filter_map(HostOutcome::snapshot)
+            .map(|s| s.host.as_str())
+            .collect();
+        self.counters.retain(&answered);
+        let hosts = || snapshot.hosts.iter().filter_map(HostOutcome::snapshot);
+        self.health = hosts().flat_map(table_health).collect();
+        sort_worst_first(&mut self.health);
+        self.failed_inserts = hosts().flat_map(failed_inserts).collect();
+        self.failed_inserts.sort_by(|a, b| {
+            b.latest_time
+                .cmp(&a.latest_time)
+                .then(b.failures.cmp(&a.failures))
+        });
+        self.failed_inserts.truncate(FAILED_INSERTS_KEPT);
+    }
+
+    fn host_health(&mut self, outcome: &HostOutcome, taken_at_ms: i64) -> HostHealth {
+        match outcome {
+            HostOutcome::Failed { host, error } => HostHealth {
+                host: host.clone(),
+                version: None,
+                uptime_s: None,
+                error: Some(error.clone()),
+                insert_counters: None,
+                problems: Vec::new(),
+            },
+            HostOutcome::Ok(s) => HostHealth {
+                host: s.host.clone(),
+                version: Some(s.server.version.clone()),
+                uptime_s: Some(s.server.uptime_s),
+                error: None,
+                insert_counters: s.insert_counters.data().and_then(|c| {
+                    self.counters
+                        .observe(&s.host, s.server.uptime_s, taken_at_ms, *c)
+                }),
+                problems: problems(s),
+            },
+        }
     }
 }
+
+fn failed_inserts(s: &HostSnapshot) -> Vec<FailedInsert> {
+    s.failed_inserts
+        .data()
+        .into_iter()
+        .flatten()
+        .map(|f| FailedInsert {
+            host: s.host.clone(),
+            table: f.table.clone(),
+            exception_code: f.exception_code,
+            failures: f.failures,
+            latest_exception: f.latest_exception.clone(),
+            latest_query_id: f.latest_query_id.clone(),
+            latest_query: f.latest_query.clone(),
+            latest_time: f.latest_time,
+        })
+        .collect()
+}
+
+fn problems(s: &HostSnapshot) -> Vec<SectionProblem> {
+    fn one<T>(name: &str, section: &Section<T>) -> Option<SectionProblem> {
+        match section {
+            Section::Ok { .. } => None,
+            Section::Unavailable { reason } => Some(SectionProblem {
+                section: name.to_string(),
+                unavailable: true,
+                reason: reason.clone(),
+            }),
+            Section::Failed { error } => Some(SectionProblem {
+                section: name.to_string(),
+                unavailable: false,
+                reason: error.clone(),
+            }),
+        }
+    }
+    let mut out: Vec<SectionProblem> = [
+        one("tables", &s.tables),
+        one("partitions", &s.partitions),
+        one("thresholds", &s.thresholds),
+        one("detached_parts", &s.detached_parts),
+        one("merges", &s.merges),
+        one("mutations", &s.mutations),
+        one("inserts", &s.inserts),
+        one("failed_inserts", &s.failed_inserts),
+        one("latency", &s.latency),
+        one("slow_queries", &s.slow_queries),
+        one("insert_counters", &s.insert_counters),
+        one("kafka_consumers", &s.kafka_consumers),
+        one("errors", &s.errors),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    out.extend(
+        s.freshness
+            .iter()
+            .filter_map(|f| one(&format!("freshness {}", f.table), &f.result)),
+    );
+    out
+}
+
+#[cfg(test)]
+#[path = "clickhouse_tests.rs"]
+mod tests;

@@ -1,23 +1,383 @@
-//! The Kafka half of the model: consumer groups with their lag, derived snapshot by snapshot.
+//! The Kafka half of the model: consumer groups with lag, time lag, rates and status, and the
+//! topics view. Offset lag comes from each snapshot alone (`lag.rs`); everything that needs to
+//! know how things moved (time lag, rates, status) comes from bounded history kept here across
+//! snapshots: one `EndHistory` per partition (fixed 32 points) and one `PartitionTrack` per
+//! group-partition (120 bytes), both dropped as soon as their partition or group disappears.
+
+use std::collections::HashMap;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::lag::{GroupLag, group_lags};
-use crate::kafka::snapshot::KafkaSnapshot;
+use super::kafka_history::{EndHistory, TimeLag, TimeLagKind};
+use super::kafka_rollup::fill_group;
+use super::kafka_status::{PartitionTrack, StatusInput, lag_rising, partition_status};
+use super::kafka_topics::{TopicView, topic_views};
+use super::lag::{GroupLag, PartitionLag, group_lags};
+use crate::kafka::admin::GroupState;
+use crate::kafka::group_log::group_log_partition;
+use crate::kafka::snapshot::{Group, KafkaSnapshot};
+
+/// Rates of partitions without a commit (no checkpoints to align with) use this window.
+const DEFAULT_RATE_WINDOW_MS: i64 = 20_000;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct KafkaModel {
-    /// Consumer groups, worst (largest total lag) first.
+    /// Consumer groups, worst first: status, then time lag, then total lag.
     pub groups: Vec<GroupLag>,
+    /// Watched topics, problems (leaderless, under-replicated) first, then busiest.
+    pub topics: Vec<TopicView>,
+    #[serde(skip)]
+    state: History,
+}
+
+#[derive(Debug, Clone, Default)]
+struct History {
+    last_poll_ms: Option<i64>,
+    /// Per topic, indexed by partition id.
+    ends: HashMap<Arc<str>, Vec<EndHistory>>,
+    groups: HashMap<String, GroupTrack>,
+    group_log_ends: Vec<Option<i64>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct GroupTrack {
+    /// Per topic, indexed by partition id.
+    partitions: HashMap<Arc<str>, Vec<Option<PartitionTrack>>>,
+    /// Members and state last poll: a change means a rebalance, which writes to the group log.
+    members_sig: u64,
+    /// Last poll at which the group log advanced with only this group able to have written it,
+    /// while none of its committed offsets changed: a re-commit of unchanged offsets.
+    recommit_ms: Option<i64>,
+}
+
+impl GroupTrack {
+    fn get(&self, topic: &str, partition: i32) -> Option<&PartitionTrack> {
+        self.partitions
+            .get(topic)?
+            .get(usize::try_from(partition).ok()?)?
+            .as_ref()
+    }
 }
 
 impl KafkaModel {
     pub fn update(&mut self, snapshot: &KafkaSnapshot) {
-        self.groups = group_lags(snapshot);
-        self.groups.sort_by(|a, b| {
-            b.total_lag
-                .cmp(&a.total_lag)
+        let now = snapshot.taken_at_ms;
+        let poll_interval = match self.state.last_poll_ms {
+            Some(last) if now <= last => return,
+            Some(last) => now - last,
+            None => 0,
+        };
+        self.state.last_poll_ms = Some(now);
+        self.state.observe_ends(snapshot);
+
+        let mut groups = group_lags(snapshot);
+        let recommits = self.state.attribute_group_log(snapshot, &groups);
+        let mut tracks = HashMap::with_capacity(groups.len());
+        for ((lag, group), recommit) in groups.iter_mut().zip(&snapshot.groups).zip(recommits) {
+            let old = self.state.groups.remove(&lag.group_id).unwrap_or_default();
+            let track = self
+                .state
+                .fill(lag, group, old, recommit, now, poll_interval);
+            fill_group(lag);
+            tracks.insert(lag.group_id.clone(), track);
+        }
+        self.state.groups = tracks;
+        groups.sort_by(|a, b| {
+            b.status
+                .cmp(&a.status)
+                .then_with(|| {
+                    b.time_lag_s
+                        .unwrap_or(-1.0)
+                        .total_cmp(&a.time_lag_s.unwrap_or(-1.0))
+                })
+                .then_with(|| b.total_lag.cmp(&a.total_lag))
                 .then_with(|| a.group_id.cmp(&b.group_id))
         });
+        self.groups = groups;
+        let ends = &self.state.ends;
+        self.topics = topic_views(snapshot, |t, p| ends.get(t)?.get(usize::try_from(p).ok()?));
     }
+
+    /// Group-partitions and partitions whose history the model holds.
+    pub fn tracked(&self) -> (usize, usize) {
+        let gp = self
+            .state
+            .groups
+            .values()
+            .flat_map(|g| g.partitions.values())
+            .map(|v| v.iter().flatten().count())
+            .sum();
+        let p = self.state.ends.values().map(Vec::len).sum();
+        (gp, p)
+    }
+
+    /// Heap bytes held by the history (approximate: containers at their capacity).
+    pub fn history_bytes(&self) -> usize {
+        let ends: usize = self
+            .state
+            .ends
+            .iter()
+            .map(|(k, v)| {
+                k.len()
+                    + 32
+                    + v.capacity() * std::mem::size_of::<EndHistory>()
+                    + v.iter().map(EndHistory::heap_bytes).sum::<usize>()
+            })
+            .sum();
+        let groups: usize = self
+            .state
+            .groups
+            .iter()
+            .map(|(id, g)| {
+                id.len()
+                    + std::mem::size_of::<GroupTrack>()
+                    + 32
+                    + g.partitions
+                        .values()
+                        .map(|v| 32 + v.capacity() * std::mem::size_of::<Option<PartitionTrack>>())
+                        .sum::<usize>()
+            })
+            .sum();
+        ends + groups
+    }
+}
+
+impl History {
+    fn observe_ends(&mut self, snapshot: &KafkaSnapshot) {
+        let now = snapshot.taken_at_ms;
+        let mut old = std::mem::take(&mut self.ends);
+        for t in &snapshot.topics {
+            let (key, mut per_partition) = match old.remove_entry(t.name.as_str()) {
+                Some(entry) => entry,
+                None => (Arc::from(t.name.as_str()), Vec::new()),
+            };
+            let count = t
+                .partitions
+                .iter()
+                .filter_map(|p| usize::try_from(p.partition).ok())
+                .max()
+                .map_or(0, |m| m + 1);
+            per_partition.resize_with(count, EndHistory::default);
+            for p in &t.partitions {
+                if let (Some(end), Ok(i)) = (p.end_offset, usize::try_from(p.partition)) {
+                    per_partition[i].observe(end, now);
+                }
+            }
+            self.ends.insert(key, per_partition);
+        }
+    }
+
+    /// For each group (in order): the poll time if the group log shows a re-commit by it.
+    fn attribute_group_log(
+        &mut self,
+        snapshot: &KafkaSnapshot,
+        lags: &[GroupLag],
+    ) -> Vec<Option<i64>> {
+        let now = snapshot.taken_at_ms;
+        let n = snapshot.group_log.len();
+        let ends: Vec<Option<i64>> = snapshot.group_log.iter().map(|p| p.end_offset).collect();
+        let advanced: Vec<bool> = ends
+            .iter()
+            .enumerate()
+            .map(
+                |(i, end)| match (self.group_log_ends.get(i).copied().flatten(), end) {
+                    (Some(before), Some(after)) => *after > before,
+                    _ => false,
+                },
+            )
+            .collect();
+        self.group_log_ends = ends;
+
+        // Who may have written to each log partition since the last poll.
+        let mut writers: Vec<u32> = snapshot
+            .group_log
+            .iter()
+            .map(|p| p.unwatched_active_groups)
+            .collect();
+        let per_group: Vec<(Option<usize>, bool)> = lags
+            .iter()
+            .zip(&snapshot.groups)
+            .map(|(lag, group)| {
+                let slot =
+                    group_log_partition(&group.group_id, n).and_then(|p| usize::try_from(p).ok());
+                let may_write = !group.members.is_empty() || self.moved(lag, group);
+                if let Some(w) = slot.and_then(|s| writers.get_mut(s))
+                    && may_write
+                {
+                    *w += 1;
+                }
+                (slot, may_write)
+            })
+            .collect();
+        lags.iter()
+            .zip(&snapshot.groups)
+            .zip(per_group)
+            .map(|((lag, group), (slot, may_write))| {
+                let slot = slot?;
+                let others = writers.get(slot)? - u32::from(may_write);
+                let recommit = *advanced.get(slot)? && others == 0 && !self.moved(lag, group);
+                if recommit {
+                    Some(now)
+                } else {
+                    self.groups.get(&group.group_id).and_then(|g| g.recommit_ms)
+                }
+            })
+            .collect()
+    }
+
+    /// Whether the group's commits or membership changed since the last poll (or it is new).
+    fn moved(&self, lag: &GroupLag, group: &Group) -> bool {
+        let Some(track) = self.groups.get(&group.group_id) else {
+            return true;
+        };
+        track.members_sig != members_sig(group)
+            || lag.partitions.iter().any(|p| {
+                p.committed.is_some_and(|c| {
+                    track
+                        .get(&p.topic, p.partition)
+                        .is_none_or(|t| t.committed != c)
+                })
+            })
+    }
+
+    /// Fills a group's rows with time lag, rates and status; returns its updated track.
+    fn fill(
+        &self,
+        lag: &mut GroupLag,
+        group: &Group,
+        mut old: GroupTrack,
+        recommit_ms: Option<i64>,
+        now: i64,
+        poll_interval: i64,
+    ) -> GroupTrack {
+        let mut track = GroupTrack {
+            partitions: HashMap::new(),
+            members_sig: members_sig(group),
+            recommit_ms,
+        };
+        // Only Empty and Stable groups have settled assignments; mid-rebalance nobody owns
+        // anything for a moment and that is not a stop.
+        let settled = matches!(
+            group.state,
+            GroupState::Empty | GroupState::Stable | GroupState::Dead
+        );
+        for row in &mut lag.partitions {
+            let Ok(index) = usize::try_from(row.partition) else {
+                continue;
+            };
+            let history = self.ends.get(row.topic.as_str()).and_then(|v| v.get(index));
+            let time_lag = match (row.committed, row.lag) {
+                (Some(_), Some(0)) => TimeLag {
+                    seconds: Some(0.0),
+                    kind: TimeLagKind::Exact,
+                    since_ms: None,
+                },
+                (Some(c), Some(_)) => history.map_or(TimeLag::UNKNOWN, |h| h.time_lag(c, now)),
+                _ => TimeLag::UNKNOWN,
+            };
+            row.time_lag_s = time_lag.seconds;
+            row.time_lag_kind = time_lag.kind;
+
+            let previous = old
+                .partitions
+                .get_mut(row.topic.as_str())
+                .and_then(|v| v.get_mut(index))
+                .and_then(Option::take);
+            let current = row.committed.map(|c| {
+                let waiting = match row.lag {
+                    Some(0) => None,
+                    // Work waiting since an unknown time: judge by the commit alone.
+                    _ => Some(time_lag.since_ms.unwrap_or(i64::MIN)),
+                };
+                let mut t = previous.unwrap_or_else(|| PartitionTrack::new(c, now));
+                t.observe(c, waiting, now, poll_interval);
+                t
+            });
+            fill_rates(row, current.as_ref(), history, now);
+            let rising = match (&current, history, row.end) {
+                (Some(t), Some(h), Some(end)) => {
+                    let mut lags: Vec<i64> = Vec::with_capacity(t.checkpoints().len() + 1);
+                    for &(at, c) in t.checkpoints() {
+                        match h.end_at(at) {
+                            Some(e) if at < now => lags.push(e - c),
+                            _ => {}
+                        }
+                    }
+                    lags.push(end - t.committed);
+                    let moved = t
+                        .checkpoints()
+                        .first()
+                        .is_some_and(|&(_, c)| t.committed > c);
+                    lag_rising(&lags, moved)
+                }
+                _ => false,
+            };
+            row.status = partition_status(
+                current.as_ref(),
+                StatusInput {
+                    lag: row.lag,
+                    never_committed: row.committed.is_none(),
+                    unconsumed: settled && row.owner.is_none(),
+                    now_ms: now,
+                    poll_interval_ms: poll_interval,
+                    recommit_ms,
+                    rising,
+                },
+            );
+            row.idle_s = current
+                .as_ref()
+                .filter(|_| row.lag.is_some())
+                .map(|t| t.idle_ms(now) as f64 / 1000.0);
+            if let Some(t) = current {
+                let (key, slots) = match track.partitions.remove_entry(row.topic.as_str()) {
+                    Some(entry) => entry,
+                    None => (self.topic_key(&row.topic), Vec::new()),
+                };
+                let mut slots = slots;
+                if slots.len() <= index {
+                    slots.resize_with(index + 1, || None);
+                }
+                slots[index] = Some(t);
+                track.partitions.insert(key, slots);
+            }
+        }
+        track
+    }
+
+    /// Shares the topic name with the end history, so 1,000 groups on a topic hold one copy.
+    fn topic_key(&self, topic: &str) -> Arc<str> {
+        self.ends
+            .get_key_value(topic)
+            .map_or_else(|| Arc::from(topic), |(k, _)| Arc::clone(k))
+    }
+}
+
+/// Produce and consume rates over the same window: since the track's oldest checkpoint.
+fn fill_rates(
+    row: &mut PartitionLag,
+    track: Option<&PartitionTrack>,
+    history: Option<&EndHistory>,
+    now: i64,
+) {
+    let from = track
+        .and_then(|t| t.checkpoints().first().map(|&(at, _)| at))
+        .unwrap_or(now - DEFAULT_RATE_WINDOW_MS);
+    row.produce_rate = history.and_then(|h| h.produce_rate(from, now));
+    row.consume_rate = track.and_then(|t| t.consume_rate(now));
+}
+
+fn members_sig(group: &Group) -> u64 {
+    let mut h = DefaultHasher::new();
+    group.state.as_str().hash(&mut h);
+    for m in &group.members {
+        m.consumer_id.hash(&mut h);
+        for tp in &m.assignment {
+            tp.topic.hash(&mut h);
+            tp.partition.hash(&mut h);
+        }
+    }
+    h.finish()
 }

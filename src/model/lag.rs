@@ -3,11 +3,16 @@
 //! Lag is `end − committed`, exactly as kafka-consumer-groups computes it, and only where a commit
 //! exists: a partition without a commit has *unknown* lag, shown as such, never as 0 and never
 //! summed into the group's total.
+//!
+//! This is the stateless part (one snapshot); time lag, rates and status need history and are
+//! filled in by `KafkaModel` (`kafka.rs`), which starts from these rows.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use super::kafka_history::TimeLagKind;
+use super::kafka_status::Status;
 use crate::kafka::admin::GroupState;
 use crate::kafka::snapshot::{Group, KafkaSnapshot, Partition};
 
@@ -24,6 +29,50 @@ pub struct GroupLag {
     pub partitions_without_commit: usize,
     pub partitions: Vec<PartitionLag>,
     pub error: Option<String>,
+    /// Worst partition status (see `kafka_status`).
+    pub status: Status,
+    /// Largest partition time lag, seconds; `time_lag_kind` says how it was obtained.
+    pub time_lag_s: Option<f64>,
+    pub time_lag_kind: TimeLagKind,
+    /// Messages per second produced into, and committed from, the group's partitions.
+    pub produce_rate: Option<f64>,
+    pub consume_rate: Option<f64>,
+    /// Seconds until caught up at the current rates (0 when caught up, None when not catching up).
+    pub catch_up_s: Option<f64>,
+    pub trend: Trend,
+    /// The same figures per topic the group consumes.
+    pub topic_lags: Vec<TopicLag>,
+}
+
+/// Whether a group (or topic within it) is gaining on its backlog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trend {
+    CaughtUp,
+    /// Consuming faster than producing: `catch_up_s` is the estimate.
+    CatchingUp,
+    /// Producing faster than consuming: lag grows.
+    FallingBehind,
+    /// Lag > 0 and neither side moving (e.g. stopped consumer on a quiet topic).
+    Steady,
+    /// Rates not known yet (first poll) or lag unknown.
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TopicLag {
+    pub topic: String,
+    pub partitions: usize,
+    pub total_lag: u64,
+    pub max_lag: u64,
+    pub partitions_without_commit: usize,
+    pub status: Status,
+    pub time_lag_s: Option<f64>,
+    pub time_lag_kind: TimeLagKind,
+    pub produce_rate: Option<f64>,
+    pub consume_rate: Option<f64>,
+    pub catch_up_s: Option<f64>,
+    pub trend: Trend,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,6 +85,16 @@ pub struct PartitionLag {
     pub flag: OffsetFlag,
     /// client_id@host of the member that owns the partition, if any.
     pub owner: Option<String>,
+    /// Age of the oldest unconsumed message, seconds (0 when caught up, never NaN).
+    pub time_lag_s: Option<f64>,
+    pub time_lag_kind: TimeLagKind,
+    pub status: Status,
+    /// Messages per second produced into the partition / committed by the group, over the same
+    /// recent window (up to the last ~20 s).
+    pub produce_rate: Option<f64>,
+    pub consume_rate: Option<f64>,
+    /// Seconds work has waited without the committed offset moving (what STOP is judged on).
+    pub idle_s: Option<f64>,
 }
 
 /// Committed offsets that cannot be taken at face value.
@@ -120,6 +179,14 @@ fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -> Gr
             .count(),
         partitions,
         error: group.error.clone(),
+        status: Status::Unknown,
+        time_lag_s: None,
+        time_lag_kind: TimeLagKind::Unknown,
+        produce_rate: None,
+        consume_rate: None,
+        catch_up_s: None,
+        trend: Trend::Unknown,
+        topic_lags: Vec::new(),
     }
 }
 
@@ -157,6 +224,12 @@ fn partition_lag(
         lag,
         flag,
         owner,
+        time_lag_s: None,
+        time_lag_kind: TimeLagKind::Unknown,
+        status: Status::Unknown,
+        produce_rate: None,
+        consume_rate: None,
+        idle_s: None,
     }
 }
 
@@ -183,9 +256,12 @@ mod tests {
             taken_at_ms: 0,
             poll_ms: 0,
             requests: 0,
+            requests_by_kind: Default::default(),
             cluster_id: None,
             controller_id: None,
             brokers: vec![],
+            broker_health: vec![],
+            group_log: vec![],
             topics: vec![Topic {
                 name: "t".into(),
                 internal: false,

@@ -99,15 +99,18 @@ impl App {
     pub fn new(
         context: impl Into<String>,
         refresh: Duration,
+        model: Model,
         theme: Theme,
         depth: ColorDepth,
     ) -> App {
+        let mut root = Level::new(View::Overview);
+        root.focus = screens::default_focus(&model, &View::Overview, &theme);
         App {
             context: context.into(),
             refresh,
-            model: Model::default(),
+            model,
             generation: 0,
-            stack: vec![Level::new(View::Overview)],
+            stack: vec![root],
             mode: Mode::Normal,
             paused: false,
             theme,
@@ -308,13 +311,16 @@ impl App {
     fn jump(&mut self, target: View) {
         self.stack.truncate(1);
         if target != View::Overview {
-            self.stack.push(Level::new(target));
+            self.open(target);
         }
     }
 
-    /// Opens a view as a drill-down from here (used by the alerts view, for instance).
+    /// Opens a view one level down, with the keyboard on its first list.
     pub fn open(&mut self, target: View) {
-        self.stack.push(Level::new(target));
+        let focus = screens::default_focus(&self.model, &target, &self.theme);
+        let mut level = Level::new(target);
+        level.focus = focus;
+        self.stack.push(level);
     }
 
     fn cycle_theme(&mut self) {
@@ -333,7 +339,7 @@ impl App {
     }
 
     fn list_panel_indices(&self) -> Vec<usize> {
-        screens::panels(&self.model, &self.level().view, self.now)
+        screens::panels(&self.model, &self.level().view, &self.theme, self.now)
             .iter()
             .enumerate()
             .filter(|(_, p)| matches!(p.body, PanelBody::List(_)))
@@ -360,7 +366,7 @@ impl App {
         let view = self.level().view.clone();
         let focus = self.level().focus;
         let generation = self.generation;
-        let panels = screens::panels(&self.model, &view, self.now);
+        let panels = screens::panels(&self.model, &view, &self.theme, self.now);
         let PanelBody::List(source) = &panels.get(focus)?.body else {
             return None;
         };

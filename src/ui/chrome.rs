@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table};
 
 use super::app::{App, Mode};
+use crate::alerts::{Alert, AlertState, Severity};
 use super::format;
 use super::keys;
 use super::theme::Theme;
@@ -70,6 +71,12 @@ fn age_span<T>(status: &SourceStatus<T>, app: &App) -> Span<'static> {
 
 pub fn draw_breadcrumb(frame: &mut Frame, area: Rect, app: &App) {
     let theme = &app.theme;
+    let alerts = alert_summary(app);
+    let alerts_width = alerts.width() as u16;
+    let [crumb_area, alert_area] =
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(alerts_width.min(area.width / 2 + 10))]).areas(area);
+    frame.render_widget(Paragraph::new(alerts).right_aligned(), alert_area);
+    let area = crumb_area;
     let mut spans = vec![Span::raw(" ")];
     for (i, level) in app.stack.iter().enumerate() {
         if i > 0 {
@@ -83,6 +90,36 @@ pub fn draw_breadcrumb(frame: &mut Frame, area: Rect, app: &App) {
         spans.push(Span::styled(level.view.label(), style));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// "2 CRIT 1 WARN · consumer_time_lag group clickhouse_group" or "no alerts": on every screen.
+fn alert_summary(app: &App) -> Line<'static> {
+    let theme = &app.theme;
+    let active = app.model.alerts.active();
+    let firing: Vec<&Alert> = active.iter().filter(|a| a.state == AlertState::Firing).collect();
+    let count = |s: Severity| firing.iter().filter(|a| a.severity == s).count();
+    let (crit, warn) = (count(Severity::Critical), count(Severity::Warning));
+    if firing.is_empty() {
+        let pending = active.len();
+        return match pending {
+            0 => Line::from(Span::styled("✓ no alerts ", theme.ok)),
+            n => Line::from(Span::styled(format!("{n} pending · :alerts "), theme.muted)),
+        };
+    }
+    let mut spans = Vec::new();
+    if crit > 0 {
+        spans.push(Span::styled(format!(" {crit} CRIT "), theme.crit.add_modifier(ratatui::style::Modifier::REVERSED)));
+        spans.push(Span::raw(" "));
+    }
+    if warn > 0 {
+        spans.push(Span::styled(format!(" {warn} WARN "), theme.warn.add_modifier(ratatui::style::Modifier::REVERSED)));
+        spans.push(Span::raw(" "));
+    }
+    // The newest firing alert: what changed last is what the engineer wants to see first.
+    if let Some(newest) = firing.iter().max_by_key(|a| a.since) {
+        spans.push(Span::styled(format!("{} {} ", newest.rule, newest.subject), super::screens::severity_style(theme, newest.severity, newest.state)));
+    }
+    Line::from(spans)
 }
 
 /// The bottom line: the prompt while typing, otherwise a notice or the keys that work here.

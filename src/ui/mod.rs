@@ -66,18 +66,29 @@ async fn event_loop(
     mut collectors: Collectors,
     options: UiOptions,
 ) -> anyhow::Result<()> {
-    let mut app = App::new(
-        config.context.clone(),
-        config.refresh,
-        options.theme,
-        options.depth,
-    );
+    let model = crate::model::Model::new(config);
+    let mut app = App::new(config.context.clone(), config.refresh, model, options.theme, options.depth);
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(AGE_TICK);
+    let bell = config.alerts.bell;
+    let mut criticals_seen = 0;
     let mut hangup = signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
         app.now = SystemTime::now();
+        // The partition view's parts are fetched on demand: tell the collector what is open.
+        let focus = screens::focus_of(&app.level().view);
+        if *collectors.focus.borrow() != focus {
+            collectors.focus.send_replace(focus);
+            collectors.refresh_now.notify_waiters();
+        }
+        if app.model.criticals_fired > criticals_seen {
+            criticals_seen = app.model.criticals_fired;
+            if bell {
+                use std::io::Write;
+                let _ = std::io::stdout().write_all(b"\x07");
+            }
+        }
         terminal.draw(|frame| render(frame, &mut app))?;
         tokio::select! {
             event = events.next() => {

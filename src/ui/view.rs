@@ -18,9 +18,10 @@ pub enum View {
         table: String,
     },
     Partition {
+        host: String,
         database: String,
         table: String,
-        partition: String,
+        partition_id: String,
     },
     Failures,
     Failure {
@@ -28,6 +29,7 @@ pub enum View {
     },
     Merges,
     Consumers,
+    Consumer { key: String },
     Errors,
     Alerts,
 }
@@ -56,11 +58,12 @@ impl View {
             View::Topic { topic } => topic.clone(),
             View::Tables => "tables".into(),
             View::Table { database, table } => format!("{database}.{table}"),
-            View::Partition { partition, .. } => format!("partition {partition}"),
+            View::Partition { partition_id, .. } => format!("partition {partition_id}"),
             View::Failures => "failed inserts".into(),
             View::Failure { .. } => "failure".into(),
             View::Merges => "merges".into(),
             View::Consumers => "kafka engine consumers".into(),
+            View::Consumer { key } => key.clone(),
             View::Errors => "server errors".into(),
             View::Alerts => "alerts".into(),
         }

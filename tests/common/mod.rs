@@ -149,3 +149,123 @@ pub fn require_stack() {
         }
     }
 }
+
+/// One row of `kafka-consumer-groups --describe`: CURRENT-OFFSET, LOG-END-OFFSET and LAG, with
+/// `-` as None.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DescribeRow {
+    pub group: String,
+    pub topic: String,
+    pub partition: i32,
+    pub current: Option<i64>,
+    pub end: Option<i64>,
+    pub lag: Option<i64>,
+    pub consumer_id: Option<String>,
+}
+
+/// Runs the reference tool from the stack's Kafka jars on these groups and parses its table.
+pub fn describe_groups_with_reference_tool(groups: &[&str]) -> Vec<DescribeRow> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut cmd = std::process::Command::new(format!("{root}/tests/stack/kafka-cli"));
+    cmd.args([
+        "kafka-consumer-groups",
+        "--bootstrap-server",
+        KAFKA,
+        "--describe",
+    ]);
+    for g in groups {
+        cmd.args(["--group", g]);
+    }
+    let out = cmd.output().expect("run kafka-consumer-groups");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    parse_describe(&stdout)
+}
+
+pub fn parse_describe(text: &str) -> Vec<DescribeRow> {
+    let opt = |s: &str| (s != "-").then(|| s.parse::<i64>().expect(s));
+    let mut rows: Vec<DescribeRow> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|f| f.len() >= 9 && f[0] != "GROUP")
+        .map(|f| DescribeRow {
+            group: f[0].to_string(),
+            topic: f[1].to_string(),
+            partition: f[2].parse().expect(f[2]),
+            current: opt(f[3]),
+            end: opt(f[4]),
+            lag: opt(f[5]),
+            consumer_id: (f[6] != "-").then(|| f[6].to_string()),
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+pub async fn create_partitions(topic: &str, total: usize) {
+    use rdkafka::admin::NewPartitions;
+    let admin: AdminClient<DefaultClientContext> = kafka_config().create().unwrap();
+    let results = admin
+        .create_partitions(
+            &[NewPartitions::new(topic, total)],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        )
+        .await
+        .unwrap();
+    for r in results {
+        r.unwrap_or_else(|(t, e)| panic!("create partitions {t}: {e}"));
+    }
+    let consumer: BaseConsumer = kafka_config().create().unwrap();
+    for _ in 0..100 {
+        let ready = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(5))
+            .is_ok_and(|md| {
+                md.topics().first().is_some_and(|t| {
+                    t.partitions().len() == total && t.partitions().iter().all(|p| p.leader() >= 0)
+                })
+            });
+        if ready {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("topic {topic} never reached {total} partitions");
+}
+
+/// Deletes consumer groups (they must be empty); errors ignored, as for topics.
+pub async fn delete_groups(groups: &[&str]) {
+    let admin: AdminClient<DefaultClientContext> = kafka_config().create().unwrap();
+    let _ = admin.delete_groups(groups, &AdminOptions::new()).await;
+}
+
+/// Waits until metadata no longer lists `topic`.
+pub fn wait_topic_gone(topic: &str) {
+    let consumer: BaseConsumer = kafka_config().create().unwrap();
+    for _ in 0..100 {
+        let gone = consumer
+            .fetch_metadata(None, Duration::from_secs(5))
+            .is_ok_and(|md| md.topics().iter().all(|t| t.name() != topic));
+        if gone {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("topic {topic} still listed after deletion");
+}
+
+/// Makes the server write its buffered query_log / part_log rows now, so a test sees them at once.
+pub async fn flush_logs(url: &str) {
+    exec(url, "SYSTEM FLUSH LOGS").await;
+}
+
+/// One poll of `url` with pipetop's ClickHouse collector, failing the test if the host fails.
+pub async fn poll_clickhouse(
+    config: &ClickHouseConfig,
+) -> pipetop::clickhouse::snapshot::HostSnapshot {
+    use pipetop::source::Collector;
+    let mut collector = pipetop::clickhouse::collector::ClickHouseCollector::new(config);
+    let snapshot = collector.poll().await.unwrap();
+    match snapshot.hosts.into_iter().next().unwrap() {
+        pipetop::clickhouse::snapshot::HostOutcome::Ok(host) => *host,
+        other => panic!("host failed: {other:?}"),
+    }
+}

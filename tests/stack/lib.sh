@@ -271,7 +271,7 @@ kafka_start_node() { # i   (config and storage must exist)
   fi
   mkdir -p "$RUN_DIR" "$LOG_DIR"
   echo "==== $(date -u +%FT%TZ) starting kafka node $i" >>"$logf"
-  setsid java -Xmx512m -Xms256m -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+  setsid java -Xmx1536m -Xms256m -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$KAFKA_STATE/log4j2-broker.xml" \
     -Dkafka.logs.dir="$LOG_DIR" \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_STATE/node$i/server.properties" \

@@ -3,75 +3,72 @@
 use std::cmp::Ordering;
 
 use ratatui::layout::Constraint;
-use ratatui::text::Span;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row};
 
-use super::{Panel, or_dash};
+use super::{Panel, judge, or_dash};
+use crate::alerts::{RuleKind, SubjectKind};
 use crate::kafka::admin::GroupState;
 use crate::model::Model;
-use crate::model::lag::{GroupLag, OffsetFlag, PartitionLag};
-use crate::ui::format::thousands;
+use crate::model::lag::{GroupLag, OffsetFlag, PartitionLag, Trend};
+use crate::ui::format::{self, compact, thousands};
 use crate::ui::list::{Column, ListSource, SortKey, num_cell};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
 
+pub const TITLE: &str = "Consumer groups";
+
 pub fn list_panel(model: &Model, height: Constraint) -> Panel<'_> {
-    let problem = model
-        .sources
-        .kafka
-        .error
-        .as_ref()
-        .map(|e| format!("kafka: {}", e.message));
-    Panel::list(
-        "Consumer groups",
-        Groups(&model.kafka.groups),
-        height,
-        "no consumer groups",
-    )
-    .with_problem(problem)
+    let problem = model.sources.kafka.error.as_ref().map(|e| format!("kafka: {}", e.message));
+    Panel::list(TITLE, Groups(model), height, "no consumer groups").with_problem(problem)
 }
 
-pub struct Groups<'a>(pub &'a [GroupLag]);
+pub struct Groups<'a>(pub &'a Model);
 
 const GROUP_COLUMNS: &[Column] = &[
     Column::text("GROUP", Constraint::Fill(3)),
-    Column::text("STATE", Constraint::Length(11)),
-    Column::num("MEMBERS", Constraint::Length(7)),
-    Column::text("TOPICS", Constraint::Fill(2)),
-    Column::num("LAG", Constraint::Length(11)),
-    Column::num("MAX", Constraint::Length(9)),
-    Column::num("NO COMMIT", Constraint::Length(9)),
+    Column::text("STATUS", Constraint::Length(9)),
+    Column::text("STATE", Constraint::Length(7)),
+    Column::num("MBR", Constraint::Length(3)),
+    Column::num("LAG", Constraint::Length(9)),
+    Column::num("TIME LAG", Constraint::Length(8)),
+    Column::text("TREND", Constraint::Length(10)),
+    Column::num("IN/s", Constraint::Length(7)),
+    Column::num("OUT/s", Constraint::Length(7)),
 ];
+
+impl Groups<'_> {
+    fn groups(&self) -> &[GroupLag] {
+        &self.0.kafka.groups
+    }
+}
 
 impl ListSource for Groups<'_> {
     fn columns(&self) -> &'static [Column] {
         GROUP_COLUMNS
     }
     fn len(&self) -> usize {
-        self.0.len()
+        self.groups().len()
     }
     fn key(&self, i: usize) -> String {
-        self.0[i].group_id.clone()
+        self.groups()[i].group_id.clone()
     }
     fn filter_text(&self, i: usize) -> String {
-        let g = &self.0[i];
-        format!(
-            "{}\n{}\n{}",
-            g.group_id,
-            g.state.as_str(),
-            g.topics.join("\n")
-        )
+        let g = &self.groups()[i];
+        format!("{}\n{}\n{}\n{}", g.group_id, g.status.as_str(), g.state.as_str(), g.topics.join("\n"))
     }
     fn sort_key(&self, i: usize, column: usize) -> SortKey {
-        let g = &self.0[i];
+        let g = &self.groups()[i];
         match column {
             0 => SortKey::Text(g.group_id.clone()),
-            1 => SortKey::Text(g.state.as_str().to_string()),
-            2 => SortKey::Num(g.members as f64),
-            3 => SortKey::Text(g.topics.join(",")),
+            1 => SortKey::Num(g.status as u8 as f64),
+            2 => SortKey::Text(g.state.as_str().to_string()),
+            3 => SortKey::Num(g.members as f64),
             4 => SortKey::Num(g.total_lag as f64),
-            5 => SortKey::Num(g.max_lag as f64),
-            _ => SortKey::Num(g.partitions_without_commit as f64),
+            5 => g.time_lag_s.into(),
+            6 => g.catch_up_s.into(),
+            7 => g.produce_rate.into(),
+            _ => g.consume_rate.into(),
         }
     }
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
@@ -79,44 +76,45 @@ impl ListSource for Groups<'_> {
         a.cmp(&b)
     }
     fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
-        let g = &self.0[i];
+        let g = &self.groups()[i];
         let state_style = match g.state {
-            GroupState::Stable => theme.ok,
+            GroupState::Stable => theme.text,
             GroupState::Empty | GroupState::Dead | GroupState::Unknown => theme.warn,
-            _ => theme.text,
+            _ => theme.accent,
         };
-        let lag_style = if g.total_lag > 0 {
-            theme.warn
-        } else {
-            theme.text
-        };
+        let lag_style = judge::style(self.0, theme, RuleKind::ConsumerTimeLag, SubjectKind::Group, &g.group_id, g.time_lag_s);
         Row::new(vec![
             Cell::from(g.group_id.clone()),
+            Cell::from(Span::styled(g.status.as_str(), judge::status_style(theme, g.status))),
             Cell::from(Span::styled(state_label(g.state), state_style)),
             num_cell(g.members.to_string(), theme.text),
-            Cell::from(g.topics.join(",")),
-            num_cell(thousands(g.total_lag), lag_style),
-            num_cell(thousands(g.max_lag), theme.text),
-            num_cell(
-                match g.partitions_without_commit {
-                    0 => String::new(),
-                    n => n.to_string(),
-                },
-                theme.warn,
-            ),
+            num_cell(compact(g.total_lag), if g.total_lag > 0 { theme.text } else { theme.muted }),
+            num_cell(judge::time_lag(g.time_lag_s, g.time_lag_kind), lag_style),
+            Cell::from(trend(g, theme)),
+            num_cell(judge::opt_rate(g.produce_rate), theme.muted),
+            num_cell(judge::opt_rate(g.consume_rate), theme.muted),
         ])
     }
     fn open(&self, i: usize) -> Option<View> {
-        Some(View::Group {
-            group: self.0[i].group_id.clone(),
-        })
+        Some(View::Group { group: self.groups()[i].group_id.clone() })
+    }
+}
+
+/// Which way the lag is heading, in a word an engineer reads at once.
+pub fn trend(g: &GroupLag, theme: &Theme) -> Span<'static> {
+    match g.trend {
+        Trend::CaughtUp => Span::styled("caught up", theme.muted),
+        Trend::CatchingUp => Span::styled(format!("↓ {}", g.catch_up_s.map_or("?".into(), format::seconds)), theme.ok),
+        Trend::FallingBehind => Span::styled("↑ behind", theme.warn),
+        Trend::Steady => Span::styled("→ stuck", theme.warn),
+        Trend::Unknown => Span::styled("-", theme.muted),
     }
 }
 
 /// Both rebalance phases mean the same to an on-call engineer: consumption is paused right now.
 pub fn state_label(state: GroupState) -> &'static str {
     match state {
-        GroupState::PreparingRebalance | GroupState::CompletingRebalance => "Rebalancing",
+        GroupState::PreparingRebalance | GroupState::CompletingRebalance => "Rebal.",
         other => other.as_str(),
     }
 }
@@ -125,113 +123,128 @@ pub fn detail_panels<'a>(model: &'a Model, group: &str) -> Vec<Panel<'a>> {
     let Some(g) = model.kafka.groups.iter().find(|g| g.group_id == group) else {
         return vec![Panel::text(
             group.to_string(),
-            vec![ratatui::text::Line::from(format!(
-                "group {group} is not in the latest poll (deleted, or filtered out)"
-            ))],
+            vec![Line::from(format!("group {group} is not in the latest poll (deleted, or filtered out)"))],
             Constraint::Fill(1),
         )];
     };
-    let members = g.members.max(1).min(8) as u16 + 3;
+    let members = (g.members.clamp(1, 6) as u16) + 3;
     vec![
-        Panel::list(
-            format!(
-                "{} · {} · lag {}",
-                g.group_id,
-                state_label(g.state),
-                thousands(g.total_lag)
-            ),
-            Partitions(&g.partitions),
-            Constraint::Fill(1),
-            "no committed or assigned partitions",
-        )
-        .with_problem(g.error.clone()),
-        Panel::list(
-            "Members",
-            Members(model, group.to_string()),
-            Constraint::Length(members),
-            "no active members: the group is empty",
-        ),
+        Panel::text(g.group_id.clone(), summary(g), Constraint::Length(5)).with_problem(g.error.clone()),
+        Panel::list("Partitions", Partitions(model, g), Constraint::Fill(1), "no committed or assigned partitions"),
+        Panel::list("Members", Members(model, group.to_string()), Constraint::Length(members), "no active members: the group is empty"),
     ]
 }
 
-struct Partitions<'a>(&'a [PartitionLag]);
+fn summary(g: &GroupLag) -> Vec<Line<'static>> {
+    let topics: Vec<String> = g
+        .topic_lags
+        .iter()
+        .map(|t| format!("{} {} ({} partitions, lag {})", t.topic, t.status.as_str(), t.partitions, thousands(t.total_lag)))
+        .collect();
+    vec![
+        Line::from(format!(
+            "status {}   state {}   members {}   lag {} messages   time lag {}   max partition lag {}",
+            g.status.as_str(),
+            g.state.as_str(),
+            g.members,
+            thousands(g.total_lag),
+            judge::time_lag(g.time_lag_s, g.time_lag_kind),
+            thousands(g.max_lag),
+        )),
+        Line::from(format!(
+            "produce {}   consume {}   {}   {}",
+            judge::opt_rate(g.produce_rate),
+            judge::opt_rate(g.consume_rate),
+            match g.trend {
+                Trend::CatchingUp => format!("catching up in {}", g.catch_up_s.map_or("?".into(), format::seconds)),
+                Trend::FallingBehind => "falling behind".to_string(),
+                Trend::Steady => "lag not moving".to_string(),
+                Trend::CaughtUp => "caught up".to_string(),
+                Trend::Unknown => "trend unknown yet".to_string(),
+            },
+            match g.partitions_without_commit {
+                0 => String::new(),
+                n => format!("{n} assigned partitions never committed"),
+            }
+        )),
+        Line::from(format!("topics: {}", topics.join("; "))),
+    ]
+}
+
+struct Partitions<'a>(&'a Model, &'a GroupLag);
 
 const PARTITION_COLUMNS: &[Column] = &[
     Column::text("TOPIC", Constraint::Fill(2)),
-    Column::num("PARTITION", Constraint::Length(9)),
-    Column::num("COMMITTED", Constraint::Length(12)),
-    Column::num("END", Constraint::Length(12)),
-    Column::num("LAG", Constraint::Length(10)),
-    Column::text("NOTE", Constraint::Length(15)),
-    Column::text("OWNER", Constraint::Fill(2)),
+    Column::num("PART", Constraint::Length(4)),
+    Column::text("STATUS", Constraint::Length(9)),
+    Column::num("COMMITTED", Constraint::Length(11)),
+    Column::num("END", Constraint::Length(11)),
+    Column::num("LAG", Constraint::Length(9)),
+    Column::num("TIME LAG", Constraint::Length(8)),
+    Column::num("IDLE", Constraint::Length(6)),
+    Column::text("OWNER / NOTE", Constraint::Fill(2)),
 ];
+
+impl Partitions<'_> {
+    fn rows(&self) -> &[PartitionLag] {
+        &self.1.partitions
+    }
+}
 
 impl ListSource for Partitions<'_> {
     fn columns(&self) -> &'static [Column] {
         PARTITION_COLUMNS
     }
     fn len(&self) -> usize {
-        self.0.len()
+        self.rows().len()
     }
     fn key(&self, i: usize) -> String {
-        format!("{}/{}", self.0[i].topic, self.0[i].partition)
+        format!("{}/{}", self.rows()[i].topic, self.rows()[i].partition)
     }
     fn filter_text(&self, i: usize) -> String {
-        let p = &self.0[i];
-        format!(
-            "{} {} {}",
-            p.topic,
-            p.partition,
-            p.owner.as_deref().unwrap_or("")
-        )
+        let p = &self.rows()[i];
+        format!("{}\n{}\n{}\n{}", p.topic, p.partition, p.status.as_str(), p.owner.as_deref().unwrap_or(""))
     }
     fn sort_key(&self, i: usize, column: usize) -> SortKey {
-        let p = &self.0[i];
+        let p = &self.rows()[i];
         match column {
             0 => SortKey::Text(p.topic.clone()),
             1 => SortKey::Num(f64::from(p.partition)),
-            2 => p
-                .committed
-                .map_or(SortKey::Unknown, |v| SortKey::Num(v as f64)),
-            3 => p.end.map_or(SortKey::Unknown, |v| SortKey::Num(v as f64)),
-            4 => p.lag.into(),
-            5 => SortKey::Text(flag_label(p.flag).to_string()),
+            2 => SortKey::Num(p.status as u8 as f64),
+            3 => p.committed.map_or(SortKey::Unknown, |v| SortKey::Num(v as f64)),
+            4 => p.end.map_or(SortKey::Unknown, |v| SortKey::Num(v as f64)),
+            5 => p.lag.into(),
+            6 => p.time_lag_s.into(),
+            7 => p.idle_s.into(),
             _ => SortKey::Text(p.owner.clone().unwrap_or_default()),
         }
     }
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
-        let (pa, pb) = (&self.0[a], &self.0[b]);
+        let (pa, pb) = (&self.rows()[a], &self.rows()[b]);
         (&pa.topic, pa.partition).cmp(&(&pb.topic, pb.partition))
     }
     fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
-        let p = &self.0[i];
-        let flag_style = if p.flag == OffsetFlag::Ok {
-            theme.text
-        } else {
-            theme.warn
-        };
-        let lag_style = if p.lag.unwrap_or(0) > 0 {
-            theme.warn
-        } else {
-            theme.text
+        let p = &self.rows()[i];
+        let lag_style = judge::style(self.0, theme, RuleKind::ConsumerTimeLag, SubjectKind::Group, &self.1.group_id, p.time_lag_s);
+        let note = match (p.flag, &p.owner) {
+            (OffsetFlag::Ok, Some(owner)) => Span::styled(owner.clone(), theme.muted),
+            (OffsetFlag::Ok, None) => Span::styled("unassigned", theme.muted),
+            (flag, _) => Span::styled(flag_label(flag), theme.warn),
         };
         Row::new(vec![
             Cell::from(p.topic.clone()),
             num_cell(p.partition.to_string(), theme.text),
+            Cell::from(Span::styled(p.status.as_str(), judge::status_style(theme, p.status))),
             num_cell(or_dash(p.committed.map(|v| v.to_string())), theme.text),
             num_cell(or_dash(p.end.map(|v| v.to_string())), theme.text),
-            num_cell(or_dash(p.lag.map(thousands)), lag_style),
-            Cell::from(Span::styled(flag_label(p.flag), flag_style)),
-            Cell::from(Span::styled(
-                p.owner.clone().unwrap_or_else(|| "-".into()),
-                theme.muted,
-            )),
+            num_cell(or_dash(p.lag.map(thousands)), theme.text),
+            num_cell(judge::time_lag(p.time_lag_s, p.time_lag_kind), lag_style),
+            num_cell(p.idle_s.map_or("-".into(), format::seconds), theme.muted),
+            Cell::from(note),
         ])
     }
     fn open(&self, i: usize) -> Option<View> {
-        Some(View::Topic {
-            topic: self.0[i].topic.clone(),
-        })
+        Some(View::Topic { topic: self.rows()[i].topic.clone() })
     }
 }
 

@@ -1,10 +1,19 @@
 //! Every screen is a column of panels: lists (navigable, filterable, sortable) and text blocks.
 //! `panels` says what a view shows, read straight from the model; `draw` lays them out.
 
+mod activity;
+mod alerts;
+mod failures;
 mod groups;
+mod judge;
 mod overview;
+mod pipelines;
+mod table;
 mod tables;
 mod topics;
+
+pub use alerts::{severity_style, view_of};
+pub use table::focus_of;
 
 use std::time::SystemTime;
 
@@ -15,6 +24,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::app::App;
 use super::list::{self, ListSource};
+use super::theme::Theme;
 use super::view::View;
 use crate::model::Model;
 
@@ -69,29 +79,41 @@ impl<'a> Panel<'a> {
     }
 }
 
-pub fn panels<'a>(model: &'a Model, view: &View, now: SystemTime) -> Vec<Panel<'a>> {
+pub fn panels<'a>(model: &'a Model, view: &View, theme: &Theme, now: SystemTime) -> Vec<Panel<'a>> {
     match view {
-        View::Overview => overview::panels(model, now),
+        View::Overview => overview::panels(model),
         View::Groups => vec![groups::list_panel(model, Constraint::Fill(1))],
         View::Group { group } => groups::detail_panels(model, group),
         View::Topics => vec![topics::list_panel(model)],
         View::Topic { topic } => topics::detail_panels(model, topic),
         View::Tables => vec![tables::list_panel(model, Constraint::Fill(1))],
-        other => vec![Panel::text(
-            other.label(),
-            vec![Line::from(format!(
-                "the {} view needs data this build does not collect",
-                other.label()
-            ))],
-            Constraint::Fill(1),
-        )],
+        View::Table { database, table } => table::detail_panels(model, database, table, theme),
+        View::Partition { .. } => table::partition_panels(model, view, theme),
+        View::Failures => vec![failures::list_panel(model)],
+        View::Failure { key } => failures::detail_panels(model, key, theme),
+        View::Merges => vec![activity::merges_panel(model)],
+        View::Consumers => vec![activity::consumers_panel(model)],
+        View::Consumer { key } => activity::consumer_detail(model, key, theme),
+        View::Errors => vec![activity::errors_panel(model)],
+        View::Alerts => alerts::panels(model, now),
+    }
+}
+
+/// The panel the keyboard starts on: the first list, except on the overview, where the
+/// consumer groups are what one scrolls through (the pipeline strip is a few rows to read).
+pub fn default_focus(model: &Model, view: &View, theme: &Theme) -> usize {
+    let panels = panels(model, view, theme, SystemTime::now());
+    let lists = panels.iter().enumerate().filter(|(_, p)| matches!(p.body, PanelBody::List(_))).map(|(i, _)| i);
+    match view {
+        View::Overview => panels.iter().position(|p| p.title == groups::TITLE).unwrap_or(0),
+        _ => lists.into_iter().next().unwrap_or(0),
     }
 }
 
 /// Draws the current view's panels into `area` and records where list rows landed (for clicks).
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let view = app.level().view.clone();
-    let panels = panels(&app.model, &view, app.now);
+    let panels = panels(&app.model, &view, &app.theme, app.now);
     let areas = Layout::vertical(panels.iter().map(|p| p.height)).split(area);
     let focus = app.level().focus;
     let generation = app.generation;

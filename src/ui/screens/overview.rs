@@ -1,16 +1,14 @@
-//! The overview: the worst consumer groups and the ClickHouse tables under pressure, at once.
-
-use std::time::SystemTime;
+//! The overview: pipelines end to end, the worst consumer groups, the tables under pressure.
 
 use ratatui::layout::Constraint;
 
-use super::{Panel, groups, tables};
+use super::{Panel, groups, pipelines, tables};
 use crate::model::Model;
 
-pub fn panels(model: &Model, _now: SystemTime) -> Vec<Panel<'_>> {
-    let table_rows = model.clickhouse.tables.len().clamp(1, 8) as u16;
-    vec![
-        groups::list_panel(model, Constraint::Min(5)),
-        tables::list_panel(model, Constraint::Length(table_rows + 3)),
-    ]
+pub fn panels(model: &Model) -> Vec<Panel<'_>> {
+    let table_rows = model.clickhouse.health.len().clamp(1, 6) as u16;
+    let mut panels: Vec<Panel> = pipelines::panel(model).into_iter().collect();
+    panels.push(groups::list_panel(model, Constraint::Min(4)));
+    panels.push(tables::list_panel(model, Constraint::Length(table_rows + 3)));
+    panels
 }

@@ -1,44 +1,52 @@
-//! ClickHouse tables: parts pressure per table.
+//! ClickHouse tables: parts pressure, partitions per day, merges, failed inserts, latency and
+//! freshness per table, worst first.
 
 use std::cmp::Ordering;
 
 use ratatui::layout::Constraint;
 use ratatui::widgets::{Cell, Row};
 
-use super::Panel;
-use crate::clickhouse::snapshot::TableParts;
+use super::{Panel, judge};
+use crate::alerts::{RuleKind, SubjectKind};
 use crate::model::Model;
-use crate::ui::format::{compact, thousands};
+use crate::model::clickhouse::health::TableHealth;
+use crate::ui::format;
 use crate::ui::list::{Column, ListSource, SortKey, num_cell};
 use crate::ui::theme::Theme;
+use crate::ui::view::View;
 
-pub fn list_panel(model: &Model, height: Constraint) -> Panel<'_> {
-    let problem = match (
-        &model.sources.clickhouse.error,
-        &model.clickhouse.tables_problem,
-    ) {
+pub fn clickhouse_problem(model: &Model) -> Option<String> {
+    match (&model.sources.clickhouse.error, &model.clickhouse.tables_problem) {
         (Some(e), _) => Some(format!("clickhouse: {}", e.message)),
         (None, Some(p)) => Some(p.clone()),
         _ => None,
-    };
-    Panel::list(
-        "ClickHouse tables",
-        Tables(&model.clickhouse.tables),
-        height,
-        "no MergeTree tables",
-    )
-    .with_problem(problem)
+    }
 }
 
-struct Tables<'a>(&'a [TableParts]);
+pub fn list_panel(model: &Model, height: Constraint) -> Panel<'_> {
+    Panel::list("ClickHouse tables", Tables(model), height, "no MergeTree tables").with_problem(clickhouse_problem(model))
+}
+
+struct Tables<'a>(&'a Model);
+
+impl Tables<'_> {
+    fn rows(&self) -> &[TableHealth] {
+        &self.0.clickhouse.health
+    }
+    fn multi_host(&self) -> bool {
+        self.0.clickhouse.hosts.len() > 1
+    }
+}
 
 const COLUMNS: &[Column] = &[
     Column::text("TABLE", Constraint::Fill(3)),
-    Column::num("PARTS", Constraint::Length(7)),
-    Column::num("PARTITIONS", Constraint::Length(10)),
-    Column::num("MAX/PARTITION", Constraint::Length(13)),
-    Column::text("WORST PARTITION", Constraint::Fill(1)),
-    Column::num("ROWS", Constraint::Length(8)),
+    Column::num("PARTS", Constraint::Length(9)),
+    Column::num("/DAY", Constraint::Length(4)),
+    Column::num("MRG", Constraint::Length(3)),
+    Column::num("FAILED", Constraint::Length(6)),
+    Column::num("P95 INS", Constraint::Length(7)),
+    Column::num("INS/s", Constraint::Length(6)),
+    Column::num("FRESH", Constraint::Length(6)),
 ];
 
 impl ListSource for Tables<'_> {
@@ -46,37 +54,70 @@ impl ListSource for Tables<'_> {
         COLUMNS
     }
     fn len(&self) -> usize {
-        self.0.len()
+        self.rows().len()
     }
     fn key(&self, i: usize) -> String {
-        format!("{}.{}", self.0[i].database, self.0[i].table)
+        let t = &self.rows()[i];
+        format!("{}/{}", t.host, t.table)
     }
     fn filter_text(&self, i: usize) -> String {
-        self.key(i)
+        let t = &self.rows()[i];
+        format!("{}\n{}\n{}", t.table, t.host, t.reasons.join("\n"))
     }
     fn sort_key(&self, i: usize, column: usize) -> SortKey {
-        let t = &self.0[i];
+        let t = &self.rows()[i];
         match column {
-            0 => SortKey::Text(self.key(i)),
-            1 => SortKey::Num(t.active_parts as f64),
-            2 => SortKey::Num(t.partitions as f64),
-            3 => SortKey::Num(t.max_parts_in_partition as f64),
-            4 => SortKey::Text(t.worst_partition.clone()),
-            _ => SortKey::Num(t.rows as f64),
+            0 => SortKey::Text(t.table.clone()),
+            1 => crate::model::pipeline::parts_pressure(t).into(),
+            2 => t.max_partitions_per_day.into(),
+            3 => SortKey::Num(t.merges_running as f64),
+            4 => t.failed_inserts.into(),
+            5 => t.p95_insert_ms.into(),
+            6 => t.inserts_per_s.into(),
+            _ => t.freshness_s.map(|s| s as f64).into(),
         }
     }
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
+        // The model keeps tables worst first.
         a.cmp(&b)
     }
     fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
-        let t = &self.0[i];
+        let t = &self.rows()[i];
+        let m = self.0;
+        let judge = |rule, value| judge::style(m, theme, rule, SubjectKind::Table, &t.table, value);
+        let name = if self.multi_host() { format!("{} @{}", t.table, t.host) } else { t.table.clone() };
+        let parts_value = crate::model::pipeline::parts_pressure(t);
+        let parts = match (t.max_parts_in_partition, t.parts_to_delay_insert) {
+            (Some(p), Some(d)) => format!("{p}/{d}"),
+            (Some(p), None) => p.to_string(),
+            _ => "-".to_string(),
+        };
         Row::new(vec![
-            Cell::from(self.key(i)),
-            num_cell(thousands(t.active_parts), theme.text),
-            num_cell(thousands(t.partitions), theme.text),
-            num_cell(thousands(t.max_parts_in_partition), theme.text),
-            Cell::from(t.worst_partition.clone()),
-            num_cell(compact(t.rows), theme.text),
+            Cell::from(name),
+            num_cell(parts, judge(RuleKind::PartsPressure, parts_value)),
+            num_cell(
+                t.max_partitions_per_day.map_or("-".into(), |n| n.to_string()),
+                judge(RuleKind::PartitionsPerDay, t.max_partitions_per_day.map(|n| n as f64)),
+            ),
+            num_cell(t.merges_running.to_string(), theme.text),
+            num_cell(
+                t.failed_inserts.map_or("-".into(), |n| n.to_string()),
+                judge(RuleKind::FailedInserts, t.failed_inserts.map(|n| n as f64)),
+            ),
+            num_cell(
+                t.p95_insert_ms.map_or("-".into(), |ms| format!("{ms:.0}ms")),
+                judge(RuleKind::InsertLatencyP95, t.p95_insert_ms),
+            ),
+            num_cell(t.inserts_per_s.map_or("-".into(), |r| format!("{r:.1}")), theme.muted),
+            num_cell(
+                t.freshness_s.map_or("-".into(), |s| format::seconds(s as f64)),
+                judge(RuleKind::Freshness, t.freshness_s.map(|s| s as f64)),
+            ),
         ])
+    }
+    fn open(&self, i: usize) -> Option<View> {
+        let t = &self.rows()[i];
+        let (database, table) = t.table.split_once('.').unwrap_or(("", &t.table));
+        Some(View::Table { database: database.to_string(), table: table.to_string() })
     }
 }

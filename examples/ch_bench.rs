@@ -1,0 +1,193 @@
+//! Benchmark of one full ClickHouse poll under load (not a test; not part of `make test`):
+//!
+//! ```sh
+//! cargo run --example ch_bench                     # against http://127.0.0.1:8123
+//! cargo run --example ch_bench -- http://host:8123 # another (disposable!) server
+//! ```
+//!
+//! It creates 10,000 active parts (one table, 1,000 daily partitions, merges stopped) and
+//! 1,000,000 query_log rows inside the 5-minute window, polls 20 times, prints the median poll
+//! time and the number of queries per cycle, then drops the table and deletes the rows.
+//!
+//! The query_log rows are synthetic: one `INSERT INTO system.query_log ... SELECT ... FROM
+//! numbers(1000000)` with a realistic mix (inserts into 20 tables, selects of 200 patterns, 1%
+//! failures, spread durations), marked `log_comment = 'pipetop-bench'` so they can be deleted.
+//! Producing a million real queries one by one takes ~1 ms each on this engine (≈ 17 minutes).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark tool: a panic is a failed run
+
+use std::time::Duration;
+
+use clickhouse::Row;
+use serde::Deserialize;
+
+use pipetop::clickhouse::collector::ClickHouseCollector;
+use pipetop::config::ClickHouseConfig;
+use pipetop::source::Collector;
+
+const PARTS: u64 = 10_000;
+const PARTITIONS: u64 = 1_000;
+const LOG_ROWS: u64 = 1_000_000;
+const POLLS: usize = 20;
+
+#[derive(Debug, Row, Deserialize)]
+struct Count {
+    n: u64,
+}
+
+async fn exec(client: &clickhouse::Client, sql: &str) {
+    client
+        .query(sql)
+        .execute()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+async fn count(client: &clickhouse::Client, sql: &str) -> u64 {
+    client.query(sql).fetch_one::<Count>().await.unwrap().n
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // --keep leaves the data in place, to look at single queries afterwards.
+    let keep = args.iter().any(|a| a == "--keep");
+    // By default the rows span the last 24 hours (a busy pipeline: ~12 queries/s, a few thousand
+    // in the 5-minute window); --all-in-window puts all of them inside it (~3,300 queries/s).
+    let spread_s = if args.iter().any(|a| a == "--all-in-window") {
+        240
+    } else {
+        86_400
+    };
+    let url = args
+        .iter()
+        .find(|a| a.starts_with("http"))
+        .cloned()
+        .unwrap_or_else(|| "http://127.0.0.1:8123".to_string());
+    let writer = clickhouse::Client::default()
+        .with_url(&url)
+        .with_validation(false);
+    let table = format!("default.pipetop_bench_parts_{}", std::process::id());
+    // --baseline polls the server as it is, without creating anything: the floor of a poll.
+    if args.iter().any(|a| a == "--baseline") {
+        measure(&url).await;
+        return;
+    }
+
+    println!("setup: {PARTS} parts in {table}, {LOG_ROWS} query_log rows …");
+    let started = std::time::Instant::now();
+    exec(&writer, &format!(
+        "CREATE TABLE {table} (d Date, n UInt64) ENGINE = MergeTree PARTITION BY d ORDER BY n \
+         SETTINGS parts_to_delay_insert = 100000, parts_to_throw_insert = 100000, max_parts_in_total = 1000000"
+    )).await;
+    exec(&writer, &format!("SYSTEM STOP MERGES {table}")).await;
+    // Each block is split per partition: a block spanning all partitions makes one part in each.
+    for batch in 0..PARTS / PARTITIONS {
+        exec(&writer, &format!(
+            "INSERT INTO {table} SELECT toDate('2024-01-01') + number % {PARTITIONS}, number + {offset} \
+             FROM numbers({PARTITIONS}) SETTINGS max_partitions_per_insert_block = {PARTITIONS}",
+            offset = batch * PARTITIONS
+        )).await;
+    }
+    let log_sql = format!(
+        "INSERT INTO system.query_log (type, event_date, event_time, event_time_microseconds,
+            query_start_time, query_duration_ms, written_rows, query, normalized_query_hash,
+            query_kind, tables, databases, current_database, exception_code, exception, query_id,
+            log_comment)
+         SELECT
+            if(number % 100 = 7, 'ExceptionWhileProcessing', if(number % 2 = 0, 'QueryStart', 'QueryFinish')),
+            toDate(t), t, toDateTime64(t, 6), t,
+            (number * 7919) % 2000,
+            if(kind = 'Insert', 10000, 0),
+            if(kind = 'Insert', concat('INSERT INTO default.bench_t', toString(number % 20), ' FORMAT JSONEachRow'),
+               concat('SELECT count() FROM default.bench_t', toString(number % 20), ' WHERE n = ', toString(number % 200))),
+            if(kind = 'Insert', number % 20, 1000 + number % 200),
+            kind,
+            [concat('default.bench_t', toString(number % 20))], ['default'], 'default',
+            if(number % 100 = 7, 27, 0),
+            if(number % 100 = 7, 'Code: 27. DB::Exception: Cannot parse input (bench)', ''),
+            toString(generateUUIDv4()),
+            'pipetop-bench'
+         FROM (SELECT number, now() - (number % {spread_s}) AS t, if(number % 3 = 0, 'Select', 'Insert') AS kind
+               FROM numbers({LOG_ROWS}))"
+    );
+    exec(&writer, &log_sql).await;
+    let parts = count(&writer, &format!(
+        "SELECT toUInt64(count()) AS n FROM system.parts WHERE active AND database = 'default' AND table = '{}'",
+        table.trim_start_matches("default.")
+    )).await;
+    let all_parts = count(
+        &writer,
+        "SELECT toUInt64(count()) AS n FROM system.parts WHERE active",
+    )
+    .await;
+    let in_window = count(&writer, "SELECT toUInt64(count()) AS n FROM system.query_log WHERE event_date >= toDate(now() - 300) AND event_time >= now() - 300").await;
+    let log_total = count(
+        &writer,
+        "SELECT toUInt64(count()) AS n FROM system.query_log",
+    )
+    .await;
+    println!(
+        "setup took {:.1} s: {parts} active parts in the bench table ({all_parts} on the server), \
+         query_log {log_total} rows ({in_window} in the 5-minute window)",
+        started.elapsed().as_secs_f64()
+    );
+
+    measure(&url).await;
+
+    if keep {
+        println!("kept {table} and the query_log rows (log_comment = 'pipetop-bench')");
+        return;
+    }
+    exec(&writer, &format!("DROP TABLE {table}")).await;
+    exec(&writer, "ALTER TABLE system.query_log DELETE WHERE log_comment = 'pipetop-bench' SETTINGS mutations_sync = 2").await;
+    println!("cleaned up");
+}
+
+/// Polls `url` POLLS times after two warm-up polls and prints the median.
+async fn measure(url: &str) {
+    let config = ClickHouseConfig {
+        url: url.to_string(),
+        ..ClickHouseConfig::default()
+    };
+    let mut collector = ClickHouseCollector::new(&config);
+    // The first poll also detects capabilities; steady state is what the screen sees.
+    for _ in 0..2 {
+        collector.poll().await.unwrap();
+    }
+    let mut times = Vec::new();
+    let mut queries = 0;
+    let mut problems = Vec::new();
+    for _ in 0..POLLS {
+        let started = std::time::Instant::now();
+        let snapshot = collector.poll().await.unwrap();
+        times.push(started.elapsed());
+        queries = snapshot.queries;
+        let host = snapshot.hosts[0].snapshot().unwrap();
+        for (name, problem) in [
+            ("tables", host.tables.problem()),
+            ("partitions", host.partitions.problem()),
+            ("inserts", host.inserts.problem()),
+            ("failed_inserts", host.failed_inserts.problem()),
+            ("latency", host.latency.problem()),
+            ("slow_queries", host.slow_queries.problem()),
+            ("errors", host.errors.problem()),
+        ] {
+            if let Some(p) = problem {
+                problems.push(format!("{name}: {p}"));
+            }
+        }
+    }
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "full ClickHouse poll over {POLLS} polls: median {:.1} ms (min {:.1}, max {:.1}), {queries} queries per cycle",
+        ms(times[POLLS / 2]),
+        ms(times[0]),
+        ms(times[POLLS - 1])
+    );
+    if !problems.is_empty() {
+        problems.dedup();
+        println!("sections without data: {problems:?}");
+    }
+}

@@ -1,0 +1,134 @@
+//! `pipetop check`: poll for a while, judge the alerts, print them, exit with a Nagios code.
+//! For cron, CI and monitoring agents.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Serialize;
+
+use crate::alerts::{Alert, AlertState, Severity};
+use crate::clickhouse::collector::ClickHouseCollector;
+use crate::config::Config;
+use crate::kafka::collector::KafkaCollector;
+use crate::model::Model;
+use crate::source::{Collector, SourceStatus};
+
+/// Nagios plugin exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Outcome {
+    Ok = 0,
+    Warning = 1,
+    Critical = 2,
+    Unknown = 3,
+}
+
+impl Outcome {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+    fn word(self) -> &'static str {
+        match self {
+            Outcome::Ok => "OK",
+            Outcome::Warning => "WARNING",
+            Outcome::Critical => "CRITICAL",
+            Outcome::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    pub status: Outcome,
+    pub code: u8,
+    /// Sources that never answered during the check.
+    pub unreachable: Vec<String>,
+    pub polls: u32,
+    pub alerts: Vec<Alert>,
+}
+
+/// Polls every source, once or repeatedly over `window` (so `for` durations and rates can be
+/// judged), and returns the verdict.
+pub async fn run(config: &Config, window: Duration) -> anyhow::Result<CheckReport> {
+    let mut kafka = KafkaCollector::new(&config.kafka).map_err(|e| anyhow::anyhow!("kafka client configuration: {e}"))?;
+    let mut clickhouse = ClickHouseCollector::new(&config.clickhouse);
+    let mut model = Model::new(config);
+    let (mut kafka_status, mut ch_status) = (SourceStatus::default(), SourceStatus::default());
+    let started = Instant::now();
+    let mut polls = 0;
+    loop {
+        let (k, c) = tokio::join!(kafka.poll(), clickhouse.poll());
+        let now = SystemTime::now();
+        kafka_status.record(k, now);
+        ch_status.record(c, now);
+        model.ingest_kafka(kafka_status.clone());
+        model.ingest_clickhouse(ch_status.clone());
+        polls += 1;
+        if started.elapsed() + config.refresh > window {
+            break;
+        }
+        tokio::time::sleep(config.refresh).await;
+    }
+    Ok(verdict(&model, polls))
+}
+
+pub fn verdict(model: &Model, polls: u32) -> CheckReport {
+    let mut unreachable = Vec::new();
+    if model.sources.kafka.last_good.is_none() {
+        unreachable.push(describe("kafka", &model.sources.kafka));
+    }
+    if model.sources.clickhouse.last_good.is_none() {
+        unreachable.push(describe("clickhouse", &model.sources.clickhouse));
+    }
+    let alerts = model.alerts.active();
+    let worst = alerts.iter().filter(|a| a.state == AlertState::Firing).map(|a| a.severity).max();
+    let status = match (unreachable.is_empty(), worst) {
+        (false, _) => Outcome::Unknown,
+        (true, Some(Severity::Critical)) => Outcome::Critical,
+        (true, Some(Severity::Warning)) => Outcome::Warning,
+        (true, None) => Outcome::Ok,
+    };
+    CheckReport { status, code: status.code(), unreachable, polls, alerts }
+}
+
+fn describe<T>(name: &str, status: &SourceStatus<T>) -> String {
+    match &status.error {
+        Some(e) => format!("{name} unreachable: {}", e.message),
+        None => format!("{name} did not answer"),
+    }
+}
+
+/// The Nagios text form: one summary line, then one line per alert.
+pub fn text(report: &CheckReport) -> String {
+    let firing = |s: Severity| report.alerts.iter().filter(|a| a.state == AlertState::Firing && a.severity == s).count();
+    let pending = report.alerts.iter().filter(|a| a.state == AlertState::Pending).count();
+    let mut out = format!(
+        "PIPETOP {} - {} critical, {} warning, {} pending ({} polls)\n",
+        report.status.word(),
+        firing(Severity::Critical),
+        firing(Severity::Warning),
+        pending,
+        report.polls
+    );
+    for u in &report.unreachable {
+        out.push_str(&format!("UNKNOWN   {u}\n"));
+    }
+    for a in &report.alerts {
+        let label = match (a.state, a.severity) {
+            (AlertState::Pending, _) => "PENDING ",
+            (_, Severity::Critical) => "CRITICAL",
+            (_, Severity::Warning) => "WARNING ",
+        };
+        let unit = a.rule.unit();
+        let value = match unit {
+            crate::alerts::rules::Unit::Flag => String::new(),
+            _ => format!(": {} (threshold {})", unit.format(a.value), unit.format(a.threshold)),
+        };
+        let since = crate::time::short_duration(SystemTime::now().duration_since(a.since).unwrap_or_default());
+        out.push_str(&format!("{label}  {} {}{value}, for {since}", a.rule, a.subject));
+        if !a.detail.is_empty() {
+            out.push_str(&format!(" - {}", a.detail));
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,252 @@
+//! One ClickHouse server: its connection state (capabilities detected at connect, after a
+//! reconnect and after a restart) and one poll of every section, run concurrently.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use clickhouse::Row;
+use serde::Deserialize;
+
+use super::capabilities::Capabilities;
+use super::client::{ChClient, ChError};
+use super::sections::freshness::Shape;
+use super::sections::{
+    Ctx, SectionId, TableFilter, activity, errors, freshness, kafka_engine, parts, query_log,
+};
+use super::snapshot::{HostSnapshot, PartsFocus, ServerInfo};
+use crate::config::{ClickHouseConfig, WatchedTable};
+
+/// How often capabilities are probed again while a log table is missing (it appears at the first
+/// flush after a server starts, or once someone enables it).
+const REPROBE_MISSING_LOGS: Duration = Duration::from_secs(30);
+
+pub struct HostCollector {
+    host: String,
+    client: ChClient,
+    ctx: Option<Ctx>,
+    probed_at: Option<Instant>,
+    last_uptime: u64,
+    last_version: String,
+    validation_off: bool,
+    config: ClickHouseConfig,
+    pub(crate) filter: TableFilter,
+    pub(crate) time_limits: BTreeMap<SectionId, Duration>,
+    /// The shape of each watched table seen so far (configured name → shape), so a poll reads it
+    /// in one query. Forgotten when capabilities are probed again.
+    shapes: BTreeMap<String, Shape>,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct ServerRow {
+    version: String,
+    uptime: u64,
+}
+
+const SERVER_SQL: &str = "SELECT version() AS version, toUInt64(uptime()) AS uptime";
+
+impl HostCollector {
+    pub fn new(config: &ClickHouseConfig, url: &str) -> HostCollector {
+        HostCollector {
+            host: display_host(url),
+            client: ChClient::for_host(config, url),
+            ctx: None,
+            probed_at: None,
+            last_uptime: 0,
+            last_version: String::new(),
+            validation_off: false,
+            config: config.clone(),
+            filter: TableFilter::none(),
+            time_limits: BTreeMap::new(),
+            shapes: BTreeMap::new(),
+        }
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// One poll. Err only when the server cannot be reached (or refuses us) at all.
+    /// `focus` is the partition the UI drilled into, if any; it is fetched only when it names
+    /// this host or no host.
+    pub async fn poll(&mut self, focus: Option<&PartsFocus>) -> Result<HostSnapshot, String> {
+        let started = Instant::now();
+        self.client.take_sent();
+        let server = match self.server_info().await {
+            Ok(server) => server,
+            Err(e) => {
+                // Whatever answers next may be another server (failover, upgrade): probe again.
+                self.ctx = None;
+                return Err(e.to_string());
+            }
+        };
+        let ctx = self.ensure_ctx(&server).await.map_err(|e| e.to_string())?;
+        let client = &self.client;
+        let watched: &[WatchedTable] = &self.config.freshness;
+        let shapes = &self.shapes;
+        let focus = focus.filter(|f| f.applies_to(&self.host));
+        // Everything at once: each query waits on the server, not on the others.
+        let (
+            ((tables, partitions), thresholds, detached_parts, errors),
+            (merges, mutations, insert_counters, kafka_consumers),
+            ((inserts, failed_inserts), (latency, slow_queries), focused_parts),
+            freshness,
+        ) =
+            tokio::join!(
+                async {
+                    tokio::join!(
+                        parts::tables_and_partitions(client, &ctx),
+                        parts::thresholds(client, &ctx),
+                        parts::detached(client, &ctx),
+                        errors::errors(client, &ctx),
+                    )
+                },
+                async {
+                    tokio::join!(
+                        activity::merges(client, &ctx),
+                        activity::mutations(client, &ctx),
+                        query_log::insert_counters(client, &ctx),
+                        kafka_engine::consumers(client, &ctx),
+                    )
+                },
+                async {
+                    tokio::join!(
+                        query_log::inserts_and_failures(client, &ctx),
+                        query_log::latency_and_slow(client, &ctx),
+                        async {
+                            match &focus {
+                                Some(f) => Some(parts::focused(client, &ctx, f).await),
+                                None => None,
+                            }
+                        },
+                    )
+                },
+                futures::future::join_all(watched.iter().map(|w| {
+                    freshness::freshness(client, &ctx, w, shapes.get(&w.table).copied())
+                })),
+            );
+        let freshness = watched
+            .iter()
+            .zip(freshness)
+            .map(|(w, (f, shape))| {
+                match shape {
+                    Some(shape) => self.shapes.insert(w.table.clone(), shape),
+                    None => self.shapes.remove(&w.table),
+                };
+                f
+            })
+            .collect();
+        Ok(HostSnapshot {
+            host: self.host.clone(),
+            server,
+            poll_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            queries: self.client.take_sent(),
+            window_s: ctx.window_s,
+            tables,
+            partitions,
+            thresholds,
+            detached_parts,
+            merges,
+            mutations,
+            inserts,
+            failed_inserts,
+            latency,
+            slow_queries,
+            insert_counters,
+            kafka_consumers,
+            freshness,
+            errors,
+            focused_parts,
+        })
+    }
+
+    /// The first query also decides the wire format: servers from before 2019 cannot send
+    /// RowBinaryWithNamesAndTypes, so validation is switched off for them once and for all.
+    async fn server_info(&mut self) -> Result<ServerInfo, ChError> {
+        let row = match self.client.fetch_one::<ServerRow>(SERVER_SQL).await {
+            Err(e) if is_unknown_format(&e) && !self.validation_off => {
+                self.client = self.client.clone().without_validation();
+                self.validation_off = true;
+                self.client.fetch_one::<ServerRow>(SERVER_SQL).await?
+            }
+            other => other?,
+        };
+        Ok(ServerInfo {
+            version: row.version,
+            uptime_s: row.uptime,
+        })
+    }
+
+    /// Capabilities are probed on the first poll, after a failed one, after a restart (uptime went
+    /// down) or an upgrade (version changed), and now and then while query_log is missing.
+    async fn ensure_ctx(&mut self, server: &ServerInfo) -> Result<Ctx, ChError> {
+        let restarted = server.uptime_s < self.last_uptime || server.version != self.last_version;
+        let stale_logs = self.ctx.as_ref().is_some_and(|c| c.caps.lacks_log_tables())
+            && self
+                .probed_at
+                .is_none_or(|at| at.elapsed() >= REPROBE_MISSING_LOGS);
+        self.last_uptime = server.uptime_s;
+        self.last_version.clone_from(&server.version);
+        if let Some(ctx) = &self.ctx
+            && !restarted
+            && !stale_logs
+        {
+            return Ok(ctx.clone());
+        }
+        let caps = Capabilities::detect(&self.client, &server.version).await?;
+        self.shapes.clear();
+        // Marking our queries lets latency figures leave them out; old servers reject the setting.
+        let own_queries_marked = caps.has_column("query_log", "log_comment");
+        if own_queries_marked && !self.ctx.as_ref().is_some_and(|c| c.own_queries_marked) {
+            self.client = self.client.clone().with_setting("log_comment", "pipetop");
+        }
+        let ctx = Ctx {
+            caps,
+            filter: self.filter.clone(),
+            window_s: self.config.window.as_secs().max(1),
+            database: self.config.database.clone(),
+            own_queries_marked,
+            time_limits: self.time_limits.clone(),
+        };
+        self.ctx = Some(ctx.clone());
+        self.probed_at = Some(Instant::now());
+        Ok(ctx)
+    }
+
+    /// Queries sent by this host's client since the last call.
+    pub fn take_sent(&self) -> u32 {
+        self.client.take_sent()
+    }
+}
+
+fn is_unknown_format(e: &ChError) -> bool {
+    // 73 = UNKNOWN_FORMAT.
+    e.code() == Some(73) || e.to_string().contains("RowBinaryWithNamesAndTypes")
+}
+
+/// The URL as shown on screen: credentials in `user:password@` never leave this function.
+pub fn display_host(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://{host}{tail}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_stripped_from_the_host_label() {
+        assert_eq!(display_host("http://u:secret@ch:8123"), "http://ch:8123");
+        assert_eq!(display_host("https://ch:8443/path"), "https://ch:8443/path");
+        assert_eq!(
+            display_host("http://ch:8123/?x=a@b"),
+            "http://ch:8123/?x=a@b"
+        );
+    }
+}

@@ -1,0 +1,231 @@
+//! Per-table health: the sections of one host's snapshot joined into one row per table, with a
+//! severity and the reasons for it, so the worst table is on top.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::clickhouse::snapshot::HostSnapshot;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Ok,
+    Warn,
+    Crit,
+}
+
+/// The pipeline guidance pipetop ships with (see the README).
+pub mod limits {
+    /// Partitions whose data starts on the same day: more means the key is too granular.
+    pub const PARTITIONS_PER_DAY: u64 = 2;
+    pub const FAILED_INSERTS_CRIT: u64 = 100;
+    pub const P95_INSERT_MS_WARN: f64 = 200.0;
+    pub const FRESHNESS_WARN_S: i64 = 30;
+    pub const FRESHNESS_CRIT_S: i64 = 60;
+    /// Share of parts_to_delay_insert at which a partition is worth a look.
+    pub const PARTS_WARN_SHARE: f64 = 0.5;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TableHealth {
+    pub host: String,
+    /// `database.table`.
+    pub table: String,
+    pub severity: Severity,
+    /// Why the severity is what it is, worst first; empty when all is well.
+    pub reasons: Vec<String>,
+    pub active_parts: Option<u64>,
+    pub partitions: Option<u64>,
+    pub worst_partition: Option<String>,
+    pub max_parts_in_partition: Option<u64>,
+    pub parts_to_delay_insert: Option<u64>,
+    pub parts_to_throw_insert: Option<u64>,
+    /// max_parts_in_partition / parts_to_throw_insert: 1.0 is where inserts are rejected.
+    pub parts_ratio: Option<f64>,
+    pub max_partitions_per_day: Option<u64>,
+    pub detached_parts: u64,
+    pub merges_running: u64,
+    pub mutations_pending: u64,
+    pub inserts_per_s: Option<f64>,
+    pub rows_per_s: Option<f64>,
+    pub failed_inserts: Option<u64>,
+    pub p95_insert_ms: Option<f64>,
+    /// Age of the newest row in seconds, for watched tables.
+    pub freshness_s: Option<i64>,
+}
+
+impl TableHealth {
+    fn new(host: &str, table: &str) -> TableHealth {
+        TableHealth {
+            host: host.to_string(),
+            table: table.to_string(),
+            severity: Severity::Ok,
+            reasons: Vec::new(),
+            active_parts: None,
+            partitions: None,
+            worst_partition: None,
+            max_parts_in_partition: None,
+            parts_to_delay_insert: None,
+            parts_to_throw_insert: None,
+            parts_ratio: None,
+            max_partitions_per_day: None,
+            detached_parts: 0,
+            merges_running: 0,
+            mutations_pending: 0,
+            inserts_per_s: None,
+            rows_per_s: None,
+            failed_inserts: None,
+            p95_insert_ms: None,
+            freshness_s: None,
+        }
+    }
+
+    fn flag(&mut self, severity: Severity, reason: String) {
+        self.severity = self.severity.max(severity);
+        self.reasons.push(reason);
+    }
+}
+
+/// One row per table seen in any section of this host's snapshot.
+pub fn table_health(s: &HostSnapshot) -> Vec<TableHealth> {
+    let mut rows: BTreeMap<String, TableHealth> = BTreeMap::new();
+    fn row<'a>(
+        rows: &'a mut BTreeMap<String, TableHealth>,
+        host: &str,
+        name: String,
+    ) -> &'a mut TableHealth {
+        rows.entry(name.clone())
+            .or_insert_with(|| TableHealth::new(host, &name))
+    }
+    let thresholds = s.thresholds.data();
+    for t in s.tables.data().into_iter().flatten() {
+        let r = row(&mut rows, &s.host, format!("{}.{}", t.database, t.table));
+        r.active_parts = Some(t.active_parts);
+        r.partitions = Some(t.partitions);
+        r.worst_partition = Some(t.worst_partition.clone());
+        r.max_parts_in_partition = Some(t.max_parts_in_partition);
+        r.max_partitions_per_day = t.max_partitions_per_day;
+        if let Some(th) = thresholds {
+            let (delay, throw) = th.effective(&t.database, &t.table);
+            r.parts_to_delay_insert = Some(delay);
+            r.parts_to_throw_insert = Some(throw);
+            r.parts_ratio = (throw > 0).then(|| t.max_parts_in_partition as f64 / throw as f64);
+        }
+    }
+    for d in s.detached_parts.data().into_iter().flatten() {
+        row(&mut rows, &s.host, format!("{}.{}", d.database, d.table)).detached_parts = d.parts;
+    }
+    for m in s.merges.data().into_iter().flatten() {
+        row(&mut rows, &s.host, format!("{}.{}", m.database, m.table)).merges_running += 1;
+    }
+    let mut mutation_failures: BTreeMap<String, String> = BTreeMap::new();
+    for m in s.mutations.data().into_iter().flatten() {
+        let name = format!("{}.{}", m.database, m.table);
+        row(&mut rows, &s.host, name.clone()).mutations_pending += 1;
+        if let Some(reason) = m.latest_fail_reason.as_ref().filter(|r| !r.is_empty()) {
+            mutation_failures.insert(name, reason.clone());
+        }
+    }
+    for i in s.inserts.data().into_iter().flatten() {
+        let r = row(&mut rows, &s.host, i.table.clone());
+        r.inserts_per_s = Some(i.inserts_per_s);
+        r.rows_per_s = Some(i.rows_per_s);
+        r.failed_inserts = Some(i.failed);
+        r.p95_insert_ms = i.latency_ms.map(|q| q.p95);
+    }
+    for f in &s.freshness {
+        if let Some(age) = f.result.data().and_then(|d| d.age_s) {
+            row(&mut rows, &s.host, f.table.clone()).freshness_s = Some(age);
+        }
+    }
+    let mut out: Vec<TableHealth> = rows
+        .into_values()
+        .map(|mut r| {
+            let failure = mutation_failures.get(&r.table).cloned();
+            judge(&mut r, failure);
+            r
+        })
+        .collect();
+    sort_worst_first(&mut out);
+    out
+}
+
+fn judge(r: &mut TableHealth, mutation_failure: Option<String>) {
+    if let (Some(max), Some(delay), Some(throw)) = (
+        r.max_parts_in_partition,
+        r.parts_to_delay_insert,
+        r.parts_to_throw_insert,
+    ) {
+        let partition = r.worst_partition.clone().unwrap_or_default();
+        if max >= throw {
+            r.flag(
+                Severity::Crit,
+                format!("{max} parts in partition {partition}: inserts rejected at {throw}"),
+            );
+        } else if max >= delay {
+            r.flag(
+                Severity::Crit,
+                format!("{max} parts in partition {partition}: inserts delayed from {delay}"),
+            );
+        } else if max as f64 >= delay as f64 * limits::PARTS_WARN_SHARE {
+            r.flag(
+                Severity::Warn,
+                format!("{max} parts in partition {partition}: delay starts at {delay}"),
+            );
+        }
+    }
+    if let Some(failed) = r.failed_inserts.filter(|f| *f > 0) {
+        let severity = if failed > limits::FAILED_INSERTS_CRIT {
+            Severity::Crit
+        } else {
+            Severity::Warn
+        };
+        r.flag(severity, format!("{failed} failed inserts in the window"));
+    }
+    if let Some(age) = r.freshness_s {
+        if age > limits::FRESHNESS_CRIT_S {
+            r.flag(Severity::Crit, format!("newest row is {age} s old"));
+        } else if age > limits::FRESHNESS_WARN_S {
+            r.flag(Severity::Warn, format!("newest row is {age} s old"));
+        }
+    }
+    if let Some(per_day) = r
+        .max_partitions_per_day
+        .filter(|n| *n > limits::PARTITIONS_PER_DAY)
+    {
+        r.flag(
+            Severity::Warn,
+            format!(
+                "{per_day} partitions for one day (keep to 1–{})",
+                limits::PARTITIONS_PER_DAY
+            ),
+        );
+    }
+    if let Some(p95) = r.p95_insert_ms.filter(|p| *p > limits::P95_INSERT_MS_WARN) {
+        r.flag(Severity::Warn, format!("p95 insert latency {p95:.0} ms"));
+    }
+    if let Some(reason) = mutation_failure {
+        r.flag(Severity::Warn, format!("mutation failing: {reason}"));
+    }
+}
+
+/// Severity first; within it, closest to "Too many parts", then most failed inserts, then name.
+pub fn sort_worst_first(rows: &mut [TableHealth]) {
+    rows.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| {
+                b.parts_ratio
+                    .unwrap_or(0.0)
+                    .total_cmp(&a.parts_ratio.unwrap_or(0.0))
+            })
+            .then_with(|| {
+                b.failed_inserts
+                    .unwrap_or(0)
+                    .cmp(&a.failed_inserts.unwrap_or(0))
+            })
+            .then_with(|| a.table.cmp(&b.table))
+            .then_with(|| a.host.cmp(&b.host))
+    });
+}

@@ -1,0 +1,378 @@
+//! Consumer status per group-partition, in the spirit of Burrow but from what a read-only admin
+//! client sees each poll: the committed offset, the log end and its history, and whether the
+//! group's `__consumer_offsets` partition received writes.
+//!
+//! Burrow decides STOP from the spacing of commits, so a consumer on a quiet topic (which commits
+//! rarely because there is rarely anything to commit) looks stopped, and a real stop is only seen
+//! after a window of commits. pipetop instead asks how long there has been *work waiting* without
+//! the committed offset moving: `idle = now − max(last move of the commit, arrival of the oldest
+//! unconsumed message)`. A quiet topic that is caught up has no waiting work and stays OK however
+//! rarely it commits; a consumer that stops while messages arrive is STOP once `idle` exceeds what
+//! its own observed commit rhythm allows (twice its usual gap between commits while it had work,
+//! and at least one poll more than that gap).
+
+use serde::Serialize;
+
+/// Consumer status, from best to worst (the derived order is the severity order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Caught up, or consuming at least as fast as messages arrive.
+    Ok,
+    /// Not enough known to judge: lag unknown (deleted topic) or no history yet.
+    Unknown,
+    /// Assigned to a member but never committed.
+    NoCommit,
+    /// Lag rose across the whole window while the consumer was committing: falling behind.
+    Warn,
+    /// Committing the same offset again and again while lag > 0 (alive, but not progressing).
+    Stall,
+    /// The committed offset went backwards (a reset or seek): messages are being re-read.
+    Rewind,
+    /// Not committing while lag > 0: nobody consumes (stopped, paused, stuck, or no members).
+    Stop,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::Unknown => "UNKNOWN",
+            Status::NoCommit => "NO COMMIT",
+            Status::Warn => "WARN",
+            Status::Stall => "STALL",
+            Status::Rewind => "REWIND",
+            Status::Stop => "STOP",
+        }
+    }
+}
+
+/// Before any commit gap was observed (pipetop just started, or the consumer never moved while
+/// watched), a stuck offset is only called STOP after this long: longer than any sane batching.
+pub const DEFAULT_STOP_AFTER_MS: i64 = 60_000;
+/// Bounds of the learned STOP threshold.
+pub const MIN_STOP_AFTER_MS: i64 = 1_000;
+pub const MAX_STOP_AFTER_MS: i64 = 600_000;
+/// Checkpoints kept for the consume rate and the WARN trend, spaced at least this far apart.
+pub const CHECKPOINTS: usize = 4;
+pub const CHECKPOINT_SPACING_MS: i64 = 5_000;
+/// A rewind stays visible for this many polls (at least).
+pub const REWIND_HOLD_POLLS: i64 = 3;
+
+/// What pipetop remembers per group-partition between polls: 120 bytes, fixed.
+#[derive(Debug, Clone)]
+pub struct PartitionTrack {
+    /// First poll that saw this group-partition.
+    pub first_ms: i64,
+    pub committed: i64,
+    /// Poll at which `committed` was first seen at its current value.
+    pub changed_ms: i64,
+    /// When the oldest message still unconsumed at the last poll was produced (`i64::MAX` when
+    /// caught up).
+    pub waiting_since_ms: i64,
+    /// Last poll that saw the commit go backwards (`i64::MIN`: never).
+    pub rewind_ms: i64,
+    /// The consumer's usual gap between commit moves while it had work, in ms (0: not seen yet).
+    /// Rises at once to a longer gap, decays slowly: a consumer's slow moments set the bar.
+    pub gap_ms: u32,
+    /// (poll ms, committed) checkpoints, oldest first, for the consume rate and the WARN trend.
+    checkpoints: [(i64, i64); CHECKPOINTS],
+    len: u8,
+}
+
+impl PartitionTrack {
+    pub fn new(committed: i64, now_ms: i64) -> PartitionTrack {
+        let mut t = PartitionTrack {
+            first_ms: now_ms,
+            committed,
+            changed_ms: now_ms,
+            waiting_since_ms: i64::MAX,
+            rewind_ms: i64::MIN,
+            gap_ms: 0,
+            checkpoints: [(0, 0); CHECKPOINTS],
+            len: 0,
+        };
+        t.checkpoint(now_ms, committed);
+        t
+    }
+
+    /// Takes in this poll's committed offset and the produce time of the oldest unconsumed
+    /// message (`None` when caught up).
+    pub fn observe(
+        &mut self,
+        committed: i64,
+        waiting_since_ms: Option<i64>,
+        now_ms: i64,
+        poll_interval_ms: i64,
+    ) {
+        if committed != self.committed {
+            if committed < self.committed {
+                self.rewind_ms = now_ms;
+                // A rate across a rewind means nothing.
+                self.len = 0;
+            } else if self.waiting_since_ms < now_ms {
+                // The consumer had work since `start` and took this long to move its commit.
+                let start = self.changed_ms.max(self.waiting_since_ms);
+                let gap = (now_ms - start).max(0);
+                let learned = i64::from(self.gap_ms);
+                let next = if gap > self.stop_after_ms(poll_interval_ms) && self.gap_ms > 0 {
+                    // Longer than this consumer's STOP bar: an outage that just ended, not its
+                    // rhythm. Learn only a tenth of it, so a consumer that really slowed down
+                    // is still learned after some commits, but one outage does not make the
+                    // next STOP take much longer to report.
+                    learned + (gap - learned) / 10
+                } else if gap >= learned {
+                    gap
+                } else {
+                    // Decay a tenth of the way down per move.
+                    learned - (learned - gap) / 10
+                };
+                self.gap_ms = u32::try_from(next.max(0)).unwrap_or(u32::MAX);
+            }
+            self.committed = committed;
+            self.changed_ms = now_ms;
+        }
+        self.waiting_since_ms = waiting_since_ms.unwrap_or(i64::MAX);
+        self.checkpoint(now_ms, committed);
+    }
+
+    fn checkpoint(&mut self, now_ms: i64, committed: i64) {
+        let len = usize::from(self.len);
+        if len > 0 && now_ms - self.checkpoints[len - 1].0 < CHECKPOINT_SPACING_MS {
+            return;
+        }
+        if len == CHECKPOINTS {
+            self.checkpoints.rotate_left(1);
+            self.checkpoints[CHECKPOINTS - 1] = (now_ms, committed);
+        } else {
+            self.checkpoints[len] = (now_ms, committed);
+            self.len += 1;
+        }
+    }
+
+    pub fn checkpoints(&self) -> &[(i64, i64)] {
+        &self.checkpoints[..usize::from(self.len)]
+    }
+
+    /// Messages per second committed since the oldest checkpoint; None without one in the past.
+    pub fn consume_rate(&self, now_ms: i64) -> Option<f64> {
+        let &(t, c) = self.checkpoints().first()?;
+        (now_ms > t).then(|| (self.committed - c).max(0) as f64 * 1000.0 / (now_ms - t) as f64)
+    }
+
+    /// How long work may wait without the commit moving before this consumer counts as stopped.
+    pub fn stop_after_ms(&self, poll_interval_ms: i64) -> i64 {
+        if self.gap_ms == 0 {
+            return DEFAULT_STOP_AFTER_MS.max(2 * poll_interval_ms);
+        }
+        let gap = i64::from(self.gap_ms);
+        (2 * gap)
+            .max(gap + poll_interval_ms)
+            .clamp(MIN_STOP_AFTER_MS, MAX_STOP_AFTER_MS)
+    }
+
+    /// How long work has been waiting without the commit moving.
+    pub fn idle_ms(&self, now_ms: i64) -> i64 {
+        (now_ms - self.changed_ms.max(self.waiting_since_ms)).max(0)
+    }
+}
+
+/// Everything the status of one group-partition depends on this poll.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusInput {
+    pub lag: Option<u64>,
+    pub never_committed: bool,
+    /// No member consumes this partition: the group is Empty, or it is Stable and nobody is
+    /// assigned the partition.
+    pub unconsumed: bool,
+    pub now_ms: i64,
+    pub poll_interval_ms: i64,
+    /// Last poll at which the group wrote to its `__consumer_offsets` partition without any of
+    /// its committed offsets changing (a re-commit), if that could be attributed to the group.
+    pub recommit_ms: Option<i64>,
+    /// Lag rose across the whole window (see `lag_rising`).
+    pub rising: bool,
+}
+
+pub fn partition_status(track: Option<&PartitionTrack>, input: StatusInput) -> Status {
+    if input.never_committed {
+        return Status::NoCommit;
+    }
+    let (Some(track), Some(lag)) = (track, input.lag) else {
+        return Status::Unknown;
+    };
+    let hold = REWIND_HOLD_POLLS * input.poll_interval_ms.max(1);
+    if track.rewind_ms != i64::MIN && input.now_ms - track.rewind_ms < hold {
+        return Status::Rewind;
+    }
+    if lag == 0 {
+        return Status::Ok;
+    }
+    // Nobody is assigned the partition. Work waits for no one, unless something commits without
+    // group membership (Flink, Spark and other assign-only consumers do): once its commits were
+    // seen moving with work waiting, it is judged like any consumer.
+    if input.unconsumed && track.gap_ms == 0 {
+        return Status::Stop;
+    }
+    // A single look at a consumer says nothing about whether it moves.
+    if track.first_ms == input.now_ms {
+        return Status::Unknown;
+    }
+    if track.idle_ms(input.now_ms) >= track.stop_after_ms(input.poll_interval_ms) {
+        return match input.recommit_ms {
+            Some(at) if at > track.changed_ms => Status::Stall,
+            _ => Status::Stop,
+        };
+    }
+    if input.rising {
+        return Status::Warn;
+    }
+    Status::Ok
+}
+
+/// WARN's test: the window is full, the consumer moved during it (otherwise it is a STOP
+/// question), and the lag rose at every checkpoint and again up to now. Batching consumers give
+/// saw-tooth lag; requiring a rise at every step of a 15 s+ window keeps that from warning.
+pub fn lag_rising(lags: &[i64], committed_moved: bool) -> bool {
+    lags.len() > CHECKPOINTS && committed_moved && lags.windows(2).all(|w| w[1] > w[0])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(lag: u64, now_ms: i64) -> StatusInput {
+        StatusInput {
+            lag: Some(lag),
+            never_committed: false,
+            unconsumed: false,
+            now_ms,
+            poll_interval_ms: 1_000,
+            recommit_ms: None,
+            rising: false,
+        }
+    }
+
+    /// A consumer that moves its commit every poll while messages arrive every poll.
+    fn busy_track(until_ms: i64) -> PartitionTrack {
+        let mut t = PartitionTrack::new(0, 0);
+        let mut now = 0;
+        while now < until_ms {
+            now += 1_000;
+            t.observe(now / 10, Some(now - 500), now, 1_000);
+        }
+        t
+    }
+
+    #[test]
+    fn a_busy_consumer_that_stops_is_stop_two_polls_after_its_last_move() {
+        let mut t = busy_track(20_000);
+        assert_eq!(t.gap_ms, 1_000);
+        assert_eq!(partition_status(Some(&t), input(50, 20_000)), Status::Ok);
+        // Stops at 20 s: polls at 21 s and 22 s see the same offset, work keeps arriving.
+        // The oldest unconsumed message is the one produced just after 19.5 s.
+        t.observe(2_000, Some(19_500), 21_000, 1_000);
+        assert_eq!(partition_status(Some(&t), input(60, 21_000)), Status::Ok);
+        t.observe(2_000, Some(19_500), 22_000, 1_000);
+        assert_eq!(partition_status(Some(&t), input(70, 22_000)), Status::Stop);
+    }
+
+    #[test]
+    fn a_caught_up_consumer_on_a_quiet_topic_is_never_stop() {
+        let mut t = busy_track(10_000);
+        // An hour without new messages, so without commits.
+        for now in (11_000..3_600_000).step_by(1_000) {
+            t.observe(1_000, None, now, 1_000);
+            assert_eq!(partition_status(Some(&t), input(0, now)), Status::Ok);
+        }
+        // One message arrives: waiting work, but only since it arrived.
+        t.observe(1_000, Some(3_600_500), 3_601_000, 1_000);
+        assert_eq!(partition_status(Some(&t), input(1, 3_601_000)), Status::Ok);
+        t.observe(1_001, None, 3_602_000, 1_000);
+        assert_eq!(partition_status(Some(&t), input(0, 3_602_000)), Status::Ok);
+    }
+
+    #[test]
+    fn a_slow_batching_consumer_sets_its_own_bar() {
+        // Commits every 10 s while messages arrive constantly.
+        let mut t = PartitionTrack::new(0, 0);
+        for now in (1_000..=60_000).step_by(1_000) {
+            t.observe(now / 10_000 * 100, Some(now / 10_000 * 10_000), now, 1_000);
+            assert_eq!(
+                partition_status(Some(&t), input(90, now)),
+                Status::Ok,
+                "{now}"
+            );
+        }
+        assert!(t.gap_ms >= 9_000);
+        assert!(t.stop_after_ms(1_000) >= 18_000);
+    }
+
+    #[test]
+    fn same_offset_re_committed_is_stall_and_backwards_is_rewind() {
+        let mut t = busy_track(10_000);
+        t.observe(1_000, Some(9_500), 11_000, 1_000);
+        t.observe(1_000, Some(9_500), 12_000, 1_000);
+        let mut i = input(30, 12_000);
+        i.recommit_ms = Some(12_000);
+        assert_eq!(partition_status(Some(&t), i), Status::Stall);
+        // A re-commit seen before the offset stopped moving proves nothing.
+        i.recommit_ms = Some(10_000);
+        assert_eq!(partition_status(Some(&t), i), Status::Stop);
+
+        t.observe(500, Some(9_000), 13_000, 1_000);
+        assert_eq!(
+            partition_status(Some(&t), input(500, 13_000)),
+            Status::Rewind
+        );
+        assert_eq!(partition_status(Some(&t), input(0, 15_000)), Status::Rewind);
+        assert_eq!(partition_status(Some(&t), input(0, 16_000)), Status::Ok);
+    }
+
+    #[test]
+    fn no_members_with_lag_is_stop_at_once_and_no_commit_is_its_own_status() {
+        let t = PartitionTrack::new(5, 0);
+        // Members present, first look: cannot tell yet.
+        assert_eq!(partition_status(Some(&t), input(10, 0)), Status::Unknown);
+        let mut i = input(10, 0);
+        i.unconsumed = true;
+        assert_eq!(partition_status(Some(&t), i), Status::Stop);
+        i.lag = Some(0);
+        assert_eq!(partition_status(Some(&t), i), Status::Ok);
+        i.never_committed = true;
+        assert_eq!(partition_status(None, i), Status::NoCommit);
+        let mut i = input(0, 0);
+        i.lag = None;
+        assert_eq!(partition_status(Some(&t), i), Status::Unknown);
+    }
+
+    #[test]
+    fn an_outage_does_not_teach_a_long_gap() {
+        let mut t = busy_track(20_000);
+        // Stopped 20 s, then resumed: one 20 s gap, far beyond the 2 s bar.
+        t.observe(2_001, Some(19_500), 40_000, 1_000);
+        assert!(t.gap_ms < 3_000, "{}", t.gap_ms);
+        assert!(t.stop_after_ms(1_000) < 6_000);
+    }
+
+    #[test]
+    fn without_a_learned_gap_stop_waits_for_the_default() {
+        let mut t = PartitionTrack::new(5, 0);
+        t.observe(5, Some(-1_000), 30_000, 1_000);
+        assert_eq!(partition_status(Some(&t), input(10, 30_000)), Status::Ok);
+        t.observe(5, Some(-1_000), 60_000, 1_000);
+        assert_eq!(partition_status(Some(&t), input(10, 60_000)), Status::Stop);
+    }
+
+    #[test]
+    fn consume_rate_and_rising_lag() {
+        let t = busy_track(30_000);
+        let rate = t.consume_rate(30_000).unwrap();
+        assert!((rate - 100.0).abs() < 1e-9, "{rate}");
+        assert!(lag_rising(&[1, 2, 3, 4, 5], true));
+        assert!(!lag_rising(&[1, 2, 3, 4, 5], false));
+        assert!(!lag_rising(&[1, 3, 2, 4, 5], true), "saw-tooth");
+        assert!(!lag_rising(&[1, 2, 3], true), "window not full");
+        assert!(std::mem::size_of::<PartitionTrack>() <= 120);
+    }
+}

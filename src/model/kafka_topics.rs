@@ -1,0 +1,154 @@
+//! The topics view: every watched topic's partitions with leader, replicas, ISR, offsets and
+//! produce rate, problems first.
+
+use serde::Serialize;
+
+use super::kafka_history::EndHistory;
+use crate::kafka::snapshot::KafkaSnapshot;
+
+/// Produce rates in the topics view are over this window (or the history, if shorter).
+pub const TOPIC_RATE_WINDOW_MS: i64 = 60_000;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TopicView {
+    pub name: String,
+    pub internal: bool,
+    pub partitions: Vec<TopicPartitionView>,
+    /// Partitions whose ISR is smaller than their replica set.
+    pub under_replicated: usize,
+    /// Partitions without a leader: unreadable and unwritable.
+    pub leaderless: usize,
+    /// Sum of `end − start` over partitions: messages currently retained.
+    pub messages: u64,
+    pub produce_rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TopicPartitionView {
+    pub partition: i32,
+    pub leader: Option<i32>,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    pub under_replicated: bool,
+    pub leaderless: bool,
+    pub start_offset: Option<i64>,
+    pub end_offset: Option<i64>,
+    pub produce_rate: Option<f64>,
+    pub error: Option<String>,
+}
+
+/// `history(topic, partition)` gives the partition's end-offset history, if any.
+pub fn topic_views<'h>(
+    snapshot: &KafkaSnapshot,
+    history: impl Fn(&str, i32) -> Option<&'h EndHistory>,
+) -> Vec<TopicView> {
+    let now = snapshot.taken_at_ms;
+    let mut views: Vec<TopicView> = snapshot
+        .topics
+        .iter()
+        .map(|t| {
+            let partitions: Vec<TopicPartitionView> = t
+                .partitions
+                .iter()
+                .map(|p| TopicPartitionView {
+                    partition: p.partition,
+                    leader: p.leader,
+                    replicas: p.replicas.clone(),
+                    isr: p.isr.clone(),
+                    under_replicated: p.isr.len() < p.replicas.len(),
+                    leaderless: p.leader.is_none(),
+                    start_offset: p.start_offset,
+                    end_offset: p.end_offset,
+                    produce_rate: history(&t.name, p.partition)
+                        .and_then(|h| h.produce_rate(now - TOPIC_RATE_WINDOW_MS, now)),
+                    error: p.error.clone(),
+                })
+                .collect();
+            let rates: Option<Vec<f64>> = partitions.iter().map(|p| p.produce_rate).collect();
+            TopicView {
+                name: t.name.clone(),
+                internal: t.internal,
+                under_replicated: partitions.iter().filter(|p| p.under_replicated).count(),
+                leaderless: partitions.iter().filter(|p| p.leaderless).count(),
+                messages: partitions
+                    .iter()
+                    .filter_map(|p| {
+                        Some(u64::try_from(p.end_offset? - p.start_offset?).unwrap_or(0))
+                    })
+                    .sum(),
+                produce_rate: rates.map(|r| r.iter().sum()),
+                partitions,
+            }
+        })
+        .collect();
+    views.sort_by(|a, b| {
+        (b.leaderless, b.under_replicated)
+            .cmp(&(a.leaderless, a.under_replicated))
+            .then_with(|| {
+                b.produce_rate
+                    .unwrap_or(0.0)
+                    .total_cmp(&a.produce_rate.unwrap_or(0.0))
+            })
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    views
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::snapshot::{Partition, Topic};
+
+    fn snapshot(topics: Vec<Topic>) -> KafkaSnapshot {
+        KafkaSnapshot {
+            taken_at_ms: 10_000,
+            poll_ms: 0,
+            requests: 0,
+            requests_by_kind: Default::default(),
+            cluster_id: None,
+            controller_id: None,
+            brokers: vec![],
+            broker_health: vec![],
+            topics,
+            groups: vec![],
+            group_log: vec![],
+        }
+    }
+
+    fn part(partition: i32, leader: Option<i32>, replicas: &[i32], isr: &[i32]) -> Partition {
+        Partition {
+            partition,
+            leader,
+            replicas: replicas.to_vec(),
+            isr: isr.to_vec(),
+            start_offset: Some(10),
+            end_offset: Some(110),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn problems_first_with_counts_and_rates() {
+        let s = snapshot(vec![
+            Topic {
+                name: "healthy".into(),
+                internal: false,
+                partitions: vec![part(0, Some(1), &[1, 2], &[1, 2])],
+            },
+            Topic {
+                name: "sick".into(),
+                internal: false,
+                partitions: vec![part(0, None, &[1, 2], &[]), part(1, Some(2), &[1, 2], &[2])],
+            },
+        ]);
+        let mut h = EndHistory::default();
+        h.observe(10, 0);
+        h.observe(110, 10_000);
+        let views = topic_views(&s, |t, _| (t == "healthy").then_some(&h));
+        assert_eq!(views[0].name, "sick");
+        assert_eq!((views[0].leaderless, views[0].under_replicated), (1, 2));
+        assert_eq!(views[0].produce_rate, None);
+        assert_eq!(views[1].messages, 100);
+        assert_eq!(views[1].produce_rate, Some(10.0));
+    }
+}

@@ -1,0 +1,279 @@
+//! ClickHouse activity across hosts: merges in flight, Kafka-engine consumers, server errors.
+
+use std::cmp::Ordering;
+
+use ratatui::layout::Constraint;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Row};
+
+use super::{Panel, failures::clock, tables::clickhouse_problem};
+use crate::clickhouse::snapshot::{HostSnapshot, KafkaConsumer, Merge, Section, ServerError};
+use crate::model::Model;
+use crate::ui::format;
+use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::theme::Theme;
+use crate::ui::view::View;
+
+/// Every host that answered the latest poll.
+pub fn hosts(model: &Model) -> Vec<&HostSnapshot> {
+    model
+        .sources
+        .clickhouse
+        .last_good
+        .as_ref()
+        .map(|s| s.hosts.iter().filter_map(|h| h.snapshot()).collect())
+        .unwrap_or_default()
+}
+
+/// (host, item) pairs of one section across hosts, and the first reason a host could not say.
+fn gather<'a, T>(model: &'a Model, section: impl Fn(&'a HostSnapshot) -> &'a Section<Vec<T>>) -> (Vec<(&'a str, &'a T)>, Option<String>) {
+    let mut rows = Vec::new();
+    let mut problem = clickhouse_problem(model);
+    for h in hosts(model) {
+        match section(h) {
+            Section::Ok { data } => rows.extend(data.iter().map(|item| (h.host.as_str(), item))),
+            Section::Unavailable { reason } => problem = problem.or_else(|| Some(reason.clone())),
+            Section::Failed { error } => problem = problem.or_else(|| Some(format!("{}: {error}", h.host))),
+        }
+    }
+    (rows, problem)
+}
+
+pub fn merges_panel(model: &Model) -> Panel<'_> {
+    let (rows, problem) = gather(model, |h| &h.merges);
+    Panel::list("Merges in flight", Merges(rows), Constraint::Fill(1), "no merges running").with_problem(problem)
+}
+
+struct Merges<'a>(Vec<(&'a str, &'a Merge)>);
+
+const MERGE_COLUMNS: &[Column] = &[
+    Column::text("TABLE", Constraint::Fill(2)),
+    Column::num("ELAPSED", Constraint::Length(7)),
+    Column::num("PROGRESS", Constraint::Length(8)),
+    Column::num("PARTS", Constraint::Length(5)),
+    Column::num("SIZE", Constraint::Length(10)),
+    Column::num("MEMORY", Constraint::Length(10)),
+    Column::text("KIND", Constraint::Length(8)),
+    Column::text("RESULT PART", Constraint::Fill(2)),
+];
+
+impl ListSource for Merges<'_> {
+    fn columns(&self) -> &'static [Column] {
+        MERGE_COLUMNS
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn key(&self, i: usize) -> String {
+        let (host, m) = self.0[i];
+        format!("{host}/{}.{}/{}", m.database, m.table, m.result_part_name)
+    }
+    fn filter_text(&self, i: usize) -> String {
+        let (host, m) = self.0[i];
+        format!("{}.{}\n{host}\n{}", m.database, m.table, m.result_part_name)
+    }
+    fn sort_key(&self, i: usize, column: usize) -> SortKey {
+        let m = self.0[i].1;
+        match column {
+            0 => SortKey::Text(format!("{}.{}", m.database, m.table)),
+            1 => SortKey::Num(m.elapsed_s),
+            2 => SortKey::Num(m.progress),
+            3 => SortKey::Num(m.num_parts as f64),
+            4 => SortKey::Num(m.total_size_bytes_compressed as f64),
+            5 => SortKey::Num(m.memory_usage as f64),
+            6 => SortKey::Text(merge_kind(m).to_string()),
+            _ => SortKey::Text(m.result_part_name.clone()),
+        }
+    }
+    fn natural_order(&self, a: usize, b: usize) -> Ordering {
+        // Longest-running first: a merge that never ends is the one to look at.
+        self.0[b].1.elapsed_s.total_cmp(&self.0[a].1.elapsed_s)
+    }
+    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+        let m = self.0[i].1;
+        Row::new(vec![
+            Cell::from(format!("{}.{}", m.database, m.table)),
+            num_cell(format::seconds(m.elapsed_s), theme.text),
+            num_cell(format!("{:.0}%", m.progress * 100.0), theme.text),
+            num_cell(m.num_parts.to_string(), theme.text),
+            num_cell(format::bytes(m.total_size_bytes_compressed), theme.text),
+            num_cell(format::bytes(m.memory_usage), theme.muted),
+            Cell::from(merge_kind(m)),
+            Cell::from(Span::styled(m.result_part_name.clone(), theme.muted)),
+        ])
+    }
+    fn open(&self, i: usize) -> Option<View> {
+        let m = self.0[i].1;
+        Some(View::Table { database: m.database.clone(), table: m.table.clone() })
+    }
+}
+
+fn merge_kind(m: &Merge) -> &'static str {
+    match m.is_mutation {
+        Some(true) => "mutation",
+        Some(false) => "merge",
+        None => "-",
+    }
+}
+
+pub fn consumers_panel(model: &Model) -> Panel<'_> {
+    let (rows, problem) = gather(model, |h| &h.kafka_consumers);
+    Panel::list("Kafka engine consumers", Consumers(rows), Constraint::Fill(1), "no Kafka engine tables").with_problem(problem)
+}
+
+fn consumer_key(host: &str, c: &KafkaConsumer) -> String {
+    format!("{host}/{}.{}/{}", c.database, c.table, c.consumer_id)
+}
+
+struct Consumers<'a>(Vec<(&'a str, &'a KafkaConsumer)>);
+
+const CONSUMER_COLUMNS: &[Column] = &[
+    Column::text("TABLE", Constraint::Fill(2)),
+    Column::num("PARTS", Constraint::Length(5)),
+    Column::num("READ", Constraint::Length(8)),
+    Column::num("POLLED", Constraint::Length(7)),
+    Column::num("COMMITTED", Constraint::Length(9)),
+    Column::num("REBAL", Constraint::Length(5)),
+    Column::num("ERRORS", Constraint::Length(6)),
+    Column::text("LATEST EXCEPTION", Constraint::Fill(3)),
+];
+
+impl ListSource for Consumers<'_> {
+    fn columns(&self) -> &'static [Column] {
+        CONSUMER_COLUMNS
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn key(&self, i: usize) -> String {
+        consumer_key(self.0[i].0, self.0[i].1)
+    }
+    fn filter_text(&self, i: usize) -> String {
+        let (host, c) = self.0[i];
+        format!("{}.{}\n{host}\n{}", c.database, c.table, c.consumer_id)
+    }
+    fn sort_key(&self, i: usize, column: usize) -> SortKey {
+        let c = self.0[i].1;
+        match column {
+            0 => SortKey::Text(format!("{}.{}", c.database, c.table)),
+            1 => SortKey::Num(c.assignments.len() as f64),
+            2 => SortKey::Num(c.num_messages_read as f64),
+            3 => c.last_poll_age_s.into(),
+            4 => c.last_commit_age_s.into(),
+            5 => SortKey::Num(c.num_rebalance_assignments as f64),
+            6 => SortKey::Num(c.latest_exceptions.len() as f64),
+            _ => SortKey::Text(c.latest_exceptions.first().map(|e| e.text.clone()).unwrap_or_default()),
+        }
+    }
+    fn natural_order(&self, a: usize, b: usize) -> Ordering {
+        let errors = |i: usize| self.0[i].1.latest_exceptions.len();
+        errors(b).cmp(&errors(a)).then_with(|| self.key(a).cmp(&self.key(b)))
+    }
+    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+        let c = self.0[i].1;
+        let age = |s: Option<u64>| s.map_or("never".to_string(), |s| format::seconds(s as f64));
+        Row::new(vec![
+            Cell::from(format!("{}.{}", c.database, c.table)),
+            num_cell(c.assignments.len().to_string(), theme.text),
+            num_cell(format::compact(c.num_messages_read), theme.text),
+            num_cell(age(c.last_poll_age_s), theme.text),
+            num_cell(age(c.last_commit_age_s), theme.text),
+            num_cell(c.num_rebalance_assignments.to_string(), theme.muted),
+            num_cell(c.latest_exceptions.len().to_string(), if c.latest_exceptions.is_empty() { theme.muted } else { theme.warn }),
+            Cell::from(Span::styled(
+                c.latest_exceptions.first().map(|e| e.text.lines().next().unwrap_or("").to_string()).unwrap_or_default(),
+                theme.warn,
+            )),
+        ])
+    }
+    fn open(&self, i: usize) -> Option<View> {
+        Some(View::Consumer { key: self.key(i) })
+    }
+}
+
+pub fn consumer_detail(model: &Model, key: &str, theme: &Theme) -> Vec<Panel<'static>> {
+    let (rows, _) = gather(model, |h| &h.kafka_consumers);
+    let Some((host, c)) = rows.into_iter().find(|(h, c)| consumer_key(h, c) == key) else {
+        return vec![Panel::text("consumer", vec![Line::from(Span::styled("this consumer is gone", theme.muted))], Constraint::Fill(1))];
+    };
+    let label = |l: &str| Span::styled(format!("{l:<16}"), theme.muted);
+    let mut lines = vec![
+        Line::from(vec![label("table"), Span::styled(format!("{}.{}", c.database, c.table), theme.header)]),
+        Line::from(vec![label("host"), Span::raw(host.to_string())]),
+        Line::from(vec![label("consumer id"), Span::raw(c.consumer_id.clone())]),
+        Line::from(vec![label("messages read"), Span::raw(format::thousands(c.num_messages_read))]),
+        Line::from(vec![label("commits"), Span::raw(c.num_commits.to_string())]),
+        Line::from(vec![
+            label("rebalances"),
+            Span::raw(format!("{} assignments, {} revocations", c.num_rebalance_assignments, c.num_rebalance_revocations)),
+        ]),
+        Line::from(vec![label("in use"), Span::raw(if c.is_currently_used { "yes" } else { "no" })]),
+        Line::from(""),
+        Line::from(Span::styled("assignments (topic/partition @ current offset)", theme.muted)),
+    ];
+    let assignments: Vec<String> = c.assignments.iter().map(|a| format!("{}/{} @ {}", a.topic, a.partition, a.current_offset)).collect();
+    lines.push(Line::from(assignments.join("   ")));
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("latest exceptions", theme.muted)));
+    if c.latest_exceptions.is_empty() {
+        lines.push(Line::from(Span::styled("none", theme.ok)));
+    }
+    for e in &c.latest_exceptions {
+        lines.push(Line::from(vec![Span::styled(format!("{} ", clock(e.time)), theme.muted), Span::styled(e.text.clone(), theme.crit)]));
+    }
+    vec![Panel::text(format!("{}.{}", c.database, c.table), lines, Constraint::Fill(1))]
+}
+
+pub fn errors_panel(model: &Model) -> Panel<'_> {
+    let (rows, problem) = gather(model, |h| &h.errors);
+    Panel::list("Server errors in the window", Errors(rows), Constraint::Fill(1), "no server errors in the window").with_problem(problem)
+}
+
+struct Errors<'a>(Vec<(&'a str, &'a ServerError)>);
+
+const ERROR_COLUMNS: &[Column] = &[
+    Column::text("ERROR", Constraint::Length(28)),
+    Column::num("CODE", Constraint::Length(5)),
+    Column::num("COUNT", Constraint::Length(7)),
+    Column::text("LAST", Constraint::Length(8)),
+    Column::text("LAST MESSAGE", Constraint::Fill(1)),
+];
+
+impl ListSource for Errors<'_> {
+    fn columns(&self) -> &'static [Column] {
+        ERROR_COLUMNS
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn key(&self, i: usize) -> String {
+        format!("{}/{}", self.0[i].0, self.0[i].1.name)
+    }
+    fn filter_text(&self, i: usize) -> String {
+        let e = self.0[i].1;
+        format!("{}\n{}\n{}", e.name, e.code, e.last_message.as_deref().unwrap_or(""))
+    }
+    fn sort_key(&self, i: usize, column: usize) -> SortKey {
+        let e = self.0[i].1;
+        match column {
+            0 => SortKey::Text(e.name.clone()),
+            1 => SortKey::Num(f64::from(e.code)),
+            2 => SortKey::Num(e.count as f64),
+            3 => e.last_time.map_or(SortKey::Unknown, |t| SortKey::Num(f64::from(t))),
+            _ => SortKey::Text(e.last_message.clone().unwrap_or_default()),
+        }
+    }
+    fn natural_order(&self, a: usize, b: usize) -> Ordering {
+        a.cmp(&b)
+    }
+    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+        let e = self.0[i].1;
+        Row::new(vec![
+            Cell::from(e.name.clone()),
+            num_cell(e.code.to_string(), theme.text),
+            num_cell(format::thousands(e.count), theme.warn),
+            Cell::from(Span::styled(e.last_time.map_or("-".into(), clock), theme.muted)),
+            Cell::from(e.last_message.as_deref().and_then(|m| m.lines().next()).unwrap_or("").to_string()),
+        ])
+    }
+}

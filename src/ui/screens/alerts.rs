@@ -1,0 +1,202 @@
+//! Alerts: what is firing or pending, since when, against which threshold; and what fired and
+//! cleared this session. Enter jumps to the item the alert is about.
+
+use std::cmp::Ordering;
+use std::time::SystemTime;
+
+use ratatui::layout::Constraint;
+use ratatui::style::Style;
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Row};
+
+use super::Panel;
+use crate::alerts::rules::Unit;
+use crate::alerts::{Alert, AlertEvent, AlertState, Severity, Subject, SubjectKind};
+use crate::model::Model;
+use crate::time::short_duration;
+use crate::ui::list::{Column, ListSource, SortKey};
+use crate::ui::theme::Theme;
+use crate::ui::view::View;
+
+pub fn panels(model: &Model, now: SystemTime) -> Vec<Panel<'static>> {
+    let active = model.alerts.active();
+    let history = model.alerts.history();
+    let history_rows = (history.len().clamp(1, 10) as u16) + 3;
+    vec![
+        Panel::list("Alerts: firing and pending", Active { alerts: active, now }, Constraint::Fill(1), "no alerts: every figure is within its threshold"),
+        Panel::list("Fired this session", History { events: history, now }, Constraint::Length(history_rows), "nothing fired since pipetop started"),
+    ]
+}
+
+/// The view an alert's subject drills into.
+pub fn view_of(subject: &Subject) -> Option<View> {
+    let name = subject.name.clone();
+    Some(match subject.kind {
+        SubjectKind::Group => View::Group { group: name },
+        SubjectKind::Topic => View::Topic { topic: name },
+        SubjectKind::Table => {
+            let (database, table) = name.split_once('.')?;
+            View::Table { database: database.to_string(), table: table.to_string() }
+        }
+        SubjectKind::Consumer => View::Consumers,
+        SubjectKind::Broker => View::Topics,
+        SubjectKind::Server => View::Errors,
+        SubjectKind::Source => View::Overview,
+    })
+}
+
+pub fn severity_style(theme: &Theme, severity: Severity, state: AlertState) -> Style {
+    match (state, severity) {
+        (AlertState::Pending, _) => theme.muted,
+        (_, Severity::Critical) => theme.crit,
+        (_, Severity::Warning) => theme.warn,
+    }
+}
+
+fn value_text(a: &Alert) -> String {
+    let unit = a.rule.unit();
+    match unit {
+        Unit::Flag => String::new(),
+        _ => format!("{} > {}", unit.format(a.value), unit.format(a.threshold)),
+    }
+}
+
+fn ago(now: SystemTime, t: SystemTime) -> String {
+    short_duration(now.duration_since(t).unwrap_or_default())
+}
+
+struct Active {
+    alerts: Vec<Alert>,
+    now: SystemTime,
+}
+
+const ACTIVE_COLUMNS: &[Column] = &[
+    Column::text("SEVERITY", Constraint::Length(8)),
+    Column::text("STATE", Constraint::Length(7)),
+    Column::text("RULE", Constraint::Length(23)),
+    Column::text("SUBJECT", Constraint::Fill(2)),
+    Column::text("VALUE", Constraint::Length(14)),
+    Column::num("FOR", Constraint::Length(7)),
+    Column::text("DETAIL", Constraint::Fill(3)),
+];
+
+impl ListSource for Active {
+    fn columns(&self) -> &'static [Column] {
+        ACTIVE_COLUMNS
+    }
+    fn len(&self) -> usize {
+        self.alerts.len()
+    }
+    fn key(&self, i: usize) -> String {
+        format!("{}/{}", self.alerts[i].rule, self.alerts[i].subject)
+    }
+    fn filter_text(&self, i: usize) -> String {
+        let a = &self.alerts[i];
+        format!("{}\n{}\n{}", a.rule, a.subject, a.detail)
+    }
+    fn sort_key(&self, i: usize, column: usize) -> SortKey {
+        let a = &self.alerts[i];
+        match column {
+            0 => SortKey::Num(a.severity as u8 as f64),
+            1 => SortKey::Text(format!("{:?}", a.state)),
+            2 => SortKey::Text(a.rule.to_string()),
+            3 => SortKey::Text(a.subject.to_string()),
+            4 => SortKey::Num(a.value),
+            5 => SortKey::Num(self.now.duration_since(a.since).unwrap_or_default().as_secs_f64()),
+            _ => SortKey::Text(a.detail.clone()),
+        }
+    }
+    fn natural_order(&self, a: usize, b: usize) -> Ordering {
+        // The engine lists firing before pending, critical first, oldest first.
+        a.cmp(&b)
+    }
+    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+        let a = &self.alerts[i];
+        let style = severity_style(theme, a.severity, a.state);
+        let severity = match a.severity {
+            Severity::Critical => "CRIT",
+            Severity::Warning => "WARN",
+        };
+        let state = match a.state {
+            AlertState::Firing => "firing",
+            AlertState::Pending => "pending",
+        };
+        Row::new(vec![
+            Cell::from(Span::styled(severity, style)),
+            Cell::from(Span::styled(state, style)),
+            Cell::from(a.rule.to_string()),
+            Cell::from(a.subject.to_string()),
+            Cell::from(value_text(a)),
+            Cell::from(ratatui::text::Line::from(ago(self.now, a.since)).right_aligned()),
+            Cell::from(Span::styled(a.detail.lines().next().unwrap_or("").to_string(), theme.muted)),
+        ])
+    }
+    fn open(&self, i: usize) -> Option<View> {
+        view_of(&self.alerts[i].subject)
+    }
+}
+
+struct History {
+    events: Vec<AlertEvent>,
+    now: SystemTime,
+}
+
+const HISTORY_COLUMNS: &[Column] = &[
+    Column::text("SEVERITY", Constraint::Length(8)),
+    Column::text("RULE", Constraint::Length(23)),
+    Column::text("SUBJECT", Constraint::Fill(2)),
+    Column::num("FIRED", Constraint::Length(9)),
+    Column::num("LASTED", Constraint::Length(8)),
+    Column::num("PEAK", Constraint::Length(8)),
+];
+
+impl ListSource for History {
+    fn columns(&self) -> &'static [Column] {
+        HISTORY_COLUMNS
+    }
+    fn len(&self) -> usize {
+        self.events.len()
+    }
+    fn key(&self, i: usize) -> String {
+        let e = &self.events[i];
+        format!("{}/{}/{}", e.rule, e.subject, crate::time::unix_ms(e.fired_at))
+    }
+    fn filter_text(&self, i: usize) -> String {
+        let e = &self.events[i];
+        format!("{}\n{}", e.rule, e.subject)
+    }
+    fn sort_key(&self, i: usize, column: usize) -> SortKey {
+        let e = &self.events[i];
+        match column {
+            0 => SortKey::Num(e.severity as u8 as f64),
+            1 => SortKey::Text(e.rule.to_string()),
+            2 => SortKey::Text(e.subject.to_string()),
+            3 => SortKey::Num(crate::time::unix_ms(e.fired_at) as f64),
+            4 => SortKey::Num(e.cleared_at.unwrap_or(self.now).duration_since(e.fired_at).unwrap_or_default().as_secs_f64()),
+            _ => SortKey::Num(e.peak),
+        }
+    }
+    fn natural_order(&self, a: usize, b: usize) -> Ordering {
+        a.cmp(&b)
+    }
+    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+        let e = &self.events[i];
+        let style = severity_style(theme, e.severity, AlertState::Firing);
+        let lasted = match e.cleared_at {
+            Some(c) => short_duration(c.duration_since(e.fired_at).unwrap_or_default()),
+            None => "firing".to_string(),
+        };
+        let unit = e.rule.unit();
+        Row::new(vec![
+            Cell::from(Span::styled(if e.severity == Severity::Critical { "CRIT" } else { "WARN" }, style)),
+            Cell::from(e.rule.to_string()),
+            Cell::from(e.subject.to_string()),
+            Cell::from(ratatui::text::Line::from(format!("{} ago", ago(self.now, e.fired_at))).right_aligned()),
+            Cell::from(ratatui::text::Line::from(lasted).right_aligned()),
+            Cell::from(ratatui::text::Line::from(unit.format(e.peak)).right_aligned()),
+        ])
+    }
+    fn open(&self, i: usize) -> Option<View> {
+        view_of(&self.events[i].subject)
+    }
+}

@@ -1,0 +1,122 @@
+//! The pipeline strip: topic → consumer group → tables, both halves of each pipeline on one row.
+
+use std::cmp::Ordering;
+
+use ratatui::layout::Constraint;
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Row};
+
+use super::{Panel, judge};
+use crate::alerts::{RuleKind, SubjectKind};
+use crate::model::Model;
+use crate::model::pipeline::PipelineRow;
+use crate::ui::format;
+use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::theme::Theme;
+use crate::ui::view::View;
+
+pub fn panel(model: &Model) -> Option<Panel<'_>> {
+    if model.pipelines.is_empty() {
+        return None;
+    }
+    let height = model.pipelines.len().min(6) as u16 + 3;
+    Some(Panel::list("Pipelines: topic → group → tables", Pipelines(model), Constraint::Length(height), ""))
+}
+
+struct Pipelines<'a>(&'a Model);
+
+impl Pipelines<'_> {
+    fn rows(&self) -> &[PipelineRow] {
+        &self.0.pipelines
+    }
+}
+
+const COLUMNS: &[Column] = &[
+    Column::text("PIPELINE", Constraint::Fill(2)),
+    Column::text("STATUS", Constraint::Length(9)),
+    Column::num("LAG", Constraint::Length(7)),
+    Column::num("TIME LAG", Constraint::Length(8)),
+    Column::num("INS/s", Constraint::Length(6)),
+    Column::num("FAILED", Constraint::Length(6)),
+    Column::num("PARTS", Constraint::Length(5)),
+    Column::num("FRESH", Constraint::Length(6)),
+];
+
+impl ListSource for Pipelines<'_> {
+    fn columns(&self) -> &'static [Column] {
+        COLUMNS
+    }
+    fn len(&self) -> usize {
+        self.rows().len()
+    }
+    fn key(&self, i: usize) -> String {
+        format!("{}/{}", self.rows()[i].group, self.rows()[i].topic)
+    }
+    fn filter_text(&self, i: usize) -> String {
+        let p = &self.rows()[i];
+        format!("{}\n{}\n{}\n{}", p.name, p.topic, p.group, p.tables.join("\n"))
+    }
+    fn sort_key(&self, i: usize, column: usize) -> SortKey {
+        let p = &self.rows()[i];
+        match column {
+            0 => SortKey::Text(p.name.clone()),
+            1 => p.status.map_or(SortKey::Unknown, |s| SortKey::Num(s as u8 as f64)),
+            2 => p.lag.into(),
+            3 => p.time_lag_s.into(),
+            4 => p.inserts_per_s.into(),
+            5 => p.failed_inserts.into(),
+            6 => p.parts_ratio.into(),
+            _ => p.freshness_s.map(|s| s as f64).into(),
+        }
+    }
+    fn natural_order(&self, a: usize, b: usize) -> Ordering {
+        a.cmp(&b)
+    }
+    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+        let p = &self.rows()[i];
+        let m = self.0;
+        let status = match (p.group_found, p.status) {
+            (false, _) => Span::styled("NO GROUP", theme.crit),
+            (true, Some(s)) => Span::styled(s.as_str(), judge::status_style(theme, s)),
+            (true, None) => Span::styled("-", theme.muted),
+        };
+        let first_table = p.tables.first().cloned().unwrap_or_default();
+        let worst = |rule, value: Option<f64>| {
+            // The pipeline is as bad as its worst table: judge against every table's threshold.
+            p.tables
+                .iter()
+                .map(|t| judge::style(m, theme, rule, SubjectKind::Table, t, value))
+                .find(|s| *s == theme.crit || *s == theme.warn)
+                .unwrap_or_else(|| judge::style(m, theme, rule, SubjectKind::Table, &first_table, value))
+        };
+        let name = format!("{} ▸ {} ▸ {}", p.topic, p.group, tables_label(&p.tables));
+        Row::new(vec![
+            Cell::from(Span::styled(name, if p.missing_tables.is_empty() { theme.text } else { theme.warn })),
+            Cell::from(status),
+            num_cell(p.lag.map_or("-".into(), format::compact), theme.text),
+            num_cell(
+                judge::time_lag(p.time_lag_s, p.time_lag_kind.unwrap_or(crate::model::kafka_history::TimeLagKind::Unknown)),
+                judge::style(m, theme, RuleKind::ConsumerTimeLag, SubjectKind::Group, &p.group, p.time_lag_s),
+            ),
+            num_cell(p.inserts_per_s.map_or("-".into(), |r| format!("{r:.1}")), theme.muted),
+            num_cell(p.failed_inserts.map_or("-".into(), |n| n.to_string()), worst(RuleKind::FailedInserts, p.failed_inserts.map(|n| n as f64))),
+            num_cell(p.parts_ratio.map_or("-".into(), |r| format!("{:.0}%", r * 100.0)), worst(RuleKind::PartsPressure, p.parts_ratio)),
+            num_cell(
+                p.freshness_s.map_or("-".into(), |s| format::seconds(s as f64)),
+                worst(RuleKind::Freshness, p.freshness_s.map(|s| s as f64)),
+            ),
+        ])
+    }
+    fn open(&self, i: usize) -> Option<View> {
+        Some(View::Group { group: self.rows()[i].group.clone() })
+    }
+}
+
+/// "default.events +1": the first table and how many more.
+fn tables_label(tables: &[String]) -> String {
+    match tables {
+        [] => "-".to_string(),
+        [one] => one.clone(),
+        [first, rest @ ..] => format!("{first} +{}", rest.len()),
+    }
+}

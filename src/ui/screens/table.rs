@@ -1,0 +1,203 @@
+//! One table: its health summary and partitions; one partition: its active parts (fetched on
+//! demand: the UI names the partition and the collector queries it on its next poll).
+
+use std::cmp::Ordering;
+
+use ratatui::layout::Constraint;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Row};
+
+use super::Panel;
+use super::activity::hosts;
+use super::failures::clock;
+use super::tables::clickhouse_problem;
+use crate::clickhouse::snapshot::{Part, PartitionParts, PartsFocus, Section};
+use crate::model::Model;
+use crate::ui::format;
+use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::theme::Theme;
+use crate::ui::view::View;
+
+pub fn detail_panels<'a>(model: &'a Model, database: &str, table: &str, theme: &Theme) -> Vec<Panel<'a>> {
+    let name = format!("{database}.{table}");
+    let mut summary = Vec::new();
+    for t in model.clickhouse.health.iter().filter(|t| t.table == name) {
+        let parts = match (t.max_parts_in_partition, t.parts_to_delay_insert, t.parts_to_throw_insert) {
+            (Some(p), Some(d), Some(th)) => format!("{p} parts in partition {} (delay at {d}, reject at {th})", t.worst_partition.as_deref().unwrap_or("?")),
+            (Some(p), _, _) => format!("{p} parts in the worst partition"),
+            _ => "parts unknown".to_string(),
+        };
+        summary.push(Line::from(vec![
+            Span::styled(format!("{}  ", t.host), theme.muted),
+            Span::raw(format!(
+                "{} active parts · {} partitions · {parts} · {} merges · {} mutations pending · {} detached",
+                t.active_parts.map_or("-".into(), format::thousands),
+                t.partitions.map_or("-".into(), format::thousands),
+                t.merges_running,
+                t.mutations_pending,
+                t.detached_parts,
+            )),
+        ]));
+        if !t.reasons.is_empty() {
+            summary.push(Line::from(Span::styled(t.reasons.join(" · "), theme.warn)));
+        }
+    }
+    if summary.is_empty() {
+        summary.push(Line::from(Span::styled(format!("{name} is not in the latest poll"), theme.muted)));
+    }
+    let rows: Vec<(&str, &PartitionParts)> = hosts(model)
+        .into_iter()
+        .flat_map(|h| {
+            let host = h.host.as_str();
+            h.partitions.data().into_iter().flatten().filter(|p| p.database == database && p.table == table).map(move |p| (host, p))
+        })
+        .collect();
+    let height = summary.len() as u16 + 2;
+    vec![
+        Panel::text(name, summary, Constraint::Length(height)),
+        Panel::list("Partitions (most parts first)", Partitions(rows), Constraint::Fill(1), "no active partitions").with_problem(clickhouse_problem(model)),
+    ]
+}
+
+struct Partitions<'a>(Vec<(&'a str, &'a PartitionParts)>);
+
+const PARTITION_COLUMNS: &[Column] = &[
+    Column::text("PARTITION", Constraint::Fill(2)),
+    Column::text("ID", Constraint::Fill(1)),
+    Column::num("PARTS", Constraint::Length(6)),
+    Column::num("ROWS", Constraint::Length(10)),
+    Column::num("SIZE", Constraint::Length(10)),
+    Column::text("HOST", Constraint::Fill(1)),
+];
+
+impl ListSource for Partitions<'_> {
+    fn columns(&self) -> &'static [Column] {
+        PARTITION_COLUMNS
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn key(&self, i: usize) -> String {
+        format!("{}/{}", self.0[i].0, self.0[i].1.partition_id)
+    }
+    fn filter_text(&self, i: usize) -> String {
+        let p = self.0[i].1;
+        format!("{}\n{}", p.partition, p.partition_id)
+    }
+    fn sort_key(&self, i: usize, column: usize) -> SortKey {
+        let p = self.0[i].1;
+        match column {
+            0 => SortKey::Text(p.partition.clone()),
+            1 => SortKey::Text(p.partition_id.clone()),
+            2 => SortKey::Num(p.active_parts as f64),
+            3 => SortKey::Num(p.rows as f64),
+            4 => SortKey::Num(p.bytes_on_disk as f64),
+            _ => SortKey::Text(self.0[i].0.to_string()),
+        }
+    }
+    fn natural_order(&self, a: usize, b: usize) -> Ordering {
+        let (pa, pb) = (self.0[a].1, self.0[b].1);
+        pb.active_parts.cmp(&pa.active_parts).then_with(|| pa.partition_id.cmp(&pb.partition_id))
+    }
+    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+        let (host, p) = self.0[i];
+        Row::new(vec![
+            Cell::from(p.partition.clone()),
+            Cell::from(Span::styled(p.partition_id.clone(), theme.muted)),
+            num_cell(format::thousands(p.active_parts), theme.text),
+            num_cell(format::compact(p.rows), theme.text),
+            num_cell(format::bytes(p.bytes_on_disk), theme.text),
+            Cell::from(Span::styled(host.to_string(), theme.muted)),
+        ])
+    }
+    fn open(&self, i: usize) -> Option<View> {
+        let (host, p) = self.0[i];
+        Some(View::Partition {
+            host: host.to_string(),
+            database: p.database.clone(),
+            table: p.table.clone(),
+            partition_id: p.partition_id.clone(),
+        })
+    }
+}
+
+/// What the partition view asks the collector for.
+pub fn focus_of(view: &View) -> Option<PartsFocus> {
+    match view {
+        View::Partition { host, database, table, partition_id } => Some(PartsFocus {
+            host: Some(host.clone()),
+            database: database.clone(),
+            table: table.clone(),
+            partition_id: partition_id.clone(),
+        }),
+        _ => None,
+    }
+}
+
+pub fn partition_panels<'a>(model: &'a Model, view: &View, theme: &Theme) -> Vec<Panel<'a>> {
+    let Some(focus) = focus_of(view) else {
+        return Vec::new();
+    };
+    let title = format!("{}.{} partition {} · active parts, newest first", focus.database, focus.table, focus.partition_id);
+    let found = hosts(model).into_iter().find_map(|h| h.focused_parts.as_ref().filter(|f| f.focus == focus));
+    match found.map(|f| &f.parts) {
+        Some(Section::Ok { data }) => vec![Panel::list(title, Parts(data), Constraint::Fill(1), "no active parts: merged away or dropped")],
+        Some(Section::Unavailable { reason }) => vec![Panel::text(title, vec![Line::from(Span::styled(reason.clone(), theme.muted))], Constraint::Fill(1))],
+        Some(Section::Failed { error }) => vec![Panel::text(title, vec![Line::from(Span::styled(error.clone(), theme.crit))], Constraint::Fill(1))],
+        None => vec![Panel::text(title, vec![Line::from(Span::styled("fetching the parts on the next poll…", theme.muted))], Constraint::Fill(1))],
+    }
+}
+
+struct Parts<'a>(&'a [Part]);
+
+const PART_COLUMNS: &[Column] = &[
+    Column::text("PART", Constraint::Fill(2)),
+    Column::num("LEVEL", Constraint::Length(5)),
+    Column::num("ROWS", Constraint::Length(10)),
+    Column::num("MARKS", Constraint::Length(7)),
+    Column::num("SIZE", Constraint::Length(10)),
+    Column::text("WRITTEN", Constraint::Length(8)),
+];
+
+impl ListSource for Parts<'_> {
+    fn columns(&self) -> &'static [Column] {
+        PART_COLUMNS
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn key(&self, i: usize) -> String {
+        self.0[i].name.clone()
+    }
+    fn filter_text(&self, i: usize) -> String {
+        self.0[i].name.clone()
+    }
+    fn sort_key(&self, i: usize, column: usize) -> SortKey {
+        let p = &self.0[i];
+        match column {
+            0 => SortKey::Text(p.name.clone()),
+            1 => SortKey::Num(f64::from(p.level)),
+            2 => SortKey::Num(p.rows as f64),
+            3 => SortKey::Num(p.marks as f64),
+            4 => SortKey::Num(p.bytes_on_disk as f64),
+            _ => SortKey::Num(f64::from(p.modification_time)),
+        }
+    }
+    fn natural_order(&self, a: usize, b: usize) -> Ordering {
+        self.0[b].modification_time.cmp(&self.0[a].modification_time).then_with(|| self.0[a].name.cmp(&self.0[b].name))
+    }
+    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+        let p = &self.0[i];
+        // Level 0 parts are fresh inserts that no merge has touched yet: many of them is the
+        // "tiny inserts" smell.
+        let level_style = if p.level == 0 { theme.warn } else { theme.text };
+        Row::new(vec![
+            Cell::from(p.name.clone()),
+            num_cell(p.level.to_string(), level_style),
+            num_cell(format::thousands(p.rows), theme.text),
+            num_cell(format::thousands(p.marks), theme.muted),
+            num_cell(format::bytes(p.bytes_on_disk), theme.text),
+            Cell::from(Span::styled(clock(p.modification_time), theme.muted)),
+        ])
+    }
+}

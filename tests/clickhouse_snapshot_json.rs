@@ -1,0 +1,77 @@
+//! `pipetop snapshot --json` carries every ClickHouse figure under stable field names.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+mod common;
+
+use std::process::Command;
+
+const SECTIONS: &[&str] = &[
+    "tables",
+    "partitions",
+    "thresholds",
+    "detached_parts",
+    "merges",
+    "mutations",
+    "inserts",
+    "failed_inserts",
+    "latency",
+    "slow_queries",
+    "insert_counters",
+    "kafka_consumers",
+    "errors",
+];
+
+#[test]
+fn snapshot_json_has_every_clickhouse_section_per_host() {
+    common::require_stack();
+    let dir = std::env::temp_dir().join(common::unique("pipetop_cfg"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("pipetop.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[clickhouse]\nhosts = [\"{}\", \"{}\"]\nwindow = \"2m\"\nfreshness = [{{ table = \"system.query_log\", column = \"event_time\" }}]\n",
+            common::CLICKHOUSE,
+            common::LEGACY_CLICKHOUSE
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pipetop"))
+        .args(["snapshot", "--json", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    let model = &v["model"];
+    let last_good = &model["sources"]["clickhouse"]["last_good"];
+    assert!(last_good["server"]["version"].is_string());
+    assert!(last_good["queries"].as_u64().unwrap() > 10);
+    let hosts = last_good["hosts"].as_array().expect("hosts");
+    assert_eq!(hosts.len(), 2);
+    for host in hosts {
+        assert_eq!(host["status"], "ok", "{host}");
+        assert_eq!(host["window_s"], 120);
+        for section in SECTIONS {
+            let status = host[section]["status"].as_str().unwrap_or("missing");
+            assert!(
+                status == "ok" || status == "unavailable",
+                "{section}: {}",
+                host[section]
+            );
+        }
+        let fresh = &host["freshness"][0];
+        assert_eq!(fresh["table"], "system.query_log");
+        assert!(fresh["result"]["data"]["age_s"].is_i64(), "{fresh}");
+    }
+    let ch = &model["clickhouse"];
+    for key in ["tables", "hosts", "health", "failed_inserts"] {
+        assert!(ch[key].is_array(), "model.clickhouse.{key}");
+    }
+    let health = ch["health"].as_array().unwrap();
+    assert!(health.iter().any(|h| h["table"] == "system.query_log"
+        && h["freshness_s"].is_i64()
+        && h["severity"].is_string()));
+    assert_eq!(ch["hosts"][1]["problems"][0]["unavailable"], true);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
