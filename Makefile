@@ -1,7 +1,7 @@
 # The two commands of the README. Both work on a fresh machine: the stack scripts install what is
 # missing (apt, pip, Maven) and start Kafka and ClickHouse on loopback.
 
-.PHONY: demo test stack-up stack-down lint
+.PHONY: demo test stack-up stack-down lint screenshots
 
 # pipetop on screen against a live local pipeline (stack up, load generator running).
 demo:
@@ -20,3 +20,7 @@ stack-down:
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
+
+# Regenerates screenshots/ from the real app against the live pipeline (about four minutes).
+screenshots:
+	scripts/screenshots

@@ -124,9 +124,10 @@ fn run(
         model.update(&snapshot);
         let wall = t.elapsed();
         eprintln!(
-            "cycle {cycle}: {wall:.0?} (poll {polled:.0?}, model {:.0?}), {} requests",
+            "cycle {cycle}: {wall:.0?} (poll {polled:.0?}, model {:.0?}), {} requests, phases {:?}",
             wall - polled,
-            snapshot.requests
+            snapshot.requests,
+            snapshot.phases_ms
         );
         walls.push(wall);
         last = Some(snapshot);

@@ -22,13 +22,19 @@ fn snapshot_json_has_both_sources() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
     assert_eq!(v["schema_version"], 1);
     let model = &v["model"];
+    let sources = &model["sources"];
     assert!(
-        model["kafka"]["last_good"]["brokers"]
+        sources["kafka"]["last_good"]["brokers"]
             .as_array()
             .is_some_and(|b| !b.is_empty())
     );
-    assert!(model["clickhouse"]["last_good"]["server"]["version"].is_string());
-    assert!(model["groups"].is_array());
+    assert!(sources["clickhouse"]["last_good"]["server"]["version"].is_string());
+    assert!(model["kafka"]["groups"].is_array());
+    assert!(model["kafka"]["topics"].is_array());
+    assert!(model["clickhouse"]["health"].is_array());
+    assert!(model["pipelines"].is_array());
+    assert!(model["alerts"]["active"].is_array());
+    assert!(model["alerts"]["history"].is_array());
 }
 
 #[test]

@@ -120,7 +120,7 @@ async fn tiny_batches_raise_the_right_partition(url: &str) {
     assert_eq!(t.max_partitions_per_day, Some(1));
 
     let mut model = ClickHouseModel::default();
-    model.update(&snapshot_of(host));
+    model.update(&snapshot_of(host), &pipetop::alerts::RuleSet::default());
     let health = model
         .health
         .iter()
@@ -212,7 +212,7 @@ async fn rejected_batch_is_a_failed_insert(url: &str, qualified: bool) {
     assert_eq!((i.inserts, i.failed), (0, 1));
 
     let mut model = ClickHouseModel::default();
-    model.update(&snapshot_of(host));
+    model.update(&snapshot_of(host), &pipetop::alerts::RuleSet::default());
     assert!(
         model
             .failed_inserts

@@ -172,6 +172,22 @@ pub struct Threshold {
     pub inclusive: bool,
 }
 
+impl Threshold {
+    /// How bad one value is by itself, without hysteresis or `for`: what the screen colours.
+    pub fn judge(&self, value: f64) -> Option<super::engine::Severity> {
+        let above = |b: Option<f64>| b.is_some_and(|b| if self.inclusive { value >= b } else { value > b });
+        if !value.is_finite() {
+            None
+        } else if above(self.crit) {
+            Some(super::engine::Severity::Critical)
+        } else if above(self.warn) {
+            Some(super::engine::Severity::Warning)
+        } else {
+            None
+        }
+    }
+}
+
 fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

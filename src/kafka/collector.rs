@@ -20,7 +20,7 @@ use super::group_log::{GROUP_LOG_TOPIC, group_log_partition};
 use super::metadata::{self, TopicMetadata};
 use super::snapshot::{
     BrokerHealth, Committed, Group, GroupLogPartition, KafkaSnapshot, Member, Partition,
-    RequestCounts, Topic,
+    PhaseTimes, RequestCounts, Topic,
 };
 use crate::config::KafkaConfig;
 use crate::source::Collector;
@@ -93,7 +93,13 @@ fn poll_blocking(
     let cluster = admin.describe_cluster(timeout).ok();
     counts.describe_cluster = 1;
 
+    let mut phases = PhaseTimes {
+        metadata: ms(started),
+        ..PhaseTimes::default()
+    };
+    let t = Instant::now();
     let listings = admin.list_groups(timeout)?;
+    phases.list_groups = ms(t);
     // librdkafka asks every broker for its groups.
     counts.list_groups = count(metadata.brokers.len().max(1));
     let (watched, unwatched): (Vec<_>, Vec<_>) = listings
@@ -103,9 +109,13 @@ fn poll_blocking(
     let (descriptions, offsets) = if group_ids.is_empty() {
         (Vec::new(), Vec::new())
     } else {
+        let t = Instant::now();
         let descriptions = admin.describe_groups(&group_ids, timeout)?;
+        phases.describe_groups = ms(t);
+        let t = Instant::now();
         let offsets =
             admin.list_group_offsets(&group_ids, MAX_OFFSET_FETCHES_IN_FLIGHT, timeout)?;
+        phases.offset_fetch = ms(t);
         (descriptions, offsets)
     };
     // Both fan out one request per group to its coordinator.
@@ -141,8 +151,10 @@ fn poll_blocking(
     {
         ends_wanted.extend(led(&t));
     }
+    let t = Instant::now();
     let ends = list_offsets(admin, &ends_wanted, OffsetSpec::Latest, timeout);
     let starts = list_offsets(admin, &starts_wanted, OffsetSpec::Earliest, timeout);
+    phases.list_offsets = ms(t);
     counts.list_offsets =
         leader_count(&ends_wanted, &leaders) + leader_count(&starts_wanted, &leaders);
 
@@ -188,6 +200,7 @@ fn poll_blocking(
         poll_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         requests: counts.total(),
         requests_by_kind: counts,
+        phases_ms: phases,
         cluster_id: cluster.as_ref().and_then(|c| c.cluster_id.clone()),
         controller_id: cluster
             .as_ref()
@@ -198,6 +211,10 @@ fn poll_blocking(
         groups,
         group_log,
     })
+}
+
+fn ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 fn count(n: usize) -> u32 {

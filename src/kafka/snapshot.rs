@@ -14,6 +14,8 @@ pub struct KafkaSnapshot {
     /// one per group (FindCoordinator lookups, which librdkafka caches, are not counted).
     pub requests: u32,
     pub requests_by_kind: RequestCounts,
+    /// Where `poll_ms` went, to tell a slow coordinator from a slow partition leader.
+    pub phases_ms: PhaseTimes,
     pub cluster_id: Option<String>,
     pub controller_id: Option<i32>,
     pub brokers: Vec<Node>,
@@ -24,6 +26,17 @@ pub struct KafkaSnapshot {
     /// End offsets of `__consumer_offsets` partitions, fetched even when internal topics are
     /// hidden: they show commit activity that committed offsets alone cannot (see `group_log`).
     pub group_log: Vec<GroupLogPartition>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct PhaseTimes {
+    /// Metadata and DescribeCluster.
+    pub metadata: u64,
+    pub list_groups: u64,
+    pub describe_groups: u64,
+    pub offset_fetch: u64,
+    /// Both ListOffsets calls (log end and log start).
+    pub list_offsets: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]

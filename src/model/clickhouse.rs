@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::alerts::RuleSet;
+
 #[path = "clickhouse_counters.rs"]
 pub mod counters;
 #[path = "clickhouse_health.rs"]
@@ -67,7 +69,7 @@ pub struct FailedInsert {
 }
 
 impl ClickHouseModel {
-    pub fn update(&mut self, snapshot: &ClickHouseSnapshot) {
+    pub fn update(&mut self, snapshot: &ClickHouseSnapshot, rules: &RuleSet) {
         match &snapshot.tables {
             Section::Ok { data } => {
                 self.tables = data.clone();
@@ -89,7 +91,7 @@ impl ClickHouseModel {
             .collect();
         self.counters.retain(&answered);
         let hosts = || snapshot.hosts.iter().filter_map(HostOutcome::snapshot);
-        self.health = hosts().flat_map(table_health).collect();
+        self.health = hosts().flat_map(|h| table_health(h, rules)).collect();
         sort_worst_first(&mut self.health);
         self.failed_inserts = hosts().flat_map(failed_inserts).collect();
         self.failed_inserts.sort_by(|a, b| {

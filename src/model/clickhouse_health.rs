@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::alerts::{RuleKind, RuleSet, Severity as AlertSeverity, Subject, SubjectKind};
+
 use crate::clickhouse::snapshot::HostSnapshot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -13,18 +15,6 @@ pub enum Severity {
     Ok,
     Warn,
     Crit,
-}
-
-/// The pipeline guidance pipetop ships with (see the README).
-pub mod limits {
-    /// Partitions whose data starts on the same day: more means the key is too granular.
-    pub const PARTITIONS_PER_DAY: u64 = 2;
-    pub const FAILED_INSERTS_CRIT: u64 = 100;
-    pub const P95_INSERT_MS_WARN: f64 = 200.0;
-    pub const FRESHNESS_WARN_S: i64 = 30;
-    pub const FRESHNESS_CRIT_S: i64 = 60;
-    /// Share of parts_to_delay_insert at which a partition is worth a look.
-    pub const PARTS_WARN_SHARE: f64 = 0.5;
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -88,7 +78,7 @@ impl TableHealth {
 }
 
 /// One row per table seen in any section of this host's snapshot.
-pub fn table_health(s: &HostSnapshot) -> Vec<TableHealth> {
+pub fn table_health(s: &HostSnapshot, rules: &RuleSet) -> Vec<TableHealth> {
     let mut rows: BTreeMap<String, TableHealth> = BTreeMap::new();
     fn row<'a>(
         rows: &'a mut BTreeMap<String, TableHealth>,
@@ -141,9 +131,11 @@ pub fn table_health(s: &HostSnapshot) -> Vec<TableHealth> {
     }
     let mut out: Vec<TableHealth> = rows
         .into_values()
+        // query_log remembers inserts into tables dropped since: only their failures matter.
+        .filter(|r| r.active_parts.is_some() || r.failed_inserts.unwrap_or(0) > 0 || r.freshness_s.is_some())
         .map(|mut r| {
             let failure = mutation_failures.get(&r.table).cloned();
-            judge(&mut r, failure);
+            judge(&mut r, failure, rules);
             r
         })
         .collect();
@@ -151,59 +143,49 @@ pub fn table_health(s: &HostSnapshot) -> Vec<TableHealth> {
     out
 }
 
-fn judge(r: &mut TableHealth, mutation_failure: Option<String>) {
-    if let (Some(max), Some(delay), Some(throw)) = (
-        r.max_parts_in_partition,
-        r.parts_to_delay_insert,
-        r.parts_to_throw_insert,
-    ) {
+/// Flags the table by the alert thresholds in force (config overrides included), so the table
+/// list and the alerts always agree about what is a problem.
+fn judge(r: &mut TableHealth, mutation_failure: Option<String>, rules: &RuleSet) {
+    let subject = Subject::new(SubjectKind::Table, r.table.clone());
+    let level = |rule: RuleKind, value: f64| {
+        rules.threshold(rule, &subject).and_then(|t| t.judge(value)).map(|s| match s {
+            AlertSeverity::Critical => Severity::Crit,
+            AlertSeverity::Warning => Severity::Warn,
+        })
+    };
+    if let (Some(max), Some(delay), Some(throw)) = (r.max_parts_in_partition, r.parts_to_delay_insert, r.parts_to_throw_insert)
+        && delay > 0
+        && let Some(severity) = level(RuleKind::PartsPressure, max as f64 / delay as f64)
+    {
         let partition = r.worst_partition.clone().unwrap_or_default();
-        if max >= throw {
-            r.flag(
-                Severity::Crit,
-                format!("{max} parts in partition {partition}: inserts rejected at {throw}"),
-            );
+        let what = if max >= throw {
+            format!("inserts rejected at {throw}")
         } else if max >= delay {
-            r.flag(
-                Severity::Crit,
-                format!("{max} parts in partition {partition}: inserts delayed from {delay}"),
-            );
-        } else if max as f64 >= delay as f64 * limits::PARTS_WARN_SHARE {
-            r.flag(
-                Severity::Warn,
-                format!("{max} parts in partition {partition}: delay starts at {delay}"),
-            );
-        }
-    }
-    if let Some(failed) = r.failed_inserts.filter(|f| *f > 0) {
-        let severity = if failed > limits::FAILED_INSERTS_CRIT {
-            Severity::Crit
+            format!("inserts delayed from {delay}")
         } else {
-            Severity::Warn
+            format!("delay starts at {delay}")
         };
+        r.flag(severity, format!("{max} parts in partition {partition}: {what}"));
+    }
+    if let Some(failed) = r.failed_inserts
+        && let Some(severity) = level(RuleKind::FailedInserts, failed as f64)
+    {
         r.flag(severity, format!("{failed} failed inserts in the window"));
     }
-    if let Some(age) = r.freshness_s {
-        if age > limits::FRESHNESS_CRIT_S {
-            r.flag(Severity::Crit, format!("newest row is {age} s old"));
-        } else if age > limits::FRESHNESS_WARN_S {
-            r.flag(Severity::Warn, format!("newest row is {age} s old"));
-        }
-    }
-    if let Some(per_day) = r
-        .max_partitions_per_day
-        .filter(|n| *n > limits::PARTITIONS_PER_DAY)
+    if let Some(age) = r.freshness_s
+        && let Some(severity) = level(RuleKind::Freshness, age as f64)
     {
-        r.flag(
-            Severity::Warn,
-            format!(
-                "{per_day} partitions for one day (keep to 1–{})",
-                limits::PARTITIONS_PER_DAY
-            ),
-        );
+        r.flag(severity, format!("newest row is {age} s old"));
     }
-    if let Some(p95) = r.p95_insert_ms.filter(|p| *p > limits::P95_INSERT_MS_WARN) {
-        r.flag(Severity::Warn, format!("p95 insert latency {p95:.0} ms"));
+    if let Some(per_day) = r.max_partitions_per_day
+        && let Some(severity) = level(RuleKind::PartitionsPerDay, per_day as f64)
+    {
+        r.flag(severity, format!("{per_day} partitions for one day: the partition key is too granular"));
+    }
+    if let Some(p95) = r.p95_insert_ms
+        && let Some(severity) = level(RuleKind::InsertLatencyP95, p95)
+    {
+        r.flag(severity, format!("p95 insert latency {p95:.0} ms"));
     }
     if let Some(reason) = mutation_failure {
         r.flag(Severity::Warn, format!("mutation failing: {reason}"));

@@ -1,5 +1,6 @@
 use super::health::Severity;
 use super::*;
+use crate::alerts::RuleSet;
 use crate::clickhouse::snapshot::*;
 
 fn ok<T>(data: T) -> Section<T> {
@@ -87,7 +88,7 @@ fn table_settings_override_server_defaults_and_rank_first() {
             vec![parts("big", 400, Some(1)), parts("tight", 12, Some(1))],
         )],
         1_000,
-    ));
+    ), &RuleSet::default());
     let tight = find(&m, "db.tight");
     assert_eq!(tight.parts_to_delay_insert, Some(10));
     assert_eq!(tight.parts_to_throw_insert, Some(20));
@@ -113,7 +114,7 @@ fn too_granular_partitions_and_half_way_parts_warn() {
             vec![parts("hourly", 3, Some(24)), parts("busy", 600, None)],
         )],
         1_000,
-    ));
+    ), &RuleSet::default());
     let hourly = find(&m, "db.hourly");
     assert_eq!(hourly.severity, Severity::Warn);
     assert!(
@@ -169,7 +170,7 @@ fn failed_inserts_freshness_and_latency_combine_per_table() {
         }),
     }];
     let mut m = ClickHouseModel::default();
-    m.update(&snapshot(vec![h], 1_000));
+    m.update(&snapshot(vec![h], 1_000), &RuleSet::default());
     let e = find(&m, "db.events");
     assert_eq!(e.failed_inserts, Some(2));
     assert_eq!(e.p95_insert_ms, Some(250.0));
@@ -195,7 +196,7 @@ fn hosts_are_reported_apart_and_counter_deltas_span_polls() {
         ..InsertCounters::default()
     });
     let mut m = ClickHouseModel::default();
-    m.update(&snapshot(vec![a.clone(), b.clone()], 1_000));
+    m.update(&snapshot(vec![a.clone(), b.clone()], 1_000), &RuleSet::default());
     assert_eq!(m.hosts[0].insert_counters, None, "no previous poll yet");
     a.insert_counters = ok(InsertCounters {
         delayed_inserts: 9,
@@ -208,7 +209,7 @@ fn hosts_are_reported_apart_and_counter_deltas_span_polls() {
         host: "c".into(),
         error: "connection refused".into(),
     });
-    m.update(&snap);
+    m.update(&snap, &RuleSet::default());
     let d = m.hosts[0].insert_counters.unwrap();
     assert_eq!(
         (d.delayed_inserts, d.rejected_inserts, d.interval_ms),
@@ -232,7 +233,7 @@ fn a_failed_parts_query_keeps_the_problem_visible() {
         error: "Code: 159. Timeout exceeded".into(),
     };
     let mut m = ClickHouseModel::default();
-    m.update(&snapshot(vec![h], 1_000));
+    m.update(&snapshot(vec![h], 1_000), &RuleSet::default());
     assert_eq!(
         m.tables_problem.as_deref(),
         Some("Code: 159. Timeout exceeded")

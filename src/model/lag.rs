@@ -257,6 +257,7 @@ mod tests {
             poll_ms: 0,
             requests: 0,
             requests_by_kind: Default::default(),
+            phases_ms: Default::default(),
             cluster_id: None,
             controller_id: None,
             brokers: vec![],

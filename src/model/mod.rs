@@ -55,14 +55,18 @@ pub struct Sources {
 impl Model {
     /// A model judged by the config's alert rules (validated when the config was loaded).
     pub fn new(config: &Config) -> Model {
-        Model {
+        let mut model = Model {
             alerts: AlertEngine::new(RuleSet::new(&config.alerts).unwrap_or_default()),
             settings: Settings {
                 pipelines: config.pipelines.clone(),
                 window_s: config.clickhouse.window.as_secs(),
             },
             ..Model::default()
-        }
+        };
+        // The pipeline rows exist from the start (nothing found yet), so the screen's layout does
+        // not jump when the first poll lands.
+        model.derive(None);
+        model
     }
 
     pub fn ingest_kafka(&mut self, status: SourceStatus<KafkaSnapshot>) {
@@ -80,7 +84,7 @@ impl Model {
         if let Some(snapshot) = &status.last_good
             && self.sources.clickhouse.last_good_at != status.last_good_at
         {
-            self.clickhouse.update(snapshot);
+            self.clickhouse.update(snapshot, self.alerts.rules());
         }
         let at = latest_event(&status);
         self.sources.clickhouse = status;

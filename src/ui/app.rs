@@ -229,7 +229,7 @@ impl App {
                     state.selected_index().and_then(|i| source.open(i))
                 });
                 if let Some(target) = target.flatten() {
-                    self.stack.push(Level::new(target));
+                    self.open(target);
                 }
             }
             Action::Up => self

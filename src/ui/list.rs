@@ -266,17 +266,19 @@ impl ListState {
     }
 }
 
-/// Draws the list into `area` (header row plus rows). `focused` shows the selection.
-pub fn render(
-    frame: &mut Frame,
-    area: Rect,
-    source: &dyn ListSource,
-    state: &mut ListState,
-    generation: u64,
-    theme: &Theme,
-    focused: bool,
-    empty_text: &str,
-) {
+/// How one list is drawn this frame.
+pub struct Look<'a> {
+    pub generation: u64,
+    pub theme: &'a Theme,
+    /// The focused list shows its selection.
+    pub focused: bool,
+    /// What an empty list says.
+    pub empty_text: &'a str,
+}
+
+/// Draws the list into `area` (header row plus rows).
+pub fn render(frame: &mut Frame, area: Rect, source: &dyn ListSource, state: &mut ListState, look: &Look) {
+    let Look { generation, theme, focused, empty_text } = *look;
     state.refresh(source, generation);
     if state.visible_len() == 0 {
         let text = match &state.filter {

@@ -3,7 +3,7 @@
 
 use ratatui::style::Style;
 
-use crate::alerts::{RuleKind, Subject, SubjectKind};
+use crate::alerts::{RuleKind, Severity, Subject, SubjectKind};
 use crate::model::Model;
 use crate::model::kafka_history::TimeLagKind;
 use crate::model::kafka_status::Status;
@@ -17,13 +17,10 @@ pub fn style(model: &Model, theme: &Theme, rule: RuleKind, kind: SubjectKind, na
     let Some(t) = model.alerts.rules().threshold(rule, &Subject::new(kind, name)) else {
         return theme.text;
     };
-    let above = |b: Option<f64>| b.is_some_and(|b| if t.inclusive { value >= b } else { value > b });
-    if above(t.crit) {
-        theme.crit
-    } else if above(t.warn) {
-        theme.warn
-    } else {
-        theme.text
+    match t.judge(value) {
+        Some(Severity::Critical) => theme.crit,
+        Some(Severity::Warning) => theme.warn,
+        None => theme.text,
     }
 }
 

@@ -156,10 +156,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                     inner,
                     source.as_ref(),
                     state,
-                    generation,
-                    &theme,
-                    focused,
-                    panel.empty,
+                    &list::Look { generation, theme: &theme, focused, empty_text: panel.empty },
                 );
                 app.row_areas
                     .push((i, inner.y + 1, inner.height.saturating_sub(1)));

@@ -1,0 +1,457 @@
+//! Every screen rendered from fixed model data (tests/fixtures) into a TestBackend and compared
+//! with the insta snapshots in tests/snapshots/, plus behaviour tests of the navigation.
+//! Navigation goes through `App::apply` with the actions keys produce, as a user would.
+//!
+//! Update the snapshots after a deliberate UI change with
+//! `INSTA_UPDATE=always cargo test --test ui_snapshots` (or `cargo insta review`), then read them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod fixtures;
+
+use pipetop::kafka::snapshot::KafkaSnapshot;
+use pipetop::source::SourceStatus;
+use pipetop::ui::app::{Action, App, Mode};
+use pipetop::ui::view::View;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const SIZES: &[(u16, u16)] = &[(80, 24), (160, 48)];
+
+fn draw(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| pipetop::ui::render(frame, app))
+        .unwrap();
+    terminal
+}
+
+fn lines(terminal: &Terminal<TestBackend>) -> Vec<String> {
+    let buffer = terminal.backend().buffer();
+    (0..buffer.area.height)
+        .map(|y| {
+            (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .collect()
+}
+
+fn apply(app: &mut App, actions: impl IntoIterator<Item = Action>) {
+    for action in actions {
+        assert!(app.apply(action), "{action:?} quit the app");
+    }
+}
+
+fn type_text(app: &mut App, text: &str) {
+    apply(app, text.chars().map(Action::Input));
+}
+
+/// `:name` Enter, as typed.
+fn command(app: &mut App, name: &str) {
+    apply(app, [Action::StartCommand]);
+    type_text(app, name);
+    apply(app, [Action::Submit]);
+}
+
+/// Moves down the focused list until Enter opens a view `wanted` accepts, and opens it: what a
+/// user does with j and Enter.
+fn open_where(app: &mut App, wanted: impl Fn(&View) -> bool) {
+    // A frame first, so lists know their page like they would on screen.
+    draw(app, 80, 24);
+    let depth = app.stack.len();
+    for _ in 0..100 {
+        apply(app, [Action::Open]);
+        if app.stack.len() > depth {
+            if wanted(&app.level().view) {
+                return;
+            }
+            apply(app, [Action::Back]);
+        }
+        apply(app, [Action::Down]);
+    }
+    panic!("no row opens the wanted view");
+}
+
+fn snapshot_sizes(name: &str, mut setup: impl FnMut() -> App) {
+    for &(w, h) in SIZES {
+        let mut app = setup();
+        let terminal = draw(&mut app, w, h);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend());
+    }
+}
+
+fn at(name: &str) -> App {
+    let mut app = fixtures::app();
+    command(&mut app, name);
+    app
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every screen at 80×24 and 160×48
+
+#[test]
+fn overview() {
+    snapshot_sizes("overview", fixtures::app);
+}
+
+#[test]
+fn groups() {
+    snapshot_sizes("groups", || at("groups"));
+}
+
+#[test]
+fn group_detail_stopped() {
+    snapshot_sizes("group_detail_stopped", || {
+        let mut app = at("groups");
+        open_where(&mut app, |v| matches!(v, View::Group { group } if group == "orders_enricher"));
+        app
+    });
+}
+
+#[test]
+fn group_detail_never_committed() {
+    snapshot_sizes("group_detail_never_committed", || {
+        let mut app = at("groups");
+        open_where(&mut app, |v| matches!(v, View::Group { group } if group == "clicks_loader"));
+        app
+    });
+}
+
+#[test]
+fn group_detail_empty_group() {
+    snapshot_sizes("group_detail_empty_group", || {
+        let mut app = at("groups");
+        open_where(&mut app, |v| matches!(v, View::Group { group } if group == "audit_archiver"));
+        app
+    });
+}
+
+#[test]
+fn topics() {
+    snapshot_sizes("topics", || at("topics"));
+}
+
+#[test]
+fn topic_detail() {
+    snapshot_sizes("topic_detail_under_replicated", || {
+        let mut app = at("topics");
+        open_where(&mut app, |v| matches!(v, View::Topic { topic } if topic == "orders"));
+        app
+    });
+}
+
+#[test]
+fn tables() {
+    snapshot_sizes("tables", || at("tables"));
+}
+
+fn raw_samples(app: &mut App) {
+    open_where(app, |v| matches!(v, View::Table { table, .. } if table == "raw_samples"));
+}
+
+#[test]
+fn table_detail() {
+    snapshot_sizes("table_detail_too_many_parts", || {
+        let mut app = at("tables");
+        raw_samples(&mut app);
+        app
+    });
+}
+
+#[test]
+fn partition_parts() {
+    snapshot_sizes("partition_parts", || {
+        let mut app = at("tables");
+        raw_samples(&mut app);
+        open_where(&mut app, |v| matches!(v, View::Partition { partition_id, .. } if partition_id == "202611"));
+        app
+    });
+}
+
+#[test]
+fn failures() {
+    snapshot_sizes("failures", || at("failures"));
+}
+
+#[test]
+fn failure_detail() {
+    snapshot_sizes("failure_detail_long_exception", || {
+        let mut app = at("failures");
+        open_where(&mut app, |v| matches!(v, View::Failure { key } if key.contains("events_dedup")));
+        app
+    });
+}
+
+#[test]
+fn merges() {
+    snapshot_sizes("merges", || at("merges"));
+}
+
+#[test]
+fn consumers() {
+    snapshot_sizes("consumers", || at("consumers"));
+}
+
+#[test]
+fn consumer_detail() {
+    snapshot_sizes("consumer_detail", || {
+        let mut app = at("consumers");
+        open_where(&mut app, |v| matches!(v, View::Consumer { .. }));
+        app
+    });
+}
+
+#[test]
+fn errors() {
+    snapshot_sizes("errors", || at("errors"));
+}
+
+#[test]
+fn alerts() {
+    snapshot_sizes("alerts", || at("alerts"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Overlays, prompts, states
+
+#[test]
+fn help_overlay() {
+    snapshot_sizes("help", || {
+        let mut app = fixtures::app();
+        apply(&mut app, [Action::ToggleHelp]);
+        app
+    });
+}
+
+#[test]
+fn filter_prompt_bad_regex() {
+    snapshot_sizes("filter_bad_regex", || {
+        let mut app = fixtures::app();
+        apply(&mut app, [Action::StartFilter]);
+        type_text(&mut app, "orders(");
+        apply(&mut app, [Action::Submit]);
+        assert!(
+            matches!(&app.mode, Mode::Filter { error: Some(_), .. }),
+            "a bad regex keeps the prompt open with its error"
+        );
+        app
+    });
+}
+
+#[test]
+fn filter_applied() {
+    snapshot_sizes("filter_applied", || {
+        let mut app = at("groups");
+        apply(&mut app, [Action::StartFilter]);
+        type_text(&mut app, "!^clickhouse");
+        apply(&mut app, [Action::Submit]);
+        app
+    });
+}
+
+#[test]
+fn command_prompt_completion() {
+    snapshot_sizes("command_completion", || {
+        let mut app = fixtures::app();
+        apply(&mut app, [Action::StartCommand]);
+        type_text(&mut app, "t");
+        app
+    });
+    snapshot_sizes("command_completion_tab", || {
+        let mut app = fixtures::app();
+        apply(&mut app, [Action::StartCommand]);
+        type_text(&mut app, "ta");
+        apply(&mut app, [Action::Complete]);
+        assert_eq!(app.mode, Mode::Command { input: "tables".into() });
+        app
+    });
+}
+
+#[test]
+fn unknown_command_notice() {
+    snapshot_sizes("unknown_command", || {
+        let mut app = fixtures::app();
+        command(&mut app, "nope");
+        app
+    });
+}
+
+#[test]
+fn paused() {
+    snapshot_sizes("paused", || {
+        let mut app = fixtures::app();
+        apply(&mut app, [Action::TogglePause]);
+        app
+    });
+}
+
+#[test]
+fn clickhouse_down() {
+    let down = || {
+        let (model, now) = fixtures::model_clickhouse_down();
+        fixtures::app_with(model, now)
+    };
+    snapshot_sizes("clickhouse_down_overview", down);
+    snapshot_sizes("clickhouse_down_tables", || {
+        let mut app = down();
+        command(&mut app, "tables");
+        app
+    });
+}
+
+#[test]
+fn empty_model() {
+    snapshot_sizes("empty_overview", || fixtures::app_with(fixtures::model_empty(), fixtures::now()));
+    snapshot_sizes("empty_groups", || {
+        let mut app = fixtures::app_with(fixtures::model_empty(), fixtures::now());
+        command(&mut app, "groups");
+        app
+    });
+}
+
+#[test]
+fn tiny_sizes_do_not_panic() {
+    let screens: &[(&str, fn() -> App)] = &[
+        ("overview", fixtures::app),
+        ("group", || {
+            let mut app = at("groups");
+            open_where(&mut app, |v| matches!(v, View::Group { group } if group == "orders_enricher"));
+            app
+        }),
+        ("failure", || {
+            let mut app = at("failures");
+            open_where(&mut app, |v| matches!(v, View::Failure { .. }));
+            app
+        }),
+        ("help", || {
+            let mut app = fixtures::app();
+            apply(&mut app, [Action::ToggleHelp]);
+            app
+        }),
+    ];
+    for (name, setup) in screens {
+        for (w, h) in [(20, 5), (40, 10), (1, 1)] {
+            let mut app = setup();
+            let terminal = draw(&mut app, w, h);
+            if *name == "overview" || *name == "group" {
+                insta::assert_snapshot!(format!("tiny_{name}_{w}x{h}"), terminal.backend());
+            }
+        }
+    }
+    // Every other size from 1×1 up, on the busiest screen: no panic, no overflow.
+    for w in [1, 2, 3, 5, 8, 13, 21, 34, 55] {
+        for h in [1, 2, 3, 4, 5, 6, 7, 8, 9, 13] {
+            let mut app = fixtures::app();
+            draw(&mut app, w, h);
+            apply(&mut app, [Action::ToggleHelp]);
+            draw(&mut app, w, h);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Behaviour
+
+#[test]
+fn esc_goes_back_one_level_and_the_breadcrumb_shows_the_path() {
+    let mut app = at("groups");
+    open_where(&mut app, |v| matches!(v, View::Group { group } if group == "orders_enricher"));
+    let screen = lines(&draw(&mut app, 80, 24));
+    assert!(
+        screen[1].contains("overview › groups › orders_enricher"),
+        "breadcrumb: {:?}",
+        screen[1]
+    );
+    apply(&mut app, [Action::Back]);
+    assert_eq!(app.level().view, View::Groups);
+    let screen = lines(&draw(&mut app, 80, 24));
+    assert!(screen[1].contains("overview › groups"), "{:?}", screen[1]);
+    assert!(!screen[1].contains("orders_enricher"), "{:?}", screen[1]);
+    apply(&mut app, [Action::Back]);
+    assert_eq!(app.level().view, View::Overview);
+    apply(&mut app, [Action::Back]);
+    assert_eq!(app.stack.len(), 1, "Esc at the root stays at the root");
+}
+
+#[test]
+fn filter_then_enter_on_the_overview_drills_into_the_filtered_group() {
+    let mut app = fixtures::app();
+    draw(&mut app, 80, 24);
+    apply(&mut app, [Action::StartFilter]);
+    type_text(&mut app, "clicks");
+    apply(&mut app, [Action::Submit]);
+    assert_eq!(app.mode, Mode::Normal);
+    let screen = lines(&draw(&mut app, 80, 24)).join("\n");
+    assert!(screen.contains("/clicks"), "the filter is shown on the panel:\n{screen}");
+    apply(&mut app, [Action::Open]);
+    assert_eq!(
+        app.level().view,
+        View::Group {
+            group: "clicks_loader".into()
+        }
+    );
+    // Back at the overview the filter is still there; Esc at the root clears it.
+    apply(&mut app, [Action::Back, Action::Back]);
+    let screen = lines(&draw(&mut app, 80, 24)).join("\n");
+    assert!(!screen.contains("/clicks"), "{screen}");
+}
+
+#[test]
+fn sort_marker_appears_on_s_and_flips_on_shift_s() {
+    let mut app = at("groups");
+    let header = |app: &mut App| lines(&draw(app, 120, 30))[3].clone();
+    assert!(!header(&mut app).contains('▲') && !header(&mut app).contains('▼'));
+    apply(&mut app, [Action::SortNext]);
+    assert!(header(&mut app).contains("GROUP▲"), "{}", header(&mut app));
+    apply(&mut app, [Action::SortReverse]);
+    assert!(header(&mut app).contains("GROUP▼"), "{}", header(&mut app));
+    // Numeric columns start largest first.
+    apply(&mut app, [Action::SortNext, Action::SortNext, Action::SortNext]);
+    assert!(header(&mut app).contains("MBR▼"), "{}", header(&mut app));
+    let screen = lines(&draw(&mut app, 120, 30));
+    let first = screen[4].clone();
+    assert!(first.contains("clickhouse_group"), "3 members sorts first: {first}");
+}
+
+#[test]
+fn selection_follows_its_row_when_the_model_re_sorts() {
+    let mut app = at("groups");
+    // Sort by LAG, largest first, and select clicks_loader.
+    apply(&mut app, [Action::SortNext; 5]);
+    let row_of = |app: &mut App, name: &str| {
+        lines(&draw(app, 120, 30))
+            .iter()
+            .position(|l| l.contains(name))
+            .unwrap()
+    };
+    open_where(&mut app, |v| matches!(v, View::Group { group } if group == "clicks_loader"));
+    apply(&mut app, [Action::Back]);
+    let before = row_of(&mut app, "clicks_loader");
+
+    // clicks gets a burst of a million messages: clicks_loader jumps to the top of the LAG sort.
+    let mut kafka: SourceStatus<KafkaSnapshot> = app.model.sources.kafka.clone();
+    let mut snap = fixtures::kafka_snapshot(fixtures::POLLS);
+    for p in &mut snap.topics.iter_mut().find(|t| t.name == "clicks").unwrap().partitions {
+        p.end_offset = p.end_offset.map(|e| e + 1_000_000);
+    }
+    kafka.record(Ok(snap), fixtures::t(fixtures::POLLS));
+    app.model.ingest_kafka(kafka);
+    app.model_changed();
+    let after = row_of(&mut app, "clicks_loader");
+    assert!(after < before, "the row moved up ({before} → {after})");
+    apply(&mut app, [Action::Open]);
+    assert_eq!(
+        app.level().view,
+        View::Group {
+            group: "clicks_loader".into()
+        },
+        "Enter opens the row the selection followed"
+    );
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    let a = lines(&draw(&mut fixtures::app(), 160, 48));
+    let b = lines(&draw(&mut fixtures::app(), 160, 48));
+    assert_eq!(a, b);
+}
