@@ -32,6 +32,9 @@ struct Cli {
     /// Scroll and click with the mouse (the terminal's own text selection then needs Shift).
     #[arg(long)]
     mouse: bool,
+    /// Where the dashboard's `e` key writes the model and alert history as JSON.
+    #[arg(long, default_value = "pipetop-export.json")]
+    export: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -140,6 +143,7 @@ async fn dashboard(config: &Config, cli: &Cli) -> anyhow::Result<ExitCode> {
         theme,
         depth,
         mouse: cli.mouse,
+        export: cli.export.clone(),
     };
     pipetop::ui::run(config, collectors, options).await?;
     Ok(ExitCode::SUCCESS)

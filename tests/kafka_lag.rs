@@ -56,6 +56,7 @@ async fn lag_is_end_minus_committed_and_polling_changes_nothing() {
     assert_eq!(committed, vec![(0, 25), (1, 40)]);
     assert!(second.requests > 0);
     common::delete_topic(&topic).await;
+    common::delete_groups(&[&group]).await;
 }
 
 #[tokio::test]

@@ -1,23 +1,28 @@
-//! Screenshots of the real app against the live stack: polls the configured sources like the
-//! dashboard does, opens the requested views and writes each frame as an SVG picture.
+//! Screenshots of the real app against the live stack. Reads a scenario on standard input and
+//! polls the configured sources every refresh throughout, exactly as the dashboard does, so the
+//! pictures show what an engineer who had pipetop open would see:
 //!
-//!   cargo run --example screenshots -- --polls 8 --out screenshots/healthy.svg overview
-//!   cargo run --example screenshots -- --out screenshots/group.svg "group:clickhouse_group"
+//!   sleep 20                          keep polling for 20 s
+//!   sh <command>                      run a shell command (make the pipeline misbehave)
+//!   shot <name> <view>                write screenshots/<name>.svg of <view>
 //!
 //! Views: overview, groups, topics, tables, merges, failures, consumers, errors, alerts,
-//! group:<id>, table:<db.table>, first-failure, first-partition:<db.table>. `scripts/screenshots`
-//! drives the pipeline into each interesting state and calls this.
+//! group:<id>, table:<db.table>, first-failure, first-partition:<db.table>.
+//! `scripts/screenshots` holds the scenario the README's pictures come from.
 
 mod svg;
 
+use std::io::BufRead;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use clap::Parser;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use tokio::sync::watch;
 
 use pipetop::clickhouse::collector::ClickHouseCollector;
+use pipetop::clickhouse::snapshot::PartsFocus;
 use pipetop::config::{Config, ProcessEnv};
 use pipetop::kafka::collector::KafkaCollector;
 use pipetop::model::Model;
@@ -30,9 +35,6 @@ use pipetop::ui::view::View;
 struct Args {
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Polls before the picture, one refresh apart (rates and time lag need history).
-    #[arg(long, default_value_t = 6)]
-    polls: u32,
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     refresh: Duration,
     #[arg(long, default_value_t = 120)]
@@ -41,10 +43,41 @@ struct Args {
     height: u16,
     #[arg(long, default_value = "dark")]
     theme: String,
-    #[arg(long)]
+    #[arg(long, default_value = "screenshots")]
     out: PathBuf,
-    /// The view to show (see the top of this file).
-    view: String,
+}
+
+struct Session {
+    kafka: KafkaCollector,
+    clickhouse: ClickHouseCollector,
+    focus: watch::Sender<Option<PartsFocus>>,
+    kafka_status: SourceStatus<pipetop::kafka::snapshot::KafkaSnapshot>,
+    ch_status: SourceStatus<pipetop::clickhouse::snapshot::ClickHouseSnapshot>,
+    app: App,
+}
+
+impl Session {
+    async fn poll(&mut self) {
+        let (k, c) = tokio::join!(self.kafka.poll(), self.clickhouse.poll());
+        let now = SystemTime::now();
+        self.kafka_status.record(k, now);
+        self.ch_status.record(c, now);
+        self.app.model.ingest_kafka(self.kafka_status.clone());
+        self.app.model.ingest_clickhouse(self.ch_status.clone());
+        self.app.model_changed();
+    }
+
+    async fn keep_polling(&mut self, how_long: Duration, refresh: Duration) {
+        let until = Instant::now() + how_long;
+        loop {
+            self.poll().await;
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            tokio::time::sleep(refresh.min(left)).await;
+        }
+    }
 }
 
 #[tokio::main]
@@ -52,42 +85,62 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut config = Config::load(args.config.as_deref(), &ProcessEnv)?;
     config.refresh = args.refresh;
-    let mut kafka = KafkaCollector::new(&config.kafka)?;
-    let mut clickhouse = ClickHouseCollector::new(&config.clickhouse);
-    let (focus_tx, focus_rx) = tokio::sync::watch::channel(None);
-    clickhouse = clickhouse.with_focus(focus_rx);
+    let (focus, focus_rx) = watch::channel(None);
     let theme = Theme::load(&args.theme, ColorDepth::TrueColor).map_err(anyhow::Error::msg)?;
-    let mut app = App::new(config.context.clone(), config.refresh, Model::new(&config), theme, ColorDepth::TrueColor);
-    let (mut kafka_status, mut ch_status) = (SourceStatus::default(), SourceStatus::default());
-
-    let mut poll = async |app: &mut App| {
-        let (k, c) = tokio::join!(kafka.poll(), clickhouse.poll());
-        let now = SystemTime::now();
-        kafka_status.record(k, now);
-        ch_status.record(c, now);
-        app.model.ingest_kafka(kafka_status.clone());
-        app.model.ingest_clickhouse(ch_status.clone());
-        app.model_changed();
+    let mut session = Session {
+        kafka: KafkaCollector::new(&config.kafka)?,
+        clickhouse: ClickHouseCollector::new(&config.clickhouse).with_focus(focus_rx),
+        focus,
+        kafka_status: SourceStatus::default(),
+        ch_status: SourceStatus::default(),
+        app: App::new(config.context.clone(), config.refresh, Model::new(&config), theme, ColorDepth::TrueColor),
     };
-    for i in 0..args.polls {
-        if i > 0 {
-            tokio::time::sleep(args.refresh).await;
+    std::fs::create_dir_all(&args.out)?;
+    for line in std::io::stdin().lock().lines() {
+        let line = line?;
+        let line = line.trim();
+        let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match verb {
+            "" => {}
+            v if v.starts_with('#') => {}
+            "sleep" => {
+                let secs: u64 = rest.trim().parse()?;
+                session.keep_polling(Duration::from_secs(secs), args.refresh).await;
+            }
+            "sh" => {
+                let status = tokio::process::Command::new("sh").arg("-c").arg(rest).status().await?;
+                anyhow::ensure!(status.success(), "`{rest}` failed: {status}");
+            }
+            "shot" => {
+                let (name, view) = rest.split_once(' ').ok_or_else(|| anyhow::anyhow!("shot <name> <view>"))?;
+                shot(&mut session, &args, name, view.trim()).await?;
+            }
+            other => anyhow::bail!("unknown step `{other}`"),
         }
-        poll(&mut app).await;
     }
-    let backend = TestBackend::new(args.width, args.height);
-    let mut terminal = Terminal::new(backend)?;
-    // Render once so lists know their rows, then navigate like a user would.
-    terminal.draw(|f| pipetop::ui::render(f, &mut app))?;
-    navigate(&mut app, &args.view)?;
-    if let Some(focus) = pipetop::ui::screens::focus_of(&app.level().view) {
-        focus_tx.send_replace(Some(focus));
-        poll(&mut app).await;
+    Ok(())
+}
+
+async fn shot(session: &mut Session, args: &Args, name: &str, view: &str) -> anyhow::Result<()> {
+    let mut terminal = Terminal::new(TestBackend::new(args.width, args.height))?;
+    // From the overview, like a user: a render first so lists know their rows.
+    session.app.apply(Action::StartCommand);
+    for c in "overview".chars() {
+        session.app.apply(Action::Input(c));
     }
-    app.now = SystemTime::now();
-    terminal.draw(|f| pipetop::ui::render(f, &mut app))?;
-    std::fs::write(&args.out, svg::render(terminal.backend().buffer()))?;
-    println!("wrote {}", args.out.display());
+    session.app.apply(Action::Submit);
+    terminal.draw(|f| pipetop::ui::render(f, &mut session.app))?;
+    navigate(&mut session.app, view)?;
+    let focus = pipetop::ui::screens::focus_of(&session.app.level().view);
+    if focus.is_some() {
+        session.focus.send_replace(focus);
+        session.poll().await;
+    }
+    session.app.now = SystemTime::now();
+    terminal.draw(|f| pipetop::ui::render(f, &mut session.app))?;
+    let path = args.out.join(format!("{name}.svg"));
+    std::fs::write(&path, svg::render(terminal.backend().buffer()))?;
+    println!("wrote {}", path.display());
     Ok(())
 }
 

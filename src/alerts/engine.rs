@@ -261,9 +261,15 @@ fn desired_level(value: f64, t: &Threshold, firing: Option<Severity>) -> Option<
     };
     match firing {
         Some(current) if raw < Some(current) => {
-            // Hysteresis: stay at the current level while above clear_ratio × its threshold.
-            let hold = bound(t, current).is_some_and(|b| value > b * t.clear_ratio);
-            if hold { Some(current) } else { raw }
+            // Hysteresis: a firing level holds while the value is above clear_ratio × its
+            // threshold. When it does not, each level below it gets the same test before the
+            // alert falls to `raw`: a critical never clears at a value a firing warning would
+            // hold (with clear_ratio × crit ≤ warn, e.g. warn 30 s, crit 60 s, ratio 0.5).
+            [Severity::Critical, Severity::Warning]
+                .into_iter()
+                .filter(|&level| level <= current && Some(level) > raw)
+                .find(|&level| bound(t, level).is_some_and(|b| value > b * t.clear_ratio))
+                .or(raw)
         }
         _ => raw,
     }
@@ -379,6 +385,37 @@ mod tests {
         assert_eq!(h.len(), 1);
         assert_eq!(h[0].cleared_at, Some(at(36)));
         assert_eq!(h[0].peak, 40.0);
+    }
+
+    #[test]
+    fn a_critical_falls_to_the_warning_its_value_still_holds() {
+        // warn 3, crit 6, clear_ratio 0.5: the critical's lower bound (3) is the warning's
+        // threshold, so between 1.5 and 3 only the warning's hysteresis keeps the alert.
+        let config: AlertsConfig = toml::from_str(
+            "[rules.consumer_time_lag]\nwarn = 3\ncrit = 6\nfor = \"0s\"\nclear_ratio = 0.5\n",
+        )
+        .unwrap();
+        let mut e = AlertEngine::new(RuleSet::new(&config).unwrap());
+        e.evaluate(lag(8.0), at(0));
+        assert_eq!(state(&e), Some((Severity::Critical, AlertState::Firing)));
+        e.evaluate(lag(3.5), at(1));
+        assert_eq!(state(&e), Some((Severity::Critical, AlertState::Firing)));
+        e.evaluate(lag(2.5), at(2));
+        assert_eq!(state(&e), Some((Severity::Warning, AlertState::Firing)));
+        e.evaluate(lag(1.6), at(3));
+        assert_eq!(state(&e), Some((Severity::Warning, AlertState::Firing)));
+        e.evaluate(lag(1.0), at(4));
+        assert_eq!(state(&e), None);
+        let h = e.history();
+        assert_eq!(
+            h.iter().map(|e| e.severity).collect::<Vec<_>>(),
+            [Severity::Warning, Severity::Critical]
+        );
+        assert!(h.iter().all(|e| e.cleared_at.is_some()));
+        // Straight from critical to under every lower bound: cleared at once.
+        e.evaluate(lag(8.0), at(10));
+        e.evaluate(lag(1.0), at(11));
+        assert_eq!(state(&e), None);
     }
 
     #[test]

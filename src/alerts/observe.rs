@@ -10,6 +10,31 @@ pub fn observe(model: &Model, now_unix_s: i64, window_s: u64) -> Vec<Observation
     let mut out = Vec::new();
     kafka(model, &mut out);
     clickhouse(model, now_unix_s, window_s, &mut out);
+    worst_per_subject(out)
+}
+
+/// One value per rule and subject. With several ClickHouse hosts the same table is observed once
+/// per host; the engine steps its state machine once per observation, so a healthy host would
+/// clear, in the same round, what the other host fired (and a `for = 0` rule would fire and clear
+/// on every poll). The worst value stands for the subject: every rule's value grows with how bad
+/// it is, and a known value beats an unknown (NaN) one.
+fn worst_per_subject(observations: Vec<Observation>) -> Vec<Observation> {
+    let mut index: std::collections::HashMap<(RuleKind, Subject), usize> =
+        std::collections::HashMap::new();
+    let mut out: Vec<Observation> = Vec::with_capacity(observations.len());
+    for o in observations {
+        match index.get(&(o.rule, o.subject.clone())) {
+            Some(&i) => {
+                if o.value > out[i].value || out[i].value.is_nan() {
+                    out[i] = o;
+                }
+            }
+            None => {
+                index.insert((o.rule, o.subject.clone()), out.len());
+                out.push(o);
+            }
+        }
+    }
     out
 }
 
@@ -119,5 +144,43 @@ fn clickhouse(model: &Model, now_unix_s: i64, window_s: u64, out: &mut Vec<Obser
                 obs(out, RuleKind::KafkaEngineExceptions, SubjectKind::Consumer, &name, recent as f64, detail);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn o(rule: RuleKind, name: &str, value: f64) -> Observation {
+        Observation {
+            rule,
+            subject: Subject::new(SubjectKind::Table, name),
+            value,
+            detail: format!("{value}"),
+        }
+    }
+
+    #[test]
+    fn one_observation_per_rule_and_subject_the_worst() {
+        let out = worst_per_subject(vec![
+            o(RuleKind::PartsPressure, "default.events", 1.0),
+            o(RuleKind::PartsPressure, "default.other", 0.2),
+            o(RuleKind::PartsPressure, "default.events", 0.1),
+            o(RuleKind::FailedInserts, "default.events", f64::NAN),
+            o(RuleKind::FailedInserts, "default.events", 3.0),
+            o(RuleKind::PartsPressure, "default.other", 0.7),
+        ]);
+        let got: Vec<(RuleKind, &str, String)> = out
+            .iter()
+            .map(|o| (o.rule, o.subject.name.as_str(), o.detail.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (RuleKind::PartsPressure, "default.events", "1".to_string()),
+                (RuleKind::PartsPressure, "default.other", "0.7".to_string()),
+                (RuleKind::FailedInserts, "default.events", "3".to_string()),
+            ]
+        );
     }
 }

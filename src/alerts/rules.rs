@@ -39,6 +39,8 @@ pub enum RuleKind {
     /// Partitions whose ISR is smaller than their replica set, per topic.
     UnderReplicated,
     /// 1 when the ClickHouse endpoint does not answer.
+    // snake_case alone would make this `click_house_unreachable`.
+    #[serde(rename = "clickhouse_unreachable")]
     ClickHouseUnreachable,
     /// 1 when no Kafka broker answers.
     KafkaUnreachable,
@@ -257,6 +259,14 @@ impl SubjectMatcher {
         let (kind, rest) = pattern
             .split_once(':')
             .ok_or_else(|| format!("`{pattern}`: expected kind:pattern, e.g. group:analytics-*"))?;
+        // A misspelt kind would match nothing, silently: the override would never apply.
+        if !SubjectKind::ALL.iter().any(|k| k.name() == kind) {
+            let kinds: Vec<&str> = SubjectKind::ALL.iter().map(|k| k.name()).collect();
+            return Err(format!(
+                "`{pattern}`: unknown kind `{kind}`, expected one of {}",
+                kinds.join(", ")
+            ));
+        }
         let regex = match rest.strip_prefix("re:") {
             Some(re) => Regex::new(re).map_err(|e| format!("`{pattern}`: bad regex: {e}"))?,
             None => Regex::new(&glob_to_regex(rest)).map_err(|e| format!("`{pattern}`: {e}"))?,
@@ -382,6 +392,16 @@ pub enum SubjectKind {
 }
 
 impl SubjectKind {
+    pub const ALL: [SubjectKind; 7] = [
+        SubjectKind::Group,
+        SubjectKind::Topic,
+        SubjectKind::Table,
+        SubjectKind::Broker,
+        SubjectKind::Consumer,
+        SubjectKind::Server,
+        SubjectKind::Source,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             SubjectKind::Group => "group",
@@ -429,6 +449,18 @@ mod tests {
         );
         let failed = RuleKind::FailedInserts.default_threshold();
         assert_eq!((failed.warn, failed.crit), (Some(0.0), Some(100.0)));
+    }
+
+    #[test]
+    fn config_keys_and_json_values_are_the_rule_names() {
+        for kind in RuleKind::ALL {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.name()));
+            let parsed: AlertsConfig =
+                toml::from_str(&format!("[rules.{}]\ndisabled = true\n", kind.name()))
+                    .unwrap_or_else(|e| panic!("{}: {e}", kind.name()));
+            assert!(parsed.rules[&kind].disabled, "{}", kind.name());
+        }
     }
 
     #[test]
@@ -485,6 +517,16 @@ mod tests {
         .unwrap_err();
         assert!(
             e.contains("alerts.overrides") && e.contains("kind:pattern"),
+            "{e}"
+        );
+        let e = RuleSet::new(&config(
+            "[[overrides]]\nrule = \"parts_pressure\"\nmatch = \"tabel:default.events\"\ndisabled = true\n",
+        ))
+        .unwrap_err();
+        assert!(
+            e.contains("alerts.overrides")
+                && e.contains("unknown kind `tabel`")
+                && e.contains("table"),
             "{e}"
         );
         let e = toml::from_str::<AlertsConfig>("[rules.lag]\nwarn = 1\n")

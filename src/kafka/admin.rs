@@ -110,6 +110,13 @@ pub enum OffsetSpec {
     Latest,
 }
 
+/// One batch for [`Admin::list_offsets_batches`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OffsetsBatch {
+    pub spec: OffsetSpec,
+    pub partitions: Vec<TopicPartition>,
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct GroupListing {
     pub group_id: String,
@@ -558,90 +565,130 @@ impl Admin {
     /// negative partition) get an error entry without being sent. When no
     /// requested partition has a leader at all, librdkafka fails the whole
     /// request, which is returned as `Err`.
+    ///
+    /// librdkafka 2.12's cost per call grows with the SQUARE of the partition
+    /// count (its result merge looks every answer up by a linear scan of the
+    /// whole request): 20,000 partitions take seconds of its main thread. For
+    /// many partitions use [`Admin::list_offsets_batches`] with bounded batches.
     pub fn list_offsets(
         &self,
         partitions: &[TopicPartition],
         spec: OffsetSpec,
         timeout: Duration,
     ) -> Result<Vec<PartitionOffset>, AdminError> {
+        let batch = OffsetsBatch {
+            spec,
+            partitions: partitions.to_vec(),
+        };
+        self.list_offsets_batches(std::slice::from_ref(&batch), 1, timeout)
+            .pop()
+            .unwrap_or_else(|| Err(Op::LIST_OFFSETS.internal("no result for the only batch")))
+    }
+
+    /// Several [`Admin::list_offsets`] calls, at most `max_in_flight` of them
+    /// outstanding at a time on one result queue, all bounded together by
+    /// `timeout`. Returns one result per batch, in batch order; a batch that
+    /// failed as a whole (or got no answer in time) is `Err` without
+    /// affecting the others.
+    ///
+    /// Each batch becomes one rd_kafka_ListOffsets call, i.e. one ListOffsets
+    /// request per leader broker of its partitions: batches holding the
+    /// partitions of one leader each cost exactly one request.
+    pub fn list_offsets_batches(
+        &self,
+        batches: &[OffsetsBatch],
+        max_in_flight: usize,
+        timeout: Duration,
+    ) -> Vec<Result<Vec<PartitionOffset>, AdminError>> {
         let op = Op::LIST_OFFSETS;
-        let tps = dedup(partitions.iter().cloned());
-        let mut found: HashMap<TopicPartition, PartitionOffset> = HashMap::new();
-        let mut valid = Vec::with_capacity(tps.len());
-        for tp in &tps {
-            match check_partition(tp) {
-                Ok(()) => valid.push(tp.clone()),
-                Err(reason) => {
-                    found.insert(tp.clone(), PartitionOffset::failed(tp, reason));
-                }
-            }
+        struct Prepared {
+            tps: Vec<TopicPartition>,
+            found: HashMap<TopicPartition, PartitionOffset>,
+            /// Filled in by the answer; None until then (or if it never comes).
+            answer: Option<Result<(), AdminError>>,
         }
-
-        if !valid.is_empty() {
-            let spec = match spec {
-                OffsetSpec::Earliest => rd::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_EARLIEST,
-                OffsetSpec::Latest => rd::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_LATEST,
-            };
-            let list = match PartitionList::from_partitions(op, &valid, Some(spec as i64))? {
-                Ok(list) => list,
-                Err(reason) => return Err(op.internal(reason)),
-            };
-            let rk = self.rk();
-            let event = self.run_one(op, timeout, |options, queue| {
-                // SAFETY: all pointers live; librdkafka copies the list.
-                unsafe { rd::rd_kafka_ListOffsets(rk, list.ptr(), options.ptr(), queue.ptr()) };
-                Ok(())
-            })?;
-            // SAFETY: event is live; NULL checked.
-            let result = unsafe { rd::rd_kafka_event_ListOffsets_result(event.ptr()) };
-            if result.is_null() {
-                return Err(op.internal("event has no ListOffsets result"));
-            }
-            let mut cnt = 0usize;
-            // SAFETY: result non-NULL, owned by `event`.
-            let infos = unsafe {
-                event.ptr_slice(rd::rd_kafka_ListOffsets_result_infos(result, &mut cnt), cnt)
-            };
-            for &info in infos {
-                if info.is_null() {
-                    continue;
+        let mut prepared: Vec<Prepared> = Vec::with_capacity(batches.len());
+        // (index into `prepared`, the list to send)
+        let mut pending: Vec<(usize, PartitionList)> = Vec::new();
+        for batch in batches {
+            let tps = dedup(batch.partitions.iter().cloned());
+            let mut found = HashMap::new();
+            let mut valid = Vec::with_capacity(tps.len());
+            for tp in &tps {
+                match check_partition(tp) {
+                    Ok(()) => valid.push(tp.clone()),
+                    Err(reason) => {
+                        found.insert(tp.clone(), PartitionOffset::failed(tp, reason));
+                    }
                 }
-                // SAFETY: info non-NULL, owned by `event`; its partition is
-                // NULL-checked before being read.
-                let (raw, timestamp) = unsafe {
-                    (
-                        rd::rd_kafka_ListOffsetsResultInfo_topic_partition(info).as_ref(),
-                        rd::rd_kafka_ListOffsetsResultInfo_timestamp(info),
-                    )
+            }
+            let mut answer = if valid.is_empty() { Some(Ok(())) } else { None };
+            if !valid.is_empty() {
+                let spec = match batch.spec {
+                    OffsetSpec::Earliest => {
+                        rd::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_EARLIEST
+                    }
+                    OffsetSpec::Latest => rd::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_LATEST,
                 };
-                let Some(raw) = raw else { continue };
-                // SAFETY: raw is an element owned by `event`.
-                let tp = unsafe { read_tp(raw) };
-                let error = partition_error(raw.err);
-                found.insert(
-                    tp.clone(),
-                    PartitionOffset {
-                        tp,
-                        offset: if error.is_some() {
-                            None
-                        } else {
-                            known_offset(raw.offset)
-                        },
-                        timestamp: (timestamp >= 0).then_some(timestamp),
-                        error,
-                    },
-                );
+                match PartitionList::from_partitions(op, &valid, Some(spec as i64)) {
+                    Ok(Ok(list)) => pending.push((prepared.len(), list)),
+                    Ok(Err(reason)) => answer = Some(Err(op.internal(reason))),
+                    Err(e) => answer = Some(Err(e)),
+                }
+            }
+            prepared.push(Prepared { tps, found, answer });
+        }
+
+        let rk = self.rk();
+        let ran = self.run(
+            op,
+            pending.len(),
+            max_in_flight,
+            timeout,
+            |n, options, queue| {
+                // SAFETY: all pointers live; librdkafka copies the list.
+                unsafe {
+                    rd::rd_kafka_ListOffsets(rk, pending[n].1.ptr(), options.ptr(), queue.ptr())
+                };
+                Ok(())
+            },
+            |n, event| {
+                let p = &mut prepared[pending[n].0];
+                p.answer = Some(read_list_offsets(&event, &mut p.found));
+            },
+        );
+        if let Err(e) = ran {
+            // Failed before anything was sent (e.g. no queue): every batch
+            // still waiting shares the cause.
+            let message = e.to_string();
+            for p in prepared.iter_mut().filter(|p| p.answer.is_none()) {
+                p.answer = Some(Err(op.internal(message.clone())));
             }
         }
 
-        Ok(tps
-            .iter()
-            .map(|tp| {
-                found.remove(tp).unwrap_or_else(|| {
-                    PartitionOffset::failed(tp, "no result returned for partition")
-                })
+        prepared
+            .into_iter()
+            .map(|mut p| {
+                match p.answer {
+                    Some(Ok(())) => {}
+                    Some(Err(e)) => return Err(e),
+                    None => {
+                        return Err(AdminError::Timeout {
+                            op: op.name,
+                            timeout,
+                        });
+                    }
+                }
+                Ok(p.tps
+                    .iter()
+                    .map(|tp| {
+                        p.found.remove(tp).unwrap_or_else(|| {
+                            PartitionOffset::failed(tp, "no result returned for partition")
+                        })
+                    })
+                    .collect())
             })
-            .collect())
+            .collect()
     }
 
     /// Brokers of the cluster, sorted by node id.
@@ -1313,6 +1360,62 @@ fn read_group_offsets(group_id: &str, event: &Event) -> GroupOffsets {
             offsets,
         }
     }
+}
+
+/// Copies one ListOffsets result into `found`; a request-level error is the
+/// whole batch's.
+fn read_list_offsets(
+    event: &Event,
+    found: &mut HashMap<TopicPartition, PartitionOffset>,
+) -> Result<(), AdminError> {
+    let op = Op::LIST_OFFSETS;
+    if let Some((code, message)) = event.error() {
+        return Err(AdminError::Kafka {
+            op: op.name,
+            code,
+            message,
+        });
+    }
+    // SAFETY: event is live; NULL checked.
+    let result = unsafe { rd::rd_kafka_event_ListOffsets_result(event.ptr()) };
+    if result.is_null() {
+        return Err(op.internal("event has no ListOffsets result"));
+    }
+    let mut cnt = 0usize;
+    // SAFETY: result non-NULL, owned by `event`.
+    let infos =
+        unsafe { event.ptr_slice(rd::rd_kafka_ListOffsets_result_infos(result, &mut cnt), cnt) };
+    for &info in infos {
+        if info.is_null() {
+            continue;
+        }
+        // SAFETY: info non-NULL, owned by `event`; its partition is
+        // NULL-checked before being read.
+        let (raw, timestamp) = unsafe {
+            (
+                rd::rd_kafka_ListOffsetsResultInfo_topic_partition(info).as_ref(),
+                rd::rd_kafka_ListOffsetsResultInfo_timestamp(info),
+            )
+        };
+        let Some(raw) = raw else { continue };
+        // SAFETY: raw is an element owned by `event`.
+        let tp = unsafe { read_tp(raw) };
+        let error = partition_error(raw.err);
+        found.insert(
+            tp.clone(),
+            PartitionOffset {
+                tp,
+                offset: if error.is_some() {
+                    None
+                } else {
+                    known_offset(raw.offset)
+                },
+                timestamp: (timestamp >= 0).then_some(timestamp),
+                error,
+            },
+        );
+    }
+    Ok(())
 }
 
 /// # Safety

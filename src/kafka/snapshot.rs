@@ -32,11 +32,19 @@ pub struct KafkaSnapshot {
 pub struct PhaseTimes {
     /// Metadata and DescribeCluster.
     pub metadata: u64,
+    /// The DescribeCluster part of `metadata`.
+    pub describe_cluster: u64,
     pub list_groups: u64,
     pub describe_groups: u64,
     pub offset_fetch: u64,
     /// Both ListOffsets calls (log end and log start).
     pub list_offsets: u64,
+    /// The log-end part of `list_offsets`.
+    pub list_offsets_end: u64,
+    /// The log-start part of `list_offsets`.
+    pub list_offsets_start: u64,
+    /// Building the snapshot from the answers (no requests).
+    pub assemble: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]

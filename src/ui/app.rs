@@ -29,6 +29,8 @@ pub enum Action {
     SortReverse,
     ToggleHelp,
     CycleTheme,
+    /// Write the model and the alert history to the export file (for an incident note).
+    Export,
     /// Text entry in the filter or command prompt.
     Input(char),
     Backspace,
@@ -272,6 +274,7 @@ impl App {
                 }
             }
             Action::RefreshNow
+            | Action::Export
             | Action::Quit
             | Action::Input(_)
             | Action::Backspace

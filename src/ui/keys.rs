@@ -26,6 +26,7 @@ pub fn action_for_key(mode: &Mode, key: KeyEvent) -> Option<Action> {
         Mode::Normal => Some(match key.code {
             KeyCode::Char('q') => Action::Quit,
             KeyCode::Char('r') => Action::RefreshNow,
+            KeyCode::Char('e') => Action::Export,
             KeyCode::Char('p') => Action::TogglePause,
             KeyCode::Char('?') => Action::ToggleHelp,
             KeyCode::Char('/') => Action::StartFilter,
@@ -103,6 +104,7 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     ("r", "refresh now"),
     ("t", "next theme"),
+    ("e", "export the model and the alert history as JSON (--export FILE)"),
     ("?", "this help"),
     ("q  Ctrl-C", "quit"),
 ];

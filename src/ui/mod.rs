@@ -28,6 +28,8 @@ pub struct UiOptions {
     pub theme: Theme,
     pub depth: ColorDepth,
     pub mouse: bool,
+    /// Where `e` writes the export.
+    pub export: std::path::PathBuf,
 }
 
 /// Draws one frame of the whole screen. Pure: everything comes from `app`.
@@ -101,6 +103,12 @@ async fn event_loop(
                 };
                 match action {
                     Some(Action::RefreshNow) => collectors.refresh_now.notify_waiters(),
+                    Some(Action::Export) => {
+                        app.notice = Some(match export(&app, &options.export) {
+                            Ok(()) => format!("exported the model and alert history to {}", options.export.display()),
+                            Err(e) => format!("export to {} failed: {e}", options.export.display()),
+                        });
+                    }
                     Some(action) => {
                         let was_paused = app.paused;
                         if !app.apply(action) {
@@ -127,6 +135,17 @@ async fn event_loop(
             _ = terminate.recv() => return Ok(()),
         }
     }
+}
+
+/// The same JSON as `pipetop snapshot --json`, from what is on screen now.
+fn export(app: &App, path: &std::path::Path) -> anyhow::Result<()> {
+    let report = crate::snapshot::SnapshotReport {
+        schema_version: crate::snapshot::SCHEMA_VERSION,
+        context: &app.context,
+        model: &app.model,
+    };
+    std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
+    Ok(())
 }
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> anyhow::Result<tokio::signal::unix::Signal> {

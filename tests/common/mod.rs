@@ -269,3 +269,316 @@ pub async fn poll_clickhouse(
         other => panic!("host failed: {other:?}"),
     }
 }
+
+// ------------------------------------------------------------------ alerts and `pipetop check`
+
+/// A config from TOML text, checked as `pipetop --config FILE` checks it.
+pub fn config_from_toml(text: &str) -> Config {
+    let path = std::path::Path::new("test.toml");
+    let config = Config::parse(text, path).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    config
+        .validate(Some(path))
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    config
+}
+
+/// pipetop's own collectors polled into a `Model` round by round, as `pipetop check` does, with
+/// the test deciding when each round runs. Every ingest re-judges the alerts.
+pub struct Watch {
+    kafka: pipetop::kafka::collector::KafkaCollector,
+    clickhouse: pipetop::clickhouse::collector::ClickHouseCollector,
+    kafka_status: pipetop::source::SourceStatus<pipetop::kafka::snapshot::KafkaSnapshot>,
+    clickhouse_status:
+        pipetop::source::SourceStatus<pipetop::clickhouse::snapshot::ClickHouseSnapshot>,
+    pub model: pipetop::model::Model,
+}
+
+impl Watch {
+    pub fn new(config: &Config) -> Watch {
+        Watch {
+            kafka: pipetop::kafka::collector::KafkaCollector::new(&config.kafka).unwrap(),
+            clickhouse: pipetop::clickhouse::collector::ClickHouseCollector::new(
+                &config.clickhouse,
+            ),
+            kafka_status: Default::default(),
+            clickhouse_status: Default::default(),
+            model: pipetop::model::Model::new(config),
+        }
+    }
+
+    /// One Kafka poll into the model; panics if the poll fails (the stack is up).
+    pub async fn poll_kafka(&mut self) {
+        use pipetop::source::Collector;
+        let result = self.kafka.poll().await;
+        if let Err(e) = &result {
+            panic!("kafka poll failed: {e}");
+        }
+        self.kafka_status.record(result, SystemTime::now());
+        self.model.ingest_kafka(self.kafka_status.clone());
+    }
+
+    /// One ClickHouse poll into the model; panics if the poll fails (the stack is up).
+    pub async fn poll_clickhouse(&mut self) {
+        use pipetop::source::Collector;
+        let result = self.clickhouse.poll().await;
+        if let Err(e) = &result {
+            panic!("clickhouse poll failed: {e}");
+        }
+        self.clickhouse_status.record(result, SystemTime::now());
+        self.model.ingest_clickhouse(self.clickhouse_status.clone());
+    }
+
+    /// The active (pending or firing) alert of one rule and subject.
+    pub fn alert(
+        &self,
+        rule: pipetop::alerts::RuleKind,
+        subject: &pipetop::alerts::Subject,
+    ) -> Option<pipetop::alerts::Alert> {
+        self.model
+            .alerts
+            .active()
+            .into_iter()
+            .find(|a| a.rule == rule && a.subject == *subject)
+    }
+
+    /// The session history of one rule and subject, oldest first.
+    pub fn history(
+        &self,
+        rule: pipetop::alerts::RuleKind,
+        subject: &pipetop::alerts::Subject,
+    ) -> Vec<pipetop::alerts::AlertEvent> {
+        let mut events: Vec<_> = self
+            .model
+            .alerts
+            .history()
+            .into_iter()
+            .filter(|e| e.rule == rule && e.subject == *subject)
+            .collect();
+        events.reverse();
+        events
+    }
+}
+
+/// A child process killed (and reaped) when dropped, so a failing test leaves nothing running.
+pub struct Process(pub std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The load generator, `target/debug/examples/pipeline`.
+pub fn load_generator() -> std::process::Command {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/examples/pipeline");
+    assert!(
+        path.exists(),
+        "build the load generator first: cargo build --examples (make test does)"
+    );
+    let mut cmd = std::process::Command::new(path);
+    cmd.args(["--brokers", KAFKA, "--clickhouse", CLICKHOUSE]);
+    cmd
+}
+
+/// The load generator's sink consuming `topic` as `group`, steered through its own control file.
+pub struct LoadSink {
+    control: std::path::PathBuf,
+    _child: Process,
+}
+
+impl LoadSink {
+    pub fn start(topic: &str, group: &str) -> LoadSink {
+        let control = std::env::temp_dir().join(unique("alerts_control"));
+        let child = load_generator()
+            .args(["--topic", topic, "--control"])
+            .arg(&control)
+            .args(["sink", "--group", group, "--flush-interval", "500ms"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        LoadSink {
+            control,
+            _child: Process(child),
+        }
+    }
+
+    /// `pipeline ctl WORDS` on this sink (read by it within 250 ms).
+    pub fn ctl(&self, words: &[&str]) {
+        let out = load_generator()
+            .arg("--control")
+            .arg(&self.control)
+            .arg("ctl")
+            .args(words)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "ctl {words:?}: {out:?}");
+    }
+}
+
+impl Drop for LoadSink {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.control);
+    }
+}
+
+/// The load generator producing `rate` events/s to `topic` until dropped.
+pub fn start_producer(topic: &str, rate: u32) -> Process {
+    Process(
+        load_generator()
+            .args(["--topic", topic, "produce", "--rate", &rate.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// A loopback port nothing listens on (bound, read, released).
+pub fn unused_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A ClickHouse of the test's own: a second `tests/stack/chdb_http.py` (the same chdb engine as the
+/// shared stack's) with its own data directory and port, so a test may kill it. Killed and its
+/// directory removed when dropped.
+pub struct OwnClickHouse {
+    pub url: String,
+    pub log: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    child: Option<Process>,
+}
+
+impl OwnClickHouse {
+    pub fn start() -> OwnClickHouse {
+        let cache = std::env::var("PIPETOP_CACHE_DIR")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/pipetop")
+            });
+        // tests/stack/up installs the venv as chdb-core-<version>-py<X.Y>/venv, `.complete` when done.
+        let python = std::fs::read_dir(&cache)
+            .unwrap_or_else(|e| panic!("{}: {e} (run tests/stack/up)", cache.display()))
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("chdb-core-"))
+                    && p.join(".complete").exists()
+            })
+            .map(|p| p.join("venv/bin/python"))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| {
+                panic!(
+                    "no chdb venv under {} (run tests/stack/up)",
+                    cache.display()
+                )
+            });
+        let dir = std::env::temp_dir().join(unique("own_clickhouse"));
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        std::fs::write(
+            dir.join("config.xml"),
+            format!(
+                "<?xml version=\"1.0\"?>\n<clickhouse>\n  <logger>\n    <level>warning</level>\n    <log>{0}/engine.log</log>\n    <errorlog>{0}/engine.err.log</errorlog>\n    <console>0</console>\n  </logger>\n  <query_log>\n    <database>system</database>\n    <table>query_log</table>\n    <flush_interval_milliseconds>1000</flush_interval_milliseconds>\n  </query_log>\n</clickhouse>\n",
+                dir.display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("users.json"),
+            "{\"default\": {\"password\": \"\"}}\n",
+        )
+        .unwrap();
+        let port = unused_port();
+        let log = dir.join("adaptor.log");
+        let child = std::process::Command::new(python)
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/stack/chdb_http.py"
+            ))
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--verbose",
+            ])
+            .arg("--data")
+            .arg(dir.join("data"))
+            .arg("--config")
+            .arg(dir.join("config.xml"))
+            .arg("--users")
+            .arg(dir.join("users.json"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(dir.join("adaptor.out")).unwrap())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut own = OwnClickHouse {
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+            dir,
+            child: Some(Process(child)),
+        };
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = own.child.as_mut().and_then(|c| c.0.try_wait().unwrap()) {
+                panic!(
+                    "chdb_http.py exited ({status}) during startup: {}",
+                    std::fs::read_to_string(&own.log).unwrap_or_default()
+                );
+            }
+            if ping(port) {
+                return own;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "own ClickHouse did not answer on port {port} within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// How many requests have carried `sql_fragment` so far (from the adaptor's verbose log).
+    pub fn requests_containing(&self, sql_fragment: &str) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(sql_fragment))
+            .count()
+    }
+
+    /// SIGKILL: the server vanishes mid-flight, as a crashed or unplugged one does.
+    pub fn kill(&mut self) {
+        drop(self.child.take());
+    }
+}
+
+impl Drop for OwnClickHouse {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `GET /ping` answered `Ok.` on 127.0.0.1:`port`.
+fn ping(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"GET /ping HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut reply = String::new();
+    let _ = s.read_to_string(&mut reply);
+    reply.ends_with("Ok.\n") || reply.ends_with("Ok.")
+}
