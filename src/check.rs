@@ -49,7 +49,8 @@ pub struct CheckReport {
 /// Polls every source, once or repeatedly over `window` (so `for` durations and rates can be
 /// judged), and returns the verdict.
 pub async fn run(config: &Config, window: Duration) -> anyhow::Result<CheckReport> {
-    let mut kafka = KafkaCollector::new(&config.kafka).map_err(|e| anyhow::anyhow!("kafka client configuration: {e}"))?;
+    let mut kafka = KafkaCollector::new(&config.kafka)
+        .map_err(|e| anyhow::anyhow!("kafka client configuration: {e}"))?;
     let mut clickhouse = ClickHouseCollector::new(&config.clickhouse);
     let mut model = Model::new(config);
     let (mut kafka_status, mut ch_status) = (SourceStatus::default(), SourceStatus::default());
@@ -80,14 +81,24 @@ pub fn verdict(model: &Model, polls: u32) -> CheckReport {
         unreachable.push(describe("clickhouse", &model.sources.clickhouse));
     }
     let alerts = model.alerts.active();
-    let worst = alerts.iter().filter(|a| a.state == AlertState::Firing).map(|a| a.severity).max();
+    let worst = alerts
+        .iter()
+        .filter(|a| a.state == AlertState::Firing)
+        .map(|a| a.severity)
+        .max();
     let status = match (unreachable.is_empty(), worst) {
         (false, _) => Outcome::Unknown,
         (true, Some(Severity::Critical)) => Outcome::Critical,
         (true, Some(Severity::Warning)) => Outcome::Warning,
         (true, None) => Outcome::Ok,
     };
-    CheckReport { status, code: status.code(), unreachable, polls, alerts }
+    CheckReport {
+        status,
+        code: status.code(),
+        unreachable,
+        polls,
+        alerts,
+    }
 }
 
 fn describe<T>(name: &str, status: &SourceStatus<T>) -> String {
@@ -99,8 +110,18 @@ fn describe<T>(name: &str, status: &SourceStatus<T>) -> String {
 
 /// The Nagios text form: one summary line, then one line per alert.
 pub fn text(report: &CheckReport) -> String {
-    let firing = |s: Severity| report.alerts.iter().filter(|a| a.state == AlertState::Firing && a.severity == s).count();
-    let pending = report.alerts.iter().filter(|a| a.state == AlertState::Pending).count();
+    let firing = |s: Severity| {
+        report
+            .alerts
+            .iter()
+            .filter(|a| a.state == AlertState::Firing && a.severity == s)
+            .count()
+    };
+    let pending = report
+        .alerts
+        .iter()
+        .filter(|a| a.state == AlertState::Pending)
+        .count();
     let mut out = format!(
         "PIPETOP {} - {} critical, {} warning, {} pending ({} polls)\n",
         report.status.word(),
@@ -121,10 +142,21 @@ pub fn text(report: &CheckReport) -> String {
         let unit = a.rule.unit();
         let value = match unit {
             crate::alerts::rules::Unit::Flag => String::new(),
-            _ => format!(": {} (threshold {})", unit.format(a.value), unit.format(a.threshold)),
+            _ => format!(
+                ": {} (threshold {})",
+                unit.format(a.value),
+                unit.format(a.threshold)
+            ),
         };
-        let since = crate::time::short_duration(SystemTime::now().duration_since(a.since).unwrap_or_default());
-        out.push_str(&format!("{label}  {} {}{value}, for {since}", a.rule, a.subject));
+        let since = crate::time::short_duration(
+            SystemTime::now()
+                .duration_since(a.since)
+                .unwrap_or_default(),
+        );
+        out.push_str(&format!(
+            "{label}  {} {}{value}, for {since}",
+            a.rule, a.subject
+        ));
         if !a.detail.is_empty() {
             out.push_str(&format!(" - {}", a.detail));
         }

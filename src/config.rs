@@ -187,7 +187,10 @@ impl Default for Config {
                     name: Some("sink".to_string()),
                     topic: "events_topic".to_string(),
                     group: "clickhouse_group".to_string(),
-                    tables: vec!["default.events".to_string(), "default.events_dedup".to_string()],
+                    tables: vec![
+                        "default.events".to_string(),
+                        "default.events_dedup".to_string(),
+                    ],
                 },
                 PipelineConfig {
                     name: Some("kafka engine".to_string()),
@@ -485,7 +488,8 @@ mod tests {
         assert_eq!(Config::default().pipelines.len(), 2, "the local stack's");
         let c = parse("context = \"prod\"\n").unwrap();
         assert!(c.pipelines.is_empty());
-        let c = parse("[[pipelines]]\ntopic = \"t\"\ngroup = \"g\"\ntables = [\"db.t\"]\n").unwrap();
+        let c =
+            parse("[[pipelines]]\ntopic = \"t\"\ngroup = \"g\"\ntables = [\"db.t\"]\n").unwrap();
         assert_eq!(c.pipelines[0].group, "g");
     }
 

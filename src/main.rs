@@ -72,6 +72,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match load_config(&cli) {
         Ok(config) => config,
+        // A check that cannot run is UNKNOWN to a monitoring agent, not CRITICAL.
+        Err(e) if matches!(cli.command, Some(Command::Check { .. })) => {
+            println!("PIPETOP UNKNOWN - {e}");
+            return ExitCode::from(pipetop::check::Outcome::Unknown.code());
+        }
         Err(e) => {
             eprintln!("pipetop: {e}");
             return ExitCode::from(2);
@@ -102,7 +107,11 @@ fn main() -> ExitCode {
     }
 }
 
-async fn check(config: &Config, window: std::time::Duration, format: Format) -> anyhow::Result<ExitCode> {
+async fn check(
+    config: &Config,
+    window: std::time::Duration,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
     let report = match pipetop::check::run(config, window).await {
         Ok(report) => report,
         Err(e) => {
@@ -149,7 +158,10 @@ async fn dashboard(config: &Config, cli: &Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn print_snapshot(config: &Config, window: Option<std::time::Duration>) -> anyhow::Result<ExitCode> {
+async fn print_snapshot(
+    config: &Config,
+    window: Option<std::time::Duration>,
+) -> anyhow::Result<ExitCode> {
     let model = match window {
         Some(window) => snapshot::poll_window(config, window).await?,
         None => snapshot::poll_once(config).await?,

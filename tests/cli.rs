@@ -84,3 +84,18 @@ fn secrets_never_reach_the_output() {
     );
     assert!(!all.contains("hunter2-secret"));
 }
+
+#[test]
+fn check_with_a_bad_config_is_unknown_not_critical() {
+    let dir = std::env::temp_dir().join(common::unique("pipetop_check_cfg"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("pipetop.toml");
+    std::fs::write(&path, "[alerts.rules.parts_pressure]\nwarnn = 5\n").unwrap();
+    let out = pipetop(&["--config", path.to_str().unwrap(), "check"]);
+    assert_eq!(out.status.code(), Some(3));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("PIPETOP UNKNOWN") && stdout.contains("warnn"),
+        "{stdout}"
+    );
+}

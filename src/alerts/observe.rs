@@ -4,6 +4,7 @@ use super::engine::Observation;
 use super::rules::{RuleKind, Subject, SubjectKind};
 use crate::clickhouse::snapshot::Section;
 use crate::model::Model;
+use crate::model::kafka_history::TimeLagKind;
 use crate::model::kafka_status::Status;
 
 pub fn observe(model: &Model, now_unix_s: i64, window_s: u64) -> Vec<Observation> {
@@ -38,31 +39,85 @@ fn worst_per_subject(observations: Vec<Observation>) -> Vec<Observation> {
     out
 }
 
-fn obs(out: &mut Vec<Observation>, rule: RuleKind, kind: SubjectKind, name: &str, value: f64, detail: String) {
-    out.push(Observation { rule, subject: Subject::new(kind, name), value, detail });
+fn obs(
+    out: &mut Vec<Observation>,
+    rule: RuleKind,
+    kind: SubjectKind,
+    name: &str,
+    value: f64,
+    detail: String,
+) {
+    out.push(Observation {
+        rule,
+        subject: Subject::new(kind, name),
+        value,
+        detail,
+    });
 }
 
 fn kafka(model: &Model, out: &mut Vec<Observation>) {
     let source = &model.sources.kafka;
     let down = source.error.is_some();
-    let detail = source.error.as_ref().map(|e| e.message.clone()).unwrap_or_default();
-    obs(out, RuleKind::KafkaUnreachable, SubjectKind::Source, "kafka", f64::from(u8::from(down)), detail);
+    let detail = source
+        .error
+        .as_ref()
+        .map(|e| e.message.clone())
+        .unwrap_or_default();
+    obs(
+        out,
+        RuleKind::KafkaUnreachable,
+        SubjectKind::Source,
+        "kafka",
+        f64::from(u8::from(down)),
+        detail,
+    );
     // While the cluster is unreachable its figures are old: judging them would only re-fire.
     if down || source.last_good.is_none() {
         return;
     }
     for g in &model.kafka.groups {
         if let Some(t) = g.time_lag_s {
-            let detail = format!("{} messages behind (time lag {:?})", g.total_lag, g.time_lag_kind);
-            obs(out, RuleKind::ConsumerTimeLag, SubjectKind::Group, &g.group_id, t, detail);
+            let how = match g.time_lag_kind {
+                TimeLagKind::Exact | TimeLagKind::Interpolated => "",
+                TimeLagKind::Estimate => ", time lag estimated",
+                TimeLagKind::AtLeast => ", time lag at least this",
+                TimeLagKind::Unknown => ", time lag unknown",
+            };
+            let detail = format!("{} messages behind{how}", g.total_lag);
+            obs(
+                out,
+                RuleKind::ConsumerTimeLag,
+                SubjectKind::Group,
+                &g.group_id,
+                t,
+                detail,
+            );
         }
         let bad = matches!(g.status, Status::Stop | Status::Stall | Status::Rewind);
         let detail = format!("status {}", g.status.as_str());
-        obs(out, RuleKind::ConsumerStatus, SubjectKind::Group, &g.group_id, f64::from(u8::from(bad)), detail);
+        obs(
+            out,
+            RuleKind::ConsumerStatus,
+            SubjectKind::Group,
+            &g.group_id,
+            f64::from(u8::from(bad)),
+            detail,
+        );
     }
     for t in &model.kafka.topics {
-        let detail = format!("{} of {} partitions under-replicated", t.under_replicated, t.partitions.len());
-        obs(out, RuleKind::UnderReplicated, SubjectKind::Topic, &t.name, t.under_replicated as f64, detail);
+        let detail = format!(
+            "{} of {} partitions under-replicated",
+            t.under_replicated,
+            t.partitions.len()
+        );
+        obs(
+            out,
+            RuleKind::UnderReplicated,
+            SubjectKind::Topic,
+            &t.name,
+            t.under_replicated as f64,
+            detail,
+        );
     }
     if let Some(snapshot) = &source.last_good {
         for b in &snapshot.broker_health {
@@ -72,7 +127,14 @@ fn kafka(model: &Model, out: &mut Vec<Observation>) {
                 (None, false) => "in replica lists but not in the cluster metadata".to_string(),
                 (None, true) => String::new(),
             };
-            obs(out, RuleKind::BrokerUnreachable, SubjectKind::Broker, &b.id.to_string(), f64::from(u8::from(down)), detail);
+            obs(
+                out,
+                RuleKind::BrokerUnreachable,
+                SubjectKind::Broker,
+                &b.id.to_string(),
+                f64::from(u8::from(down)),
+                detail,
+            );
         }
     }
 }
@@ -80,27 +142,76 @@ fn kafka(model: &Model, out: &mut Vec<Observation>) {
 fn clickhouse(model: &Model, now_unix_s: i64, window_s: u64, out: &mut Vec<Observation>) {
     let source = &model.sources.clickhouse;
     let down = source.error.is_some();
-    let detail = source.error.as_ref().map(|e| e.message.clone()).unwrap_or_default();
-    obs(out, RuleKind::ClickHouseUnreachable, SubjectKind::Source, "clickhouse", f64::from(u8::from(down)), detail);
+    let detail = source
+        .error
+        .as_ref()
+        .map(|e| e.message.clone())
+        .unwrap_or_default();
+    obs(
+        out,
+        RuleKind::ClickHouseUnreachable,
+        SubjectKind::Source,
+        "clickhouse",
+        f64::from(u8::from(down)),
+        detail,
+    );
     if down || source.last_good.is_none() {
         return;
     }
     for h in &model.clickhouse.hosts {
         let detail = h.error.clone().unwrap_or_default();
-        obs(out, RuleKind::ClickHouseUnreachable, SubjectKind::Server, &h.host, f64::from(u8::from(h.error.is_some())), detail);
+        obs(
+            out,
+            RuleKind::ClickHouseUnreachable,
+            SubjectKind::Server,
+            &h.host,
+            f64::from(u8::from(h.error.is_some())),
+            detail,
+        );
         if let Some(c) = &h.insert_counters {
-            let detail = format!("{} rejected since the previous poll (Too many parts)", c.rejected_inserts);
-            obs(out, RuleKind::RejectedInserts, SubjectKind::Server, &h.host, c.rejected_inserts as f64, detail);
+            let detail = format!(
+                "{} rejected since the previous poll (Too many parts)",
+                c.rejected_inserts
+            );
+            obs(
+                out,
+                RuleKind::RejectedInserts,
+                SubjectKind::Server,
+                &h.host,
+                c.rejected_inserts as f64,
+                detail,
+            );
             let detail = format!("{} delayed since the previous poll", c.delayed_inserts);
-            obs(out, RuleKind::DelayedInserts, SubjectKind::Server, &h.host, c.delayed_inserts as f64, detail);
+            obs(
+                out,
+                RuleKind::DelayedInserts,
+                SubjectKind::Server,
+                &h.host,
+                c.delayed_inserts as f64,
+                detail,
+            );
         }
     }
     for t in &model.clickhouse.health {
         if let Some(n) = t.failed_inserts {
-            obs(out, RuleKind::FailedInserts, SubjectKind::Table, &t.table, n as f64, format!("{n} failed inserts in the window"));
+            obs(
+                out,
+                RuleKind::FailedInserts,
+                SubjectKind::Table,
+                &t.table,
+                n as f64,
+                format!("{n} failed inserts in the window"),
+            );
         }
         if let Some(ms) = t.p95_insert_ms {
-            obs(out, RuleKind::InsertLatencyP95, SubjectKind::Table, &t.table, ms, format!("p95 insert {ms:.0}ms"));
+            obs(
+                out,
+                RuleKind::InsertLatencyP95,
+                SubjectKind::Table,
+                &t.table,
+                ms,
+                format!("p95 insert {ms:.0}ms"),
+            );
         }
         if let Some(pressure) = crate::model::pipeline::parts_pressure(t) {
             let detail = format!(
@@ -109,13 +220,34 @@ fn clickhouse(model: &Model, now_unix_s: i64, window_s: u64, out: &mut Vec<Obser
                 t.worst_partition.as_deref().unwrap_or("?"),
                 t.parts_to_delay_insert.unwrap_or(0)
             );
-            obs(out, RuleKind::PartsPressure, SubjectKind::Table, &t.table, pressure, detail);
+            obs(
+                out,
+                RuleKind::PartsPressure,
+                SubjectKind::Table,
+                &t.table,
+                pressure,
+                detail,
+            );
         }
         if let Some(n) = t.max_partitions_per_day {
-            obs(out, RuleKind::PartitionsPerDay, SubjectKind::Table, &t.table, n as f64, format!("{n} partitions created in one day"));
+            obs(
+                out,
+                RuleKind::PartitionsPerDay,
+                SubjectKind::Table,
+                &t.table,
+                n as f64,
+                format!("{n} partitions created in one day"),
+            );
         }
         if let Some(age) = t.freshness_s {
-            obs(out, RuleKind::Freshness, SubjectKind::Table, &t.table, age as f64, "newest row age".to_string());
+            obs(
+                out,
+                RuleKind::Freshness,
+                SubjectKind::Table,
+                &t.table,
+                age as f64,
+                "newest row age".to_string(),
+            );
         }
     }
     let Some(snapshot) = &source.last_good else {
@@ -130,7 +262,14 @@ fn clickhouse(model: &Model, now_unix_s: i64, window_s: u64, out: &mut Vec<Obser
             && let Some(q) = &select.latency_ms
         {
             let detail = format!("p95 select {:.0}ms over {} queries", q.p95, select.queries);
-            obs(out, RuleKind::SelectLatencyP95, SubjectKind::Server, &h.host, q.p95, detail);
+            obs(
+                out,
+                RuleKind::SelectLatencyP95,
+                SubjectKind::Server,
+                &h.host,
+                q.p95,
+                detail,
+            );
         }
         if let Section::Ok { data } = &h.kafka_consumers {
             for c in data {
@@ -140,8 +279,19 @@ fn clickhouse(model: &Model, now_unix_s: i64, window_s: u64, out: &mut Vec<Obser
                     .filter(|e| now_unix_s - i64::from(e.time) <= window_s as i64)
                     .count();
                 let name = format!("{}.{}", c.database, c.table);
-                let detail = c.latest_exceptions.first().map(|e| e.text.clone()).unwrap_or_default();
-                obs(out, RuleKind::KafkaEngineExceptions, SubjectKind::Consumer, &name, recent as f64, detail);
+                let detail = c
+                    .latest_exceptions
+                    .first()
+                    .map(|e| e.text.clone())
+                    .unwrap_or_default();
+                obs(
+                    out,
+                    RuleKind::KafkaEngineExceptions,
+                    SubjectKind::Consumer,
+                    &name,
+                    recent as f64,
+                    detail,
+                );
             }
         }
     }

@@ -177,7 +177,15 @@ pub struct Threshold {
 impl Threshold {
     /// How bad one value is by itself, without hysteresis or `for`: what the screen colours.
     pub fn judge(&self, value: f64) -> Option<super::engine::Severity> {
-        let above = |b: Option<f64>| b.is_some_and(|b| if self.inclusive { value >= b } else { value > b });
+        let above = |b: Option<f64>| {
+            b.is_some_and(|b| {
+                if self.inclusive {
+                    value >= b
+                } else {
+                    value > b
+                }
+            })
+        };
         if !value.is_finite() {
             None
         } else if above(self.crit) {

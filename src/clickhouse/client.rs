@@ -197,9 +197,25 @@ impl From<clickhouse::error::Error> for ChError {
         match e {
             clickhouse::error::Error::BadResponse(text) => parse_exception(&text),
             clickhouse::error::Error::TimedOut => ChError::Timeout(Duration::ZERO),
-            other => ChError::Transport(other.to_string()),
+            other => ChError::Transport(with_causes(&other)),
         }
     }
+}
+
+/// "network error: client error (Connect): tcp connect error: Connection refused (os error 111)":
+/// the outer layers only say that something failed, the innermost one says what.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// `Code: 60. DB::Exception: Table system.kafka_consumers does not exist. (UNKNOWN_TABLE) (version ...)`

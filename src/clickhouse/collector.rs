@@ -109,13 +109,9 @@ fn all_failed(hosts: &[HostOutcome]) -> String {
             HostOutcome::Failed { host, error } => Some((host, error)),
             HostOutcome::Ok(_) => None,
         })
-        .map(|(host, error)| {
-            if hosts.len() == 1 {
-                error.clone()
-            } else {
-                format!("{host}: {error}")
-            }
-        })
+        // The host is named even when there is one: "which address did it try?" is the first
+        // question when a connection is refused.
+        .map(|(host, error)| format!("{host}: {error}"))
         .collect();
     errors.join("; ")
 }

@@ -122,6 +122,30 @@ pub struct GroupListing {
     pub group_id: String,
     pub state: GroupState,
     pub is_simple: bool,
+    /// The group's protocol as the broker reports it (ListGroups v5+, Kafka 3.8+), else Unknown.
+    pub group_type: GroupType,
+}
+
+/// Which rebalance protocol a group uses: `classic` (JoinGroup/SyncGroup) or `consumer`
+/// (KIP-848). Unknown when the broker is too old to say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum GroupType {
+    Unknown,
+    Classic,
+    Consumer,
+}
+
+impl From<rd::rd_kafka_consumer_group_type_t> for GroupType {
+    fn from(t: rd::rd_kafka_consumer_group_type_t) -> Self {
+        use rd::rd_kafka_consumer_group_type_t::*;
+        match t {
+            RD_KAFKA_CONSUMER_GROUP_TYPE_CLASSIC => GroupType::Classic,
+            RD_KAFKA_CONSUMER_GROUP_TYPE_CONSUMER => GroupType::Consumer,
+            RD_KAFKA_CONSUMER_GROUP_TYPE_UNKNOWN | RD_KAFKA_CONSUMER_GROUP_TYPE__CNT => {
+                GroupType::Unknown
+            }
+        }
+    }
 }
 
 /// Consumer group state.
@@ -328,6 +352,7 @@ impl Admin {
                     state: rd::rd_kafka_ConsumerGroupListing_state(listing).into(),
                     is_simple: rd::rd_kafka_ConsumerGroupListing_is_simple_consumer_group(listing)
                         != 0,
+                    group_type: rd::rd_kafka_ConsumerGroupListing_type(listing).into(),
                 }
             });
         }
@@ -1631,6 +1656,27 @@ mod tests {
         assert_eq!(
             GroupState::CompletingRebalance.to_string(),
             "CompletingRebalance"
+        );
+    }
+
+    #[test]
+    fn group_types_map_from_librdkafka() {
+        use rd::rd_kafka_consumer_group_type_t::*;
+        assert_eq!(
+            GroupType::from(RD_KAFKA_CONSUMER_GROUP_TYPE_CLASSIC),
+            GroupType::Classic
+        );
+        assert_eq!(
+            GroupType::from(RD_KAFKA_CONSUMER_GROUP_TYPE_CONSUMER),
+            GroupType::Consumer
+        );
+        assert_eq!(
+            GroupType::from(RD_KAFKA_CONSUMER_GROUP_TYPE_UNKNOWN),
+            GroupType::Unknown
+        );
+        assert_eq!(
+            GroupType::from(RD_KAFKA_CONSUMER_GROUP_TYPE__CNT),
+            GroupType::Unknown
         );
     }
 

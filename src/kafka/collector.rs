@@ -12,8 +12,8 @@ use rdkafka::types::RDKafkaErrorCode;
 use std::collections::{BTreeMap, HashMap};
 
 use super::admin::{
-    Admin, AdminError, GroupDescription, GroupListing, GroupOffsets, GroupState, OffsetSpec,
-    OffsetsBatch, PartitionOffset, TopicPartition,
+    Admin, AdminError, GroupDescription, GroupListing, GroupOffsets, GroupState, GroupType, Node,
+    OffsetSpec, OffsetsBatch, PartitionOffset, TopicPartition,
 };
 use super::filter::{Filters, is_internal_topic};
 use super::group_log::{GROUP_LOG_TOPIC, group_log_partition};
@@ -109,21 +109,15 @@ fn poll_blocking(
         .into_iter()
         .partition(|g| filters.group(&g.group_id));
     let group_ids: Vec<String> = watched.iter().map(|g| g.group_id.clone()).collect();
-    let (descriptions, offsets) = if group_ids.is_empty() {
-        (Vec::new(), Vec::new())
-    } else {
-        let t = Instant::now();
-        let descriptions = admin.describe_groups(&group_ids, timeout)?;
-        phases.describe_groups = ms(t);
-        let t = Instant::now();
-        let offsets =
-            admin.list_group_offsets(&group_ids, MAX_OFFSET_FETCHES_IN_FLIGHT, timeout)?;
-        phases.offset_fetch = ms(t);
-        (descriptions, offsets)
-    };
-    // Both fan out one request per group to its coordinator.
-    counts.describe_groups = count(group_ids.len());
-    counts.offset_fetch = count(group_ids.len());
+    // DescribeGroups only for groups with members. An Empty group has none by definition, so its
+    // description would only repeat what ListGroups just said (state Empty, no members, no
+    // assignor); its coordinator is the leader of its `__consumer_offsets` partition, which is how
+    // Kafka itself picks it. Coordinator errors still show, through its OffsetFetch. This saves
+    // one request per idle group, two on Kafka 4 (see `describe_requests`), and those are most of
+    // the groups on a cluster that keeps old groups' commits.
+    let (idle, active): (Vec<&GroupListing>, Vec<&GroupListing>) =
+        watched.iter().partition(|g| g.state == GroupState::Empty);
+    let describe_ids: Vec<String> = active.iter().map(|g| g.group_id.clone()).collect();
 
     let visible_topics: Vec<&TopicMetadata> = metadata
         .topics
@@ -154,16 +148,66 @@ fn poll_blocking(
     {
         ends_wanted.extend(led(&t));
     }
-    let t = Instant::now();
     let end_batches = offsets_batches(&ends_wanted, &leaders, OffsetSpec::Latest);
-    let ends = list_offsets(admin, &end_batches, timeout);
-    phases.list_offsets_end = ms(t);
-    let t_start = Instant::now();
     let start_batches = offsets_batches(&starts_wanted, &leaders, OffsetSpec::Earliest);
-    let starts = list_offsets(admin, &start_batches, timeout);
-    phases.list_offsets_start = ms(t_start);
-    phases.list_offsets = ms(t);
+
+    // The three request streams are independent, so they run at once (librdkafka and the
+    // brokers work on all of them together) instead of one after another:
+    // - DescribeGroups;
+    // - OffsetFetch, THEN the log ends: read after the commits, an end is never older than a
+    //   commit it is compared with, so a consumer that commits between the two reads cannot
+    //   look like a truncated partition (committed > end);
+    // - the log starts: only ever grow, so reading them before a commit can only under-report
+    //   "fell off retention", never invent it.
+    let (described, (fetched, ends), starts) = std::thread::scope(|scope| {
+        let describe = scope.spawn(|| {
+            let t = Instant::now();
+            let d = if describe_ids.is_empty() {
+                Ok(Vec::new())
+            } else {
+                admin.describe_groups(&describe_ids, timeout)
+            };
+            (d, ms(t))
+        });
+        let starts = scope.spawn(|| {
+            let t = Instant::now();
+            (list_offsets(admin, &start_batches, timeout), ms(t))
+        });
+        let t = Instant::now();
+        let fetched = if group_ids.is_empty() {
+            Ok(Vec::new())
+        } else {
+            admin.list_group_offsets(&group_ids, MAX_OFFSET_FETCHES_IN_FLIGHT, timeout)
+        };
+        let fetch_ms = ms(t);
+        let t = Instant::now();
+        let ends = list_offsets(admin, &end_batches, timeout);
+        let ends_ms = ms(t);
+        (
+            join(describe),
+            ((fetched, fetch_ms), (ends, ends_ms)),
+            join(starts),
+        )
+    });
+    let (descriptions, offsets, ends, starts) = {
+        let ((descriptions, describe_ms), (offsets, fetch_ms)) = (described?, fetched);
+        let ((ends, ends_ms), (starts, starts_ms)) = (ends, starts?);
+        phases.describe_groups = describe_ms;
+        phases.offset_fetch = fetch_ms;
+        phases.list_offsets_end = ends_ms;
+        phases.list_offsets_start = starts_ms;
+        phases.list_offsets = ends_ms + starts_ms;
+        (descriptions?, offsets?, ends, starts)
+    };
     let t_assemble = Instant::now();
+    let mut descriptions = descriptions;
+    descriptions.extend(
+        idle.iter()
+            .map(|g| idle_description(g, group_log_topic, &leaders, &metadata.brokers)),
+    );
+    counts.describe_groups = describe_requests(&active);
+    // One request per group to its coordinator.
+    counts.offset_fetch = count(group_ids.len());
     // Every batch holds one leader's partitions: one request each.
     counts.list_offsets = count(end_batches.len() + start_batches.len());
 
@@ -220,6 +264,65 @@ fn poll_blocking(
         topics,
         groups,
         group_log,
+    })
+}
+
+/// What DescribeGroups would say of a group ListGroups reported Empty (see `poll_blocking`).
+fn idle_description(
+    listing: &GroupListing,
+    group_log_topic: Option<&TopicMetadata>,
+    leaders: &HashMap<(&str, i32), i32>,
+    brokers: &[Node],
+) -> GroupDescription {
+    let coordinator = group_log_topic
+        .and_then(|t| group_log_partition(&listing.group_id, t.partitions.len()))
+        .and_then(|p| leaders.get(&(GROUP_LOG_TOPIC, p)).copied())
+        .map(|id| {
+            brokers
+                .iter()
+                .find(|b| b.id == id)
+                .cloned()
+                .unwrap_or_else(|| Node {
+                    id,
+                    host: String::new(),
+                    port: 0,
+                    rack: None,
+                })
+        });
+    GroupDescription {
+        group_id: listing.group_id.clone(),
+        error: None,
+        state: listing.state,
+        is_simple: listing.is_simple,
+        partition_assignor: String::new(),
+        coordinator,
+        members: Vec::new(),
+    }
+}
+
+/// DescribeGroups requests on the wire: librdkafka 2.12 sends one per group, and on brokers with
+/// KIP-848 (which report group types) it first tries ConsumerGroupDescribe, which a classic group
+/// answers with GROUP_ID_NOT_FOUND, and then sends DescribeGroups: two requests.
+fn describe_requests(described: &[&GroupListing]) -> u32 {
+    count(
+        described
+            .iter()
+            .map(|g| {
+                if g.group_type == GroupType::Classic {
+                    2
+                } else {
+                    1
+                }
+            })
+            .sum(),
+    )
+}
+
+/// A scoped thread's result; a panic in it is a poll failure, not a crash of the app.
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> Result<T, AdminError> {
+    handle.join().map_err(|_| AdminError::Internal {
+        op: "poll",
+        detail: "a Kafka request thread panicked".to_string(),
     })
 }
 

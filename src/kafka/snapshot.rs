@@ -28,6 +28,8 @@ pub struct KafkaSnapshot {
     pub group_log: Vec<GroupLogPartition>,
 }
 
+/// Wall time per phase. DescribeGroups, OffsetFetch followed by the log ends, and the log
+/// starts run concurrently, so these overlap and do not add up to `poll_ms`.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct PhaseTimes {
     /// Metadata and DescribeCluster.
@@ -37,7 +39,7 @@ pub struct PhaseTimes {
     pub list_groups: u64,
     pub describe_groups: u64,
     pub offset_fetch: u64,
-    /// Both ListOffsets calls (log end and log start).
+    /// Both ListOffsets calls (log end and log start), the sum of the two below.
     pub list_offsets: u64,
     /// The log-end part of `list_offsets`.
     pub list_offsets_end: u64,

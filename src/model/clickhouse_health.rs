@@ -132,7 +132,9 @@ pub fn table_health(s: &HostSnapshot, rules: &RuleSet) -> Vec<TableHealth> {
     let mut out: Vec<TableHealth> = rows
         .into_values()
         // query_log remembers inserts into tables dropped since: only their failures matter.
-        .filter(|r| r.active_parts.is_some() || r.failed_inserts.unwrap_or(0) > 0 || r.freshness_s.is_some())
+        .filter(|r| {
+            r.active_parts.is_some() || r.failed_inserts.unwrap_or(0) > 0 || r.freshness_s.is_some()
+        })
         .map(|mut r| {
             let failure = mutation_failures.get(&r.table).cloned();
             judge(&mut r, failure, rules);
@@ -148,13 +150,19 @@ pub fn table_health(s: &HostSnapshot, rules: &RuleSet) -> Vec<TableHealth> {
 fn judge(r: &mut TableHealth, mutation_failure: Option<String>, rules: &RuleSet) {
     let subject = Subject::new(SubjectKind::Table, r.table.clone());
     let level = |rule: RuleKind, value: f64| {
-        rules.threshold(rule, &subject).and_then(|t| t.judge(value)).map(|s| match s {
-            AlertSeverity::Critical => Severity::Crit,
-            AlertSeverity::Warning => Severity::Warn,
-        })
+        rules
+            .threshold(rule, &subject)
+            .and_then(|t| t.judge(value))
+            .map(|s| match s {
+                AlertSeverity::Critical => Severity::Crit,
+                AlertSeverity::Warning => Severity::Warn,
+            })
     };
-    if let (Some(max), Some(delay), Some(throw)) = (r.max_parts_in_partition, r.parts_to_delay_insert, r.parts_to_throw_insert)
-        && delay > 0
+    if let (Some(max), Some(delay), Some(throw)) = (
+        r.max_parts_in_partition,
+        r.parts_to_delay_insert,
+        r.parts_to_throw_insert,
+    ) && delay > 0
         && let Some(severity) = level(RuleKind::PartsPressure, max as f64 / delay as f64)
     {
         let partition = r.worst_partition.clone().unwrap_or_default();
@@ -165,7 +173,10 @@ fn judge(r: &mut TableHealth, mutation_failure: Option<String>, rules: &RuleSet)
         } else {
             format!("delay starts at {delay}")
         };
-        r.flag(severity, format!("{max} parts in partition {partition}: {what}"));
+        r.flag(
+            severity,
+            format!("{max} parts in partition {partition}: {what}"),
+        );
     }
     if let Some(failed) = r.failed_inserts
         && let Some(severity) = level(RuleKind::FailedInserts, failed as f64)
@@ -180,7 +191,10 @@ fn judge(r: &mut TableHealth, mutation_failure: Option<String>, rules: &RuleSet)
     if let Some(per_day) = r.max_partitions_per_day
         && let Some(severity) = level(RuleKind::PartitionsPerDay, per_day as f64)
     {
-        r.flag(severity, format!("{per_day} partitions for one day: the partition key is too granular"));
+        r.flag(
+            severity,
+            format!("{per_day} partitions for one day: the partition key is too granular"),
+        );
     }
     if let Some(p95) = r.p95_insert_ms
         && let Some(severity) = level(RuleKind::InsertLatencyP95, p95)

@@ -82,13 +82,16 @@ fn find<'a>(m: &'a ClickHouseModel, table: &str) -> &'a TableHealth {
 #[test]
 fn table_settings_override_server_defaults_and_rank_first() {
     let mut m = ClickHouseModel::default();
-    m.update(&snapshot(
-        vec![host(
-            "a",
-            vec![parts("big", 400, Some(1)), parts("tight", 12, Some(1))],
-        )],
-        1_000,
-    ), &RuleSet::default());
+    m.update(
+        &snapshot(
+            vec![host(
+                "a",
+                vec![parts("big", 400, Some(1)), parts("tight", 12, Some(1))],
+            )],
+            1_000,
+        ),
+        &RuleSet::default(),
+    );
     let tight = find(&m, "db.tight");
     assert_eq!(tight.parts_to_delay_insert, Some(10));
     assert_eq!(tight.parts_to_throw_insert, Some(20));
@@ -108,13 +111,16 @@ fn table_settings_override_server_defaults_and_rank_first() {
 #[test]
 fn too_granular_partitions_and_half_way_parts_warn() {
     let mut m = ClickHouseModel::default();
-    m.update(&snapshot(
-        vec![host(
-            "a",
-            vec![parts("hourly", 3, Some(24)), parts("busy", 600, None)],
-        )],
-        1_000,
-    ), &RuleSet::default());
+    m.update(
+        &snapshot(
+            vec![host(
+                "a",
+                vec![parts("hourly", 3, Some(24)), parts("busy", 600, None)],
+            )],
+            1_000,
+        ),
+        &RuleSet::default(),
+    );
     let hourly = find(&m, "db.hourly");
     assert_eq!(hourly.severity, Severity::Warn);
     assert!(
@@ -196,7 +202,10 @@ fn hosts_are_reported_apart_and_counter_deltas_span_polls() {
         ..InsertCounters::default()
     });
     let mut m = ClickHouseModel::default();
-    m.update(&snapshot(vec![a.clone(), b.clone()], 1_000), &RuleSet::default());
+    m.update(
+        &snapshot(vec![a.clone(), b.clone()], 1_000),
+        &RuleSet::default(),
+    );
     assert_eq!(m.hosts[0].insert_counters, None, "no previous poll yet");
     a.insert_counters = ok(InsertCounters {
         delayed_inserts: 9,

@@ -93,9 +93,14 @@ impl Model {
 
     /// Re-joins the halves and re-judges the alerts after either half changed.
     fn derive(&mut self, at: Option<SystemTime>) {
-        self.pipelines = pipeline::pipeline_rows(&self.settings.pipelines, &self.kafka, &self.clickhouse);
+        self.pipelines =
+            pipeline::pipeline_rows(&self.settings.pipelines, &self.kafka, &self.clickhouse);
         if let Some(at) = at {
-            let observations = observe::observe(self, crate::time::unix_ms(at) / 1000, self.settings.window_s);
+            let observations = observe::observe(
+                self,
+                crate::time::unix_ms(at) / 1000,
+                self.settings.window_s,
+            );
             let fired = self.alerts.evaluate(observations, at);
             self.criticals_fired += fired.len() as u64;
         }
@@ -115,5 +120,9 @@ fn serialize_alerts<S: Serializer>(engine: &AlertEngine, s: S) -> Result<S::Ok, 
         active: Vec<crate::alerts::Alert>,
         history: Vec<crate::alerts::AlertEvent>,
     }
-    Alerts { active: engine.active(), history: engine.history() }.serialize(s)
+    Alerts {
+        active: engine.active(),
+        history: engine.history(),
+    }
+    .serialize(s)
 }

@@ -38,8 +38,15 @@ pub struct PipelineRow {
     pub missing_tables: Vec<String>,
 }
 
-pub fn pipeline_rows(pipelines: &[PipelineConfig], kafka: &KafkaModel, clickhouse: &ClickHouseModel) -> Vec<PipelineRow> {
-    pipelines.iter().map(|p| row(p, kafka, clickhouse)).collect()
+pub fn pipeline_rows(
+    pipelines: &[PipelineConfig],
+    kafka: &KafkaModel,
+    clickhouse: &ClickHouseModel,
+) -> Vec<PipelineRow> {
+    pipelines
+        .iter()
+        .map(|p| row(p, kafka, clickhouse))
+        .collect()
 }
 
 fn row(p: &PipelineConfig, kafka: &KafkaModel, clickhouse: &ClickHouseModel) -> PipelineRow {
@@ -57,7 +64,9 @@ fn row(p: &PipelineConfig, kafka: &KafkaModel, clickhouse: &ClickHouseModel) -> 
         .filter(|name| !clickhouse.health.iter().any(|h| &h.table == *name))
         .cloned()
         .collect();
-    let sum_f = |f: fn(&TableHealth) -> Option<f64>| tables.iter().filter_map(|t| f(t)).reduce(|a, b| a + b);
+    let sum_f = |f: fn(&TableHealth) -> Option<f64>| {
+        tables.iter().filter_map(|t| f(t)).reduce(|a, b| a + b)
+    };
     PipelineRow {
         name: p.name.clone().unwrap_or_else(|| p.group.clone()),
         topic: p.topic.clone(),
@@ -72,8 +81,14 @@ fn row(p: &PipelineConfig, kafka: &KafkaModel, clickhouse: &ClickHouseModel) -> 
         consume_rate: topic.and_then(|t| t.consume_rate),
         inserts_per_s: sum_f(|t| t.inserts_per_s),
         rows_per_s: sum_f(|t| t.rows_per_s),
-        failed_inserts: tables.iter().filter_map(|t| t.failed_inserts).reduce(|a, b| a + b),
-        parts_ratio: tables.iter().filter_map(|t| parts_pressure(t)).reduce(f64::max),
+        failed_inserts: tables
+            .iter()
+            .filter_map(|t| t.failed_inserts)
+            .reduce(|a, b| a + b),
+        parts_ratio: tables
+            .iter()
+            .filter_map(|t| parts_pressure(t))
+            .reduce(f64::max),
         freshness_s: tables.iter().filter_map(|t| t.freshness_s).min(),
         missing_tables,
     }

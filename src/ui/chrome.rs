@@ -8,10 +8,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table};
 
 use super::app::{App, Mode};
-use crate::alerts::{Alert, AlertState, Severity};
 use super::format;
 use super::keys;
 use super::theme::Theme;
+use crate::alerts::{Alert, AlertState, Severity};
 use crate::source::SourceStatus;
 
 /// Data older than this many refresh intervals is drawn as stale.
@@ -73,8 +73,11 @@ pub fn draw_breadcrumb(frame: &mut Frame, area: Rect, app: &App) {
     let theme = &app.theme;
     let alerts = alert_summary(app);
     let alerts_width = alerts.width() as u16;
-    let [crumb_area, alert_area] =
-        Layout::horizontal([Constraint::Fill(1), Constraint::Length(alerts_width.min(area.width / 2 + 10))]).areas(area);
+    let [crumb_area, alert_area] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Length(alerts_width.min(area.width / 2 + 10)),
+    ])
+    .areas(area);
     frame.render_widget(Paragraph::new(alerts).right_aligned(), alert_area);
     let area = crumb_area;
     let mut spans = vec![Span::raw(" ")];
@@ -96,7 +99,10 @@ pub fn draw_breadcrumb(frame: &mut Frame, area: Rect, app: &App) {
 fn alert_summary(app: &App) -> Line<'static> {
     let theme = &app.theme;
     let active = app.model.alerts.active();
-    let firing: Vec<&Alert> = active.iter().filter(|a| a.state == AlertState::Firing).collect();
+    let firing: Vec<&Alert> = active
+        .iter()
+        .filter(|a| a.state == AlertState::Firing)
+        .collect();
     let count = |s: Severity| firing.iter().filter(|a| a.severity == s).count();
     let (crit, warn) = (count(Severity::Critical), count(Severity::Warning));
     if firing.is_empty() {
@@ -108,16 +114,25 @@ fn alert_summary(app: &App) -> Line<'static> {
     }
     let mut spans = Vec::new();
     if crit > 0 {
-        spans.push(Span::styled(format!(" {crit} CRIT "), theme.crit.add_modifier(ratatui::style::Modifier::REVERSED)));
+        spans.push(Span::styled(
+            format!(" {crit} CRIT "),
+            theme.crit.add_modifier(ratatui::style::Modifier::REVERSED),
+        ));
         spans.push(Span::raw(" "));
     }
     if warn > 0 {
-        spans.push(Span::styled(format!(" {warn} WARN "), theme.warn.add_modifier(ratatui::style::Modifier::REVERSED)));
+        spans.push(Span::styled(
+            format!(" {warn} WARN "),
+            theme.warn.add_modifier(ratatui::style::Modifier::REVERSED),
+        ));
         spans.push(Span::raw(" "));
     }
     // The newest firing alert: what changed last is what the engineer wants to see first.
     if let Some(newest) = firing.iter().max_by_key(|a| a.since) {
-        spans.push(Span::styled(format!("{} {} ", newest.rule, newest.subject), super::screens::severity_style(theme, newest.severity, newest.state)));
+        spans.push(Span::styled(
+            format!("{} {} ", newest.rule, newest.subject),
+            super::screens::severity_style(theme, newest.severity, newest.state),
+        ));
     }
     Line::from(spans)
 }

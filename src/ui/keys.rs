@@ -104,7 +104,10 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     ("r", "refresh now"),
     ("t", "next theme"),
-    ("e", "export the model and the alert history as JSON (--export FILE)"),
+    (
+        "e",
+        "export the model and the alert history as JSON (--export FILE)",
+    ),
     ("?", "this help"),
     ("q  Ctrl-C", "quit"),
 ];

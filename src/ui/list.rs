@@ -277,8 +277,19 @@ pub struct Look<'a> {
 }
 
 /// Draws the list into `area` (header row plus rows).
-pub fn render(frame: &mut Frame, area: Rect, source: &dyn ListSource, state: &mut ListState, look: &Look) {
-    let Look { generation, theme, focused, empty_text } = *look;
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    source: &dyn ListSource,
+    state: &mut ListState,
+    look: &Look,
+) {
+    let Look {
+        generation,
+        theme,
+        focused,
+        empty_text,
+    } = *look;
     state.refresh(source, generation);
     if state.visible_len() == 0 {
         let text = match &state.filter {

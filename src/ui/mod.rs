@@ -69,7 +69,13 @@ async fn event_loop(
     options: UiOptions,
 ) -> anyhow::Result<()> {
     let model = crate::model::Model::new(config);
-    let mut app = App::new(config.context.clone(), config.refresh, model, options.theme, options.depth);
+    let mut app = App::new(
+        config.context.clone(),
+        config.refresh,
+        model,
+        options.theme,
+        options.depth,
+    );
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(AGE_TICK);
     let bell = config.alerts.bell;

@@ -29,7 +29,9 @@ pub enum View {
     },
     Merges,
     Consumers,
-    Consumer { key: String },
+    Consumer {
+        key: String,
+    },
     Errors,
     Alerts,
 }

@@ -328,6 +328,11 @@ impl Watch {
         self.model.ingest_clickhouse(self.clickhouse_status.clone());
     }
 
+    /// When the latest good Kafka poll was recorded: the clock the alerts were judged on.
+    pub fn kafka_polled_at(&self) -> Option<SystemTime> {
+        self.kafka_status.last_good_at
+    }
+
     /// The active (pending or firing) alert of one rule and subject.
     pub fn alert(
         &self,

@@ -26,14 +26,19 @@ pub fn hosts(model: &Model) -> Vec<&HostSnapshot> {
 }
 
 /// (host, item) pairs of one section across hosts, and the first reason a host could not say.
-fn gather<'a, T>(model: &'a Model, section: impl Fn(&'a HostSnapshot) -> &'a Section<Vec<T>>) -> (Vec<(&'a str, &'a T)>, Option<String>) {
+fn gather<'a, T>(
+    model: &'a Model,
+    section: impl Fn(&'a HostSnapshot) -> &'a Section<Vec<T>>,
+) -> (Vec<(&'a str, &'a T)>, Option<String>) {
     let mut rows = Vec::new();
     let mut problem = clickhouse_problem(model);
     for h in hosts(model) {
         match section(h) {
             Section::Ok { data } => rows.extend(data.iter().map(|item| (h.host.as_str(), item))),
             Section::Unavailable { reason } => problem = problem.or_else(|| Some(reason.clone())),
-            Section::Failed { error } => problem = problem.or_else(|| Some(format!("{}: {error}", h.host))),
+            Section::Failed { error } => {
+                problem = problem.or_else(|| Some(format!("{}: {error}", h.host)))
+            }
         }
     }
     (rows, problem)
@@ -41,7 +46,13 @@ fn gather<'a, T>(model: &'a Model, section: impl Fn(&'a HostSnapshot) -> &'a Sec
 
 pub fn merges_panel(model: &Model) -> Panel<'_> {
     let (rows, problem) = gather(model, |h| &h.merges);
-    Panel::list("Merges in flight", Merges(rows), Constraint::Fill(1), "no merges running").with_problem(problem)
+    Panel::list(
+        "Merges in flight",
+        Merges(rows),
+        Constraint::Fill(1),
+        "no merges running",
+    )
+    .with_problem(problem)
 }
 
 struct Merges<'a>(Vec<(&'a str, &'a Merge)>);
@@ -104,7 +115,10 @@ impl ListSource for Merges<'_> {
     }
     fn open(&self, i: usize) -> Option<View> {
         let m = self.0[i].1;
-        Some(View::Table { database: m.database.clone(), table: m.table.clone() })
+        Some(View::Table {
+            database: m.database.clone(),
+            table: m.table.clone(),
+        })
     }
 }
 
@@ -118,7 +132,13 @@ fn merge_kind(m: &Merge) -> &'static str {
 
 pub fn consumers_panel(model: &Model) -> Panel<'_> {
     let (rows, problem) = gather(model, |h| &h.kafka_consumers);
-    Panel::list("Kafka engine consumers", Consumers(rows), Constraint::Fill(1), "no Kafka engine tables").with_problem(problem)
+    Panel::list(
+        "Kafka engine consumers",
+        Consumers(rows),
+        Constraint::Fill(1),
+        "no Kafka engine tables",
+    )
+    .with_problem(problem)
 }
 
 fn consumer_key(host: &str, c: &KafkaConsumer) -> String {
@@ -162,12 +182,19 @@ impl ListSource for Consumers<'_> {
             4 => c.last_commit_age_s.into(),
             5 => SortKey::Num(c.num_rebalance_assignments as f64),
             6 => SortKey::Num(c.latest_exceptions.len() as f64),
-            _ => SortKey::Text(c.latest_exceptions.first().map(|e| e.text.clone()).unwrap_or_default()),
+            _ => SortKey::Text(
+                c.latest_exceptions
+                    .first()
+                    .map(|e| e.text.clone())
+                    .unwrap_or_default(),
+            ),
         }
     }
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
         let errors = |i: usize| self.0[i].1.latest_exceptions.len();
-        errors(b).cmp(&errors(a)).then_with(|| self.key(a).cmp(&self.key(b)))
+        errors(b)
+            .cmp(&errors(a))
+            .then_with(|| self.key(a).cmp(&self.key(b)))
     }
     fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
         let c = self.0[i].1;
@@ -179,9 +206,19 @@ impl ListSource for Consumers<'_> {
             num_cell(age(c.last_poll_age_s), theme.text),
             num_cell(age(c.last_commit_age_s), theme.text),
             num_cell(c.num_rebalance_assignments.to_string(), theme.muted),
-            num_cell(c.latest_exceptions.len().to_string(), if c.latest_exceptions.is_empty() { theme.muted } else { theme.warn }),
+            num_cell(
+                c.latest_exceptions.len().to_string(),
+                if c.latest_exceptions.is_empty() {
+                    theme.muted
+                } else {
+                    theme.warn
+                },
+            ),
             Cell::from(Span::styled(
-                c.latest_exceptions.first().map(|e| e.text.lines().next().unwrap_or("").to_string()).unwrap_or_default(),
+                c.latest_exceptions
+                    .first()
+                    .map(|e| e.text.lines().next().unwrap_or("").to_string())
+                    .unwrap_or_default(),
                 theme.warn,
             )),
         ])
@@ -194,24 +231,50 @@ impl ListSource for Consumers<'_> {
 pub fn consumer_detail(model: &Model, key: &str, theme: &Theme) -> Vec<Panel<'static>> {
     let (rows, _) = gather(model, |h| &h.kafka_consumers);
     let Some((host, c)) = rows.into_iter().find(|(h, c)| consumer_key(h, c) == key) else {
-        return vec![Panel::text("consumer", vec![Line::from(Span::styled("this consumer is gone", theme.muted))], Constraint::Fill(1))];
+        return vec![Panel::text(
+            "consumer",
+            vec![Line::from(Span::styled(
+                "this consumer is gone",
+                theme.muted,
+            ))],
+            Constraint::Fill(1),
+        )];
     };
     let label = |l: &str| Span::styled(format!("{l:<16}"), theme.muted);
     let mut lines = vec![
-        Line::from(vec![label("table"), Span::styled(format!("{}.{}", c.database, c.table), theme.header)]),
+        Line::from(vec![
+            label("table"),
+            Span::styled(format!("{}.{}", c.database, c.table), theme.header),
+        ]),
         Line::from(vec![label("host"), Span::raw(host.to_string())]),
         Line::from(vec![label("consumer id"), Span::raw(c.consumer_id.clone())]),
-        Line::from(vec![label("messages read"), Span::raw(format::thousands(c.num_messages_read))]),
+        Line::from(vec![
+            label("messages read"),
+            Span::raw(format::thousands(c.num_messages_read)),
+        ]),
         Line::from(vec![label("commits"), Span::raw(c.num_commits.to_string())]),
         Line::from(vec![
             label("rebalances"),
-            Span::raw(format!("{} assignments, {} revocations", c.num_rebalance_assignments, c.num_rebalance_revocations)),
+            Span::raw(format!(
+                "{} assignments, {} revocations",
+                c.num_rebalance_assignments, c.num_rebalance_revocations
+            )),
         ]),
-        Line::from(vec![label("in use"), Span::raw(if c.is_currently_used { "yes" } else { "no" })]),
+        Line::from(vec![
+            label("in use"),
+            Span::raw(if c.is_currently_used { "yes" } else { "no" }),
+        ]),
         Line::from(""),
-        Line::from(Span::styled("assignments (topic/partition @ current offset)", theme.muted)),
+        Line::from(Span::styled(
+            "assignments (topic/partition @ current offset)",
+            theme.muted,
+        )),
     ];
-    let assignments: Vec<String> = c.assignments.iter().map(|a| format!("{}/{} @ {}", a.topic, a.partition, a.current_offset)).collect();
+    let assignments: Vec<String> = c
+        .assignments
+        .iter()
+        .map(|a| format!("{}/{} @ {}", a.topic, a.partition, a.current_offset))
+        .collect();
     lines.push(Line::from(assignments.join("   ")));
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled("latest exceptions", theme.muted)));
@@ -219,14 +282,27 @@ pub fn consumer_detail(model: &Model, key: &str, theme: &Theme) -> Vec<Panel<'st
         lines.push(Line::from(Span::styled("none", theme.ok)));
     }
     for e in &c.latest_exceptions {
-        lines.push(Line::from(vec![Span::styled(format!("{} ", clock(e.time)), theme.muted), Span::styled(e.text.clone(), theme.crit)]));
+        lines.push(Line::from(vec![
+            Span::styled(format!("{} ", clock(e.time)), theme.muted),
+            Span::styled(e.text.clone(), theme.crit),
+        ]));
     }
-    vec![Panel::text(format!("{}.{}", c.database, c.table), lines, Constraint::Fill(1))]
+    vec![Panel::text(
+        format!("{}.{}", c.database, c.table),
+        lines,
+        Constraint::Fill(1),
+    )]
 }
 
 pub fn errors_panel(model: &Model) -> Panel<'_> {
     let (rows, problem) = gather(model, |h| &h.errors);
-    Panel::list("Server errors in the window", Errors(rows), Constraint::Fill(1), "no server errors in the window").with_problem(problem)
+    Panel::list(
+        "Server errors in the window",
+        Errors(rows),
+        Constraint::Fill(1),
+        "no server errors in the window",
+    )
+    .with_problem(problem)
 }
 
 struct Errors<'a>(Vec<(&'a str, &'a ServerError)>);
@@ -251,7 +327,12 @@ impl ListSource for Errors<'_> {
     }
     fn filter_text(&self, i: usize) -> String {
         let e = self.0[i].1;
-        format!("{}\n{}\n{}", e.name, e.code, e.last_message.as_deref().unwrap_or(""))
+        format!(
+            "{}\n{}\n{}",
+            e.name,
+            e.code,
+            e.last_message.as_deref().unwrap_or("")
+        )
     }
     fn sort_key(&self, i: usize, column: usize) -> SortKey {
         let e = self.0[i].1;
@@ -259,7 +340,9 @@ impl ListSource for Errors<'_> {
             0 => SortKey::Text(e.name.clone()),
             1 => SortKey::Num(f64::from(e.code)),
             2 => SortKey::Num(e.count as f64),
-            3 => e.last_time.map_or(SortKey::Unknown, |t| SortKey::Num(f64::from(t))),
+            3 => e
+                .last_time
+                .map_or(SortKey::Unknown, |t| SortKey::Num(f64::from(t))),
             _ => SortKey::Text(e.last_message.clone().unwrap_or_default()),
         }
     }
@@ -272,8 +355,17 @@ impl ListSource for Errors<'_> {
             Cell::from(e.name.clone()),
             num_cell(e.code.to_string(), theme.text),
             num_cell(format::thousands(e.count), theme.warn),
-            Cell::from(Span::styled(e.last_time.map_or("-".into(), clock), theme.muted)),
-            Cell::from(e.last_message.as_deref().and_then(|m| m.lines().next()).unwrap_or("").to_string()),
+            Cell::from(Span::styled(
+                e.last_time.map_or("-".into(), clock),
+                theme.muted,
+            )),
+            Cell::from(
+                e.last_message
+                    .as_deref()
+                    .and_then(|m| m.lines().next())
+                    .unwrap_or("")
+                    .to_string(),
+            ),
         ])
     }
 }

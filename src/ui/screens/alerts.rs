@@ -23,8 +23,24 @@ pub fn panels(model: &Model, now: SystemTime) -> Vec<Panel<'static>> {
     let history = model.alerts.history();
     let history_rows = (history.len().clamp(1, 10) as u16) + 3;
     vec![
-        Panel::list("Alerts: firing and pending", Active { alerts: active, now }, Constraint::Fill(1), "no alerts: every figure is within its threshold"),
-        Panel::list("Fired this session", History { events: history, now }, Constraint::Length(history_rows), "nothing fired since pipetop started"),
+        Panel::list(
+            "Alerts: firing and pending",
+            Active {
+                alerts: active,
+                now,
+            },
+            Constraint::Fill(1),
+            "no alerts: every figure is within its threshold",
+        ),
+        Panel::list(
+            "Fired this session",
+            History {
+                events: history,
+                now,
+            },
+            Constraint::Length(history_rows),
+            "nothing fired since pipetop started",
+        ),
     ]
 }
 
@@ -36,7 +52,10 @@ pub fn view_of(subject: &Subject) -> Option<View> {
         SubjectKind::Topic => View::Topic { topic: name },
         SubjectKind::Table => {
             let (database, table) = name.split_once('.')?;
-            View::Table { database: database.to_string(), table: table.to_string() }
+            View::Table {
+                database: database.to_string(),
+                table: table.to_string(),
+            }
         }
         SubjectKind::Consumer => View::Consumers,
         SubjectKind::Broker => View::Topics,
@@ -102,7 +121,12 @@ impl ListSource for Active {
             2 => SortKey::Text(a.rule.to_string()),
             3 => SortKey::Text(a.subject.to_string()),
             4 => SortKey::Num(a.value),
-            5 => SortKey::Num(self.now.duration_since(a.since).unwrap_or_default().as_secs_f64()),
+            5 => SortKey::Num(
+                self.now
+                    .duration_since(a.since)
+                    .unwrap_or_default()
+                    .as_secs_f64(),
+            ),
             _ => SortKey::Text(a.detail.clone()),
         }
     }
@@ -128,7 +152,10 @@ impl ListSource for Active {
             Cell::from(a.subject.to_string()),
             Cell::from(value_text(a)),
             Cell::from(ratatui::text::Line::from(ago(self.now, a.since)).right_aligned()),
-            Cell::from(Span::styled(a.detail.lines().next().unwrap_or("").to_string(), theme.muted)),
+            Cell::from(Span::styled(
+                a.detail.lines().next().unwrap_or("").to_string(),
+                theme.muted,
+            )),
         ])
     }
     fn open(&self, i: usize) -> Option<View> {
@@ -159,7 +186,12 @@ impl ListSource for History {
     }
     fn key(&self, i: usize) -> String {
         let e = &self.events[i];
-        format!("{}/{}/{}", e.rule, e.subject, crate::time::unix_ms(e.fired_at))
+        format!(
+            "{}/{}/{}",
+            e.rule,
+            e.subject,
+            crate::time::unix_ms(e.fired_at)
+        )
     }
     fn filter_text(&self, i: usize) -> String {
         let e = &self.events[i];
@@ -172,7 +204,13 @@ impl ListSource for History {
             1 => SortKey::Text(e.rule.to_string()),
             2 => SortKey::Text(e.subject.to_string()),
             3 => SortKey::Num(crate::time::unix_ms(e.fired_at) as f64),
-            4 => SortKey::Num(e.cleared_at.unwrap_or(self.now).duration_since(e.fired_at).unwrap_or_default().as_secs_f64()),
+            4 => SortKey::Num(
+                e.cleared_at
+                    .unwrap_or(self.now)
+                    .duration_since(e.fired_at)
+                    .unwrap_or_default()
+                    .as_secs_f64(),
+            ),
             _ => SortKey::Num(e.peak),
         }
     }
@@ -188,10 +226,20 @@ impl ListSource for History {
         };
         let unit = e.rule.unit();
         Row::new(vec![
-            Cell::from(Span::styled(if e.severity == Severity::Critical { "CRIT" } else { "WARN" }, style)),
+            Cell::from(Span::styled(
+                if e.severity == Severity::Critical {
+                    "CRIT"
+                } else {
+                    "WARN"
+                },
+                style,
+            )),
             Cell::from(e.rule.to_string()),
             Cell::from(e.subject.to_string()),
-            Cell::from(ratatui::text::Line::from(format!("{} ago", ago(self.now, e.fired_at))).right_aligned()),
+            Cell::from(
+                ratatui::text::Line::from(format!("{} ago", ago(self.now, e.fired_at)))
+                    .right_aligned(),
+            ),
             Cell::from(ratatui::text::Line::from(lasted).right_aligned()),
             Cell::from(ratatui::text::Line::from(unit.format(e.peak)).right_aligned()),
         ])

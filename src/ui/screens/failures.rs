@@ -18,8 +18,13 @@ fn key(f: &FailedInsert) -> String {
 }
 
 pub fn list_panel(model: &Model) -> Panel<'_> {
-    Panel::list("Failed inserts in the window", Failures(&model.clickhouse.failed_inserts), Constraint::Fill(1), "no failed inserts in the window")
-        .with_problem(clickhouse_problem(model))
+    Panel::list(
+        "Failed inserts in the window",
+        Failures(&model.clickhouse.failed_inserts),
+        Constraint::Fill(1),
+        "no failed inserts in the window",
+    )
+    .with_problem(clickhouse_problem(model))
 }
 
 struct Failures<'a>(&'a [FailedInsert]);
@@ -71,7 +76,9 @@ impl ListSource for Failures<'_> {
         ])
     }
     fn open(&self, i: usize) -> Option<View> {
-        Some(View::Failure { key: key(&self.0[i]) })
+        Some(View::Failure {
+            key: key(&self.0[i]),
+        })
     }
 }
 
@@ -86,27 +93,55 @@ pub fn clock(unix_s: u32) -> String {
 }
 
 pub fn detail_panels<'a>(model: &'a Model, key_wanted: &str, theme: &Theme) -> Vec<Panel<'a>> {
-    let Some(f) = model.clickhouse.failed_inserts.iter().find(|f| key(f) == key_wanted) else {
+    let Some(f) = model
+        .clickhouse
+        .failed_inserts
+        .iter()
+        .find(|f| key(f) == key_wanted)
+    else {
         return vec![Panel::text(
             "failure",
-            vec![Line::from(Span::styled("this failure is no longer in the window", theme.muted))],
+            vec![Line::from(Span::styled(
+                "this failure is no longer in the window",
+                theme.muted,
+            ))],
             Constraint::Fill(1),
         )];
     };
     let label = |l: &str| Span::styled(format!("{l:<12}"), theme.muted);
     let mut lines = vec![
-        Line::from(vec![label("table"), Span::styled(f.table.clone(), theme.header)]),
+        Line::from(vec![
+            label("table"),
+            Span::styled(f.table.clone(), theme.header),
+        ]),
         Line::from(vec![label("host"), Span::raw(f.host.clone())]),
         Line::from(vec![label("code"), Span::raw(f.exception_code.to_string())]),
-        Line::from(vec![label("failures"), Span::raw(format!("{} in the window", f.failures))]),
-        Line::from(vec![label("latest"), Span::raw(format!("{} UTC", clock(f.latest_time)))]),
-        Line::from(vec![label("query id"), Span::raw(f.latest_query_id.clone())]),
+        Line::from(vec![
+            label("failures"),
+            Span::raw(format!("{} in the window", f.failures)),
+        ]),
+        Line::from(vec![
+            label("latest"),
+            Span::raw(format!("{} UTC", clock(f.latest_time))),
+        ]),
+        Line::from(vec![
+            label("query id"),
+            Span::raw(f.latest_query_id.clone()),
+        ]),
         Line::from(""),
         Line::from(Span::styled("exception", theme.muted)),
     ];
-    lines.extend(f.latest_exception.lines().map(|l| Line::from(Span::styled(l.to_string(), theme.crit))));
+    lines.extend(
+        f.latest_exception
+            .lines()
+            .map(|l| Line::from(Span::styled(l.to_string(), theme.crit))),
+    );
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled("query", theme.muted)));
     lines.extend(f.latest_query.lines().map(|l| Line::from(l.to_string())));
-    vec![Panel::text(format!("failed insert into {}", f.table), lines, Constraint::Fill(1))]
+    vec![Panel::text(
+        format!("failed insert into {}", f.table),
+        lines,
+        Constraint::Fill(1),
+    )]
 }

@@ -19,7 +19,12 @@ use crate::ui::view::View;
 pub const TITLE: &str = "Consumer groups";
 
 pub fn list_panel(model: &Model, height: Constraint) -> Panel<'_> {
-    let problem = model.sources.kafka.error.as_ref().map(|e| format!("kafka: {}", e.message));
+    let problem = model
+        .sources
+        .kafka
+        .error
+        .as_ref()
+        .map(|e| format!("kafka: {}", e.message));
     Panel::list(TITLE, Groups(model), height, "no consumer groups").with_problem(problem)
 }
 
@@ -55,7 +60,13 @@ impl ListSource for Groups<'_> {
     }
     fn filter_text(&self, i: usize) -> String {
         let g = &self.groups()[i];
-        format!("{}\n{}\n{}\n{}", g.group_id, g.status.as_str(), g.state.as_str(), g.topics.join("\n"))
+        format!(
+            "{}\n{}\n{}\n{}",
+            g.group_id,
+            g.status.as_str(),
+            g.state.as_str(),
+            g.topics.join("\n")
+        )
     }
     fn sort_key(&self, i: usize, column: usize) -> SortKey {
         let g = &self.groups()[i];
@@ -82,13 +93,30 @@ impl ListSource for Groups<'_> {
             GroupState::Empty | GroupState::Dead | GroupState::Unknown => theme.warn,
             _ => theme.accent,
         };
-        let lag_style = judge::style(self.0, theme, RuleKind::ConsumerTimeLag, SubjectKind::Group, &g.group_id, g.time_lag_s);
+        let lag_style = judge::style(
+            self.0,
+            theme,
+            RuleKind::ConsumerTimeLag,
+            SubjectKind::Group,
+            &g.group_id,
+            g.time_lag_s,
+        );
         Row::new(vec![
             Cell::from(g.group_id.clone()),
-            Cell::from(Span::styled(g.status.as_str(), judge::status_style(theme, g.status))),
+            Cell::from(Span::styled(
+                g.status.as_str(),
+                judge::status_style(theme, g.status),
+            )),
             Cell::from(Span::styled(state_label(g.state), state_style)),
             num_cell(g.members.to_string(), theme.text),
-            num_cell(compact(g.total_lag), if g.total_lag > 0 { theme.text } else { theme.muted }),
+            num_cell(
+                compact(g.total_lag),
+                if g.total_lag > 0 {
+                    theme.text
+                } else {
+                    theme.muted
+                },
+            ),
             num_cell(judge::time_lag(g.time_lag_s, g.time_lag_kind), lag_style),
             Cell::from(trend(g, theme)),
             num_cell(judge::opt_rate(g.produce_rate), theme.muted),
@@ -96,7 +124,9 @@ impl ListSource for Groups<'_> {
         ])
     }
     fn open(&self, i: usize) -> Option<View> {
-        Some(View::Group { group: self.groups()[i].group_id.clone() })
+        Some(View::Group {
+            group: self.groups()[i].group_id.clone(),
+        })
     }
 }
 
@@ -104,7 +134,10 @@ impl ListSource for Groups<'_> {
 pub fn trend(g: &GroupLag, theme: &Theme) -> Span<'static> {
     match g.trend {
         Trend::CaughtUp => Span::styled("caught up", theme.muted),
-        Trend::CatchingUp => Span::styled(format!("↓ {}", g.catch_up_s.map_or("?".into(), format::seconds)), theme.ok),
+        Trend::CatchingUp => Span::styled(
+            format!("↓ {}", g.catch_up_s.map_or("?".into(), format::seconds)),
+            theme.ok,
+        ),
         Trend::FallingBehind => Span::styled("↑ behind", theme.warn),
         Trend::Steady => Span::styled("→ stuck", theme.warn),
         Trend::Unknown => Span::styled("-", theme.muted),
@@ -123,15 +156,28 @@ pub fn detail_panels<'a>(model: &'a Model, group: &str) -> Vec<Panel<'a>> {
     let Some(g) = model.kafka.groups.iter().find(|g| g.group_id == group) else {
         return vec![Panel::text(
             group.to_string(),
-            vec![Line::from(format!("group {group} is not in the latest poll (deleted, or filtered out)"))],
+            vec![Line::from(format!(
+                "group {group} is not in the latest poll (deleted, or filtered out)"
+            ))],
             Constraint::Fill(1),
         )];
     };
     let members = (g.members.clamp(1, 6) as u16) + 3;
     vec![
-        Panel::text(g.group_id.clone(), summary(g), Constraint::Length(5)).with_problem(g.error.clone()),
-        Panel::list("Partitions", Partitions(model, g), Constraint::Fill(1), "no committed or assigned partitions"),
-        Panel::list("Members", Members(model, group.to_string()), Constraint::Length(members), "no active members: the group is empty"),
+        Panel::text(g.group_id.clone(), summary(g), Constraint::Length(5))
+            .with_problem(g.error.clone()),
+        Panel::list(
+            "Partitions",
+            Partitions(model, g),
+            Constraint::Fill(1),
+            "no committed or assigned partitions",
+        ),
+        Panel::list(
+            "Members",
+            Members(model, group.to_string()),
+            Constraint::Length(members),
+            "no active members: the group is empty",
+        ),
     ]
 }
 
@@ -139,7 +185,15 @@ fn summary(g: &GroupLag) -> Vec<Line<'static>> {
     let topics: Vec<String> = g
         .topic_lags
         .iter()
-        .map(|t| format!("{} {} ({} partitions, lag {})", t.topic, t.status.as_str(), t.partitions, thousands(t.total_lag)))
+        .map(|t| {
+            format!(
+                "{} {} ({} partitions, lag {})",
+                t.topic,
+                t.status.as_str(),
+                t.partitions,
+                thousands(t.total_lag)
+            )
+        })
         .collect();
     vec![
         Line::from(format!(
@@ -156,7 +210,10 @@ fn summary(g: &GroupLag) -> Vec<Line<'static>> {
             judge::opt_rate(g.produce_rate),
             judge::opt_rate(g.consume_rate),
             match g.trend {
-                Trend::CatchingUp => format!("catching up in {}", g.catch_up_s.map_or("?".into(), format::seconds)),
+                Trend::CatchingUp => format!(
+                    "catching up in {}",
+                    g.catch_up_s.map_or("?".into(), format::seconds)
+                ),
                 Trend::FallingBehind => "falling behind".to_string(),
                 Trend::Steady => "lag not moving".to_string(),
                 Trend::CaughtUp => "caught up".to_string(),
@@ -203,7 +260,13 @@ impl ListSource for Partitions<'_> {
     }
     fn filter_text(&self, i: usize) -> String {
         let p = &self.rows()[i];
-        format!("{}\n{}\n{}\n{}", p.topic, p.partition, p.status.as_str(), p.owner.as_deref().unwrap_or(""))
+        format!(
+            "{}\n{}\n{}\n{}",
+            p.topic,
+            p.partition,
+            p.status.as_str(),
+            p.owner.as_deref().unwrap_or("")
+        )
     }
     fn sort_key(&self, i: usize, column: usize) -> SortKey {
         let p = &self.rows()[i];
@@ -211,7 +274,9 @@ impl ListSource for Partitions<'_> {
             0 => SortKey::Text(p.topic.clone()),
             1 => SortKey::Num(f64::from(p.partition)),
             2 => SortKey::Num(p.status as u8 as f64),
-            3 => p.committed.map_or(SortKey::Unknown, |v| SortKey::Num(v as f64)),
+            3 => p
+                .committed
+                .map_or(SortKey::Unknown, |v| SortKey::Num(v as f64)),
             4 => p.end.map_or(SortKey::Unknown, |v| SortKey::Num(v as f64)),
             5 => p.lag.into(),
             6 => p.time_lag_s.into(),
@@ -225,7 +290,14 @@ impl ListSource for Partitions<'_> {
     }
     fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
         let p = &self.rows()[i];
-        let lag_style = judge::style(self.0, theme, RuleKind::ConsumerTimeLag, SubjectKind::Group, &self.1.group_id, p.time_lag_s);
+        let lag_style = judge::style(
+            self.0,
+            theme,
+            RuleKind::ConsumerTimeLag,
+            SubjectKind::Group,
+            &self.1.group_id,
+            p.time_lag_s,
+        );
         let note = match (p.flag, &p.owner) {
             (OffsetFlag::Ok, Some(owner)) => Span::styled(owner.clone(), theme.muted),
             (OffsetFlag::Ok, None) => Span::styled("unassigned", theme.muted),
@@ -234,7 +306,10 @@ impl ListSource for Partitions<'_> {
         Row::new(vec![
             Cell::from(p.topic.clone()),
             num_cell(p.partition.to_string(), theme.text),
-            Cell::from(Span::styled(p.status.as_str(), judge::status_style(theme, p.status))),
+            Cell::from(Span::styled(
+                p.status.as_str(),
+                judge::status_style(theme, p.status),
+            )),
             num_cell(or_dash(p.committed.map(|v| v.to_string())), theme.text),
             num_cell(or_dash(p.end.map(|v| v.to_string())), theme.text),
             num_cell(or_dash(p.lag.map(thousands)), theme.text),
@@ -244,7 +319,9 @@ impl ListSource for Partitions<'_> {
         ])
     }
     fn open(&self, i: usize) -> Option<View> {
-        Some(View::Topic { topic: self.rows()[i].topic.clone() })
+        Some(View::Topic {
+            topic: self.rows()[i].topic.clone(),
+        })
     }
 }
 

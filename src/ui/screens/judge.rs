@@ -10,11 +10,22 @@ use crate::model::kafka_status::Status;
 use crate::ui::format;
 use crate::ui::theme::Theme;
 
-pub fn style(model: &Model, theme: &Theme, rule: RuleKind, kind: SubjectKind, name: &str, value: Option<f64>) -> Style {
+pub fn style(
+    model: &Model,
+    theme: &Theme,
+    rule: RuleKind,
+    kind: SubjectKind,
+    name: &str,
+    value: Option<f64>,
+) -> Style {
     let Some(value) = value.filter(|v| v.is_finite()) else {
         return theme.muted;
     };
-    let Some(t) = model.alerts.rules().threshold(rule, &Subject::new(kind, name)) else {
+    let Some(t) = model
+        .alerts
+        .rules()
+        .threshold(rule, &Subject::new(kind, name))
+    else {
         return theme.text;
     };
     match t.judge(value) {

@@ -103,9 +103,16 @@ pub fn panels<'a>(model: &'a Model, view: &View, theme: &Theme, now: SystemTime)
 /// consumer groups are what one scrolls through (the pipeline strip is a few rows to read).
 pub fn default_focus(model: &Model, view: &View, theme: &Theme) -> usize {
     let panels = panels(model, view, theme, SystemTime::now());
-    let lists = panels.iter().enumerate().filter(|(_, p)| matches!(p.body, PanelBody::List(_))).map(|(i, _)| i);
+    let lists = panels
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| matches!(p.body, PanelBody::List(_)))
+        .map(|(i, _)| i);
     match view {
-        View::Overview => panels.iter().position(|p| p.title == groups::TITLE).unwrap_or(0),
+        View::Overview => panels
+            .iter()
+            .position(|p| p.title == groups::TITLE)
+            .unwrap_or(0),
         _ => lists.into_iter().next().unwrap_or(0),
     }
 }
@@ -156,7 +163,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                     inner,
                     source.as_ref(),
                     state,
-                    &list::Look { generation, theme: &theme, focused, empty_text: panel.empty },
+                    &list::Look {
+                        generation,
+                        theme: &theme,
+                        focused,
+                        empty_text: panel.empty,
+                    },
                 );
                 app.row_areas
                     .push((i, inner.y + 1, inner.height.saturating_sub(1)));

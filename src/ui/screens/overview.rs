@@ -9,6 +9,9 @@ pub fn panels(model: &Model) -> Vec<Panel<'_>> {
     let table_rows = model.clickhouse.health.len().clamp(1, 6) as u16;
     let mut panels: Vec<Panel> = pipelines::panel(model).into_iter().collect();
     panels.push(groups::list_panel(model, Constraint::Min(4)));
-    panels.push(tables::list_panel(model, Constraint::Length(table_rows + 3)));
+    panels.push(tables::list_panel(
+        model,
+        Constraint::Length(table_rows + 3),
+    ));
     panels
 }

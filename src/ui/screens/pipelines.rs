@@ -20,7 +20,12 @@ pub fn panel(model: &Model) -> Option<Panel<'_>> {
         return None;
     }
     let height = model.pipelines.len().min(6) as u16 + 3;
-    Some(Panel::list("Pipelines: topic → group → tables", Pipelines(model), Constraint::Length(height), ""))
+    Some(Panel::list(
+        "Pipelines: topic → group → tables",
+        Pipelines(model),
+        Constraint::Length(height),
+        "",
+    ))
 }
 
 struct Pipelines<'a>(&'a Model);
@@ -54,13 +59,21 @@ impl ListSource for Pipelines<'_> {
     }
     fn filter_text(&self, i: usize) -> String {
         let p = &self.rows()[i];
-        format!("{}\n{}\n{}\n{}", p.name, p.topic, p.group, p.tables.join("\n"))
+        format!(
+            "{}\n{}\n{}\n{}",
+            p.name,
+            p.topic,
+            p.group,
+            p.tables.join("\n")
+        )
     }
     fn sort_key(&self, i: usize, column: usize) -> SortKey {
         let p = &self.rows()[i];
         match column {
             0 => SortKey::Text(p.name.clone()),
-            1 => p.status.map_or(SortKey::Unknown, |s| SortKey::Num(s as u8 as f64)),
+            1 => p
+                .status
+                .map_or(SortKey::Unknown, |s| SortKey::Num(s as u8 as f64)),
             2 => p.lag.into(),
             3 => p.time_lag_s.into(),
             4 => p.inserts_per_s.into(),
@@ -87,28 +100,61 @@ impl ListSource for Pipelines<'_> {
                 .iter()
                 .map(|t| judge::style(m, theme, rule, SubjectKind::Table, t, value))
                 .find(|s| *s == theme.crit || *s == theme.warn)
-                .unwrap_or_else(|| judge::style(m, theme, rule, SubjectKind::Table, &first_table, value))
+                .unwrap_or_else(|| {
+                    judge::style(m, theme, rule, SubjectKind::Table, &first_table, value)
+                })
         };
         let name = format!("{} ▸ {} ▸ {}", p.topic, p.group, tables_label(&p.tables));
         Row::new(vec![
-            Cell::from(Span::styled(name, if p.missing_tables.is_empty() { theme.text } else { theme.warn })),
+            Cell::from(Span::styled(
+                name,
+                if p.missing_tables.is_empty() {
+                    theme.text
+                } else {
+                    theme.warn
+                },
+            )),
             Cell::from(status),
             num_cell(p.lag.map_or("-".into(), format::compact), theme.text),
             num_cell(
-                judge::time_lag(p.time_lag_s, p.time_lag_kind.unwrap_or(crate::model::kafka_history::TimeLagKind::Unknown)),
-                judge::style(m, theme, RuleKind::ConsumerTimeLag, SubjectKind::Group, &p.group, p.time_lag_s),
+                judge::time_lag(
+                    p.time_lag_s,
+                    p.time_lag_kind
+                        .unwrap_or(crate::model::kafka_history::TimeLagKind::Unknown),
+                ),
+                judge::style(
+                    m,
+                    theme,
+                    RuleKind::ConsumerTimeLag,
+                    SubjectKind::Group,
+                    &p.group,
+                    p.time_lag_s,
+                ),
             ),
-            num_cell(p.inserts_per_s.map_or("-".into(), |r| format!("{r:.1}")), theme.muted),
-            num_cell(p.failed_inserts.map_or("-".into(), |n| n.to_string()), worst(RuleKind::FailedInserts, p.failed_inserts.map(|n| n as f64))),
-            num_cell(p.parts_ratio.map_or("-".into(), |r| format!("{:.0}%", r * 100.0)), worst(RuleKind::PartsPressure, p.parts_ratio)),
             num_cell(
-                p.freshness_s.map_or("-".into(), |s| format::seconds(s as f64)),
+                p.inserts_per_s.map_or("-".into(), |r| format!("{r:.1}")),
+                theme.muted,
+            ),
+            num_cell(
+                p.failed_inserts.map_or("-".into(), |n| n.to_string()),
+                worst(RuleKind::FailedInserts, p.failed_inserts.map(|n| n as f64)),
+            ),
+            num_cell(
+                p.parts_ratio
+                    .map_or("-".into(), |r| format!("{:.0}%", r * 100.0)),
+                worst(RuleKind::PartsPressure, p.parts_ratio),
+            ),
+            num_cell(
+                p.freshness_s
+                    .map_or("-".into(), |s| format::seconds(s as f64)),
                 worst(RuleKind::Freshness, p.freshness_s.map(|s| s as f64)),
             ),
         ])
     }
     fn open(&self, i: usize) -> Option<View> {
-        Some(View::Group { group: self.rows()[i].group.clone() })
+        Some(View::Group {
+            group: self.rows()[i].group.clone(),
+        })
     }
 }
 

@@ -18,12 +18,24 @@ use crate::ui::list::{Column, ListSource, SortKey, num_cell};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
 
-pub fn detail_panels<'a>(model: &'a Model, database: &str, table: &str, theme: &Theme) -> Vec<Panel<'a>> {
+pub fn detail_panels<'a>(
+    model: &'a Model,
+    database: &str,
+    table: &str,
+    theme: &Theme,
+) -> Vec<Panel<'a>> {
     let name = format!("{database}.{table}");
     let mut summary = Vec::new();
     for t in model.clickhouse.health.iter().filter(|t| t.table == name) {
-        let parts = match (t.max_parts_in_partition, t.parts_to_delay_insert, t.parts_to_throw_insert) {
-            (Some(p), Some(d), Some(th)) => format!("{p} parts in partition {} (delay at {d}, reject at {th})", t.worst_partition.as_deref().unwrap_or("?")),
+        let parts = match (
+            t.max_parts_in_partition,
+            t.parts_to_delay_insert,
+            t.parts_to_throw_insert,
+        ) {
+            (Some(p), Some(d), Some(th)) => format!(
+                "{p} parts in partition {} (delay at {d}, reject at {th})",
+                t.worst_partition.as_deref().unwrap_or("?")
+            ),
             (Some(p), _, _) => format!("{p} parts in the worst partition"),
             _ => "parts unknown".to_string(),
         };
@@ -43,19 +55,33 @@ pub fn detail_panels<'a>(model: &'a Model, database: &str, table: &str, theme: &
         }
     }
     if summary.is_empty() {
-        summary.push(Line::from(Span::styled(format!("{name} is not in the latest poll"), theme.muted)));
+        summary.push(Line::from(Span::styled(
+            format!("{name} is not in the latest poll"),
+            theme.muted,
+        )));
     }
     let rows: Vec<(&str, &PartitionParts)> = hosts(model)
         .into_iter()
         .flat_map(|h| {
             let host = h.host.as_str();
-            h.partitions.data().into_iter().flatten().filter(|p| p.database == database && p.table == table).map(move |p| (host, p))
+            h.partitions
+                .data()
+                .into_iter()
+                .flatten()
+                .filter(|p| p.database == database && p.table == table)
+                .map(move |p| (host, p))
         })
         .collect();
     let height = summary.len() as u16 + 2;
     vec![
         Panel::text(name, summary, Constraint::Length(height)),
-        Panel::list("Partitions (most parts first)", Partitions(rows), Constraint::Fill(1), "no active partitions").with_problem(clickhouse_problem(model)),
+        Panel::list(
+            "Partitions (most parts first)",
+            Partitions(rows),
+            Constraint::Fill(1),
+            "no active partitions",
+        )
+        .with_problem(clickhouse_problem(model)),
     ]
 }
 
@@ -97,7 +123,9 @@ impl ListSource for Partitions<'_> {
     }
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
         let (pa, pb) = (self.0[a].1, self.0[b].1);
-        pb.active_parts.cmp(&pa.active_parts).then_with(|| pa.partition_id.cmp(&pb.partition_id))
+        pb.active_parts
+            .cmp(&pa.active_parts)
+            .then_with(|| pa.partition_id.cmp(&pb.partition_id))
     }
     fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
         let (host, p) = self.0[i];
@@ -124,7 +152,12 @@ impl ListSource for Partitions<'_> {
 /// What the partition view asks the collector for.
 pub fn focus_of(view: &View) -> Option<PartsFocus> {
     match view {
-        View::Partition { host, database, table, partition_id } => Some(PartsFocus {
+        View::Partition {
+            host,
+            database,
+            table,
+            partition_id,
+        } => Some(PartsFocus {
             host: Some(host.clone()),
             database: database.clone(),
             table: table.clone(),
@@ -138,13 +171,38 @@ pub fn partition_panels<'a>(model: &'a Model, view: &View, theme: &Theme) -> Vec
     let Some(focus) = focus_of(view) else {
         return Vec::new();
     };
-    let title = format!("{}.{} partition {} · active parts, newest first", focus.database, focus.table, focus.partition_id);
-    let found = hosts(model).into_iter().find_map(|h| h.focused_parts.as_ref().filter(|f| f.focus == focus));
+    let title = format!(
+        "{}.{} partition {} · active parts, newest first",
+        focus.database, focus.table, focus.partition_id
+    );
+    let found = hosts(model)
+        .into_iter()
+        .find_map(|h| h.focused_parts.as_ref().filter(|f| f.focus == focus));
     match found.map(|f| &f.parts) {
-        Some(Section::Ok { data }) => vec![Panel::list(title, Parts(data), Constraint::Fill(1), "no active parts: merged away or dropped")],
-        Some(Section::Unavailable { reason }) => vec![Panel::text(title, vec![Line::from(Span::styled(reason.clone(), theme.muted))], Constraint::Fill(1))],
-        Some(Section::Failed { error }) => vec![Panel::text(title, vec![Line::from(Span::styled(error.clone(), theme.crit))], Constraint::Fill(1))],
-        None => vec![Panel::text(title, vec![Line::from(Span::styled("fetching the parts on the next poll…", theme.muted))], Constraint::Fill(1))],
+        Some(Section::Ok { data }) => vec![Panel::list(
+            title,
+            Parts(data),
+            Constraint::Fill(1),
+            "no active parts: merged away or dropped",
+        )],
+        Some(Section::Unavailable { reason }) => vec![Panel::text(
+            title,
+            vec![Line::from(Span::styled(reason.clone(), theme.muted))],
+            Constraint::Fill(1),
+        )],
+        Some(Section::Failed { error }) => vec![Panel::text(
+            title,
+            vec![Line::from(Span::styled(error.clone(), theme.crit))],
+            Constraint::Fill(1),
+        )],
+        None => vec![Panel::text(
+            title,
+            vec![Line::from(Span::styled(
+                "fetching the parts on the next poll…",
+                theme.muted,
+            ))],
+            Constraint::Fill(1),
+        )],
     }
 }
 
@@ -184,7 +242,10 @@ impl ListSource for Parts<'_> {
         }
     }
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
-        self.0[b].modification_time.cmp(&self.0[a].modification_time).then_with(|| self.0[a].name.cmp(&self.0[b].name))
+        self.0[b]
+            .modification_time
+            .cmp(&self.0[a].modification_time)
+            .then_with(|| self.0[a].name.cmp(&self.0[b].name))
     }
     fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
         let p = &self.0[i];

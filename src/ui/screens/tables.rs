@@ -16,7 +16,10 @@ use crate::ui::theme::Theme;
 use crate::ui::view::View;
 
 pub fn clickhouse_problem(model: &Model) -> Option<String> {
-    match (&model.sources.clickhouse.error, &model.clickhouse.tables_problem) {
+    match (
+        &model.sources.clickhouse.error,
+        &model.clickhouse.tables_problem,
+    ) {
         (Some(e), _) => Some(format!("clickhouse: {}", e.message)),
         (None, Some(p)) => Some(p.clone()),
         _ => None,
@@ -24,7 +27,13 @@ pub fn clickhouse_problem(model: &Model) -> Option<String> {
 }
 
 pub fn list_panel(model: &Model, height: Constraint) -> Panel<'_> {
-    Panel::list("ClickHouse tables", Tables(model), height, "no MergeTree tables").with_problem(clickhouse_problem(model))
+    Panel::list(
+        "ClickHouse tables",
+        Tables(model),
+        height,
+        "no MergeTree tables",
+    )
+    .with_problem(clickhouse_problem(model))
 }
 
 struct Tables<'a>(&'a Model);
@@ -85,7 +94,11 @@ impl ListSource for Tables<'_> {
         let t = &self.rows()[i];
         let m = self.0;
         let judge = |rule, value| judge::style(m, theme, rule, SubjectKind::Table, &t.table, value);
-        let name = if self.multi_host() { format!("{} @{}", t.table, t.host) } else { t.table.clone() };
+        let name = if self.multi_host() {
+            format!("{} @{}", t.table, t.host)
+        } else {
+            t.table.clone()
+        };
         let parts_value = crate::model::pipeline::parts_pressure(t);
         let parts = match (t.max_parts_in_partition, t.parts_to_delay_insert) {
             (Some(p), Some(d)) => format!("{p}/{d}"),
@@ -96,8 +109,12 @@ impl ListSource for Tables<'_> {
             Cell::from(name),
             num_cell(parts, judge(RuleKind::PartsPressure, parts_value)),
             num_cell(
-                t.max_partitions_per_day.map_or("-".into(), |n| n.to_string()),
-                judge(RuleKind::PartitionsPerDay, t.max_partitions_per_day.map(|n| n as f64)),
+                t.max_partitions_per_day
+                    .map_or("-".into(), |n| n.to_string()),
+                judge(
+                    RuleKind::PartitionsPerDay,
+                    t.max_partitions_per_day.map(|n| n as f64),
+                ),
             ),
             num_cell(t.merges_running.to_string(), theme.text),
             num_cell(
@@ -105,12 +122,17 @@ impl ListSource for Tables<'_> {
                 judge(RuleKind::FailedInserts, t.failed_inserts.map(|n| n as f64)),
             ),
             num_cell(
-                t.p95_insert_ms.map_or("-".into(), |ms| format!("{ms:.0}ms")),
+                t.p95_insert_ms
+                    .map_or("-".into(), |ms| format!("{ms:.0}ms")),
                 judge(RuleKind::InsertLatencyP95, t.p95_insert_ms),
             ),
-            num_cell(t.inserts_per_s.map_or("-".into(), |r| format!("{r:.1}")), theme.muted),
             num_cell(
-                t.freshness_s.map_or("-".into(), |s| format::seconds(s as f64)),
+                t.inserts_per_s.map_or("-".into(), |r| format!("{r:.1}")),
+                theme.muted,
+            ),
+            num_cell(
+                t.freshness_s
+                    .map_or("-".into(), |s| format::seconds(s as f64)),
                 judge(RuleKind::Freshness, t.freshness_s.map(|s| s as f64)),
             ),
         ])
@@ -118,6 +140,9 @@ impl ListSource for Tables<'_> {
     fn open(&self, i: usize) -> Option<View> {
         let t = &self.rows()[i];
         let (database, table) = t.table.split_once('.').unwrap_or(("", &t.table));
-        Some(View::Table { database: database.to_string(), table: table.to_string() })
+        Some(View::Table {
+            database: database.to_string(),
+            table: table.to_string(),
+        })
     }
 }
