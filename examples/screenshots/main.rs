@@ -93,7 +93,13 @@ async fn main() -> anyhow::Result<()> {
         focus,
         kafka_status: SourceStatus::default(),
         ch_status: SourceStatus::default(),
-        app: App::new(config.context.clone(), config.refresh, Model::new(&config), theme, ColorDepth::TrueColor),
+        app: App::new(
+            config.context.clone(),
+            config.refresh,
+            Model::new(&config),
+            theme,
+            ColorDepth::TrueColor,
+        ),
     };
     std::fs::create_dir_all(&args.out)?;
     for line in std::io::stdin().lock().lines() {
@@ -105,14 +111,22 @@ async fn main() -> anyhow::Result<()> {
             v if v.starts_with('#') => {}
             "sleep" => {
                 let secs: u64 = rest.trim().parse()?;
-                session.keep_polling(Duration::from_secs(secs), args.refresh).await;
+                session
+                    .keep_polling(Duration::from_secs(secs), args.refresh)
+                    .await;
             }
             "sh" => {
-                let status = tokio::process::Command::new("sh").arg("-c").arg(rest).status().await?;
+                let status = tokio::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(rest)
+                    .status()
+                    .await?;
                 anyhow::ensure!(status.success(), "`{rest}` failed: {status}");
             }
             "shot" => {
-                let (name, view) = rest.split_once(' ').ok_or_else(|| anyhow::anyhow!("shot <name> <view>"))?;
+                let (name, view) = rest
+                    .split_once(' ')
+                    .ok_or_else(|| anyhow::anyhow!("shot <name> <view>"))?;
                 shot(&mut session, &args, name, view.trim()).await?;
             }
             other => anyhow::bail!("unknown step `{other}`"),
@@ -147,10 +161,17 @@ async fn shot(session: &mut Session, args: &Args, name: &str, view: &str) -> any
 fn navigate(app: &mut App, view: &str) -> anyhow::Result<()> {
     let (name, arg) = view.split_once(':').unwrap_or((view, ""));
     match name {
-        "group" => app.open(View::Group { group: arg.to_string() }),
+        "group" => app.open(View::Group {
+            group: arg.to_string(),
+        }),
         "table" => {
-            let (database, table) = arg.split_once('.').ok_or_else(|| anyhow::anyhow!("table:<db.table>"))?;
-            app.open(View::Table { database: database.into(), table: table.into() });
+            let (database, table) = arg
+                .split_once('.')
+                .ok_or_else(|| anyhow::anyhow!("table:<db.table>"))?;
+            app.open(View::Table {
+                database: database.into(),
+                table: table.into(),
+            });
         }
         "first-failure" => {
             app.open(View::Failures);

@@ -1,0 +1,146 @@
+//! Render cost of one frame with a 20,000-partition consumer group at 200×60 (target ≤ 2 ms).
+//!
+//!   cargo bench --bench render
+//!
+//! - `warm`: the model did not change since the last frame, so the lists reuse their cached
+//!   order (what every keypress and age tick costs);
+//! - `cold`: the model generation was bumped before the frame, so the focused list re-filters and
+//!   re-sorts its 20,000 rows (the first frame after each poll);
+//! - `ingest_kafka`: the model update itself for that poll (not rendering; for context).
+//!
+//! Keypress-to-frame latency with a hanging ClickHouse is `examples/keypress_latency.rs`.
+
+#[path = "../tests/fixtures/mod.rs"]
+#[allow(dead_code)]
+mod fixtures;
+
+use std::hint::black_box;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use pipetop::source::SourceStatus;
+use pipetop::ui::app::{Action, App};
+use pipetop::ui::view::View;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const PARTITIONS: i32 = 20_000;
+const WIDTH: u16 = 200;
+const HEIGHT: u16 = 60;
+
+fn big_app() -> App {
+    fixtures::app_with(fixtures::big_model(PARTITIONS, 6), fixtures::t(6))
+}
+
+fn terminal() -> Terminal<TestBackend> {
+    Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("test backend")
+}
+
+fn frame(terminal: &mut Terminal<TestBackend>, app: &mut App) {
+    terminal
+        .draw(|f| pipetop::ui::render(f, app))
+        .expect("draw");
+}
+
+/// The group detail of the 20,000-partition group, the selection in the middle of the list.
+fn group_detail_app(terminal: &mut Terminal<TestBackend>) -> App {
+    let mut app = big_app();
+    app.open(View::Group {
+        group: "firehose_sink".to_string(),
+    });
+    frame(terminal, &mut app);
+    for _ in 0..200 {
+        app.apply(Action::PageDown);
+    }
+    frame(terminal, &mut app);
+    app
+}
+
+fn render(c: &mut Criterion) {
+    let mut group = c.benchmark_group("frame_200x60_20k_partitions");
+
+    let mut term = terminal();
+    let mut app = group_detail_app(&mut term);
+    group.bench_function("group_detail_warm", |b| {
+        b.iter(|| {
+            frame(&mut term, &mut app);
+            black_box(term.backend().buffer().area);
+        })
+    });
+    group.bench_function("group_detail_warm_keypress", |b| {
+        let mut down = true;
+        b.iter(|| {
+            app.apply(if down { Action::Down } else { Action::Up });
+            down = !down;
+            frame(&mut term, &mut app);
+        })
+    });
+    group.bench_function("group_detail_cold", |b| {
+        b.iter(|| {
+            app.model_changed();
+            frame(&mut term, &mut app);
+        })
+    });
+    group.bench_function("group_detail_cold_sorted_by_lag", |b| {
+        let mut app = group_detail_app(&mut term);
+        for _ in 0..6 {
+            app.apply(Action::SortNext);
+        }
+        b.iter(|| {
+            app.model_changed();
+            frame(&mut term, &mut app);
+        })
+    });
+
+    let mut app = big_app();
+    app.apply(Action::StartCommand);
+    for ch in "groups".chars() {
+        app.apply(Action::Input(ch));
+    }
+    app.apply(Action::Submit);
+    frame(&mut term, &mut app);
+    group.bench_function("groups_list_warm", |b| {
+        b.iter(|| frame(&mut term, &mut app))
+    });
+    group.bench_function("groups_list_cold", |b| {
+        b.iter(|| {
+            app.model_changed();
+            frame(&mut term, &mut app);
+        })
+    });
+
+    let mut app = big_app();
+    frame(&mut term, &mut app);
+    group.bench_function("overview_warm", |b| b.iter(|| frame(&mut term, &mut app)));
+    group.bench_function("overview_cold", |b| {
+        b.iter(|| {
+            app.model_changed();
+            frame(&mut term, &mut app);
+        })
+    });
+    group.finish();
+
+    // The poll that precedes a cold frame: one 20,000-partition Kafka snapshot into the model.
+    let mut ingest = c.benchmark_group("model_20k_partitions");
+    ingest.sample_size(20);
+    let model = fixtures::big_model(PARTITIONS, 6);
+    let mut n = 6;
+    ingest.bench_function("ingest_kafka", |b| {
+        b.iter_batched(
+            || {
+                n += 1;
+                let mut status = model.sources.kafka.clone();
+                status.record(Ok(fixtures::big_snapshot(PARTITIONS, n)), fixtures::t(n));
+                (model.clone(), status)
+            },
+            |(mut model, status): (_, SourceStatus<_>)| {
+                model.ingest_kafka(status);
+                model
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    ingest.finish();
+}
+
+criterion_group!(benches, render);
+criterion_main!(benches);
