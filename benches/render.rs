@@ -11,7 +11,6 @@
 //! Keypress-to-frame latency with a hanging ClickHouse is `examples/keypress_latency.rs`.
 
 #[path = "../tests/fixtures/mod.rs"]
-#[allow(dead_code)]
 mod fixtures;
 
 use std::hint::black_box;

@@ -1,7 +1,16 @@
-//! The Kafka poll at scale, against the local broker (not a test; run by hand):
+//! The Kafka poll at scale, against a benchmark broker of its own (not a test; run by hand).
 //!
+//! It must not load the shared test broker (127.0.0.1:9092), so it defaults to a second stack:
+//!
+//!   PIPETOP_STACK_DIR=target/bench-stack PIPETOP_KAFKA_PORT=19092 PIPETOP_KAFKA_HEAP=2g \
+//!     tests/stack/up --only kafka --brokers 3
 //!   cargo run --release --example bench_kafka            # 100 topics × 200 partitions, 1,000 groups
 //!   cargo run --release --example bench_kafka -- 10 50 100 --cycles 5   # a smaller cluster
+//!   ... --keep, then ... --reuse bench_PID: measure again without repopulating
+//!   PIPETOP_STACK_DIR=target/bench-stack tests/stack/down
+//!
+//! Three nodes, because one broker holds an open file per partition and 20,000 partitions do not
+//! fit under a 20,000 open-file limit. `PIPETOP_BENCH_BOOTSTRAP` picks another cluster.
 //!
 //! Creates the topics (one CreateTopics call), one message per partition, and N groups each with
 //! a commit on every partition of one topic; then times pipetop's full Kafka poll plus model
@@ -23,7 +32,19 @@ use pipetop::kafka::collector::KafkaCollector;
 use pipetop::model::kafka::KafkaModel;
 use pipetop::source::Collector;
 
-const BROKER: &str = "127.0.0.1:9092";
+/// The benchmark stack's first broker (see the header); never the shared 9092 by default.
+const DEFAULT_BOOTSTRAP: &str = "127.0.0.1:19092";
+
+fn bootstrap() -> String {
+    std::env::var("PIPETOP_BENCH_BOOTSTRAP").unwrap_or_else(|_| DEFAULT_BOOTSTRAP.to_string())
+}
+
+/// The 1, 5 and 15 minute load averages: the machine is shared, so every figure carries it.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".to_string())
+}
 const COMMIT_THREADS: usize = 8;
 
 struct Scale {
@@ -31,15 +52,30 @@ struct Scale {
     partitions: usize,
     groups: usize,
     cycles: usize,
+    /// Leave the topics and groups in place (to measure again with `--reuse`).
+    keep: bool,
+    /// Measure a cluster an earlier `--keep` run populated, named by its prefix.
+    reuse: Option<String>,
+    /// Skip the (slow) `kafka-consumer-groups` reference run.
+    no_reference: bool,
 }
 
 fn parse_args() -> anyhow::Result<Scale> {
     let mut nums = Vec::new();
     let mut cycles = 5;
+    let mut keep = false;
+    let mut reuse = None;
+    let mut no_reference = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         if a == "--cycles" {
             cycles = args.next().context("--cycles N")?.parse()?;
+        } else if a == "--no-reference" {
+            no_reference = true;
+        } else if a == "--keep" {
+            keep = true;
+        } else if a == "--reuse" {
+            reuse = Some(args.next().context("--reuse PREFIX")?);
         } else if a != "--bench" {
             nums.push(
                 a.parse::<usize>()
@@ -53,18 +89,25 @@ fn parse_args() -> anyhow::Result<Scale> {
         partitions: n(1, 200),
         groups: n(2, 1_000),
         cycles,
+        keep,
+        reuse,
+        no_reference,
     })
 }
 
 fn client() -> ClientConfig {
     let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", BROKER).set("log_level", "3");
+    c.set("bootstrap.servers", bootstrap())
+        .set("log_level", "3");
     c
 }
 
 fn main() -> anyhow::Result<()> {
     let scale = parse_args()?;
-    let prefix = format!("bench_{}", std::process::id());
+    let prefix = scale
+        .reuse
+        .clone()
+        .unwrap_or_else(|| format!("bench_{}", std::process::id()));
     let topics: Vec<String> = (0..scale.topics)
         .map(|i| format!("{prefix}_t{i}"))
         .collect();
@@ -73,6 +116,10 @@ fn main() -> anyhow::Result<()> {
         .collect();
     let runtime = tokio::runtime::Runtime::new()?;
     let result = run(&runtime, &scale, &topics, &groups);
+    if scale.keep {
+        eprintln!("keeping the cluster: measure again with --reuse {prefix}");
+        return result;
+    }
     eprintln!(
         "cleaning up: deleting {} topics and {} groups",
         topics.len(),
@@ -83,6 +130,18 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn run(
+    runtime: &tokio::runtime::Runtime,
+    scale: &Scale,
+    topics: &[String],
+    groups: &[String],
+) -> anyhow::Result<()> {
+    if scale.reuse.is_none() {
+        populate(runtime, scale, topics, groups)?;
+    }
+    measure(runtime, scale, topics, groups)
+}
+
+fn populate(
     runtime: &tokio::runtime::Runtime,
     scale: &Scale,
     topics: &[String],
@@ -106,9 +165,17 @@ fn run(
         groups.len() * scale.partitions,
         t.elapsed()
     );
+    Ok(())
+}
 
+fn measure(
+    runtime: &tokio::runtime::Runtime,
+    scale: &Scale,
+    topics: &[String],
+    groups: &[String],
+) -> anyhow::Result<()> {
     let mut config = Config::default();
-    config.kafka.bootstrap_servers = BROKER.to_string();
+    config.kafka.bootstrap_servers = bootstrap();
     config.kafka.request_timeout = Duration::from_secs(30);
     let mut collector =
         KafkaCollector::new(&config.kafka).map_err(|e| anyhow::anyhow!("collector: {e}"))?;
@@ -124,9 +191,10 @@ fn run(
         model.update(&snapshot);
         let wall = t.elapsed();
         eprintln!(
-            "cycle {cycle}: {wall:.0?} (poll {polled:.0?}, model {:.0?}), {} requests, phases {:?}",
+            "cycle {cycle}: {wall:.2?} (poll {polled:.2?}, model {:.2?}), {} requests, load {}, phases {:?}",
             wall - polled,
             snapshot.requests,
+            load(),
             snapshot.phases_ms
         );
         walls.push(wall);
@@ -149,6 +217,14 @@ fn run(
     let median = walls[walls.len() / 2];
     let (tracked_gp, tracked_p) = model.tracked();
 
+    if scale.no_reference {
+        println!(
+            "  pipetop cycle (poll + model): median {median:.2?} over {} cycles (no reference run)",
+            walls.len()
+        );
+        return Ok(());
+    }
+    let load_before_reference = load();
     let t = Instant::now();
     let out = std::process::Command::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -157,7 +233,7 @@ fn run(
     .args([
         "kafka-consumer-groups",
         "--bootstrap-server",
-        BROKER,
+        &bootstrap(),
         "--describe",
         "--all-groups",
     ])
@@ -168,7 +244,7 @@ fn run(
         .filter(|l| groups.iter().any(|g| l.starts_with(&format!("{g} "))))
         .count();
 
-    println!("pipetop Kafka poll at scale");
+    println!("pipetop Kafka poll at scale (bootstrap {})", bootstrap());
     println!(
         "  cluster: {} topics × {} partitions = {} partitions; {} groups; {} group-partition rows",
         topics.len(),
@@ -178,10 +254,11 @@ fn run(
         rows
     );
     println!(
-        "  pipetop cycle (poll + model): median {median:.0?} over {} cycles (min {:.0?}, max {:.0?})",
+        "  pipetop cycle (poll + model): median {median:.2?} over {} cycles (min {:.2?}, max {:.2?}; load now {})",
         walls.len(),
         walls[0],
-        walls[walls.len() - 1]
+        walls[walls.len() - 1],
+        load()
     );
     println!(
         "  requests per cycle: {} ({:?})",
@@ -193,8 +270,10 @@ fn run(
     );
     println!("  peak RSS: {:.0} MiB", peak_rss_kib()? as f64 / 1024.0);
     println!(
-        "  kafka-consumer-groups --describe --all-groups: {reference:.1?} ({} rows of the bench groups, exit {})",
-        reference_rows, out.status
+        "  kafka-consumer-groups --describe --all-groups: {reference:.1?} ({} rows of the bench groups, exit {}; load before {load_before_reference}, after {})",
+        reference_rows,
+        out.status,
+        load()
     );
     println!(
         "  speed-up: {:.0}×",

@@ -123,8 +123,10 @@ async fn main() -> anyhow::Result<()> {
         }
     });
 
-    let mut config = Config::default();
-    config.refresh = args.refresh;
+    let mut config = Config {
+        refresh: args.refresh,
+        ..Config::default()
+    };
     config.kafka.bootstrap_servers = args.kafka.clone();
     config.clickhouse.url = format!("http://127.0.0.1:{port}");
     config.clickhouse.query_timeout = Duration::from_secs(3600);

@@ -339,7 +339,8 @@ fn empty_model() {
 
 #[test]
 fn tiny_sizes_do_not_panic() {
-    let screens: &[(&str, fn() -> App)] = &[
+    type MakeApp = fn() -> App;
+    let screens: &[(&str, MakeApp)] = &[
         ("overview", fixtures::app),
         ("group", || {
             let mut app = at("groups");
@@ -390,9 +391,8 @@ fn esc_goes_back_one_level_and_the_breadcrumb_shows_the_path() {
         &mut app,
         |v| matches!(v, View::Group { group } if group == "orders_enricher"),
     );
-    // At 80 columns the alert summary takes half the line and cuts the crumb ("orders_en"):
-    // see the group_detail_stopped_80x24 snapshot.
-    let screen = lines(&draw(&mut app, 160, 48));
+    // The breadcrumb wins over the alert summary, even at 80 columns.
+    let screen = lines(&draw(&mut app, 80, 24));
     assert!(
         screen[1].contains("overview › groups › orders_enricher"),
         "breadcrumb: {:?}",
@@ -402,7 +402,11 @@ fn esc_goes_back_one_level_and_the_breadcrumb_shows_the_path() {
     assert_eq!(app.level().view, View::Groups);
     let screen = lines(&draw(&mut app, 80, 24));
     assert!(screen[1].contains("overview › groups"), "{:?}", screen[1]);
-    assert!(!screen[1].contains("orders_enricher"), "{:?}", screen[1]);
+    assert!(
+        !screen[1].contains("groups › orders_enricher"),
+        "{:?}",
+        screen[1]
+    );
     apply(&mut app, [Action::Back]);
     assert_eq!(app.level().view, View::Overview);
     apply(&mut app, [Action::Back]);
@@ -444,12 +448,12 @@ fn sort_marker_appears_on_s_and_flips_on_shift_s() {
     assert!(header(&mut app).contains("GROUP▲"), "{}", header(&mut app));
     apply(&mut app, [Action::SortReverse]);
     assert!(header(&mut app).contains("GROUP▼"), "{}", header(&mut app));
-    // Numeric columns start largest first. (MBR is 3 wide: the marker pushes the M out, "BR▼".)
+    // Numeric columns start largest first; their marker sits left of the right-aligned title.
     apply(
         &mut app,
         [Action::SortNext, Action::SortNext, Action::SortNext],
     );
-    assert!(header(&mut app).contains("R▼"), "{}", header(&mut app));
+    assert!(header(&mut app).contains("▼MBR"), "{}", header(&mut app));
     let screen = lines(&draw(&mut app, 120, 30));
     let first = screen[4].clone();
     assert!(
@@ -457,7 +461,7 @@ fn sort_marker_appears_on_s_and_flips_on_shift_s() {
         "3 members sorts first: {first}"
     );
     apply(&mut app, [Action::SortNext]);
-    assert!(header(&mut app).contains("LAG▼"), "{}", header(&mut app));
+    assert!(header(&mut app).contains("▼LAG"), "{}", header(&mut app));
     let screen = lines(&draw(&mut app, 120, 30));
     assert!(
         screen[4].contains("orders_enricher"),
@@ -465,7 +469,7 @@ fn sort_marker_appears_on_s_and_flips_on_shift_s() {
         screen[4]
     );
     apply(&mut app, [Action::SortReverse]);
-    assert!(header(&mut app).contains("LAG▲"), "{}", header(&mut app));
+    assert!(header(&mut app).contains("▲LAG"), "{}", header(&mut app));
 }
 
 #[test]

@@ -10,8 +10,10 @@ pub struct KafkaSnapshot {
     /// Wall time of the whole poll.
     pub poll_ms: u64,
     /// Kafka requests this poll sent, counted per broker as librdkafka sends them: ListOffsets is
-    /// one request per leader broker, ListGroups one per broker, DescribeGroups and OffsetFetch
-    /// one per group (FindCoordinator lookups, which librdkafka caches, are not counted).
+    /// one request per batch of up to 500 partitions of one leader broker, ListGroups one per
+    /// broker, OffsetFetch one per group, DescribeGroups one per group with members (two for a
+    /// classic group on Kafka 4: librdkafka tries ConsumerGroupDescribe first); groups listed
+    /// Empty are not described. FindCoordinator lookups, which librdkafka caches, are not counted.
     pub requests: u32,
     pub requests_by_kind: RequestCounts,
     /// Where `poll_ms` went, to tell a slow coordinator from a slow partition leader.

@@ -175,10 +175,8 @@ impl App {
                     match view::command(&text) {
                         Some(target) => self.jump(target),
                         None => {
-                            self.notice = Some(format!(
-                                "no view named `{text}`: try {}",
-                                view::complete("").join(", ")
-                            ))
+                            self.notice =
+                                Some(format!("no view `{text}`: press : then Tab to see them"))
                         }
                     }
                 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, Wrap};
 
 use super::app::{App, Mode};
 use super::format;
@@ -13,6 +13,49 @@ use super::keys;
 use super::theme::Theme;
 use crate::alerts::{Alert, AlertState, Severity};
 use crate::source::SourceStatus;
+
+/// Below this size the panels would be columns of fragments: a compact summary is shown instead.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 12;
+
+/// A terminal too small for the panels still answers "is anything wrong?".
+pub fn draw_compact(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.theme;
+    let source = |name: &str, failing: bool, polled: bool| {
+        let (text, style) = match (failing, polled) {
+            (true, _) => ("DOWN", theme.crit),
+            (false, true) => ("ok", theme.ok),
+            (false, false) => ("…", theme.muted),
+        };
+        Line::from(vec![
+            Span::raw(format!("{name} ")),
+            Span::styled(text, style),
+        ])
+    };
+    let sources = &app.model.sources;
+    let lines = vec![
+        Line::from(vec![
+            Span::styled("pipetop ", theme.accent),
+            Span::styled(app.context.clone(), theme.header),
+        ]),
+        alert_summary(app, false),
+        source(
+            "kafka",
+            sources.kafka.error.is_some(),
+            sources.kafka.last_good.is_some(),
+        ),
+        source(
+            "clickhouse",
+            sources.clickhouse.error.is_some(),
+            sources.clickhouse.last_good.is_some(),
+        ),
+        Line::from(Span::styled(
+            format!("enlarge to {MIN_WIDTH}×{MIN_HEIGHT} for details"),
+            theme.muted,
+        )),
+    ];
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
+}
 
 /// Data older than this many refresh intervals is drawn as stale.
 const STALE_AFTER_REFRESHES: u32 = 3;
@@ -25,6 +68,14 @@ pub fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         Span::styled(app.context.clone(), theme.header),
         Span::styled(" │ ", theme.border),
     ];
+    // First, so a narrow terminal never cuts it off: a frozen screen must say so.
+    if app.paused {
+        spans.push(Span::styled(
+            "⏸ PAUSED",
+            theme.warn.add_modifier(ratatui::style::Modifier::REVERSED),
+        ));
+        spans.push(Span::styled(" │ ", theme.border));
+    }
     let kafka = &model.sources.kafka;
     let brokers = kafka
         .last_good
@@ -42,9 +93,6 @@ pub fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         .unwrap_or_else(|| "clickhouse".to_string());
     spans.push(Span::raw(version));
     spans.push(age_span(clickhouse, app));
-    if app.paused {
-        spans.push(Span::styled("  ⏸ PAUSED", theme.warn));
-    }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
@@ -55,7 +103,7 @@ fn age_span<T>(status: &SourceStatus<T>, app: &App) -> Span<'static> {
     let text = match (age, &status.error) {
         (None, None) => " · connecting…".to_string(),
         (None, Some(_)) => " · DOWN".to_string(),
-        (Some(age), Some(_)) => format!(" · DOWN, data {} old", crate::time::short_duration(age)),
+        (Some(age), Some(_)) => format!(" · DOWN {}", crate::time::short_duration(age)),
         (Some(age), None) => format!(" · {}", format::age(age)),
     };
     let style = if status.error.is_some() {
@@ -70,16 +118,23 @@ fn age_span<T>(status: &SourceStatus<T>, app: &App) -> Span<'static> {
 }
 
 pub fn draw_breadcrumb(frame: &mut Frame, area: Rect, app: &App) {
+    let crumb = breadcrumb(app);
+    // Where you are wins over the alert summary: the summary shrinks to counts, then to nothing.
+    let room = area.width.saturating_sub(crumb.width() as u16 + 2);
+    let full = alert_summary(app, true);
+    let alerts = if full.width() as u16 <= room {
+        full
+    } else {
+        alert_summary(app, false)
+    };
+    if alerts.width() as u16 <= room {
+        frame.render_widget(Paragraph::new(alerts).right_aligned(), area);
+    }
+    frame.render_widget(Paragraph::new(crumb), area);
+}
+
+fn breadcrumb(app: &App) -> Line<'static> {
     let theme = &app.theme;
-    let alerts = alert_summary(app);
-    let alerts_width = alerts.width() as u16;
-    let [crumb_area, alert_area] = Layout::horizontal([
-        Constraint::Fill(1),
-        Constraint::Length(alerts_width.min(area.width / 2 + 10)),
-    ])
-    .areas(area);
-    frame.render_widget(Paragraph::new(alerts).right_aligned(), alert_area);
-    let area = crumb_area;
     let mut spans = vec![Span::raw(" ")];
     for (i, level) in app.stack.iter().enumerate() {
         if i > 0 {
@@ -92,11 +147,11 @@ pub fn draw_breadcrumb(frame: &mut Frame, area: Rect, app: &App) {
         };
         spans.push(Span::styled(level.view.label(), style));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    Line::from(spans)
 }
 
 /// "2 CRIT 1 WARN · consumer_time_lag group clickhouse_group" or "no alerts": on every screen.
-fn alert_summary(app: &App) -> Line<'static> {
+fn alert_summary(app: &App, with_newest: bool) -> Line<'static> {
     let theme = &app.theme;
     let active = app.model.alerts.active();
     let firing: Vec<&Alert> = active
@@ -128,7 +183,11 @@ fn alert_summary(app: &App) -> Line<'static> {
         spans.push(Span::raw(" "));
     }
     // The newest firing alert: what changed last is what the engineer wants to see first.
-    if let Some(newest) = firing.iter().max_by_key(|a| a.since) {
+    if let Some(newest) = firing
+        .iter()
+        .max_by_key(|a| a.since)
+        .filter(|_| with_newest)
+    {
         spans.push(Span::styled(
             format!("{} {} ", newest.rule, newest.subject),
             super::screens::severity_style(theme, newest.severity, newest.state),
@@ -183,8 +242,8 @@ fn hint_line(theme: &Theme, hints: Vec<(&'static str, &'static str)>) -> Line<'s
 }
 
 pub fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme) {
-    let width = area.width.min(100);
-    let height = area.height.min(keys::HELP.len() as u16 + 4);
+    let width = area.width.min(72);
+    let height = area.height.min(keys::HELP.len() as u16 + 2);
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,

@@ -66,7 +66,12 @@ pub fn seconds(s: f64) -> String {
     if !s.is_finite() || s < 0.0 {
         return "-".to_string();
     }
-    short_duration(Duration::from_secs_f64(s))
+    // Figures come from polls a second or more apart: milliseconds would be noise.
+    match s {
+        0.0 => "0s".to_string(),
+        s if s < 1.0 => "<1s".to_string(),
+        s => short_duration(Duration::from_secs_f64(s)),
+    }
 }
 
 pub fn rate(per_second: f64) -> String {

@@ -87,27 +87,15 @@ pub const HELP: &[(&str, &str)] = &[
     ("PgUp PgDn  Space", "page"),
     ("g G  Home End", "first / last row"),
     ("Enter → l", "drill down into the selected row"),
-    ("Esc ← h", "back one level (at the top: clear the filter)"),
+    ("Esc ← h", "back (at the top: clear the filter)"),
     ("Tab", "next panel"),
-    (
-        "/",
-        "filter the list (regex, case-insensitive; !re keeps non-matching rows)",
-    ),
-    (
-        ":",
-        "jump to a view: groups topics tables merges failures consumers errors alerts",
-    ),
+    ("/", "filter: regex, any case; !re keeps the rest"),
+    (":", "jump to a view by name (Tab completes)"),
     ("s  S", "sort by the next column / reverse the sort"),
-    (
-        "p",
-        "pause updates (the screen freezes; collectors keep polling)",
-    ),
+    ("p", "pause the screen (collectors keep polling)"),
     ("r", "refresh now"),
     ("t", "next theme"),
-    (
-        "e",
-        "export the model and the alert history as JSON (--export FILE)",
-    ),
+    ("e", "export model + alert history (--export FILE)"),
     ("?", "this help"),
     ("q  Ctrl-C", "quit"),
 ];

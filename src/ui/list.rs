@@ -19,6 +19,8 @@ pub struct Column {
     pub width: Constraint,
     /// Right-aligned, and sorted largest first by default.
     pub numeric: bool,
+    /// Narrower lists leave this column out, so the columns that say what a row is keep room.
+    pub hide_below: u16,
 }
 
 impl Column {
@@ -27,6 +29,7 @@ impl Column {
             title,
             width,
             numeric: false,
+            hide_below: 0,
         }
     }
     pub const fn num(title: &'static str, width: Constraint) -> Column {
@@ -34,6 +37,14 @@ impl Column {
             title,
             width,
             numeric: true,
+            hide_below: 0,
+        }
+    }
+    /// Shown only when the list is at least `width` cells wide.
+    pub const fn from_width(self, width: u16) -> Column {
+        Column {
+            hide_below: width,
+            ..self
         }
     }
 }
@@ -86,7 +97,8 @@ pub trait ListSource {
     fn sort_key(&self, i: usize, column: usize) -> SortKey;
     /// The order rows come in before the user sorts: worst first.
     fn natural_order(&self, a: usize, b: usize) -> Ordering;
-    fn row(&self, i: usize, theme: &Theme) -> Row<'static>;
+    /// One cell per column, in `columns()` order; the list drops the hidden ones.
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>>;
     /// Where Enter on row `i` leads.
     fn open(&self, _i: usize) -> Option<View> {
         None
@@ -300,15 +312,22 @@ pub fn render(
         return;
     }
     let columns = source.columns();
+    let shown: Vec<bool> = columns.iter().map(|c| area.width >= c.hide_below).collect();
     let sort = state.sort;
-    let header = Row::new(columns.iter().enumerate().map(|(i, c)| {
-        let marker = match sort {
-            Some(s) if s.column == i && s.descending => "▼",
-            Some(s) if s.column == i => "▲",
-            _ => "",
-        };
-        header_cell(c, marker)
-    }))
+    let header = Row::new(
+        columns
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| shown[*i])
+            .map(|(i, c)| {
+                let marker = match sort {
+                    Some(s) if s.column == i && s.descending => "▼",
+                    Some(s) if s.column == i => "▲",
+                    _ => "",
+                };
+                header_cell(c, marker)
+            }),
+    )
     .style(theme.header);
     let selected = state.selected;
     let scroll_before = state.scroll;
@@ -318,14 +337,20 @@ pub fn render(
     let scroll = state.scroll;
     debug_assert!(scroll_before <= state.order.len());
     let rows = window.iter().enumerate().map(|(offset, &i)| {
-        let row = source.row(i, theme);
+        let cells = source.cells(i, theme).into_iter().zip(&shown);
+        let row = Row::new(cells.filter(|(_, show)| **show).map(|(c, _)| c));
         if focused && scroll + offset == selected {
             row.style(theme.selection)
         } else {
             row
         }
     });
-    let widths: Vec<Constraint> = columns.iter().map(|c| c.width).collect();
+    let widths: Vec<Constraint> = columns
+        .iter()
+        .zip(&shown)
+        .filter(|(_, show)| **show)
+        .map(|(c, _)| c.width)
+        .collect();
     frame.render_widget(
         Table::new(rows, widths).header(header).column_spacing(1),
         area,
@@ -333,11 +358,11 @@ pub fn render(
 }
 
 fn header_cell(column: &Column, marker: &str) -> Cell<'static> {
-    let text = format!("{}{marker}", column.title);
+    // The marker goes on the side the title is aligned to, so it never pushes the title out.
     if column.numeric {
-        Cell::from(Line::from(text).right_aligned())
+        Cell::from(Line::from(format!("{marker}{}", column.title)).right_aligned())
     } else {
-        Cell::from(text)
+        Cell::from(format!("{}{marker}", column.title))
     }
 }
 
@@ -379,8 +404,8 @@ mod tests {
         fn natural_order(&self, a: usize, b: usize) -> Ordering {
             self.0[b].1.cmp(&self.0[a].1)
         }
-        fn row(&self, i: usize, _: &Theme) -> Row<'static> {
-            Row::new(vec![self.0[i].0.clone()])
+        fn cells(&self, i: usize, _: &Theme) -> Vec<Cell<'static>> {
+            vec![Cell::from(self.0[i].0.clone())]
         }
     }
 

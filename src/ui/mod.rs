@@ -34,6 +34,10 @@ pub struct UiOptions {
 
 /// Draws one frame of the whole screen. Pure: everything comes from `app`.
 pub fn render(frame: &mut Frame, app: &mut App) {
+    if frame.area().width < chrome::MIN_WIDTH || frame.area().height < chrome::MIN_HEIGHT {
+        chrome::draw_compact(frame, frame.area(), app);
+        return;
+    }
     let (header, crumb, body, footer) = chrome::layout(frame.area());
     chrome::draw_header(frame, header, app);
     if let Some(crumb) = crumb {

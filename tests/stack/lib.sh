@@ -10,6 +10,9 @@ LZ4_PY_VERSION="4.4.5"
 CITYHASH_PY_VERSION="1.0.2.6"
 
 STATE_DIR="${PIPETOP_STACK_DIR:-$REPO_ROOT/target/stack}"
+# A relative PIPETOP_STACK_DIR is taken from the current directory, made absolute so the
+# brokers (whose log.dirs it names) and later commands agree wherever they run from.
+case $STATE_DIR in /*) ;; *) STATE_DIR="$PWD/$STATE_DIR" ;; esac
 CACHE_DIR="${PIPETOP_CACHE_DIR:-$HOME/.cache/pipetop}"
 RUN_DIR="$STATE_DIR/run"
 LOG_DIR="$STATE_DIR/logs"
@@ -27,9 +30,15 @@ LEGACY_BIN=/usr/sbin/clickhouse-server
 
 START_TIMEOUT="${PIPETOP_START_TIMEOUT:-90}"
 
-# Kafka node i (1-based): broker port 9092+100*(i-1), controller 9093+100*(i-1)
-kafka_broker_port() { echo $((9092 + 100 * ($1 - 1))); }
-kafka_controller_port() { echo $((9093 + 100 * ($1 - 1))); }
+# Kafka node i (1-based): broker port P+100*(i-1), controller P+1+100*(i-1), where P is
+# PIPETOP_KAFKA_PORT (default 9092). A second stack (other PIPETOP_STACK_DIR and port) can run
+# beside the default one, e.g. for the benchmark, which must not load the shared broker.
+KAFKA_PORT="${PIPETOP_KAFKA_PORT:-9092}"
+[[ $KAFKA_PORT =~ ^[0-9]+$ ]] || { printf 'ERROR: PIPETOP_KAFKA_PORT must be a port number\n' >&2; exit 1; }
+# Broker heap; the benchmark's 20,000 partitions want more than the default.
+KAFKA_HEAP="${PIPETOP_KAFKA_HEAP:-1536m}"
+kafka_broker_port() { echo $((KAFKA_PORT + 100 * ($1 - 1))); }
+kafka_controller_port() { echo $((KAFKA_PORT + 1 + 100 * ($1 - 1))); }
 
 log() { printf '%s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
@@ -271,7 +280,7 @@ kafka_start_node() { # i   (config and storage must exist)
   fi
   mkdir -p "$RUN_DIR" "$LOG_DIR"
   echo "==== $(date -u +%FT%TZ) starting kafka node $i" >>"$logf"
-  setsid java -Xmx1536m -Xms256m -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+  setsid java -Xmx"$KAFKA_HEAP" -Xms256m -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$KAFKA_STATE/log4j2-broker.xml" \
     -Dkafka.logs.dir="$LOG_DIR" \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_STATE/node$i/server.properties" \

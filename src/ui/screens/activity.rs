@@ -4,9 +4,9 @@ use std::cmp::Ordering;
 
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Row};
+use ratatui::widgets::Cell;
 
-use super::{Panel, failures::clock, tables::clickhouse_problem};
+use super::{Panel, Source, failures::clock, tables::clickhouse_problem};
 use crate::clickhouse::snapshot::{HostSnapshot, KafkaConsumer, Merge, Section, ServerError};
 use crate::model::Model;
 use crate::ui::format;
@@ -53,19 +53,20 @@ pub fn merges_panel(model: &Model) -> Panel<'_> {
         "no merges running",
     )
     .with_problem(problem)
+    .from_source(Source::ClickHouse)
 }
 
 struct Merges<'a>(Vec<(&'a str, &'a Merge)>);
 
 const MERGE_COLUMNS: &[Column] = &[
-    Column::text("TABLE", Constraint::Fill(2)),
+    Column::text("TABLE", Constraint::Fill(3)),
     Column::num("ELAPSED", Constraint::Length(7)),
     Column::num("PROGRESS", Constraint::Length(8)),
-    Column::num("PARTS", Constraint::Length(5)),
+    Column::num("PARTS", Constraint::Length(6)),
     Column::num("SIZE", Constraint::Length(10)),
-    Column::num("MEMORY", Constraint::Length(10)),
-    Column::text("KIND", Constraint::Length(8)),
-    Column::text("RESULT PART", Constraint::Fill(2)),
+    Column::num("MEMORY", Constraint::Length(10)).from_width(110),
+    Column::text("KIND", Constraint::Length(8)).from_width(100),
+    Column::text("RESULT PART", Constraint::Fill(2)).from_width(120),
 ];
 
 impl ListSource for Merges<'_> {
@@ -100,9 +101,9 @@ impl ListSource for Merges<'_> {
         // Longest-running first: a merge that never ends is the one to look at.
         self.0[b].1.elapsed_s.total_cmp(&self.0[a].1.elapsed_s)
     }
-    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
         let m = self.0[i].1;
-        Row::new(vec![
+        vec![
             Cell::from(format!("{}.{}", m.database, m.table)),
             num_cell(format::seconds(m.elapsed_s), theme.text),
             num_cell(format!("{:.0}%", m.progress * 100.0), theme.text),
@@ -111,7 +112,7 @@ impl ListSource for Merges<'_> {
             num_cell(format::bytes(m.memory_usage), theme.muted),
             Cell::from(merge_kind(m)),
             Cell::from(Span::styled(m.result_part_name.clone(), theme.muted)),
-        ])
+        ]
     }
     fn open(&self, i: usize) -> Option<View> {
         let m = self.0[i].1;
@@ -139,6 +140,7 @@ pub fn consumers_panel(model: &Model) -> Panel<'_> {
         "no Kafka engine tables",
     )
     .with_problem(problem)
+    .from_source(Source::ClickHouse)
 }
 
 fn consumer_key(host: &str, c: &KafkaConsumer) -> String {
@@ -148,14 +150,14 @@ fn consumer_key(host: &str, c: &KafkaConsumer) -> String {
 struct Consumers<'a>(Vec<(&'a str, &'a KafkaConsumer)>);
 
 const CONSUMER_COLUMNS: &[Column] = &[
-    Column::text("TABLE", Constraint::Fill(2)),
-    Column::num("PARTS", Constraint::Length(5)),
+    Column::text("TABLE", Constraint::Fill(3)),
+    Column::num("PARTS", Constraint::Length(6)).from_width(100),
     Column::num("READ", Constraint::Length(8)),
     Column::num("POLLED", Constraint::Length(7)),
     Column::num("COMMITTED", Constraint::Length(9)),
-    Column::num("REBAL", Constraint::Length(5)),
+    Column::num("REBAL", Constraint::Length(6)).from_width(110),
     Column::num("ERRORS", Constraint::Length(6)),
-    Column::text("LATEST EXCEPTION", Constraint::Fill(3)),
+    Column::text("LATEST EXCEPTION", Constraint::Fill(3)).from_width(100),
 ];
 
 impl ListSource for Consumers<'_> {
@@ -196,10 +198,10 @@ impl ListSource for Consumers<'_> {
             .cmp(&errors(a))
             .then_with(|| self.key(a).cmp(&self.key(b)))
     }
-    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
         let c = self.0[i].1;
         let age = |s: Option<u64>| s.map_or("never".to_string(), |s| format::seconds(s as f64));
-        Row::new(vec![
+        vec![
             Cell::from(format!("{}.{}", c.database, c.table)),
             num_cell(c.assignments.len().to_string(), theme.text),
             num_cell(format::compact(c.num_messages_read), theme.text),
@@ -221,7 +223,7 @@ impl ListSource for Consumers<'_> {
                     .unwrap_or_default(),
                 theme.warn,
             )),
-        ])
+        ]
     }
     fn open(&self, i: usize) -> Option<View> {
         Some(View::Consumer { key: self.key(i) })
@@ -252,7 +254,10 @@ pub fn consumer_detail(model: &Model, key: &str, theme: &Theme) -> Vec<Panel<'st
             label("messages read"),
             Span::raw(format::thousands(c.num_messages_read)),
         ]),
-        Line::from(vec![label("commits"), Span::raw(c.num_commits.to_string())]),
+        Line::from(vec![
+            label("commits"),
+            Span::raw(format::thousands(c.num_commits)),
+        ]),
         Line::from(vec![
             label("rebalances"),
             Span::raw(format!(
@@ -264,18 +269,8 @@ pub fn consumer_detail(model: &Model, key: &str, theme: &Theme) -> Vec<Panel<'st
             label("in use"),
             Span::raw(if c.is_currently_used { "yes" } else { "no" }),
         ]),
-        Line::from(""),
-        Line::from(Span::styled(
-            "assignments (topic/partition @ current offset)",
-            theme.muted,
-        )),
     ];
-    let assignments: Vec<String> = c
-        .assignments
-        .iter()
-        .map(|a| format!("{}/{} @ {}", a.topic, a.partition, a.current_offset))
-        .collect();
-    lines.push(Line::from(assignments.join("   ")));
+    // Exceptions first: they are why one opens this screen.
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled("latest exceptions", theme.muted)));
     if c.latest_exceptions.is_empty() {
@@ -287,6 +282,19 @@ pub fn consumer_detail(model: &Model, key: &str, theme: &Theme) -> Vec<Panel<'st
             Span::styled(e.text.clone(), theme.crit),
         ]));
     }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "assignments: topic/partition @ current offset",
+        theme.muted,
+    )));
+    lines.extend(c.assignments.iter().map(|a| {
+        Line::from(format!(
+            "{}/{} @ {}",
+            a.topic,
+            a.partition,
+            format::thousands(a.current_offset.max(0) as u64)
+        ))
+    }));
     vec![Panel::text(
         format!("{}.{}", c.database, c.table),
         lines,
@@ -303,16 +311,17 @@ pub fn errors_panel(model: &Model) -> Panel<'_> {
         "no server errors in the window",
     )
     .with_problem(problem)
+    .from_source(Source::ClickHouse)
 }
 
 struct Errors<'a>(Vec<(&'a str, &'a ServerError)>);
 
 const ERROR_COLUMNS: &[Column] = &[
-    Column::text("ERROR", Constraint::Length(28)),
+    Column::text("ERROR", Constraint::Fill(2)),
     Column::num("CODE", Constraint::Length(5)),
     Column::num("COUNT", Constraint::Length(7)),
     Column::text("LAST", Constraint::Length(8)),
-    Column::text("LAST MESSAGE", Constraint::Fill(1)),
+    Column::text("LAST MESSAGE", Constraint::Fill(3)),
 ];
 
 impl ListSource for Errors<'_> {
@@ -349,9 +358,9 @@ impl ListSource for Errors<'_> {
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
         a.cmp(&b)
     }
-    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
         let e = self.0[i].1;
-        Row::new(vec![
+        vec![
             Cell::from(e.name.clone()),
             num_cell(e.code.to_string(), theme.text),
             num_cell(format::thousands(e.count), theme.warn),
@@ -366,6 +375,6 @@ impl ListSource for Errors<'_> {
                     .unwrap_or("")
                     .to_string(),
             ),
-        ])
+        ]
     }
 }

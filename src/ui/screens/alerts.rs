@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use ratatui::layout::Constraint;
 use ratatui::style::Style;
 use ratatui::text::Span;
-use ratatui::widgets::{Cell, Row};
+use ratatui::widgets::Cell;
 
 use super::Panel;
 use crate::alerts::rules::Unit;
@@ -90,13 +90,13 @@ struct Active {
 }
 
 const ACTIVE_COLUMNS: &[Column] = &[
-    Column::text("SEVERITY", Constraint::Length(8)),
+    Column::text("SEV", Constraint::Length(4)),
     Column::text("STATE", Constraint::Length(7)),
     Column::text("RULE", Constraint::Length(23)),
     Column::text("SUBJECT", Constraint::Fill(2)),
-    Column::text("VALUE", Constraint::Length(14)),
+    Column::text("VALUE", Constraint::Length(14)).from_width(100),
     Column::num("FOR", Constraint::Length(7)),
-    Column::text("DETAIL", Constraint::Fill(3)),
+    Column::text("DETAIL", Constraint::Fill(3)).from_width(120),
 ];
 
 impl ListSource for Active {
@@ -134,7 +134,7 @@ impl ListSource for Active {
         // The engine lists firing before pending, critical first, oldest first.
         a.cmp(&b)
     }
-    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
         let a = &self.alerts[i];
         let style = severity_style(theme, a.severity, a.state);
         let severity = match a.severity {
@@ -145,7 +145,7 @@ impl ListSource for Active {
             AlertState::Firing => "firing",
             AlertState::Pending => "pending",
         };
-        Row::new(vec![
+        vec![
             Cell::from(Span::styled(severity, style)),
             Cell::from(Span::styled(state, style)),
             Cell::from(a.rule.to_string()),
@@ -156,7 +156,7 @@ impl ListSource for Active {
                 a.detail.lines().next().unwrap_or("").to_string(),
                 theme.muted,
             )),
-        ])
+        ]
     }
     fn open(&self, i: usize) -> Option<View> {
         view_of(&self.alerts[i].subject)
@@ -169,12 +169,12 @@ struct History {
 }
 
 const HISTORY_COLUMNS: &[Column] = &[
-    Column::text("SEVERITY", Constraint::Length(8)),
+    Column::text("SEV", Constraint::Length(4)),
     Column::text("RULE", Constraint::Length(23)),
     Column::text("SUBJECT", Constraint::Fill(2)),
     Column::num("FIRED", Constraint::Length(9)),
     Column::num("LASTED", Constraint::Length(8)),
-    Column::num("PEAK", Constraint::Length(8)),
+    Column::num("PEAK", Constraint::Length(8)).from_width(100),
 ];
 
 impl ListSource for History {
@@ -217,7 +217,7 @@ impl ListSource for History {
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
         a.cmp(&b)
     }
-    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
         let e = &self.events[i];
         let style = severity_style(theme, e.severity, AlertState::Firing);
         let lasted = match e.cleared_at {
@@ -225,7 +225,7 @@ impl ListSource for History {
             None => "firing".to_string(),
         };
         let unit = e.rule.unit();
-        Row::new(vec![
+        vec![
             Cell::from(Span::styled(
                 if e.severity == Severity::Critical {
                     "CRIT"
@@ -242,7 +242,7 @@ impl ListSource for History {
             ),
             Cell::from(ratatui::text::Line::from(lasted).right_aligned()),
             Cell::from(ratatui::text::Line::from(unit.format(e.peak)).right_aligned()),
-        ])
+        ]
     }
     fn open(&self, i: usize) -> Option<View> {
         view_of(&self.events[i].subject)

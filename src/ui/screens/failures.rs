@@ -4,9 +4,9 @@ use std::cmp::Ordering;
 
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Row};
+use ratatui::widgets::Cell;
 
-use super::{Panel, tables::clickhouse_problem};
+use super::{Panel, Source, tables::clickhouse_problem};
 use crate::model::Model;
 use crate::model::clickhouse::FailedInsert;
 use crate::ui::list::{Column, ListSource, SortKey, num_cell};
@@ -25,6 +25,7 @@ pub fn list_panel(model: &Model) -> Panel<'_> {
         "no failed inserts in the window",
     )
     .with_problem(clickhouse_problem(model))
+    .from_source(Source::ClickHouse)
 }
 
 struct Failures<'a>(&'a [FailedInsert]);
@@ -33,7 +34,7 @@ const COLUMNS: &[Column] = &[
     Column::text("TABLE", Constraint::Fill(2)),
     Column::num("CODE", Constraint::Length(5)),
     Column::num("COUNT", Constraint::Length(6)),
-    Column::text("LATEST", Constraint::Length(8)),
+    Column::text("LATEST", Constraint::Length(8)).from_width(90),
     Column::text("EXCEPTION", Constraint::Fill(5)),
 ];
 
@@ -65,15 +66,15 @@ impl ListSource for Failures<'_> {
         // The model keeps them newest first.
         a.cmp(&b)
     }
-    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
         let f = &self.0[i];
-        Row::new(vec![
+        vec![
             Cell::from(f.table.clone()),
             num_cell(f.exception_code.to_string(), theme.text),
             num_cell(f.failures.to_string(), theme.warn),
             Cell::from(Span::styled(clock(f.latest_time), theme.muted)),
             Cell::from(first_line(&f.latest_exception).to_string()),
-        ])
+        ]
     }
     fn open(&self, i: usize) -> Option<View> {
         Some(View::Failure {
@@ -129,16 +130,17 @@ pub fn detail_panels<'a>(model: &'a Model, key_wanted: &str, theme: &Theme) -> V
             Span::raw(f.latest_query_id.clone()),
         ]),
         Line::from(""),
-        Line::from(Span::styled("exception", theme.muted)),
+        Line::from(Span::styled("query", theme.muted)),
     ];
+    // The query first: it is short, and a long stack trace below must not push it off screen.
+    lines.extend(f.latest_query.lines().map(|l| Line::from(l.to_string())));
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("exception", theme.muted)));
     lines.extend(
         f.latest_exception
             .lines()
             .map(|l| Line::from(Span::styled(l.to_string(), theme.crit))),
     );
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled("query", theme.muted)));
-    lines.extend(f.latest_query.lines().map(|l| Line::from(l.to_string())));
     vec![Panel::text(
         format!("failed insert into {}", f.table),
         lines,

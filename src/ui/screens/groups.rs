@@ -4,9 +4,9 @@ use std::cmp::Ordering;
 
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Row};
+use ratatui::widgets::Cell;
 
-use super::{Panel, judge, or_dash};
+use super::{Panel, Source, judge, or_dash};
 use crate::alerts::{RuleKind, SubjectKind};
 use crate::kafka::admin::GroupState;
 use crate::model::Model;
@@ -25,7 +25,9 @@ pub fn list_panel(model: &Model, height: Constraint) -> Panel<'_> {
         .error
         .as_ref()
         .map(|e| format!("kafka: {}", e.message));
-    Panel::list(TITLE, Groups(model), height, "no consumer groups").with_problem(problem)
+    Panel::list(TITLE, Groups(model), height, "no consumer groups")
+        .with_problem(problem)
+        .from_source(Source::Kafka)
 }
 
 pub struct Groups<'a>(pub &'a Model);
@@ -33,13 +35,13 @@ pub struct Groups<'a>(pub &'a Model);
 const GROUP_COLUMNS: &[Column] = &[
     Column::text("GROUP", Constraint::Fill(3)),
     Column::text("STATUS", Constraint::Length(9)),
-    Column::text("STATE", Constraint::Length(7)),
-    Column::num("MBR", Constraint::Length(3)),
+    Column::text("STATE", Constraint::Length(7)).from_width(70),
+    Column::num("MBR", Constraint::Length(4)).from_width(90),
     Column::num("LAG", Constraint::Length(9)),
     Column::num("TIME LAG", Constraint::Length(8)),
-    Column::text("TREND", Constraint::Length(10)),
-    Column::num("IN/s", Constraint::Length(7)),
-    Column::num("OUT/s", Constraint::Length(7)),
+    Column::text("TREND", Constraint::Length(10)).from_width(70),
+    Column::num("IN/s", Constraint::Length(7)).from_width(100),
+    Column::num("OUT/s", Constraint::Length(7)).from_width(100),
 ];
 
 impl Groups<'_> {
@@ -86,7 +88,7 @@ impl ListSource for Groups<'_> {
         // The model keeps groups worst first.
         a.cmp(&b)
     }
-    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
         let g = &self.groups()[i];
         let state_style = match g.state {
             GroupState::Stable => theme.text,
@@ -101,7 +103,7 @@ impl ListSource for Groups<'_> {
             &g.group_id,
             g.time_lag_s,
         );
-        Row::new(vec![
+        vec![
             Cell::from(g.group_id.clone()),
             Cell::from(Span::styled(
                 g.status.as_str(),
@@ -121,7 +123,7 @@ impl ListSource for Groups<'_> {
             Cell::from(trend(g, theme)),
             num_cell(judge::opt_rate(g.produce_rate), theme.muted),
             num_cell(judge::opt_rate(g.consume_rate), theme.muted),
-        ])
+        ]
     }
     fn open(&self, i: usize) -> Option<View> {
         Some(View::Group {
@@ -139,7 +141,7 @@ pub fn trend(g: &GroupLag, theme: &Theme) -> Span<'static> {
             theme.ok,
         ),
         Trend::FallingBehind => Span::styled("↑ behind", theme.warn),
-        Trend::Steady => Span::styled("→ stuck", theme.warn),
+        Trend::Steady => Span::styled("→ steady", theme.muted),
         Trend::Unknown => Span::styled("-", theme.muted),
     }
 }
@@ -163,9 +165,15 @@ pub fn detail_panels<'a>(model: &'a Model, group: &str) -> Vec<Panel<'a>> {
         )];
     };
     let members = (g.members.clamp(1, 6) as u16) + 3;
+    let summary = summary(g);
+    let summary_height = summary.len().min(6) as u16 + 2;
     vec![
-        Panel::text(g.group_id.clone(), summary(g), Constraint::Length(5))
-            .with_problem(g.error.clone()),
+        Panel::text(
+            g.group_id.clone(),
+            summary,
+            Constraint::Length(summary_height),
+        )
+        .with_problem(g.error.clone()),
         Panel::list(
             "Partitions",
             Partitions(model, g),
@@ -181,64 +189,65 @@ pub fn detail_panels<'a>(model: &'a Model, group: &str) -> Vec<Panel<'a>> {
     ]
 }
 
+/// Short lines, one fact each, so nothing is lost to wrapping on an 80-column terminal.
 fn summary(g: &GroupLag) -> Vec<Line<'static>> {
-    let topics: Vec<String> = g
-        .topic_lags
-        .iter()
-        .map(|t| {
-            format!(
-                "{} {} ({} partitions, lag {})",
-                t.topic,
-                t.status.as_str(),
-                t.partitions,
-                thousands(t.total_lag)
-            )
-        })
-        .collect();
-    vec![
+    let trend = match g.trend {
+        Trend::CatchingUp => format!(
+            "catching up in {}",
+            g.catch_up_s.map_or("?".into(), format::seconds)
+        ),
+        Trend::FallingBehind => "falling behind".to_string(),
+        Trend::Steady => "lag steady".to_string(),
+        Trend::CaughtUp => "caught up".to_string(),
+        Trend::Unknown => "trend unknown yet".to_string(),
+    };
+    let mut lines = vec![
         Line::from(format!(
-            "status {}   state {}   members {}   lag {} messages   time lag {}   max partition lag {}",
+            "{} · {} · {} member{} · lag {} · time lag {}",
             g.status.as_str(),
             g.state.as_str(),
             g.members,
+            if g.members == 1 { "" } else { "s" },
             thousands(g.total_lag),
             judge::time_lag(g.time_lag_s, g.time_lag_kind),
-            thousands(g.max_lag),
         )),
         Line::from(format!(
-            "produce {}   consume {}   {}   {}",
+            "produce {} · consume {} · {trend}",
             judge::opt_rate(g.produce_rate),
             judge::opt_rate(g.consume_rate),
-            match g.trend {
-                Trend::CatchingUp => format!(
-                    "catching up in {}",
-                    g.catch_up_s.map_or("?".into(), format::seconds)
-                ),
-                Trend::FallingBehind => "falling behind".to_string(),
-                Trend::Steady => "lag not moving".to_string(),
-                Trend::CaughtUp => "caught up".to_string(),
-                Trend::Unknown => "trend unknown yet".to_string(),
-            },
-            match g.partitions_without_commit {
-                0 => String::new(),
-                n => format!("{n} assigned partitions never committed"),
-            }
         )),
-        Line::from(format!("topics: {}", topics.join("; "))),
-    ]
+    ];
+    for t in &g.topic_lags {
+        lines.push(Line::from(format!(
+            "{}: {} · {} partition{} · lag {}",
+            t.topic,
+            t.status.as_str(),
+            t.partitions,
+            if t.partitions == 1 { "" } else { "s" },
+            thousands(t.total_lag)
+        )));
+    }
+    match g.partitions_without_commit {
+        0 => {}
+        1 => lines.push(Line::from("1 assigned partition never committed")),
+        n => lines.push(Line::from(format!(
+            "{n} assigned partitions never committed"
+        ))),
+    }
+    lines
 }
 
 struct Partitions<'a>(&'a Model, &'a GroupLag);
 
 const PARTITION_COLUMNS: &[Column] = &[
-    Column::text("TOPIC", Constraint::Fill(2)),
+    Column::text("TOPIC", Constraint::Fill(1)),
     Column::num("PART", Constraint::Length(4)),
     Column::text("STATUS", Constraint::Length(9)),
-    Column::num("COMMITTED", Constraint::Length(11)),
-    Column::num("END", Constraint::Length(11)),
+    Column::num("COMMITTED", Constraint::Length(11)).from_width(110),
+    Column::num("END", Constraint::Length(11)).from_width(110),
     Column::num("LAG", Constraint::Length(9)),
     Column::num("TIME LAG", Constraint::Length(8)),
-    Column::num("IDLE", Constraint::Length(6)),
+    Column::num("IDLE", Constraint::Length(6)).from_width(100),
     Column::text("OWNER / NOTE", Constraint::Fill(2)),
 ];
 
@@ -288,7 +297,7 @@ impl ListSource for Partitions<'_> {
         let (pa, pb) = (&self.rows()[a], &self.rows()[b]);
         (&pa.topic, pa.partition).cmp(&(&pb.topic, pb.partition))
     }
-    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
         let p = &self.rows()[i];
         let lag_style = judge::style(
             self.0,
@@ -303,7 +312,7 @@ impl ListSource for Partitions<'_> {
             (OffsetFlag::Ok, None) => Span::styled("unassigned", theme.muted),
             (flag, _) => Span::styled(flag_label(flag), theme.warn),
         };
-        Row::new(vec![
+        vec![
             Cell::from(p.topic.clone()),
             num_cell(p.partition.to_string(), theme.text),
             Cell::from(Span::styled(
@@ -316,7 +325,7 @@ impl ListSource for Partitions<'_> {
             num_cell(judge::time_lag(p.time_lag_s, p.time_lag_kind), lag_style),
             num_cell(p.idle_s.map_or("-".into(), format::seconds), theme.muted),
             Cell::from(note),
-        ])
+        ]
     }
     fn open(&self, i: usize) -> Option<View> {
         Some(View::Topic {
@@ -353,7 +362,7 @@ const MEMBER_COLUMNS: &[Column] = &[
     Column::text("CLIENT", Constraint::Fill(2)),
     Column::text("HOST", Constraint::Fill(1)),
     Column::num("PARTITIONS", Constraint::Length(10)),
-    Column::text("CONSUMER ID", Constraint::Fill(3)),
+    Column::text("CONSUMER ID", Constraint::Fill(3)).from_width(100),
 ];
 
 impl ListSource for Members<'_> {
@@ -386,13 +395,13 @@ impl ListSource for Members<'_> {
             .cmp(&m[a].assignment.len())
             .then_with(|| m[a].consumer_id.cmp(&m[b].consumer_id))
     }
-    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
         let m = &self.members()[i];
-        Row::new(vec![
+        vec![
             Cell::from(m.client_id.clone()),
             Cell::from(m.host.trim_start_matches('/').to_string()),
             num_cell(m.assignment.len().to_string(), theme.text),
             Cell::from(Span::styled(m.consumer_id.clone(), theme.muted)),
-        ])
+        ]
     }
 }

@@ -36,6 +36,15 @@ pub struct Panel<'a> {
     pub empty: &'static str,
     /// Why the data is missing or old (source down, section unavailable), shown on the border.
     pub problem: Option<String>,
+    /// The source the figures come from: its data age is shown when old, and an empty list
+    /// before its first poll says so instead of "no groups".
+    pub source: Option<Source>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Kafka,
+    ClickHouse,
 }
 
 pub enum PanelBody<'a> {
@@ -56,6 +65,7 @@ impl<'a> Panel<'a> {
             height,
             empty,
             problem: None,
+            source: None,
         }
     }
 
@@ -70,12 +80,32 @@ impl<'a> Panel<'a> {
             height,
             empty: "",
             problem: None,
+            source: None,
         }
     }
 
     pub fn with_problem(mut self, problem: Option<String>) -> Panel<'a> {
         self.problem = problem;
         self
+    }
+
+    pub fn from_source(mut self, source: Source) -> Panel<'a> {
+        self.source = Some(source);
+        self
+    }
+}
+
+/// When each source last delivered data, and whether its latest poll failed.
+fn source_state(model: &Model, source: Source) -> (Option<SystemTime>, bool) {
+    match source {
+        Source::Kafka => (
+            model.sources.kafka.last_good_at,
+            model.sources.kafka.error.is_some(),
+        ),
+        Source::ClickHouse => (
+            model.sources.clickhouse.last_good_at,
+            model.sources.clickhouse.error.is_some(),
+        ),
     }
 }
 
@@ -142,6 +172,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
             .borders(Borders::ALL)
             .border_style(theme.border)
             .title(Span::styled(format!(" {} ", panel.title), title_style));
+        let (last_good, failing) = panel
+            .source
+            .map_or((None, false), |s| source_state(&app.model, s));
+        let age = last_good.map(|t| app.now.duration_since(t).unwrap_or_default());
+        // Old figures look like current ones unless the panel says how old they are.
+        if let Some(age) =
+            age.filter(|a| failing || *a > app.refresh * 3 + std::time::Duration::from_secs(1))
+        {
+            block = block.title(Span::styled(
+                format!(" data {} old ", crate::time::short_duration(age)),
+                theme.stale,
+            ));
+        }
         if let Some(problem) = &panel.problem {
             block = block.title_bottom(Span::styled(format!(" {problem} "), theme.crit));
         }
@@ -158,6 +201,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                         Rect { height: 1, ..*area },
                     );
                 }
+                let never_polled = panel.source.is_some() && last_good.is_none();
+                let empty_text = match (never_polled, failing) {
+                    (true, false) => "waiting for the first poll…",
+                    (true, true) => "no data: the source has not answered yet",
+                    _ => panel.empty,
+                };
                 list::render(
                     frame,
                     inner,
@@ -167,7 +216,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                         generation,
                         theme: &theme,
                         focused,
-                        empty_text: panel.empty,
+                        empty_text,
                     },
                 );
                 app.row_areas

@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 
 use ratatui::layout::Constraint;
 use ratatui::text::Span;
-use ratatui::widgets::{Cell, Row};
+use ratatui::widgets::Cell;
 
 use super::{Panel, judge};
 use crate::alerts::{RuleKind, SubjectKind};
@@ -21,7 +21,7 @@ pub fn panel(model: &Model) -> Option<Panel<'_>> {
     }
     let height = model.pipelines.len().min(6) as u16 + 3;
     Some(Panel::list(
-        "Pipelines: topic → group → tables",
+        "Pipelines: topic ▸ group ▸ tables",
         Pipelines(model),
         Constraint::Length(height),
         "",
@@ -37,13 +37,14 @@ impl Pipelines<'_> {
 }
 
 const COLUMNS: &[Column] = &[
-    Column::text("PIPELINE", Constraint::Fill(2)),
+    Column::text("TOPIC", Constraint::Fill(2)).from_width(100),
+    Column::text("GROUP ▸ TABLES", Constraint::Fill(3)),
     Column::text("STATUS", Constraint::Length(9)),
     Column::num("LAG", Constraint::Length(7)),
     Column::num("TIME LAG", Constraint::Length(8)),
-    Column::num("INS/s", Constraint::Length(6)),
+    Column::num("INS/s", Constraint::Length(6)).from_width(100),
     Column::num("FAILED", Constraint::Length(6)),
-    Column::num("PARTS", Constraint::Length(5)),
+    Column::num("PARTS", Constraint::Length(6)),
     Column::num("FRESH", Constraint::Length(6)),
 ];
 
@@ -70,25 +71,29 @@ impl ListSource for Pipelines<'_> {
     fn sort_key(&self, i: usize, column: usize) -> SortKey {
         let p = &self.rows()[i];
         match column {
-            0 => SortKey::Text(p.name.clone()),
-            1 => p
+            0 => SortKey::Text(p.topic.clone()),
+            1 => SortKey::Text(p.group.clone()),
+            2 => p
                 .status
                 .map_or(SortKey::Unknown, |s| SortKey::Num(s as u8 as f64)),
-            2 => p.lag.into(),
-            3 => p.time_lag_s.into(),
-            4 => p.inserts_per_s.into(),
-            5 => p.failed_inserts.into(),
-            6 => p.parts_ratio.into(),
+            3 => p.lag.into(),
+            4 => p.time_lag_s.into(),
+            5 => p.inserts_per_s.into(),
+            6 => p.failed_inserts.into(),
+            7 => p.parts_ratio.into(),
             _ => p.freshness_s.map(|s| s as f64).into(),
         }
     }
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
         a.cmp(&b)
     }
-    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
         let p = &self.rows()[i];
         let m = self.0;
+        let kafka_polled = m.sources.kafka.last_good.is_some();
         let status = match (p.group_found, p.status) {
+            // Before the first Kafka poll nothing is known, least of all that the group is missing.
+            (false, _) if !kafka_polled => Span::styled("-", theme.muted),
             (false, _) => Span::styled("NO GROUP", theme.crit),
             (true, Some(s)) => Span::styled(s.as_str(), judge::status_style(theme, s)),
             (true, None) => Span::styled("-", theme.muted),
@@ -104,8 +109,9 @@ impl ListSource for Pipelines<'_> {
                     judge::style(m, theme, rule, SubjectKind::Table, &first_table, value)
                 })
         };
-        let name = format!("{} ▸ {} ▸ {}", p.topic, p.group, tables_label(&p.tables));
-        Row::new(vec![
+        let name = format!("{} ▸ {}", p.group, tables_label(&p.tables));
+        vec![
+            Cell::from(p.topic.clone()),
             Cell::from(Span::styled(
                 name,
                 if p.missing_tables.is_empty() {
@@ -149,7 +155,7 @@ impl ListSource for Pipelines<'_> {
                     .map_or("-".into(), |s| format::seconds(s as f64)),
                 worst(RuleKind::Freshness, p.freshness_s.map(|s| s as f64)),
             ),
-        ])
+        ]
     }
     fn open(&self, i: usize) -> Option<View> {
         Some(View::Group {

@@ -5,12 +5,12 @@ use std::cmp::Ordering;
 
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Row};
+use ratatui::widgets::Cell;
 
-use super::Panel;
 use super::activity::hosts;
 use super::failures::clock;
 use super::tables::clickhouse_problem;
+use super::{Panel, Source};
 use crate::clickhouse::snapshot::{Part, PartitionParts, PartsFocus, Section};
 use crate::model::Model;
 use crate::ui::format;
@@ -26,33 +26,35 @@ pub fn detail_panels<'a>(
 ) -> Vec<Panel<'a>> {
     let name = format!("{database}.{table}");
     let mut summary = Vec::new();
+    let several_hosts = model.clickhouse.hosts.len() > 1;
     for t in model.clickhouse.health.iter().filter(|t| t.table == name) {
-        let parts = match (
+        if several_hosts {
+            summary.push(Line::from(Span::styled(t.host.clone(), theme.accent)));
+        }
+        summary.push(Line::from(format!(
+            "{} active parts · {} partitions · {} merges · {} mutations pending · {} detached",
+            t.active_parts.map_or("-".into(), format::thousands),
+            t.partitions.map_or("-".into(), format::thousands),
+            t.merges_running,
+            t.mutations_pending,
+            t.detached_parts,
+        )));
+        if let (Some(p), Some(d), Some(th)) = (
             t.max_parts_in_partition,
             t.parts_to_delay_insert,
             t.parts_to_throw_insert,
         ) {
-            (Some(p), Some(d), Some(th)) => format!(
-                "{p} parts in partition {} (delay at {d}, reject at {th})",
+            summary.push(Line::from(format!(
+                "worst partition {}: {p} parts · inserts slow down at {d}, rejected at {th}",
                 t.worst_partition.as_deref().unwrap_or("?")
-            ),
-            (Some(p), _, _) => format!("{p} parts in the worst partition"),
-            _ => "parts unknown".to_string(),
-        };
-        summary.push(Line::from(vec![
-            Span::styled(format!("{}  ", t.host), theme.muted),
-            Span::raw(format!(
-                "{} active parts · {} partitions · {parts} · {} merges · {} mutations pending · {} detached",
-                t.active_parts.map_or("-".into(), format::thousands),
-                t.partitions.map_or("-".into(), format::thousands),
-                t.merges_running,
-                t.mutations_pending,
-                t.detached_parts,
-            )),
-        ]));
-        if !t.reasons.is_empty() {
-            summary.push(Line::from(Span::styled(t.reasons.join(" · "), theme.warn)));
+            )));
         }
+        // One reason a line: each is a separate thing to look at.
+        summary.extend(
+            t.reasons
+                .iter()
+                .map(|r| Line::from(Span::styled(r.clone(), theme.warn))),
+        );
     }
     if summary.is_empty() {
         summary.push(Line::from(Span::styled(
@@ -72,7 +74,7 @@ pub fn detail_panels<'a>(
                 .map(move |p| (host, p))
         })
         .collect();
-    let height = summary.len() as u16 + 2;
+    let height = summary.len().min(8) as u16 + 2;
     vec![
         Panel::text(name, summary, Constraint::Length(height)),
         Panel::list(
@@ -81,7 +83,8 @@ pub fn detail_panels<'a>(
             Constraint::Fill(1),
             "no active partitions",
         )
-        .with_problem(clickhouse_problem(model)),
+        .with_problem(clickhouse_problem(model))
+        .from_source(Source::ClickHouse),
     ]
 }
 
@@ -89,11 +92,11 @@ struct Partitions<'a>(Vec<(&'a str, &'a PartitionParts)>);
 
 const PARTITION_COLUMNS: &[Column] = &[
     Column::text("PARTITION", Constraint::Fill(2)),
-    Column::text("ID", Constraint::Fill(1)),
+    Column::text("ID", Constraint::Fill(1)).from_width(100),
     Column::num("PARTS", Constraint::Length(6)),
     Column::num("ROWS", Constraint::Length(10)),
     Column::num("SIZE", Constraint::Length(10)),
-    Column::text("HOST", Constraint::Fill(1)),
+    Column::text("HOST", Constraint::Fill(1)).from_width(120),
 ];
 
 impl ListSource for Partitions<'_> {
@@ -127,16 +130,16 @@ impl ListSource for Partitions<'_> {
             .cmp(&pa.active_parts)
             .then_with(|| pa.partition_id.cmp(&pb.partition_id))
     }
-    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
         let (host, p) = self.0[i];
-        Row::new(vec![
+        vec![
             Cell::from(p.partition.clone()),
             Cell::from(Span::styled(p.partition_id.clone(), theme.muted)),
             num_cell(format::thousands(p.active_parts), theme.text),
             num_cell(format::compact(p.rows), theme.text),
             num_cell(format::bytes(p.bytes_on_disk), theme.text),
             Cell::from(Span::styled(host.to_string(), theme.muted)),
-        ])
+        ]
     }
     fn open(&self, i: usize) -> Option<View> {
         let (host, p) = self.0[i];
@@ -247,18 +250,18 @@ impl ListSource for Parts<'_> {
             .cmp(&self.0[a].modification_time)
             .then_with(|| self.0[a].name.cmp(&self.0[b].name))
     }
-    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
         let p = &self.0[i];
         // Level 0 parts are fresh inserts that no merge has touched yet: many of them is the
         // "tiny inserts" smell.
         let level_style = if p.level == 0 { theme.warn } else { theme.text };
-        Row::new(vec![
+        vec![
             Cell::from(p.name.clone()),
             num_cell(p.level.to_string(), level_style),
             num_cell(format::thousands(p.rows), theme.text),
             num_cell(format::thousands(p.marks), theme.muted),
             num_cell(format::bytes(p.bytes_on_disk), theme.text),
             Cell::from(Span::styled(clock(p.modification_time), theme.muted)),
-        ])
+        ]
     }
 }

@@ -4,9 +4,9 @@
 use std::cmp::Ordering;
 
 use ratatui::layout::Constraint;
-use ratatui::widgets::{Cell, Row};
+use ratatui::widgets::Cell;
 
-use super::{Panel, judge};
+use super::{Panel, Source, judge};
 use crate::alerts::{RuleKind, SubjectKind};
 use crate::model::Model;
 use crate::model::clickhouse::health::TableHealth;
@@ -34,6 +34,7 @@ pub fn list_panel(model: &Model, height: Constraint) -> Panel<'_> {
         "no MergeTree tables",
     )
     .with_problem(clickhouse_problem(model))
+    .from_source(Source::ClickHouse)
 }
 
 struct Tables<'a>(&'a Model);
@@ -50,11 +51,11 @@ impl Tables<'_> {
 const COLUMNS: &[Column] = &[
     Column::text("TABLE", Constraint::Fill(3)),
     Column::num("PARTS", Constraint::Length(9)),
-    Column::num("/DAY", Constraint::Length(4)),
-    Column::num("MRG", Constraint::Length(3)),
+    Column::num("/DAY", Constraint::Length(5)),
+    Column::num("MRG", Constraint::Length(4)).from_width(100),
     Column::num("FAILED", Constraint::Length(6)),
-    Column::num("P95 INS", Constraint::Length(7)),
-    Column::num("INS/s", Constraint::Length(6)),
+    Column::num("P95 INS", Constraint::Length(8)).from_width(90),
+    Column::num("INS/s", Constraint::Length(6)).from_width(100),
     Column::num("FRESH", Constraint::Length(6)),
 ];
 
@@ -90,7 +91,7 @@ impl ListSource for Tables<'_> {
         // The model keeps tables worst first.
         a.cmp(&b)
     }
-    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
         let t = &self.rows()[i];
         let m = self.0;
         let judge = |rule, value| judge::style(m, theme, rule, SubjectKind::Table, &t.table, value);
@@ -105,7 +106,7 @@ impl ListSource for Tables<'_> {
             (Some(p), None) => p.to_string(),
             _ => "-".to_string(),
         };
-        Row::new(vec![
+        vec![
             Cell::from(name),
             num_cell(parts, judge(RuleKind::PartsPressure, parts_value)),
             num_cell(
@@ -135,7 +136,7 @@ impl ListSource for Tables<'_> {
                     .map_or("-".into(), |s| format::seconds(s as f64)),
                 judge(RuleKind::Freshness, t.freshness_s.map(|s| s as f64)),
             ),
-        ])
+        ]
     }
     fn open(&self, i: usize) -> Option<View> {
         let t = &self.rows()[i];

@@ -1,27 +1,18 @@
-//! Topics and one topic's partitions: leaders, replicas, ISR, offsets.
+//! Topics and one topic's partitions: leaders, replicas, ISR, offsets, produce rate.
 
 use std::cmp::Ordering;
 
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Row};
+use ratatui::widgets::Cell;
 
-use super::{Panel, or_dash};
-use crate::kafka::snapshot::{Partition, Topic};
+use super::{Panel, Source, judge, or_dash};
 use crate::model::Model;
-use crate::ui::format::thousands;
+use crate::model::kafka_topics::{TopicPartitionView, TopicView};
+use crate::ui::format::{compact, thousands};
 use crate::ui::list::{Column, ListSource, SortKey, num_cell};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
-
-fn topics(model: &Model) -> &[Topic] {
-    model
-        .sources
-        .kafka
-        .last_good
-        .as_ref()
-        .map_or(&[], |s| s.topics.as_slice())
-}
 
 fn kafka_problem(model: &Model) -> Option<String> {
     model
@@ -35,39 +26,23 @@ fn kafka_problem(model: &Model) -> Option<String> {
 pub fn list_panel(model: &Model) -> Panel<'_> {
     Panel::list(
         "Topics",
-        Topics(topics(model)),
+        Topics(&model.kafka.topics),
         Constraint::Fill(1),
         "no topics",
     )
     .with_problem(kafka_problem(model))
+    .from_source(Source::Kafka)
 }
 
-struct Topics<'a>(&'a [Topic]);
-
-fn under_replicated(t: &Topic) -> usize {
-    t.partitions
-        .iter()
-        .filter(|p| p.isr.len() < p.replicas.len())
-        .count()
-}
-
-fn leaderless(t: &Topic) -> usize {
-    t.partitions.iter().filter(|p| p.leader.is_none()).count()
-}
-
-fn messages(t: &Topic) -> u64 {
-    t.partitions
-        .iter()
-        .filter_map(|p| Some(u64::try_from(p.end_offset? - p.start_offset?).unwrap_or(0)))
-        .sum()
-}
+struct Topics<'a>(&'a [TopicView]);
 
 const TOPIC_COLUMNS: &[Column] = &[
     Column::text("TOPIC", Constraint::Fill(3)),
     Column::num("PARTITIONS", Constraint::Length(10)),
+    Column::num("IN/s", Constraint::Length(8)),
     Column::num("UNDER-REPL", Constraint::Length(10)),
     Column::num("NO LEADER", Constraint::Length(9)),
-    Column::num("MESSAGES", Constraint::Length(14)),
+    Column::num("MESSAGES", Constraint::Length(10)).from_width(90),
 ];
 
 impl ListSource for Topics<'_> {
@@ -88,43 +63,27 @@ impl ListSource for Topics<'_> {
         match column {
             0 => SortKey::Text(t.name.clone()),
             1 => SortKey::Num(t.partitions.len() as f64),
-            2 => SortKey::Num(under_replicated(t) as f64),
-            3 => SortKey::Num(leaderless(t) as f64),
-            _ => SortKey::Num(messages(t) as f64),
+            2 => t.produce_rate.into(),
+            3 => SortKey::Num(t.under_replicated as f64),
+            4 => SortKey::Num(t.leaderless as f64),
+            _ => SortKey::Num(t.messages as f64),
         }
     }
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
-        // Broken topics first, then by name.
-        let (ta, tb) = (&self.0[a], &self.0[b]);
-        let trouble = |t: &Topic| leaderless(t) * 1000 + under_replicated(t);
-        trouble(tb)
-            .cmp(&trouble(ta))
-            .then_with(|| ta.name.cmp(&tb.name))
+        // The model keeps topics with problems first, then the busiest.
+        a.cmp(&b)
     }
-    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
         let t = &self.0[i];
-        let (urp, nl) = (under_replicated(t), leaderless(t));
-        Row::new(vec![
+        let count = |n: usize| if n > 0 { n.to_string() } else { String::new() };
+        vec![
             Cell::from(t.name.clone()),
             num_cell(t.partitions.len().to_string(), theme.text),
-            num_cell(
-                if urp > 0 {
-                    urp.to_string()
-                } else {
-                    String::new()
-                },
-                theme.warn,
-            ),
-            num_cell(
-                if nl > 0 {
-                    nl.to_string()
-                } else {
-                    String::new()
-                },
-                theme.crit,
-            ),
-            num_cell(thousands(messages(t)), theme.text),
-        ])
+            num_cell(judge::opt_rate(t.produce_rate), theme.muted),
+            num_cell(count(t.under_replicated), theme.crit),
+            num_cell(count(t.leaderless), theme.crit),
+            num_cell(compact(t.messages), theme.text),
+        ]
     }
     fn open(&self, i: usize) -> Option<View> {
         Some(View::Topic {
@@ -134,36 +93,43 @@ impl ListSource for Topics<'_> {
 }
 
 pub fn detail_panels<'a>(model: &'a Model, topic: &str) -> Vec<Panel<'a>> {
-    match topics(model).iter().find(|t| t.name == topic) {
+    match model.kafka.topics.iter().find(|t| t.name == topic) {
         Some(t) => vec![
             Panel::list(
-                format!("{} · {} partitions", t.name, t.partitions.len()),
+                format!(
+                    "{} · {} partitions · {}",
+                    t.name,
+                    t.partitions.len(),
+                    judge::opt_rate(t.produce_rate)
+                ),
                 Partitions(&t.partitions),
                 Constraint::Fill(1),
                 "no partitions",
             )
-            .with_problem(kafka_problem(model)),
+            .with_problem(kafka_problem(model))
+            .from_source(Source::Kafka),
         ],
         None => vec![Panel::text(
             topic.to_string(),
             vec![Line::from(Span::raw(format!(
-                "topic {topic} does not exist (deleted?) or is hidden"
+                "topic {topic} does not exist (deleted?) or is hidden by the topic filters"
             )))],
             Constraint::Fill(1),
         )],
     }
 }
 
-struct Partitions<'a>(&'a [Partition]);
+struct Partitions<'a>(&'a [TopicPartitionView]);
 
 const PARTITION_COLUMNS: &[Column] = &[
     Column::num("PARTITION", Constraint::Length(9)),
     Column::num("LEADER", Constraint::Length(6)),
     Column::text("REPLICAS", Constraint::Fill(1)),
     Column::text("ISR", Constraint::Fill(1)),
-    Column::num("START", Constraint::Length(12)),
+    Column::num("IN/s", Constraint::Length(8)),
+    Column::num("START", Constraint::Length(12)).from_width(100),
     Column::num("END", Constraint::Length(12)),
-    Column::text("PROBLEM", Constraint::Fill(1)),
+    Column::text("PROBLEM", Constraint::Length(16)),
 ];
 
 fn ids(v: &[i32]) -> String {
@@ -183,7 +149,7 @@ impl ListSource for Partitions<'_> {
     fn filter_text(&self, i: usize) -> String {
         let p = &self.0[i];
         format!(
-            "{} leader {}",
+            "{}\nleader {}",
             p.partition,
             or_dash(p.leader.map(|l| l.to_string()))
         )
@@ -197,34 +163,47 @@ impl ListSource for Partitions<'_> {
                 .map_or(SortKey::Unknown, |l| SortKey::Num(f64::from(l))),
             2 => SortKey::Text(ids(&p.replicas)),
             3 => SortKey::Num(p.isr.len() as f64),
-            4 => p
+            4 => p.produce_rate.into(),
+            5 => p
                 .start_offset
                 .map_or(SortKey::Unknown, |v| SortKey::Num(v as f64)),
-            5 => p
+            6 => p
                 .end_offset
                 .map_or(SortKey::Unknown, |v| SortKey::Num(v as f64)),
-            _ => SortKey::Text(p.error.clone().unwrap_or_default()),
+            _ => SortKey::Num(f64::from(
+                u8::from(p.leaderless) * 2 + u8::from(p.under_replicated),
+            )),
         }
     }
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
         self.0[a].partition.cmp(&self.0[b].partition)
     }
-    fn row(&self, i: usize, theme: &Theme) -> Row<'static> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
         let p = &self.0[i];
-        let problem = match (p.leader, p.isr.len() < p.replicas.len(), &p.error) {
-            (None, _, _) => ("no leader".to_string(), theme.crit),
-            (_, true, _) => ("under-replicated".to_string(), theme.warn),
-            (_, _, Some(e)) => (e.clone(), theme.warn),
-            _ => (String::new(), theme.text),
+        let problem = if p.leaderless {
+            Span::styled("no leader", theme.crit)
+        } else if p.under_replicated {
+            Span::styled("ISR < replicas", theme.crit)
+        } else if let Some(e) = &p.error {
+            Span::styled(e.clone(), theme.warn)
+        } else {
+            Span::raw("")
         };
-        Row::new(vec![
+        vec![
             num_cell(p.partition.to_string(), theme.text),
             num_cell(or_dash(p.leader.map(|l| l.to_string())), theme.text),
             Cell::from(ids(&p.replicas)),
             Cell::from(ids(&p.isr)),
-            num_cell(or_dash(p.start_offset.map(|v| v.to_string())), theme.text),
-            num_cell(or_dash(p.end_offset.map(|v| v.to_string())), theme.text),
-            Cell::from(Span::styled(problem.0, problem.1)),
-        ])
+            num_cell(judge::opt_rate(p.produce_rate), theme.muted),
+            num_cell(
+                or_dash(p.start_offset.map(|v| thousands(v.max(0) as u64))),
+                theme.text,
+            ),
+            num_cell(
+                or_dash(p.end_offset.map(|v| thousands(v.max(0) as u64))),
+                theme.text,
+            ),
+            Cell::from(problem),
+        ]
     }
 }
