@@ -350,6 +350,13 @@ async fn legacy_server_sections_have_data_or_say_what_is_missing() {
 #[tokio::test]
 async fn current_engine_answers_every_section() {
     common::require_stack();
+    // The pipeline's Kafka-engine table, as the demo creates it, so system.kafka_consumers has rows.
+    let status = common::load_generator()
+        .args(["setup", "--kafka-engine"])
+        .status()
+        .unwrap();
+    assert!(status.success(), "pipeline setup --kafka-engine failed");
+    common::wait_for_kafka_engine_consumer().await;
     let host = common::poll_clickhouse(&common::clickhouse_config(common::CLICKHOUSE)).await;
     let missing: Vec<_> = sections_without_data(&host)
         .into_iter()

@@ -569,3 +569,94 @@ fn index_offsets(offsets: &[PartitionOffset]) -> HashMap<(&str, i32), &Partition
         .map(|o| ((o.tp.topic.as_str(), o.tp.partition), o))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listing(id: &str, state: GroupState, group_type: GroupType) -> GroupListing {
+        GroupListing {
+            group_id: id.to_string(),
+            state,
+            is_simple: false,
+            group_type,
+        }
+    }
+
+    #[test]
+    fn offsets_batches_hold_one_leader_and_at_most_a_batch() {
+        let tps: Vec<TopicPartition> = (0..1_201)
+            .map(|p| TopicPartition::new("t", p))
+            .chain((0..3).map(|p| TopicPartition::new("u", p)))
+            .collect();
+        // Partition p of t is led by broker 1 + p % 2; u is led by 3, except u-2 (no leader).
+        let mut leaders: HashMap<(&str, i32), i32> =
+            (0..1_201).map(|p| (("t", p), 1 + p % 2)).collect();
+        leaders.insert(("u", 0), 3);
+        leaders.insert(("u", 1), 3);
+        let batches = offsets_batches(&tps, &leaders, OffsetSpec::Earliest);
+        let sizes: Vec<usize> = batches.iter().map(|b| b.partitions.len()).collect();
+        // No leader first (None sorts first), then broker 1: 601 (500 + 101), 2: 600, 3: 2.
+        assert_eq!(sizes, [1, 500, 101, 500, 100, 2]);
+        for b in &batches {
+            assert_eq!(b.spec, OffsetSpec::Earliest);
+            let owners: std::collections::HashSet<Option<i32>> = b
+                .partitions
+                .iter()
+                .map(|tp| leaders.get(&(tp.topic.as_str(), tp.partition)).copied())
+                .collect();
+            assert_eq!(owners.len(), 1, "one leader per batch: {owners:?}");
+        }
+        let total: usize = sizes.iter().sum();
+        assert_eq!(total, tps.len(), "every partition asked exactly once");
+    }
+
+    #[test]
+    fn classic_groups_cost_two_describe_requests() {
+        let a = listing("a", GroupState::Stable, GroupType::Classic);
+        let b = listing("b", GroupState::Stable, GroupType::Consumer);
+        let c = listing("c", GroupState::Stable, GroupType::Unknown);
+        assert_eq!(describe_requests(&[&a, &b, &c]), 4);
+        assert_eq!(describe_requests(&[]), 0);
+    }
+
+    #[test]
+    fn idle_group_coordinator_is_its_group_log_partition_leader() {
+        let topic = TopicMetadata {
+            name: GROUP_LOG_TOPIC.to_string(),
+            internal: true,
+            partitions: (0..10)
+                .map(|p| metadata::PartitionMetadata {
+                    partition: p,
+                    leader: Some(1 + p % 3),
+                    replicas: vec![1 + p % 3],
+                    isr: vec![1 + p % 3],
+                    error: None,
+                })
+                .collect(),
+            error: None,
+        };
+        let leaders: HashMap<(&str, i32), i32> =
+            (0..10).map(|p| ((GROUP_LOG_TOPIC, p), 1 + p % 3)).collect();
+        let brokers: Vec<Node> = (1..=3)
+            .map(|id| Node {
+                id,
+                host: "h".to_string(),
+                port: 9092,
+                rack: None,
+            })
+            .collect();
+        let g = listing("idle", GroupState::Empty, GroupType::Classic);
+        let d = idle_description(&g, Some(&topic), &leaders, &brokers);
+        let p = group_log_partition("idle", 10).expect("a partition");
+        assert_eq!(d.coordinator.map(|n| n.id), Some(1 + p % 3));
+        assert_eq!(d.state, GroupState::Empty);
+        assert!(d.members.is_empty() && d.error.is_none());
+        // Without the topic in the metadata the coordinator is unknown, not guessed.
+        assert!(
+            idle_description(&g, None, &leaders, &brokers)
+                .coordinator
+                .is_none()
+        );
+    }
+}

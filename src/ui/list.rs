@@ -152,6 +152,8 @@ pub struct ListState {
     pub sort: Option<Sort>,
     /// The selected row's key; the index is recomputed from it whenever the order changes.
     pub selected_key: Option<String>,
+    /// Where that row was in the source: usually still there, which saves a search by key.
+    selected_source: Option<usize>,
     pub selected: usize,
     pub scroll: usize,
     /// Rows on screen at the last render: the page size for PgUp/PgDn.
@@ -201,10 +203,18 @@ impl ListState {
         }
         self.order = order;
         self.stamp = Some(stamp);
-        if let Some(key) = &self.selected_key
-            && let Some(pos) = self.order.iter().position(|&i| source.key(i) == *key)
-        {
-            self.selected = pos;
+        if let Some(key) = &self.selected_key {
+            let unmoved = self
+                .selected_source
+                .filter(|&i| i < source.len() && source.key(i) == *key);
+            let found = match unmoved {
+                Some(i) => self.order.iter().position(|&o| o == i),
+                None => self.order.iter().position(|&i| source.key(i) == *key),
+            };
+            if let Some(pos) = found {
+                self.selected = pos;
+                self.selected_source = Some(self.order[pos]);
+            }
         }
         self.selected = self.selected.min(self.order.len().saturating_sub(1));
     }
@@ -230,7 +240,8 @@ impl ListState {
     }
 
     fn remember(&mut self, source: &dyn ListSource) {
-        self.selected_key = self.selected_index().map(|i| source.key(i));
+        self.selected_source = self.selected_index();
+        self.selected_key = self.selected_source.map(|i| source.key(i));
     }
 
     /// `s`: the next column, in that column's natural direction.

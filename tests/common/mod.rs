@@ -387,6 +387,27 @@ pub fn load_generator() -> std::process::Command {
     cmd
 }
 
+/// Waits (up to 30 s) until the engine lists a Kafka-engine consumer: it appears once the
+/// materialized views attach to the Kafka table.
+pub async fn wait_for_kafka_engine_consumer() {
+    #[derive(clickhouse::Row, serde::Deserialize)]
+    struct Count {
+        n: u64,
+    }
+    for _ in 0..60 {
+        let n = writer(CLICKHOUSE)
+            .query("SELECT toUInt64(count()) AS n FROM system.kafka_consumers")
+            .fetch_one::<Count>()
+            .await
+            .map_or(0, |c| c.n);
+        if n > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("no Kafka-engine consumer appeared in system.kafka_consumers within 30 s");
+}
+
 /// The load generator's sink consuming `topic` as `group`, steered through its own control file.
 pub struct LoadSink {
     control: std::path::PathBuf,
