@@ -128,10 +128,16 @@ fn drill_filter_back_quit_and_the_terminal_is_restored() {
 
     tmux.keys(&["/", "^clickhouse_group$", "Enter"]);
     let screen = tmux.wait_for("/^clickhouse_group$");
-    assert!(
-        !screen.contains("clickhouse_kafka_engine"),
-        "filter keeps only the match:\n{screen}"
-    );
+    // The consumer-groups panel (the pipeline strip above it lists every pipeline's group).
+    let groups: Vec<&str> = screen
+        .lines()
+        .skip_while(|l| !l.contains("Consumer groups"))
+        .skip(2)
+        .take_while(|l| !l.starts_with('└'))
+        .filter(|l| !l.trim_matches(|c| c == '│' || c == ' ').is_empty())
+        .collect();
+    assert_eq!(groups.len(), 1, "filter keeps only the match:\n{screen}");
+    assert!(groups[0].contains("clickhouse_group"), "{screen}");
     tmux.keys(&["Enter"]);
     let screen = tmux.wait_for("overview › clickhouse_group");
     assert!(screen.contains("events_topic"), "{screen}");
