@@ -146,7 +146,8 @@ fn drill_filter_back_quit_and_the_terminal_is_restored() {
     tmux.keys(&["Escape"]);
     tmux.wait_for("Consumer groups");
     tmux.keys(&["q"]);
-    let screen = tmux.wait_for("EXIT=");
+    // The tty line is printed after the exit code: wait for it, not just for the exit.
+    let screen = tmux.wait_for("TTY=");
     assert!(screen.contains("EXIT=0"), "{screen}");
     assert!(
         screen.contains("TTY=icanon"),
