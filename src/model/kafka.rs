@@ -87,7 +87,8 @@ impl KafkaModel {
         self.state.groups = tracks;
         groups.sort_by(|a, b| {
             b.status
-                .cmp(&a.status)
+                .urgency()
+                .cmp(&a.status.urgency())
                 .then_with(|| {
                     b.time_lag_s
                         .unwrap_or(-1.0)

@@ -34,6 +34,20 @@ pub enum Status {
 }
 
 impl Status {
+    /// How much a status needs attention, for "worst first" lists: a group that cannot be judged
+    /// (no partitions left, no history yet) is less urgent than a healthy one that is consuming.
+    pub fn urgency(self) -> u8 {
+        match self {
+            Status::Unknown => 0,
+            Status::Ok => 1,
+            Status::NoCommit => 2,
+            Status::Warn => 3,
+            Status::Stall => 4,
+            Status::Rewind => 5,
+            Status::Stop => 6,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Ok => "OK",

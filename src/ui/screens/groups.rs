@@ -74,7 +74,7 @@ impl ListSource for Groups<'_> {
         let g = &self.groups()[i];
         match column {
             0 => SortKey::Text(g.group_id.clone()),
-            1 => SortKey::Num(g.status as u8 as f64),
+            1 => SortKey::Num(f64::from(g.status.urgency())),
             2 => SortKey::Text(g.state.as_str().to_string()),
             3 => SortKey::Num(g.members as f64),
             4 => SortKey::Num(g.total_lag as f64),
@@ -282,7 +282,7 @@ impl ListSource for Partitions<'_> {
         match column {
             0 => SortKey::Text(p.topic.clone()),
             1 => SortKey::Num(f64::from(p.partition)),
-            2 => SortKey::Num(p.status as u8 as f64),
+            2 => SortKey::Num(f64::from(p.status.urgency())),
             3 => p
                 .committed
                 .map_or(SortKey::Unknown, |v| SortKey::Num(v as f64)),

@@ -75,7 +75,7 @@ impl ListSource for Pipelines<'_> {
             1 => SortKey::Text(p.group.clone()),
             2 => p
                 .status
-                .map_or(SortKey::Unknown, |s| SortKey::Num(s as u8 as f64)),
+                .map_or(SortKey::Unknown, |s| SortKey::Num(f64::from(s.urgency()))),
             3 => p.lag.into(),
             4 => p.time_lag_s.into(),
             5 => p.inserts_per_s.into(),
