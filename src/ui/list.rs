@@ -180,26 +180,25 @@ impl ListState {
                     .is_none_or(|f| f.keeps(&source.filter_text(i)))
             })
             .collect();
-        match self.sort {
-            Some(sort) => {
-                let keys: Vec<SortKey> = order
-                    .iter()
-                    .map(|&i| source.sort_key(i, sort.column))
-                    .collect();
-                let mut paired: Vec<(usize, SortKey)> = order.iter().copied().zip(keys).collect();
-                // Ties keep the natural (worst-first) order, so equal rows never swap places
-                // between refreshes.
-                paired.sort_by(|(a, ka), (b, kb)| {
-                    let by_key = match (ka, kb) {
-                        (SortKey::Unknown, _) | (_, SortKey::Unknown) => ka.cmp(kb),
-                        _ if sort.descending => kb.cmp(ka),
-                        _ => ka.cmp(kb),
-                    };
-                    by_key.then_with(|| source.natural_order(*a, *b))
-                });
-                order = paired.into_iter().map(|(i, _)| i).collect();
-            }
-            None => order.sort_by(|&a, &b| source.natural_order(a, b)),
+        // Natural (worst-first) order first: models deliver rows mostly in it, so this is cheap.
+        order.sort_by(|&a, &b| source.natural_order(a, b));
+        if let Some(sort) = self.sort {
+            let keys: Vec<SortKey> = order
+                .iter()
+                .map(|&i| source.sort_key(i, sort.column))
+                .collect();
+            // A stable sort by the column alone: ties keep the natural order, so equal rows never
+            // swap places between refreshes, and no row comparison is needed for them.
+            let mut by_key: Vec<usize> = (0..order.len()).collect();
+            by_key.sort_by(|&x, &y| {
+                let (kx, ky) = (&keys[x], &keys[y]);
+                match (kx, ky) {
+                    (SortKey::Unknown, _) | (_, SortKey::Unknown) => kx.cmp(ky),
+                    _ if sort.descending => ky.cmp(kx),
+                    _ => kx.cmp(ky),
+                }
+            });
+            order = by_key.into_iter().map(|x| order[x]).collect();
         }
         self.order = order;
         self.stamp = Some(stamp);
