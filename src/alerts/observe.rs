@@ -6,6 +6,7 @@ use crate::clickhouse::snapshot::Section;
 use crate::model::Model;
 use crate::model::kafka_history::TimeLagKind;
 use crate::model::kafka_status::Status;
+use crate::source::SourceStatus;
 
 pub fn observe(model: &Model, now_unix_s: i64, window_s: u64) -> Vec<Observation> {
     let mut out = Vec::new();
@@ -55,8 +56,14 @@ fn obs(
     });
 }
 
-fn kafka(model: &Model, out: &mut Vec<Observation>) {
-    let source = &model.sources.kafka;
+/// Observes whether a source answers, and says whether its figures can be judged: while it is
+/// unreachable its figures are old, and judging them would only re-fire what already fired.
+fn reachable<T>(
+    out: &mut Vec<Observation>,
+    rule: RuleKind,
+    name: &str,
+    source: &SourceStatus<T>,
+) -> bool {
     let down = source.error.is_some();
     let detail = source
         .error
@@ -65,14 +72,18 @@ fn kafka(model: &Model, out: &mut Vec<Observation>) {
         .unwrap_or_default();
     obs(
         out,
-        RuleKind::KafkaUnreachable,
+        rule,
         SubjectKind::Source,
-        "kafka",
+        name,
         f64::from(u8::from(down)),
         detail,
     );
-    // While the cluster is unreachable its figures are old: judging them would only re-fire.
-    if down || source.last_good.is_none() {
+    !down && source.last_good.is_some()
+}
+
+fn kafka(model: &Model, out: &mut Vec<Observation>) {
+    let source = &model.sources.kafka;
+    if !reachable(out, RuleKind::KafkaUnreachable, "kafka", source) {
         return;
     }
     for g in &model.kafka.groups {
@@ -141,21 +152,7 @@ fn kafka(model: &Model, out: &mut Vec<Observation>) {
 
 fn clickhouse(model: &Model, now_unix_s: i64, window_s: u64, out: &mut Vec<Observation>) {
     let source = &model.sources.clickhouse;
-    let down = source.error.is_some();
-    let detail = source
-        .error
-        .as_ref()
-        .map(|e| e.message.clone())
-        .unwrap_or_default();
-    obs(
-        out,
-        RuleKind::ClickHouseUnreachable,
-        SubjectKind::Source,
-        "clickhouse",
-        f64::from(u8::from(down)),
-        detail,
-    );
-    if down || source.last_good.is_none() {
+    if !reachable(out, RuleKind::ClickHouseUnreachable, "clickhouse", source) {
         return;
     }
     for h in &model.clickhouse.hosts {
