@@ -7,8 +7,8 @@ use super::kafka_history::TimeLagKind;
 use super::kafka_status::Status;
 use super::lag::{GroupLag, OffsetFlag, PartitionLag, TopicLag, Trend};
 
-/// Sums and extremes over a set of partition rows.
-#[derive(Debug, Clone)]
+/// Sums and extremes over a set of partition rows: a group's, or one topic's within a group.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Rollup {
     pub partitions: usize,
     pub total_lag: u64,
@@ -130,22 +130,9 @@ pub fn fill_group(g: &mut GroupLag) {
     }
     g.topic_lags = by_topic
         .into_iter()
-        .map(|(topic, rows)| {
-            let r = roll_up(rows);
-            TopicLag {
-                topic: topic.to_string(),
-                partitions: r.partitions,
-                total_lag: r.total_lag,
-                max_lag: r.max_lag,
-                partitions_without_commit: r.partitions_without_commit,
-                status: r.status,
-                time_lag_s: r.time_lag_s,
-                time_lag_kind: r.time_lag_kind,
-                produce_rate: r.produce_rate,
-                consume_rate: r.consume_rate,
-                catch_up_s: r.catch_up_s,
-                trend: r.trend,
-            }
+        .map(|(topic, rows)| TopicLag {
+            topic: topic.to_string(),
+            lag: roll_up(rows),
         })
         .collect();
 }

@@ -62,17 +62,8 @@ pub enum Trend {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TopicLag {
     pub topic: String,
-    pub partitions: usize,
-    pub total_lag: u64,
-    pub max_lag: u64,
-    pub partitions_without_commit: usize,
-    pub status: Status,
-    pub time_lag_s: Option<f64>,
-    pub time_lag_kind: TimeLagKind,
-    pub produce_rate: Option<f64>,
-    pub consume_rate: Option<f64>,
-    pub catch_up_s: Option<f64>,
-    pub trend: Trend,
+    #[serde(flatten)]
+    pub lag: super::kafka_rollup::Rollup,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

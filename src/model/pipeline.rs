@@ -52,7 +52,9 @@ pub fn pipeline_rows(
 fn row(p: &PipelineConfig, kafka: &KafkaModel, clickhouse: &ClickHouseModel) -> PipelineRow {
     let group = kafka.groups.iter().find(|g| g.group_id == p.group);
     // The pipeline's topic only: a group may read other topics that are not this pipeline.
-    let topic = group.and_then(|g| g.topic_lags.iter().find(|t| t.topic == p.topic));
+    let topic = group
+        .and_then(|g| g.topic_lags.iter().find(|t| t.topic == p.topic))
+        .map(|t| &t.lag);
     let tables: Vec<&TableHealth> = p
         .tables
         .iter()

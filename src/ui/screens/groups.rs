@@ -221,10 +221,10 @@ fn summary(g: &GroupLag) -> Vec<Line<'static>> {
         lines.push(Line::from(format!(
             "{}: {} · {} partition{} · lag {}",
             t.topic,
-            t.status.as_str(),
-            t.partitions,
-            if t.partitions == 1 { "" } else { "s" },
-            thousands(t.total_lag)
+            t.lag.status.as_str(),
+            t.lag.partitions,
+            if t.lag.partitions == 1 { "" } else { "s" },
+            thousands(t.lag.total_lag)
         )));
     }
     match g.partitions_without_commit {
