@@ -1,8 +1,8 @@
 //! Benchmark of one full ClickHouse poll under load (not a test; not part of `make test`):
 //!
 //! ```sh
-//! cargo run --example ch_bench                     # against http://127.0.0.1:8123
-//! cargo run --example ch_bench -- http://host:8123 # another (disposable!) server
+//! cargo run --release --example ch_bench                     # against http://127.0.0.1:8123
+//! cargo run --release --example ch_bench -- http://host:8123 # another (disposable!) server
 //! ```
 //!
 //! It creates 10,000 active parts (one table, 1,000 daily partitions, merges stopped) and
@@ -187,6 +187,7 @@ async fn measure(url: &str) {
         ms(times[POLLS - 1])
     );
     if !problems.is_empty() {
+        problems.sort();
         problems.dedup();
         println!("sections without data: {problems:?}");
     }

@@ -334,6 +334,12 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "chdb_http"
     sys_version = ""
 
+    def setup(self):
+        super().setup()
+        # Without TCP_NODELAY a response written as headers then body waits for the client's
+        # delayed ACK (up to 40 ms on Linux) on every reused keep-alive connection.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, fmt, *args):
         if self.server.verbose:
             sys.stderr.write("%s %s\n" % (self.log_date_time_string(), fmt % args))
