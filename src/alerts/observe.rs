@@ -89,7 +89,7 @@ fn kafka(model: &Model, out: &mut Vec<Observation>) {
     for g in &model.kafka.groups {
         if let Some(t) = g.time_lag_s {
             let how = match g.time_lag_kind {
-                TimeLagKind::Exact | TimeLagKind::Interpolated => "",
+                TimeLagKind::Exact | TimeLagKind::Interpolated | TimeLagKind::LookedUp => "",
                 TimeLagKind::Estimate => ", time lag estimated",
                 TimeLagKind::AtLeast => ", time lag at least this",
                 TimeLagKind::Unknown => ", time lag unknown",

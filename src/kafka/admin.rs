@@ -108,13 +108,36 @@ pub enum OffsetSpec {
     Earliest,
     /// Log-end offset (high watermark).
     Latest,
+    /// The first offset whose message timestamp is at or after this time (Unix ms), answered
+    /// with that message's timestamp; no offset when every message is older.
+    AtTime(i64),
 }
 
-/// One batch for [`Admin::list_offsets_batches`].
+impl OffsetSpec {
+    fn raw(self) -> i64 {
+        match self {
+            OffsetSpec::Earliest => rd::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_EARLIEST as i64,
+            OffsetSpec::Latest => rd::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_LATEST as i64,
+            // Negative values are the special specs above, never a time.
+            OffsetSpec::AtTime(ms) => ms.max(0),
+        }
+    }
+}
+
+/// One batch for [`Admin::list_offsets_batches`]: partitions with what to ask of each. A partition
+/// appears at most once per batch (librdkafka rejects duplicates); later repeats are dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OffsetsBatch {
-    pub spec: OffsetSpec,
-    pub partitions: Vec<TopicPartition>,
+    pub partitions: Vec<(TopicPartition, OffsetSpec)>,
+}
+
+impl OffsetsBatch {
+    /// The same question for every partition.
+    pub fn uniform(spec: OffsetSpec, partitions: &[TopicPartition]) -> OffsetsBatch {
+        OffsetsBatch {
+            partitions: partitions.iter().map(|tp| (tp.clone(), spec)).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -523,7 +546,7 @@ impl Admin {
                 }
                 Some(tps) => {
                     let tps = dedup(tps.iter().cloned());
-                    match PartitionList::from_partitions(op, &tps, None)? {
+                    match PartitionList::from_partitions(op, &tps)? {
                         Ok(list) => Some(list),
                         Err(reason) => {
                             results[i] = Some(GroupOffsets::failed(&req.group_id, reason));
@@ -601,10 +624,7 @@ impl Admin {
         spec: OffsetSpec,
         timeout: Duration,
     ) -> Result<Vec<PartitionOffset>, AdminError> {
-        let batch = OffsetsBatch {
-            spec,
-            partitions: partitions.to_vec(),
-        };
+        let batch = OffsetsBatch::uniform(spec, partitions);
         self.list_offsets_batches(std::slice::from_ref(&batch), 1, timeout)
             .pop()
             .unwrap_or_else(|| Err(Op::LIST_OFFSETS.internal("no result for the only batch")))
@@ -636,12 +656,18 @@ impl Admin {
         // (index into `prepared`, the list to send)
         let mut pending: Vec<(usize, PartitionList)> = Vec::new();
         for batch in batches {
-            let tps = dedup(batch.partitions.iter().cloned());
+            let mut seen = HashSet::new();
+            let asked: Vec<&(TopicPartition, OffsetSpec)> = batch
+                .partitions
+                .iter()
+                .filter(|(tp, _)| seen.insert(tp))
+                .collect();
+            let tps: Vec<TopicPartition> = asked.iter().map(|(tp, _)| tp.clone()).collect();
             let mut found = HashMap::new();
             let mut valid = Vec::with_capacity(tps.len());
-            for tp in &tps {
+            for (tp, spec) in &asked {
                 match check_partition(tp) {
-                    Ok(()) => valid.push(tp.clone()),
+                    Ok(()) => valid.push((tp.clone(), spec.raw())),
                     Err(reason) => {
                         found.insert(tp.clone(), PartitionOffset::failed(tp, reason));
                     }
@@ -649,13 +675,7 @@ impl Admin {
             }
             let mut answer = if valid.is_empty() { Some(Ok(())) } else { None };
             if !valid.is_empty() {
-                let spec = match batch.spec {
-                    OffsetSpec::Earliest => {
-                        rd::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_EARLIEST
-                    }
-                    OffsetSpec::Latest => rd::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_LATEST,
-                };
-                match PartitionList::from_partitions(op, &valid, Some(spec as i64)) {
+                match PartitionList::with_offsets(op, &valid) {
                     Ok(Ok(list)) => pending.push((prepared.len(), list)),
                     Ok(Err(reason)) => answer = Some(Err(op.internal(reason))),
                     Err(e) => answer = Some(Err(e)),
@@ -1181,20 +1201,39 @@ impl Drop for Options {
 struct PartitionList(NonNull<rd::rd_kafka_topic_partition_list_t>);
 
 impl PartitionList {
-    /// Builds a list of `tps` with every offset set to `offset` (if given).
+    /// Builds a list of `tps` with librdkafka's default offsets.
     /// The inner `Err` is a per-entry problem (bad topic name), the outer one
     /// an allocation failure.
     fn from_partitions(
         op: Op,
         tps: &[TopicPartition],
-        offset: Option<i64>,
     ) -> Result<Result<PartitionList, &'static str>, AdminError> {
-        let size = c_int::try_from(tps.len()).unwrap_or(c_int::MAX);
+        PartitionList::build(op, tps.len(), tps.iter().map(|tp| (tp, None)))
+    }
+
+    /// Builds a list of partitions, each with its own offset (or offset spec).
+    fn with_offsets(
+        op: Op,
+        items: &[(TopicPartition, i64)],
+    ) -> Result<Result<PartitionList, &'static str>, AdminError> {
+        PartitionList::build(
+            op,
+            items.len(),
+            items.iter().map(|(tp, offset)| (tp, Some(*offset))),
+        )
+    }
+
+    fn build<'a>(
+        op: Op,
+        len: usize,
+        items: impl Iterator<Item = (&'a TopicPartition, Option<i64>)>,
+    ) -> Result<Result<PartitionList, &'static str>, AdminError> {
+        let size = c_int::try_from(len).unwrap_or(c_int::MAX);
         // SAFETY: plain allocation; the list is ours to destroy.
         let list = NonNull::new(unsafe { rd::rd_kafka_topic_partition_list_new(size) })
             .map(PartitionList)
             .ok_or_else(|| op.internal("rd_kafka_topic_partition_list_new returned NULL"))?;
-        for tp in tps {
+        for (tp, offset) in items {
             if let Err(reason) = check_partition(tp) {
                 return Ok(Err(reason));
             }
@@ -1292,7 +1331,7 @@ impl GroupOffsets {
 }
 
 impl PartitionOffset {
-    fn failed(tp: &TopicPartition, error: &str) -> Self {
+    pub fn failed(tp: &TopicPartition, error: &str) -> Self {
         PartitionOffset {
             tp: tp.clone(),
             offset: None,

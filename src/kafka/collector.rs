@@ -1,7 +1,8 @@
 //! The Kafka collector: one read-only poll of the cluster's groups, commits and offsets.
 //!
 //! Read-only by construction: it only issues admin requests (metadata, ListGroups, DescribeGroups,
-//! OffsetFetch, ListOffsets). It never creates a consumer, so it can neither join a group nor commit.
+//! OffsetFetch, ListOffsets). It never creates a consumer, so it can neither join a group nor commit,
+//! and it never reads a message: even produce times come from ListOffsets (`produce_time`).
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -18,6 +19,7 @@ use super::admin::{
 use super::filter::{Filters, is_internal_topic};
 use super::group_log::{GROUP_LOG_TOPIC, group_log_partition};
 use super::metadata::{self, TopicMetadata};
+use super::produce_time::{ProduceTimeStats, ProduceTimes, Wanted};
 use super::snapshot::{
     BrokerHealth, Committed, Group, GroupLogPartition, KafkaSnapshot, Member, Partition,
     PhaseTimes, RequestCounts, Topic,
@@ -33,6 +35,8 @@ pub struct KafkaCollector {
     admin: Arc<Admin>,
     config: KafkaConfig,
     filters: Arc<Filters>,
+    /// What the brokers said about old messages' produce times; carried from poll to poll.
+    produce_times: Option<ProduceTimes>,
 }
 
 impl KafkaCollector {
@@ -42,6 +46,7 @@ impl KafkaCollector {
             admin: Arc::new(admin),
             config: config.clone(),
             filters: Arc::new(config.filters()),
+            produce_times: Some(ProduceTimes::default()),
         })
     }
 }
@@ -54,8 +59,17 @@ impl Collector for KafkaCollector {
         let admin = Arc::clone(&self.admin);
         let config = self.config.clone();
         let filters = Arc::clone(&self.filters);
-        match tokio::task::spawn_blocking(move || poll_blocking(&admin, &config, &filters)).await {
-            Ok(result) => result.map_err(|e| e.to_string()),
+        let mut times = self.produce_times.take().unwrap_or_default();
+        let task = tokio::task::spawn_blocking(move || {
+            let result = poll_blocking(&admin, &config, &filters, &mut times);
+            (result, times)
+        });
+        match task.await {
+            Ok((result, times)) => {
+                self.produce_times = Some(times);
+                result.map_err(|e| e.to_string())
+            }
+            // The state went down with the task: searches start again next poll.
             Err(e) => Err(format!("kafka poll task failed: {e}")),
         }
     }
@@ -78,6 +92,7 @@ fn poll_blocking(
     admin: &Admin,
     config: &KafkaConfig,
     filters: &Filters,
+    times: &mut ProduceTimes,
 ) -> Result<KafkaSnapshot, AdminError> {
     let started = Instant::now();
     let timeout = config.request_timeout;
@@ -148,8 +163,8 @@ fn poll_blocking(
     {
         ends_wanted.extend(led(&t));
     }
-    let end_batches = offsets_batches(&ends_wanted, &leaders, OffsetSpec::Latest);
-    let start_batches = offsets_batches(&starts_wanted, &leaders, OffsetSpec::Earliest);
+    let end_batches = offsets_batches(ask_all(&ends_wanted, OffsetSpec::Latest), &leaders);
+    let start_batches = offsets_batches(ask_all(&starts_wanted, OffsetSpec::Earliest), &leaders);
 
     // The three request streams are independent, so they run at once (librdkafka and the
     // brokers work on all of them together) instead of one after another:
@@ -213,7 +228,7 @@ fn poll_blocking(
 
     let end_of = index_offsets(&ends);
     let start_of = index_offsets(&starts);
-    let topics = visible_topics
+    let topics: Vec<Topic> = visible_topics
         .iter()
         .map(|t| Topic {
             name: t.name.clone(),
@@ -244,13 +259,26 @@ fn poll_blocking(
         })
         .collect();
 
-    let groups = groups(descriptions, offsets, filters);
+    let mut groups = groups(descriptions, offsets, filters);
     let group_log = group_log(group_log_topic, &end_of, &unwatched);
     let broker_health = broker_health(&metadata, &ends_wanted, &leaders, &end_of);
     phases.assemble = ms(t_assemble);
 
+    let now_ms = crate::time::unix_ms(SystemTime::now());
+    let produce_times = fill_produce_times(
+        admin,
+        times,
+        &mut groups,
+        &topics,
+        &leaders,
+        now_ms,
+        timeout,
+    );
+    counts.list_offsets_by_time = produce_times.requests;
+    phases.produce_times = produce_times.elapsed_ms;
+
     Ok(KafkaSnapshot {
-        taken_at_ms: crate::time::unix_ms(SystemTime::now()),
+        taken_at_ms: now_ms,
         poll_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         requests: counts.total(),
         requests_by_kind: counts,
@@ -264,7 +292,93 @@ fn poll_blocking(
         topics,
         groups,
         group_log,
+        produce_times,
     })
+}
+
+/// Sets `produced_ms` on every commit whose next message was already in the log when pipetop
+/// first saw its partition (see `produce_time`), searching the brokers for those not known yet.
+fn fill_produce_times(
+    admin: &Admin,
+    times: &mut ProduceTimes,
+    groups: &mut [Group],
+    topics: &[Topic],
+    leaders: &HashMap<(&str, i32), i32>,
+    now_ms: i64,
+    timeout: std::time::Duration,
+) -> ProduceTimeStats {
+    let partitions: HashMap<TopicPartition, &Partition> = topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .map(|p| (TopicPartition::new(t.name.clone(), p.partition), p))
+        })
+        .collect();
+    times.observe_ends(
+        partitions
+            .iter()
+            .filter_map(|(tp, p)| Some((tp, p.end_offset?))),
+        now_ms,
+    );
+    let mut wanted: Vec<Wanted> = groups
+        .iter()
+        .flat_map(|g| g.committed.iter())
+        .filter_map(|c| next_message(c, &partitions, times))
+        .collect();
+    wanted.sort_by(|a, b| (&a.tp, a.offset).cmp(&(&b.tp, b.offset)));
+    wanted.dedup();
+    let stats = times.resolve(&wanted, now_ms, |questions| {
+        let batches = offsets_batches(
+            questions
+                .into_iter()
+                .map(|(tp, at)| (tp, OffsetSpec::AtTime(at)))
+                .collect(),
+            leaders,
+        );
+        let answers = admin
+            .list_offsets_batches(&batches, MAX_LIST_OFFSETS_IN_FLIGHT, timeout)
+            .into_iter()
+            .zip(&batches)
+            .flat_map(|(result, batch)| {
+                let asked = batch.partitions.iter().map(|(tp, spec)| match spec {
+                    OffsetSpec::AtTime(at) => (tp, *at),
+                    _ => (tp, 0),
+                });
+                match result {
+                    Ok(found) => asked.map(|(_, at)| at).zip(found).collect::<Vec<_>>(),
+                    Err(e) => {
+                        let error = e.to_string();
+                        asked
+                            .map(|(tp, at)| (at, PartitionOffset::failed(tp, &error)))
+                            .collect()
+                    }
+                }
+            })
+            .collect();
+        (answers, count(batches.len()))
+    });
+    for g in groups.iter_mut() {
+        for c in &mut g.committed {
+            c.produced_ms = next_message(c, &partitions, times)
+                .and_then(|w| times.produced_ms(&w.tp, w.offset, now_ms));
+        }
+    }
+    stats
+}
+
+/// The message a commit waits for, if it predates pipetop's history: the committed one, or the
+/// oldest still in the log when retention deleted that.
+fn next_message(
+    c: &Committed,
+    partitions: &HashMap<TopicPartition, &Partition>,
+    times: &ProduceTimes,
+) -> Option<Wanted> {
+    let tp = TopicPartition::new(c.topic.clone(), c.partition);
+    let p = partitions.get(&tp)?;
+    let end = p.end_offset?;
+    let offset = c.offset.max(p.start_offset.unwrap_or(0));
+    (offset < end && times.predates_history(&tp, offset)).then_some(Wanted { tp, offset, end })
 }
 
 /// What DescribeGroups would say of a group ListGroups reported Empty (see `poll_blocking`).
@@ -345,26 +459,36 @@ const LIST_OFFSETS_BATCH: usize = 500;
 /// ListOffsets calls in flight at once: enough to ask every leader of a large cluster together.
 const MAX_LIST_OFFSETS_IN_FLIGHT: usize = 64;
 
-/// Groups the partitions by leader (librdkafka sends one request per leader per call, so a batch
+type Question = (TopicPartition, OffsetSpec);
+
+/// Groups the questions by leader (librdkafka sends one request per leader per call, so a batch
 /// of one leader's partitions is exactly one request) and splits each leader's share into
 /// batches of at most [`LIST_OFFSETS_BATCH`]. Partitions without a known leader go in batches of
-/// their own, which librdkafka answers (or fails) per partition.
-fn offsets_batches(
-    partitions: &[TopicPartition],
+/// their own, which librdkafka answers (or fails) per partition. A partition asked about twice
+/// goes in a second batch (one call cannot ask a partition two things).
+pub(crate) fn offsets_batches(
+    questions: Vec<(TopicPartition, OffsetSpec)>,
     leaders: &HashMap<(&str, i32), i32>,
-    spec: OffsetSpec,
 ) -> Vec<OffsetsBatch> {
-    let mut by_leader: BTreeMap<Option<i32>, Vec<TopicPartition>> = BTreeMap::new();
-    for tp in partitions {
+    let mut asked: HashMap<TopicPartition, usize> = HashMap::new();
+    // (how many times the partition was asked before, its leader) → questions
+    let mut by_leader: BTreeMap<(usize, Option<i32>), Vec<Question>> = BTreeMap::new();
+    for (tp, spec) in questions {
         let leader = leaders.get(&(tp.topic.as_str(), tp.partition)).copied();
-        by_leader.entry(leader).or_default().push(tp.clone());
+        let times = asked.entry(tp.clone()).or_default();
+        let round = *times;
+        *times += 1;
+        by_leader
+            .entry((round, leader))
+            .or_default()
+            .push((tp, spec));
     }
     by_leader
         .into_values()
-        .flat_map(|tps| {
-            tps.chunks(LIST_OFFSETS_BATCH)
+        .flat_map(|questions| {
+            questions
+                .chunks(LIST_OFFSETS_BATCH)
                 .map(|chunk| OffsetsBatch {
-                    spec,
                     partitions: chunk.to_vec(),
                 })
                 .collect::<Vec<_>>()
@@ -372,9 +496,13 @@ fn offsets_batches(
         .collect()
 }
 
+fn ask_all(partitions: &[TopicPartition], spec: OffsetSpec) -> Vec<(TopicPartition, OffsetSpec)> {
+    partitions.iter().map(|tp| (tp.clone(), spec)).collect()
+}
+
 /// A failed ListOffsets batch (its leader unreachable) is a per-partition error, not a failed
 /// poll: groups and their commits, and the other leaders' offsets, are still worth showing.
-fn list_offsets(
+pub(crate) fn list_offsets(
     admin: &Admin,
     batches: &[OffsetsBatch],
     timeout: std::time::Duration,
@@ -389,7 +517,7 @@ fn list_offsets(
                 batch
                     .partitions
                     .iter()
-                    .map(|tp| PartitionOffset {
+                    .map(|(tp, _)| PartitionOffset {
                         tp: tp.clone(),
                         offset: None,
                         timestamp: None,
@@ -423,6 +551,7 @@ fn groups(
                         topic: c.tp.topic.clone(),
                         partition: c.tp.partition,
                         offset,
+                        produced_ms: None,
                     })
                 })
                 .collect();
@@ -594,21 +723,38 @@ mod tests {
             (0..1_201).map(|p| (("t", p), 1 + p % 2)).collect();
         leaders.insert(("u", 0), 3);
         leaders.insert(("u", 1), 3);
-        let batches = offsets_batches(&tps, &leaders, OffsetSpec::Earliest);
+        let batches = offsets_batches(ask_all(&tps, OffsetSpec::Earliest), &leaders);
         let sizes: Vec<usize> = batches.iter().map(|b| b.partitions.len()).collect();
         // No leader first (None sorts first), then broker 1: 601 (500 + 101), 2: 600, 3: 2.
         assert_eq!(sizes, [1, 500, 101, 500, 100, 2]);
         for b in &batches {
-            assert_eq!(b.spec, OffsetSpec::Earliest);
+            assert!(b.partitions.iter().all(|(_, s)| *s == OffsetSpec::Earliest));
             let owners: std::collections::HashSet<Option<i32>> = b
                 .partitions
                 .iter()
-                .map(|tp| leaders.get(&(tp.topic.as_str(), tp.partition)).copied())
+                .map(|(tp, _)| leaders.get(&(tp.topic.as_str(), tp.partition)).copied())
                 .collect();
             assert_eq!(owners.len(), 1, "one leader per batch: {owners:?}");
         }
         let total: usize = sizes.iter().sum();
         assert_eq!(total, tps.len(), "every partition asked exactly once");
+    }
+
+    #[test]
+    fn a_partition_asked_twice_goes_in_a_second_batch() {
+        let leaders: HashMap<(&str, i32), i32> = [(("t", 0), 1), (("t", 1), 1)].into();
+        let questions = vec![
+            (TopicPartition::new("t", 0), OffsetSpec::AtTime(10)),
+            (TopicPartition::new("t", 1), OffsetSpec::AtTime(10)),
+            (TopicPartition::new("t", 0), OffsetSpec::AtTime(20)),
+        ];
+        let batches = offsets_batches(questions, &leaders);
+        assert_eq!(batches.len(), 2);
+        assert_eq!(batches[0].partitions.len(), 2);
+        assert_eq!(
+            batches[1].partitions,
+            [(TopicPartition::new("t", 0), OffsetSpec::AtTime(20))]
+        );
     }
 
     #[test]

@@ -3,4 +3,5 @@ pub mod collector;
 pub mod filter;
 pub mod group_log;
 pub mod metadata;
+pub mod produce_time;
 pub mod snapshot;

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::admin::{GroupState, Node, TopicPartition};
+use super::produce_time::ProduceTimeStats;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct KafkaSnapshot {
@@ -28,6 +29,8 @@ pub struct KafkaSnapshot {
     /// End offsets of `__consumer_offsets` partitions, fetched even when internal topics are
     /// hidden: they show commit activity that committed offsets alone cannot (see `group_log`).
     pub group_log: Vec<GroupLogPartition>,
+    /// The search for old messages' produce times this poll (see `produce_time`).
+    pub produce_times: ProduceTimeStats,
 }
 
 /// Wall time per phase. DescribeGroups, OffsetFetch followed by the log ends, and the log
@@ -49,6 +52,8 @@ pub struct PhaseTimes {
     pub list_offsets_start: u64,
     /// Building the snapshot from the answers (no requests).
     pub assemble: u64,
+    /// Searching produce times of messages older than pipetop's history (after everything else).
+    pub produce_times: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -59,6 +64,8 @@ pub struct RequestCounts {
     pub describe_groups: u32,
     pub offset_fetch: u32,
     pub list_offsets: u32,
+    /// ListOffsets by timestamp, for produce times (see `produce_time`).
+    pub list_offsets_by_time: u32,
 }
 
 impl RequestCounts {
@@ -69,6 +76,7 @@ impl RequestCounts {
             + self.describe_groups
             + self.offset_fetch
             + self.list_offsets
+            + self.list_offsets_by_time
     }
 }
 
@@ -143,6 +151,9 @@ pub struct Committed {
     pub topic: String,
     pub partition: i32,
     pub offset: i64,
+    /// When the next message to consume was produced (Unix ms), looked up only for offsets older
+    /// than pipetop's own history of the partition; None otherwise or while not known.
+    pub produced_ms: Option<i64>,
 }
 
 impl KafkaSnapshot {

@@ -276,6 +276,9 @@ impl History {
                     kind: TimeLagKind::Exact,
                     since_ms: None,
                 },
+                (Some(_), Some(_)) if row.looked_up_produced_ms.is_some() => {
+                    looked_up(row.looked_up_produced_ms, now)
+                }
                 (Some(c), Some(_)) => history.map_or(TimeLag::UNKNOWN, |h| h.time_lag(c, now)),
                 _ => TimeLag::UNKNOWN,
             };
@@ -356,6 +359,19 @@ impl History {
     }
 }
 
+/// The time lag of a message the brokers dated (a producer clock ahead of ours counts as 0 s).
+fn looked_up(produced_ms: Option<i64>, now: i64) -> TimeLag {
+    let Some(produced) = produced_ms else {
+        return TimeLag::UNKNOWN;
+    };
+    let since = produced.min(now);
+    TimeLag {
+        seconds: Some((now - since) as f64 / 1000.0),
+        kind: TimeLagKind::LookedUp,
+        since_ms: Some(since),
+    }
+}
+
 /// Produce and consume rates over the same window: since the track's oldest checkpoint.
 fn fill_rates(
     row: &mut PartitionLag,
@@ -381,4 +397,77 @@ fn members_sig(group: &Group) -> u64 {
         }
     }
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::snapshot::{Committed, Member, Partition, Topic};
+
+    fn snapshot(at_ms: i64, end: i64, committed: i64, produced_ms: Option<i64>) -> KafkaSnapshot {
+        KafkaSnapshot {
+            taken_at_ms: at_ms,
+            poll_ms: 0,
+            requests: 0,
+            requests_by_kind: Default::default(),
+            phases_ms: Default::default(),
+            cluster_id: None,
+            controller_id: None,
+            brokers: vec![],
+            broker_health: vec![],
+            group_log: vec![],
+            produce_times: Default::default(),
+            topics: vec![Topic {
+                name: "t".into(),
+                internal: false,
+                partitions: vec![Partition {
+                    partition: 0,
+                    leader: Some(1),
+                    replicas: vec![1],
+                    isr: vec![1],
+                    start_offset: Some(0),
+                    end_offset: Some(end),
+                    error: None,
+                }],
+            }],
+            groups: vec![Group {
+                group_id: "g".into(),
+                state: GroupState::Empty,
+                partition_assignor: String::new(),
+                coordinator: Some(1),
+                members: Vec::<Member>::new(),
+                committed: vec![Committed {
+                    topic: "t".into(),
+                    partition: 0,
+                    offset: committed,
+                    produced_ms,
+                }],
+                error: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_consumer_stopped_before_pipetop_started_shows_its_real_time_lag_at_once() {
+        let now = 10_000_000;
+        let mut model = KafkaModel::default();
+        // Without the brokers' answer the first poll knows nothing of the message's age.
+        model.update(&snapshot(now, 5_000, 1_000, None));
+        let g = &model.groups[0];
+        assert_eq!(g.time_lag_kind, TimeLagKind::AtLeast);
+        // With it: two hours, from the first poll on.
+        let mut model = KafkaModel::default();
+        model.update(&snapshot(now, 5_000, 1_000, Some(now - 7_200_000)));
+        let g = &model.groups[0];
+        assert_eq!(g.time_lag_kind, TimeLagKind::LookedUp);
+        assert_eq!(g.time_lag_s, Some(7_200.0));
+    }
+
+    #[test]
+    fn a_producer_clock_ahead_of_ours_is_no_negative_lag() {
+        let now = 10_000_000;
+        let mut model = KafkaModel::default();
+        model.update(&snapshot(now, 5_000, 1_000, Some(now + 60_000)));
+        assert_eq!(model.groups[0].time_lag_s, Some(0.0));
+    }
 }

@@ -43,6 +43,9 @@ pub enum TimeLagKind {
     Exact,
     /// The committed offset falls inside the history: error at most half a poll interval.
     Interpolated,
+    /// Older than the history: the brokers' timestamp index says when the message was produced
+    /// (to within 1 s or 1% of its age; see `kafka::produce_time`).
+    LookedUp,
     /// Slightly older than the history: extrapolated at the rate observed over the history, for
     /// no more messages than the history itself covers.
     Estimate,

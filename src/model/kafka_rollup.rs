@@ -165,6 +165,7 @@ mod tests {
             produce_rate: rates.map(|r| r.0),
             consume_rate: rates.map(|r| r.1),
             idle_s: None,
+            looked_up_produced_ms: None,
         }
     }
 

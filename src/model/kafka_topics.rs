@@ -113,6 +113,7 @@ mod tests {
             topics,
             groups: vec![],
             group_log: vec![],
+            produce_times: Default::default(),
         }
     }
 

@@ -86,6 +86,10 @@ pub struct PartitionLag {
     pub consume_rate: Option<f64>,
     /// Seconds work has waited without the committed offset moving (what STOP is judged on).
     pub idle_s: Option<f64>,
+    /// When the next message to consume was produced, as the brokers said (only for offsets
+    /// older than the model's history; see `kafka::produce_time`). Input to `time_lag_s`.
+    #[serde(skip)]
+    pub looked_up_produced_ms: Option<i64>,
 }
 
 /// Committed offsets that cannot be taken at face value.
@@ -128,6 +132,7 @@ fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -> Gr
         .map(|c| {
             let row = GroupPartition {
                 committed: Some(c.offset),
+                produced_ms: c.produced_ms,
                 owner: None,
             };
             ((c.topic.as_str(), c.partition), row)
@@ -150,7 +155,9 @@ fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -> Gr
         .into_iter()
         .map(|((topic, partition), row)| {
             let info = partitions.get(&(topic, partition)).copied();
-            partition_lag(topic, partition, row.committed, info, row.owner)
+            let mut lag = partition_lag(topic, partition, row.committed, info, row.owner);
+            lag.looked_up_produced_ms = row.produced_ms;
+            lag
         })
         .collect();
 
@@ -184,6 +191,7 @@ fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -> Gr
 #[derive(Default)]
 struct GroupPartition {
     committed: Option<i64>,
+    produced_ms: Option<i64>,
     owner: Option<String>,
 }
 
@@ -221,6 +229,7 @@ fn partition_lag(
         produce_rate: None,
         consume_rate: None,
         idle_s: None,
+        looked_up_produced_ms: None,
     }
 }
 
@@ -254,6 +263,7 @@ mod tests {
             brokers: vec![],
             broker_health: vec![],
             group_log: vec![],
+            produce_times: Default::default(),
             topics: vec![Topic {
                 name: "t".into(),
                 internal: false,
@@ -287,6 +297,7 @@ mod tests {
                     topic: t.into(),
                     partition: p,
                     offset: o,
+                    produced_ms: None,
                 })
                 .collect(),
             error: None,
