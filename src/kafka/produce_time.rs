@@ -244,9 +244,9 @@ impl ProduceTimes {
         };
         let Some((low_offset, low)) = low else {
             // First the two ends: when the log's first message was produced (the answer outright
-            // for a group reading from the start) and which message is a second old (the answer,
-            // to the precision, for a consumer just behind). (An empty log, or one with
-            // timestamps before 1970, has nothing to find.)
+            // for a group reading from the start) and which message came a second before
+            // pipetop's first look (the answer, to the precision, for a consumer just behind).
+            // An empty log, or one with timestamps before 1970, has nothing to find.
             let recent = high_at - MIN_PRECISION_MS;
             return match (high_at > 0, recent > 0) {
                 (true, true) => vec![0, recent],
@@ -333,7 +333,7 @@ impl ProduceTimes {
             && l >= high_at
         {
             // Out-of-order timestamps contradict each other: the bracket is as good as it gets.
-            return Some(Bracket::Known(high_at.min(l)));
+            return Some(Bracket::Known(high_at));
         }
         Some(Bracket::Between {
             low,

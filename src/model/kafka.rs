@@ -270,16 +270,16 @@ impl History {
                 continue;
             };
             let history = self.ends.get(row.topic.as_str()).and_then(|v| v.get(index));
-            let time_lag = match (row.committed, row.lag) {
-                (Some(_), Some(0)) => TimeLag {
+            let time_lag = match (row.committed, row.lag, row.looked_up_produced_ms) {
+                (Some(_), Some(0), _) => TimeLag {
                     seconds: Some(0.0),
                     kind: TimeLagKind::Exact,
                     since_ms: None,
                 },
-                (Some(_), Some(_)) if row.looked_up_produced_ms.is_some() => {
-                    looked_up(row.looked_up_produced_ms, now)
+                (Some(_), Some(_), Some(produced)) => looked_up(produced, now),
+                (Some(c), Some(_), None) => {
+                    history.map_or(TimeLag::UNKNOWN, |h| h.time_lag(c, now))
                 }
-                (Some(c), Some(_)) => history.map_or(TimeLag::UNKNOWN, |h| h.time_lag(c, now)),
                 _ => TimeLag::UNKNOWN,
             };
             row.time_lag_s = time_lag.seconds;
@@ -360,11 +360,8 @@ impl History {
 }
 
 /// The time lag of a message the brokers dated (a producer clock ahead of ours counts as 0 s).
-fn looked_up(produced_ms: Option<i64>, now: i64) -> TimeLag {
-    let Some(produced) = produced_ms else {
-        return TimeLag::UNKNOWN;
-    };
-    let since = produced.min(now);
+fn looked_up(produced_ms: i64, now: i64) -> TimeLag {
+    let since = produced_ms.min(now);
     TimeLag {
         seconds: Some((now - since) as f64 / 1000.0),
         kind: TimeLagKind::LookedUp,
