@@ -307,24 +307,31 @@ fn fill_produce_times(
     now_ms: i64,
     timeout: std::time::Duration,
 ) -> ProduceTimeStats {
-    let partitions: HashMap<TopicPartition, &Partition> = topics
+    let partitions: HashMap<(&str, i32), &Partition> = topics
         .iter()
         .flat_map(|t| {
             t.partitions
                 .iter()
-                .map(|p| (TopicPartition::new(t.name.clone(), p.partition), p))
+                .map(move |p| ((t.name.as_str(), p.partition), p))
         })
         .collect();
     times.observe_ends(
         partitions
             .iter()
-            .filter_map(|(tp, p)| Some((tp, p.end_offset?))),
+            .filter_map(|(&(topic, partition), p)| Some((topic, partition, p.end_offset?))),
         now_ms,
     );
     let mut wanted: Vec<Wanted> = groups
         .iter()
         .flat_map(|g| g.committed.iter())
-        .filter_map(|c| next_message(c, &partitions, times))
+        .filter_map(|c| {
+            let (offset, end) = next_message(c, &partitions, times)?;
+            Some(Wanted {
+                tp: TopicPartition::new(c.topic.clone(), c.partition),
+                offset,
+                end,
+            })
+        })
         .collect();
     wanted.sort_by(|a, b| (&a.tp, a.offset).cmp(&(&b.tp, b.offset)));
     wanted.dedup();
@@ -361,24 +368,23 @@ fn fill_produce_times(
     for g in groups.iter_mut() {
         for c in &mut g.committed {
             c.produced_ms = next_message(c, &partitions, times)
-                .and_then(|w| times.produced_ms(&w.tp, w.offset, now_ms));
+                .and_then(|(offset, _)| times.produced_ms(&c.topic, c.partition, offset, now_ms));
         }
     }
     stats
 }
 
-/// The message a commit waits for, if it predates pipetop's history: the committed one, or the
-/// oldest still in the log when retention deleted that.
+/// The message a commit waits for and the log end, if it predates pipetop's history: the
+/// committed one, or the oldest still in the log when retention deleted that.
 fn next_message(
     c: &Committed,
-    partitions: &HashMap<TopicPartition, &Partition>,
+    partitions: &HashMap<(&str, i32), &Partition>,
     times: &ProduceTimes,
-) -> Option<Wanted> {
-    let tp = TopicPartition::new(c.topic.clone(), c.partition);
-    let p = partitions.get(&tp)?;
+) -> Option<(i64, i64)> {
+    let p = partitions.get(&(c.topic.as_str(), c.partition))?;
     let end = p.end_offset?;
     let offset = c.offset.max(p.start_offset.unwrap_or(0));
-    (offset < end && times.predates_history(&tp, offset)).then_some(Wanted { tp, offset, end })
+    (offset < end && times.predates_history(&c.topic, c.partition, offset)).then_some((offset, end))
 }
 
 /// What DescribeGroups would say of a group ListGroups reported Empty (see `poll_blocking`).
