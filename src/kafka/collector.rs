@@ -10,7 +10,7 @@ use std::time::{Instant, SystemTime};
 use rdkafka::ClientConfig;
 use rdkafka::types::RDKafkaErrorCode;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::admin::{
     Admin, AdminError, GroupDescription, GroupListing, GroupOffsets, GroupState, GroupType, Node,
@@ -321,20 +321,21 @@ fn fill_produce_times(
             .filter_map(|(&(topic, partition), p)| Some((topic, partition, p.end_offset?))),
         now_ms,
     );
-    let mut wanted: Vec<Wanted> = groups
+    // Groups stopped at the same offset share one search.
+    let mut seen: HashSet<(&str, i32, i64)> = HashSet::new();
+    let wanted: Vec<Wanted> = groups
         .iter()
         .flat_map(|g| g.committed.iter())
         .filter_map(|c| {
             let (offset, end) = next_message(c, &partitions, times)?;
-            Some(Wanted {
-                tp: TopicPartition::new(c.topic.clone(), c.partition),
-                offset,
-                end,
-            })
+            seen.insert((c.topic.as_str(), c.partition, offset))
+                .then(|| Wanted {
+                    tp: TopicPartition::new(c.topic.clone(), c.partition),
+                    offset,
+                    end,
+                })
         })
         .collect();
-    wanted.sort_by(|a, b| (&a.tp, a.offset).cmp(&(&b.tp, b.offset)));
-    wanted.dedup();
     let stats = times.resolve(&wanted, now_ms, |questions| {
         let batches = offsets_batches(
             questions
