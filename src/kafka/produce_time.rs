@@ -15,7 +15,7 @@
 //! Timestamps are the messages' own (producer CreateTime unless the topic uses LogAppendTime), as
 //! the broker's time index sees them; with out-of-order producer clocks the answer is approximate.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 
 use serde::Serialize;
 
@@ -89,11 +89,12 @@ enum Bracket {
     },
 }
 
-/// Per topic, indexed by partition id: looked up by `(&str, i32)` without allocating, since a poll
-/// asks once per committed offset (200,000 of them at the benchmark's scale).
+/// Per topic, indexed by partition id: looked up by `(&str, i32)` without allocating (and with
+/// foldhash), since a poll asks once per committed offset (200,000 of them at the benchmark's
+/// scale).
 #[derive(Debug, Default)]
 pub struct ProduceTimes {
-    partitions: HashMap<String, Vec<PartitionFacts>>,
+    partitions: foldhash::HashMap<String, Vec<PartitionFacts>>,
 }
 
 impl ProduceTimes {

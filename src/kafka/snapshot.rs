@@ -52,7 +52,8 @@ pub struct PhaseTimes {
     pub list_offsets_start: u64,
     /// Building the snapshot from the answers (no requests).
     pub assemble: u64,
-    /// Searching produce times of messages older than pipetop's history (after everything else).
+    /// Dating messages older than pipetop's history: picking the offsets, the search, and
+    /// filling them in (after everything else).
     pub produce_times: u64,
 }
 
