@@ -352,24 +352,15 @@ fn fill_produce_times(
                 .collect(),
             leaders,
         );
-        let answers = admin
-            .list_offsets_batches(&batches, MAX_LIST_OFFSETS_IN_FLIGHT, timeout)
-            .into_iter()
-            .zip(&batches)
-            .flat_map(|(result, batch)| {
-                let asked = batch.partitions.iter().map(|(tp, spec)| match spec {
-                    OffsetSpec::AtTime(at) => (tp, *at),
-                    _ => (tp, 0),
-                });
-                match result {
-                    Ok(found) => asked.map(|(_, at)| at).zip(found).collect::<Vec<_>>(),
-                    Err(e) => {
-                        let error = e.to_string();
-                        asked
-                            .map(|(tp, at)| (at, PartitionOffset::failed(tp, &error)))
-                            .collect()
-                    }
-                }
+        // One answer per question, batch by batch (no batch asks a partition twice).
+        let answers = list_offsets(admin, &batches, timeout);
+        let answers = batches
+            .iter()
+            .flat_map(|b| &b.partitions)
+            .zip(answers)
+            .filter_map(|((_, spec), answer)| match spec {
+                OffsetSpec::AtTime(at) => Some((*at, answer)),
+                OffsetSpec::Earliest | OffsetSpec::Latest => None,
             })
             .collect();
         (answers, count(batches.len()))
@@ -483,7 +474,7 @@ type Question = (TopicPartition, OffsetSpec);
 /// batches of at most [`LIST_OFFSETS_BATCH`]. Partitions without a known leader go in batches of
 /// their own, which librdkafka answers (or fails) per partition. A partition asked about twice
 /// goes in a second batch (one call cannot ask a partition two things).
-pub(crate) fn offsets_batches(
+fn offsets_batches(
     questions: Vec<(TopicPartition, OffsetSpec)>,
     leaders: &HashMap<(&str, i32), i32>,
 ) -> Vec<OffsetsBatch> {
@@ -519,7 +510,7 @@ fn ask_all(partitions: &[TopicPartition], spec: OffsetSpec) -> Vec<(TopicPartiti
 
 /// A failed ListOffsets batch (its leader unreachable) is a per-partition error, not a failed
 /// poll: groups and their commits, and the other leaders' offsets, are still worth showing.
-pub(crate) fn list_offsets(
+fn list_offsets(
     admin: &Admin,
     batches: &[OffsetsBatch],
     timeout: std::time::Duration,

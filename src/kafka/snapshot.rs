@@ -5,7 +5,8 @@ use serde::Serialize;
 use super::admin::{GroupState, Node, TopicPartition};
 use super::produce_time::ProduceTimeStats;
 
-#[derive(Debug, Clone, Serialize)]
+/// `Default` is the snapshot of an empty cluster, polled at the epoch.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct KafkaSnapshot {
     pub taken_at_ms: i64,
     /// Wall time of the whole poll.

@@ -404,16 +404,6 @@ mod tests {
     fn snapshot(at_ms: i64, end: i64, committed: i64, produced_ms: Option<i64>) -> KafkaSnapshot {
         KafkaSnapshot {
             taken_at_ms: at_ms,
-            poll_ms: 0,
-            requests: 0,
-            requests_by_kind: Default::default(),
-            phases_ms: Default::default(),
-            cluster_id: None,
-            controller_id: None,
-            brokers: vec![],
-            broker_health: vec![],
-            group_log: vec![],
-            produce_times: Default::default(),
             topics: vec![Topic {
                 name: "t".into(),
                 internal: false,
@@ -441,6 +431,7 @@ mod tests {
                 }],
                 error: None,
             }],
+            ..KafkaSnapshot::default()
         }
     }
 

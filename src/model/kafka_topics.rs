@@ -102,18 +102,8 @@ mod tests {
     fn snapshot(topics: Vec<Topic>) -> KafkaSnapshot {
         KafkaSnapshot {
             taken_at_ms: 10_000,
-            poll_ms: 0,
-            requests: 0,
-            requests_by_kind: Default::default(),
-            phases_ms: Default::default(),
-            cluster_id: None,
-            controller_id: None,
-            brokers: vec![],
-            broker_health: vec![],
             topics,
-            groups: vec![],
-            group_log: vec![],
-            produce_times: Default::default(),
+            ..KafkaSnapshot::default()
         }
     }
 

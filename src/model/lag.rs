@@ -253,23 +253,13 @@ mod tests {
 
     fn snapshot(groups: Vec<Group>) -> KafkaSnapshot {
         KafkaSnapshot {
-            taken_at_ms: 0,
-            poll_ms: 0,
-            requests: 0,
-            requests_by_kind: Default::default(),
-            phases_ms: Default::default(),
-            cluster_id: None,
-            controller_id: None,
-            brokers: vec![],
-            broker_health: vec![],
-            group_log: vec![],
-            produce_times: Default::default(),
             topics: vec![Topic {
                 name: "t".into(),
                 internal: false,
                 partitions: vec![part(0, 0, 100), part(1, 50, 200), part(2, 0, 10)],
             }],
             groups,
+            ..KafkaSnapshot::default()
         }
     }
 
