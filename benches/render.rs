@@ -6,7 +6,7 @@
 //!   order (what every keypress and age tick costs);
 //! - `cold`: the model generation was bumped before the frame, so the focused list re-filters and
 //!   re-sorts its 20,000 rows (the first frame after each poll);
-//! - `ingest_kafka`: the model update itself for that poll (not rendering; for context).
+//! - `session_ingest_kafka`: the session update for that poll, off the UI (for context).
 //!
 //! Keypress-to-frame latency with a hanging ClickHouse is `examples/keypress_latency.rs`.
 
@@ -16,7 +16,9 @@ mod fixtures;
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use pipetop::source::SourceStatus;
+use std::sync::Arc;
+
+use pipetop::model::Model;
 use pipetop::ui::app::{Action, App};
 use pipetop::ui::view::View;
 use ratatui::Terminal;
@@ -75,7 +77,7 @@ fn render(c: &mut Criterion) {
     });
     group.bench_function("group_detail_cold", |b| {
         b.iter(|| {
-            app.model_changed();
+            app.set_model(other_model(&app));
             frame(&mut term, &mut app);
         })
     });
@@ -85,7 +87,7 @@ fn render(c: &mut Criterion) {
             app.apply(Action::SortNext);
         }
         b.iter(|| {
-            app.model_changed();
+            app.set_model(other_model(&app));
             frame(&mut term, &mut app);
         })
     });
@@ -102,7 +104,7 @@ fn render(c: &mut Criterion) {
     });
     group.bench_function("groups_list_cold", |b| {
         b.iter(|| {
-            app.model_changed();
+            app.set_model(other_model(&app));
             frame(&mut term, &mut app);
         })
     });
@@ -112,33 +114,39 @@ fn render(c: &mut Criterion) {
     group.bench_function("overview_warm", |b| b.iter(|| frame(&mut term, &mut app)));
     group.bench_function("overview_cold", |b| {
         b.iter(|| {
-            app.model_changed();
+            app.set_model(other_model(&app));
             frame(&mut term, &mut app);
         })
     });
     group.finish();
 
-    // The poll that precedes a cold frame: one 20,000-partition Kafka snapshot into the model.
+    // The poll that precedes a cold frame: one 20,000-partition Kafka snapshot into the session
+    // (derivation and alerts, as the session task does it off the UI).
     let mut ingest = c.benchmark_group("model_20k_partitions");
     ingest.sample_size(20);
-    let model = fixtures::big_model(PARTITIONS, 6);
+    let (session, status) = fixtures::big_session(PARTITIONS, 6);
     let mut n = 6;
-    ingest.bench_function("ingest_kafka", |b| {
+    ingest.bench_function("session_ingest_kafka", |b| {
         b.iter_batched(
             || {
                 n += 1;
-                let mut status = model.sources.kafka.clone();
+                let mut status = status.clone();
                 status.record(Ok(fixtures::big_snapshot(PARTITIONS, n)), fixtures::t(n));
-                (model.clone(), status)
+                (session.clone(), status)
             },
-            |(mut model, status): (_, SourceStatus<_>)| {
-                model.ingest_kafka(status);
-                model
+            |(mut session, status)| {
+                session.ingest(Some(status), None);
+                session
             },
             BatchSize::LargeInput,
         )
     });
     ingest.finish();
+}
+
+/// The same model in a new `Arc`: the app takes it as an update and re-sorts its lists.
+fn other_model(app: &App) -> Arc<Model> {
+    Arc::new(Model::clone(&app.model))
 }
 
 criterion_group!(benches, render);

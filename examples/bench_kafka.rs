@@ -29,7 +29,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use pipetop::config::Config;
 use pipetop::kafka::collector::KafkaCollector;
-use pipetop::model::kafka::KafkaModel;
+use pipetop::model::kafka::KafkaTracker;
 use pipetop::source::Collector;
 
 /// The benchmark stack's first broker (see the header); never the shared 9092 by default.
@@ -179,7 +179,8 @@ fn measure(
     config.kafka.request_timeout = Duration::from_secs(30);
     let mut collector =
         KafkaCollector::new(&config.kafka).map_err(|e| anyhow::anyhow!("collector: {e}"))?;
-    let mut model = KafkaModel::default();
+    let mut tracker = KafkaTracker::default();
+    let mut model = None;
     let mut walls = Vec::new();
     let mut last = None;
     for cycle in 0..scale.cycles.max(1) {
@@ -188,7 +189,7 @@ fn measure(
             .block_on(collector.poll())
             .map_err(anyhow::Error::msg)?;
         let polled = t.elapsed();
-        model.update(&snapshot);
+        model = tracker.update(&snapshot).or(model);
         let wall = t.elapsed();
         eprintln!(
             "cycle {cycle}: {wall:.2?} (poll {polled:.2?}, model {:.2?}), {} requests, load {}, phases {:?}",
@@ -201,6 +202,7 @@ fn measure(
         last = Some(snapshot);
     }
     let snapshot = last.context("no cycle ran")?;
+    let model = model.context("no model derived")?;
     let ours: Vec<_> = model
         .groups
         .iter()
@@ -215,7 +217,7 @@ fn measure(
     }
     walls.sort();
     let median = walls[walls.len() / 2];
-    let (tracked_gp, tracked_p) = model.tracked();
+    let (tracked_gp, tracked_p) = tracker.tracked();
 
     if scale.no_reference {
         println!(
@@ -266,7 +268,7 @@ fn measure(
     );
     println!(
         "  model history: {:.1} MiB for {tracked_gp} group-partitions and {tracked_p} partitions",
-        model.history_bytes() as f64 / 1_048_576.0
+        tracker.history_bytes() as f64 / 1_048_576.0
     );
     println!("  peak RSS: {:.0} MiB", peak_rss_kib()? as f64 / 1024.0);
     println!(

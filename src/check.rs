@@ -1,16 +1,14 @@
 //! `pipetop check`: poll for a while, judge the alerts, print them, exit with a Nagios code.
 //! For cron, CI and monitoring agents.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
 use crate::alerts::{Alert, AlertState, Severity};
-use crate::clickhouse::collector::ClickHouseCollector;
 use crate::config::Config;
-use crate::kafka::collector::KafkaCollector;
 use crate::model::Model;
-use crate::source::{Collector, SourceStatus};
+use crate::source::SourceState;
 
 /// Nagios plugin exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -46,41 +44,22 @@ pub struct CheckReport {
     pub alerts: Vec<Alert>,
 }
 
-/// Polls every source, once or repeatedly over `window` (so `for` durations and rates can be
+/// Polls every source for `window` (see `poll_window`: so `for` durations and rates can be
 /// judged), and returns the verdict.
 pub async fn run(config: &Config, window: Duration) -> anyhow::Result<CheckReport> {
-    let mut kafka = KafkaCollector::new(&config.kafka)
-        .map_err(|e| anyhow::anyhow!("kafka client configuration: {e}"))?;
-    let mut clickhouse = ClickHouseCollector::new(&config.clickhouse);
-    let mut model = Model::new(config);
-    let (mut kafka_status, mut ch_status) = (SourceStatus::default(), SourceStatus::default());
-    let started = Instant::now();
-    let mut polls = 0;
-    loop {
-        let (k, c) = tokio::join!(kafka.poll(), clickhouse.poll());
-        let now = SystemTime::now();
-        kafka_status.record(k, now);
-        ch_status.record(c, now);
-        model.ingest_kafka(kafka_status.clone());
-        model.ingest_clickhouse(ch_status.clone());
-        polls += 1;
-        if started.elapsed() + config.refresh > window {
-            break;
-        }
-        tokio::time::sleep(config.refresh).await;
-    }
-    Ok(verdict(&model, polls))
+    let poller = crate::poll_window::poll_window(config, window).await?;
+    Ok(verdict(poller.session().model(), poller.rounds()))
 }
 
 pub fn verdict(model: &Model, polls: u32) -> CheckReport {
     let mut unreachable = Vec::new();
-    if model.sources.kafka.last_good.is_none() {
+    if model.sources.kafka.last_good_at.is_none() {
         unreachable.push(describe("kafka", &model.sources.kafka));
     }
-    if model.sources.clickhouse.last_good.is_none() {
+    if model.sources.clickhouse.last_good_at.is_none() {
         unreachable.push(describe("clickhouse", &model.sources.clickhouse));
     }
-    let alerts = model.alerts.active();
+    let alerts = model.alerts.active.clone();
     let worst = alerts
         .iter()
         .filter(|a| a.state == AlertState::Firing)
@@ -101,7 +80,7 @@ pub fn verdict(model: &Model, polls: u32) -> CheckReport {
     }
 }
 
-fn describe<T>(name: &str, status: &SourceStatus<T>) -> String {
+fn describe(name: &str, status: &SourceState) -> String {
     match &status.error {
         Some(e) => format!("{name} unreachable: {}", e.message),
         None => format!("{name} did not answer"),

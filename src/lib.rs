@@ -1,16 +1,21 @@
 //! pipetop: `top` for a Kafka → ClickHouse ingestion pipeline.
 //!
 //! Collectors (`kafka`, `clickhouse`) poll on their own tasks and publish immutable snapshots;
-//! `model` derives lag and health from them without I/O; `ui` renders the model.
+//! one `session` ingests them, derives the pure `model` once per change and judges the `alerts`
+//! on it; `ui` draws the finished model, and `report` / `check` print it.
 
 pub mod alerts;
 pub mod check;
 pub mod clickhouse;
 pub mod collect;
 pub mod config;
+pub mod format;
 pub mod kafka;
+pub mod live;
 pub mod model;
-pub mod snapshot;
+pub mod poll_window;
+pub mod report;
+pub mod session;
 pub mod source;
 pub mod time;
 pub mod ui;

@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 
 use pipetop::collect::Collectors;
 use pipetop::config::{Config, ProcessEnv};
-use pipetop::snapshot::{self, SCHEMA_VERSION, SnapshotReport};
+use pipetop::report::{self, Report};
 use pipetop::ui::UiOptions;
 use pipetop::ui::theme::{ColorDepth, Theme};
 
@@ -50,21 +50,24 @@ enum Command {
     /// Judge the alerts and exit like a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (a
     /// source could not be reached).
     Check {
-        /// Keep polling for this long so `for` durations and rates can be judged (0s: one poll).
+        /// Poll at once, then every refresh, the last poll starting no later than this after the
+        /// first, so `for` durations and rates can be judged (0s: one poll).
         #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
         window: std::time::Duration,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
-    /// Poll every source once and print the result, then exit (non-zero if a source failed).
+    /// Poll every source and print a summary (or with --json everything), then exit (non-zero
+    /// if a source failed).
     Snapshot {
-        /// Print JSON (the only format for now; stable field names, see README).
+        /// Print the whole model as JSON (stable field names, see README) instead of a summary.
         #[arg(long)]
         json: bool,
-        /// Poll Kafka every refresh for this long before printing, so time lag, rates and
-        /// status have history (e.g. 10s); without it one poll.
-        #[arg(long, value_parser = humantime::parse_duration)]
-        window: Option<std::time::Duration>,
+        /// Poll at once, then every refresh, the last poll starting no later than this after the
+        /// first, so time lag, rates and status have history (e.g. 10s; 0s: one poll). The same
+        /// as `check --window`.
+        #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+        window: std::time::Duration,
     },
 }
 
@@ -92,7 +95,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             None => dashboard(&config, &cli).await,
-            Some(Command::Snapshot { json: _, window }) => print_snapshot(&config, window).await,
+            Some(Command::Snapshot { json, window }) => print_snapshot(&config, window, json).await,
             Some(Command::Check { window, format }) => check(&config, window, format).await,
         }
     });
@@ -160,19 +163,18 @@ async fn dashboard(config: &Config, cli: &Cli) -> anyhow::Result<ExitCode> {
 
 async fn print_snapshot(
     config: &Config,
-    window: Option<std::time::Duration>,
+    window: std::time::Duration,
+    json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let model = match window {
-        Some(window) => snapshot::poll_window(config, window).await?,
-        None => snapshot::poll_once(config).await?,
-    };
-    let report = SnapshotReport {
-        schema_version: SCHEMA_VERSION,
-        context: &config.context,
-        model: &model,
-    };
-    println!("{}", serde_json::to_string_pretty(&report)?);
-    let failures = snapshot::failures(&model);
+    let poller = pipetop::poll_window::poll_window(config, window).await?;
+    let model = poller.session().model();
+    if json {
+        let report = Report::new(&config.context, poller.rounds(), model);
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report::summary(&config.context, model));
+    }
+    let failures = report::failures(model);
     for failure in &failures {
         eprintln!("pipetop: {failure}");
     }

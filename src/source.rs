@@ -20,7 +20,7 @@ pub struct SourceStatus<T> {
     pub polls: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SourceError {
     pub message: String,
     #[serde(serialize_with = "crate::time::ser_unix_ms")]
@@ -38,7 +38,38 @@ impl<T> Default for SourceStatus<T> {
     }
 }
 
+/// What the model keeps of a source: whether and when it answered, without its data (the model
+/// holds what it derived from that).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SourceState {
+    #[serde(serialize_with = "crate::time::ser_opt_unix_ms")]
+    pub last_good_at: Option<SystemTime>,
+    pub error: Option<SourceError>,
+    pub polls: u64,
+}
+
+impl SourceState {
+    /// Age of the last good data, or None if there never was any.
+    pub fn age(&self, now: SystemTime) -> Option<Duration> {
+        self.last_good_at
+            .map(|at| now.duration_since(at).unwrap_or_default())
+    }
+
+    /// When the source last reported anything, good or bad.
+    pub fn latest_event(&self) -> Option<SystemTime> {
+        self.last_good_at.max(self.error.as_ref().map(|e| e.at))
+    }
+}
+
 impl<T> SourceStatus<T> {
+    pub fn state(&self) -> SourceState {
+        SourceState {
+            last_good_at: self.last_good_at,
+            error: self.error.clone(),
+            polls: self.polls,
+        }
+    }
+
     pub fn record(&mut self, result: Result<T, String>, at: SystemTime) {
         self.polls += 1;
         match result {
@@ -66,7 +97,9 @@ pub trait Collector: Send + 'static {
 }
 
 /// Polls `collector` every `interval` (or at once when `refresh_now` is notified) and publishes
-/// each outcome. Runs until every receiver is gone.
+/// each outcome. Runs until every receiver is gone. `refresh_now` belongs to this collector alone
+/// and is woken with `notify_one`, which keeps the request when it arrives mid-poll: the next poll
+/// then starts as soon as this one ends, so no refresh or focus change is lost.
 pub async fn run_collector<C: Collector>(
     interval: Duration,
     refresh_now: Arc<Notify>,
@@ -144,5 +177,44 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
+    }
+
+    /// A refresh asked for while a poll is running (the `r` key, or the partition the user just
+    /// opened) is served by a poll right after it, not at the next tick an interval later.
+    #[tokio::test]
+    async fn a_refresh_requested_mid_poll_is_served() {
+        struct Slow(Arc<Notify>, Arc<Notify>);
+        impl Collector for Slow {
+            type Snapshot = ();
+            async fn poll(&mut self) -> Result<(), String> {
+                self.0.notify_one(); // started
+                self.1.notified().await; // held until the test says so
+                Ok(())
+            }
+        }
+        let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+        let (tx, mut rx) = watch::channel(SourceStatus::<()>::default());
+        let refresh = Arc::new(Notify::new());
+        let task = tokio::spawn(run_collector(
+            Duration::from_secs(3600),
+            Arc::clone(&refresh),
+            tx,
+            Slow(Arc::clone(&started), Arc::clone(&release)),
+        ));
+        started.notified().await; // the first tick's poll is running
+        refresh.notify_one();
+        release.notify_one();
+        rx.wait_for(|s| s.polls >= 1).await.unwrap();
+        // The second poll starts because of the refresh, long before the hour-long tick.
+        tokio::time::timeout(Duration::from_secs(5), started.notified())
+            .await
+            .expect("the refresh asked for mid-poll was lost");
+        release.notify_one();
+        tokio::time::timeout(Duration::from_secs(5), rx.wait_for(|s| s.polls >= 2))
+            .await
+            .unwrap()
+            .unwrap();
+        drop(rx);
+        task.abort();
     }
 }

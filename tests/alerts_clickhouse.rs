@@ -79,7 +79,7 @@ async fn tiny_batches_raise_the_parts_alert_for_that_table() {
     insert_parts(&quiet, 0, 20).await;
     watch.poll_clickhouse().await;
     let health = |w: &common::Watch, t: &str| {
-        w.model
+        w.model()
             .clickhouse
             .health
             .iter()
@@ -127,7 +127,7 @@ async fn tiny_batches_raise_the_parts_alert_for_that_table() {
     );
     assert_eq!(level(&watch, RuleKind::PartsPressure, &quiet_name), None);
     // No other table's parts alert mentions these tables.
-    for a in watch.model.alerts.active() {
+    for a in watch.model().alerts.active.clone() {
         if a.rule == RuleKind::PartsPressure {
             assert!(
                 a.subject.name != quiet_name
@@ -215,7 +215,7 @@ async fn rejected_batches_raise_the_failed_insert_alert_for_that_table() {
         .unwrap_or_else(|| {
             panic!(
                 "no failed-insert alert for {name}: {:#?}",
-                watch.model.alerts.active()
+                watch.model().alerts.active.clone()
             )
         });
     assert_eq!(
@@ -233,7 +233,7 @@ async fn rejected_batches_raise_the_failed_insert_alert_for_that_table() {
         (Severity::Critical, AlertState::Firing, 3.0, 2.0)
     );
     // No other table got this table's failures.
-    for a in watch.model.alerts.active() {
+    for a in watch.model().alerts.active.clone() {
         if a.rule == RuleKind::FailedInserts && a.subject != subject {
             assert!(!a.subject.name.contains(&table), "{a:?}");
         }
@@ -274,7 +274,7 @@ async fn a_table_on_two_hosts_is_judged_by_the_worse_one() {
     for round in 0..3 {
         watch.poll_clickhouse().await;
         let rows: Vec<_> = watch
-            .model
+            .model()
             .clickhouse
             .health
             .iter()
@@ -291,7 +291,7 @@ async fn a_table_on_two_hosts_is_judged_by_the_worse_one() {
     let history = watch.history(RuleKind::PartsPressure, &subject);
     assert_eq!(history.len(), 1, "fired once, never cleared: {history:?}");
     assert_eq!(history[0].cleared_at, None);
-    assert_eq!(watch.model.criticals_fired, 1, "the bell would ring once");
+    assert_eq!(watch.model().criticals_fired, 1, "the bell would ring once");
     for url in [common::CLICKHOUSE, common::LEGACY_CLICKHOUSE] {
         common::exec(url, &format!("DROP TABLE {name}")).await;
     }

@@ -35,7 +35,7 @@ async fn sample(watch: &mut common::Watch, group: &str) -> Sample {
     Sample {
         at: watch.kafka_polled_at().unwrap(),
         time_lag: watch
-            .model
+            .model()
             .kafka
             .groups
             .iter()
@@ -337,7 +337,7 @@ async fn per_group_overrides_change_which_group_alerts() {
     let producer = common::start_producer(&topic, 20);
     let subject = |g: &str| Subject::new(SubjectKind::Group, g);
     let lag_of = |w: &common::Watch, g: &str| {
-        w.model
+        w.model()
             .kafka
             .groups
             .iter()

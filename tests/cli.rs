@@ -20,15 +20,17 @@ fn snapshot_json_has_both_sources() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["rounds"], 1);
     let model = &v["model"];
-    let sources = &model["sources"];
+    let snapshots = &v["snapshots"];
     assert!(
-        sources["kafka"]["last_good"]["brokers"]
+        snapshots["kafka"]["brokers"]
             .as_array()
             .is_some_and(|b| !b.is_empty())
     );
-    assert!(sources["clickhouse"]["last_good"]["server"]["version"].is_string());
+    assert!(snapshots["clickhouse"]["server"]["version"].is_string());
+    assert!(model["sources"]["kafka"]["last_good_at"].is_number());
     assert!(model["kafka"]["groups"].is_array());
     assert!(model["kafka"]["topics"].is_array());
     assert!(model["clickhouse"]["health"].is_array());
@@ -46,7 +48,50 @@ fn unreachable_source_exits_non_zero_with_a_message() {
     assert!(stderr.contains("clickhouse:"), "{stderr}");
     // Kafka still answered: its half of the snapshot is printed.
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
-    assert!(v["model"]["sources"]["kafka"]["last_good"].is_object());
+    assert!(v["snapshots"]["kafka"].is_object());
+    assert!(v["model"]["sources"]["clickhouse"]["error"].is_object());
+}
+
+#[test]
+fn snapshot_without_json_prints_a_summary() {
+    common::require_stack();
+    let out = pipetop(&["snapshot"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.starts_with("pipetop local: kafka "), "{stdout}");
+    for part in [
+        "alerts firing:",
+        "consumer groups, worst first:",
+        "ClickHouse tables, worst first:",
+    ] {
+        assert!(stdout.contains(part), "{part} missing from:\n{stdout}");
+    }
+    assert!(!stdout.trim_start().starts_with('{'), "not JSON: {stdout}");
+}
+
+/// `--window` means the same for `snapshot` and `check`: a round at once, then one per refresh,
+/// the last no later than the window (3 s at 1 s: four rounds). Against closed ports, so it needs
+/// no server: a failed round is still a round.
+#[test]
+fn snapshot_and_check_windows_agree() {
+    let dir = std::env::temp_dir().join(common::unique("pipetop_window"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("closed.toml");
+    std::fs::write(
+        &path,
+        "[kafka]\nbootstrap_servers = \"127.0.0.1:1\"\nrequest_timeout = \"1s\"\n\
+         [clickhouse]\nurl = \"http://127.0.0.1:1\"\nquery_timeout = \"1s\"\n",
+    )
+    .unwrap();
+    let config = ["--config", path.to_str().unwrap()];
+    let window = ["--window", "3s", "--refresh", "1s"];
+    let snapshot = pipetop(&[&config[..], &["snapshot", "--json"], &window].concat());
+    let check = pipetop(&[&config[..], &["check", "--format", "json"], &window].concat());
+    let s: serde_json::Value = serde_json::from_slice(&snapshot.stdout).expect("snapshot JSON");
+    let c: serde_json::Value = serde_json::from_slice(&check.stdout).expect("check JSON");
+    assert_eq!(s["rounds"], 4, "snapshot: {s}");
+    assert_eq!(c["polls"], 4, "check: {c}");
+    assert_eq!(c["status"], "UNKNOWN");
 }
 
 #[test]

@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use clickhouse::Row;
 use serde::Deserialize;
 
+use pipetop::alerts::Severity;
 use pipetop::clickhouse::collector::ClickHouseCollector;
 use pipetop::clickhouse::sections::SectionId;
 use pipetop::clickhouse::snapshot::{HostOutcome, HostSnapshot, Section};
 use pipetop::config::{ClickHouseConfig, WatchedTable};
-use pipetop::model::clickhouse::ClickHouseModel;
-use pipetop::model::clickhouse::health::Severity;
+use pipetop::model::clickhouse::ClickHouseTracker;
 use pipetop::source::Collector;
 
 #[derive(Debug, Row, Deserialize)]
@@ -119,8 +119,8 @@ async fn tiny_batches_raise_the_right_partition(url: &str) {
     assert_eq!(t.partitions, 2);
     assert_eq!(t.max_partitions_per_day, Some(1));
 
-    let mut model = ClickHouseModel::default();
-    model.update(&snapshot_of(host), &pipetop::alerts::RuleSet::default());
+    let model = ClickHouseTracker::default()
+        .update(&snapshot_of(host), &pipetop::alerts::RuleSet::default());
     let health = model
         .health
         .iter()
@@ -132,7 +132,12 @@ async fn tiny_batches_raise_the_right_partition(url: &str) {
         "table SETTINGS override the default"
     );
     assert_eq!(health.parts_to_throw_insert, Some(12));
-    assert_eq!(health.severity, Severity::Crit, "{:?}", health.reasons);
+    assert_eq!(
+        health.severity,
+        Some(Severity::Critical),
+        "{:?}",
+        health.reasons
+    );
     assert!(health.freshness_s.is_some(), "watched table has an age");
     common::exec(url, &format!("DROP TABLE default.{table}")).await;
 }
@@ -211,8 +216,8 @@ async fn rejected_batch_is_a_failed_insert(url: &str, qualified: bool) {
         .expect("insert row");
     assert_eq!((i.inserts, i.failed), (0, 1));
 
-    let mut model = ClickHouseModel::default();
-    model.update(&snapshot_of(host), &pipetop::alerts::RuleSet::default());
+    let model = ClickHouseTracker::default()
+        .update(&snapshot_of(host), &pipetop::alerts::RuleSet::default());
     assert!(
         model
             .failed_inserts

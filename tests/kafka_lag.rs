@@ -7,7 +7,7 @@ mod common;
 
 use pipetop::kafka::admin::GroupState;
 use pipetop::kafka::collector::KafkaCollector;
-use pipetop::model::lag::{OffsetFlag, group_lags};
+use pipetop::model::kafka::lag::{OffsetFlag, group_lags};
 use pipetop::source::Collector;
 
 #[tokio::test]

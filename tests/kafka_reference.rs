@@ -19,8 +19,8 @@ use common::DescribeRow;
 use pipetop::kafka::collector::KafkaCollector;
 use pipetop::kafka::filter::Pattern;
 use pipetop::kafka::snapshot::KafkaSnapshot;
-use pipetop::model::kafka::KafkaModel;
-use pipetop::model::kafka_status::Status;
+use pipetop::model::kafka::KafkaTracker;
+use pipetop::model::kafka::status::Status;
 use pipetop::source::Collector;
 
 /// A group member that consumed `consume` messages from every partition, committed only
@@ -69,8 +69,7 @@ fn active_member(
 }
 
 fn pipetop_rows(snapshot: &KafkaSnapshot, groups: &[&str]) -> Vec<DescribeRow> {
-    let mut model = KafkaModel::default();
-    model.update(snapshot);
+    let model = KafkaTracker::default().update(snapshot).unwrap();
     let mut rows: Vec<DescribeRow> = model
         .groups
         .iter()
@@ -205,8 +204,7 @@ async fn offsets_and_lag_equal_kafka_consumer_groups_describe() {
     assert!(ours.iter().all(|r| r.group != g_deleted));
 
     // What pipetop adds on top of the reference for the same groups.
-    let mut model = KafkaModel::default();
-    model.update(&after);
+    let model = KafkaTracker::default().update(&after).unwrap();
     let group = |id: &str| model.groups.iter().find(|g| g.group_id == id).unwrap();
     let statuses: Vec<Status> = group(&g_empty)
         .partitions

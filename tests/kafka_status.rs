@@ -19,8 +19,8 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use pipetop::kafka::collector::KafkaCollector;
 use pipetop::kafka::filter::Pattern;
 use pipetop::kafka::group_log::group_log_partition;
-use pipetop::model::kafka::KafkaModel;
-use pipetop::model::kafka_status::Status;
+use pipetop::model::kafka::KafkaTracker;
+use pipetop::model::kafka::status::Status;
 use pipetop::source::Collector;
 
 const REFRESH: Duration = Duration::from_millis(500);
@@ -107,7 +107,7 @@ fn producer(topic: String, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()>
 
 struct Watch {
     collector: KafkaCollector,
-    model: KafkaModel,
+    tracker: KafkaTracker,
     group: String,
     polls: Vec<(Status, Option<i64>)>,
 }
@@ -117,9 +117,8 @@ impl Watch {
     async fn refresh(&mut self) -> (Status, Option<i64>) {
         tokio::time::sleep(REFRESH).await;
         let snapshot = self.collector.poll().await.unwrap();
-        self.model.update(&snapshot);
-        let g = self
-            .model
+        let model = self.tracker.update(&snapshot).expect("a newer snapshot");
+        let g = model
             .groups
             .iter()
             .find(|g| g.group_id == self.group)
@@ -219,7 +218,7 @@ async fn pause_stall_rewind_and_resume() {
     config.kafka.include_topics = vec![Pattern::new(&regex::escape(&topic)).unwrap()];
     let mut watch = Watch {
         collector: KafkaCollector::new(&config.kafka).unwrap(),
-        model: KafkaModel::default(),
+        tracker: KafkaTracker::default(),
         group: group.clone(),
         polls: Vec::new(),
     };

@@ -15,8 +15,8 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use pipetop::kafka::collector::KafkaCollector;
 use pipetop::kafka::snapshot::KafkaSnapshot;
-use pipetop::model::kafka::KafkaModel;
-use pipetop::model::kafka_history::TimeLagKind;
+use pipetop::model::kafka::KafkaTracker;
+use pipetop::model::kafka::history::TimeLagKind;
 use pipetop::source::Collector;
 
 /// Produces one message per timestamp to `partition`, in order.
@@ -127,8 +127,7 @@ async fn a_consumer_hours_behind_is_dated_on_the_first_poll() {
     assert!(stats.error.is_none(), "{stats:?}");
     assert_eq!(first.requests_by_kind.list_offsets_by_time, stats.requests);
 
-    let mut model = KafkaModel::default();
-    model.update(&first);
+    let model = KafkaTracker::default().update(&first).unwrap();
     let g = model
         .groups
         .iter()

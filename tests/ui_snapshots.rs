@@ -8,8 +8,8 @@
 
 mod fixtures;
 
-use pipetop::kafka::snapshot::KafkaSnapshot;
-use pipetop::source::SourceStatus;
+use std::sync::Arc;
+
 use pipetop::ui::app::{Action, App, Mode};
 use pipetop::ui::view::View;
 use ratatui::Terminal;
@@ -474,6 +474,7 @@ fn sort_marker_appears_on_s_and_flips_on_shift_s() {
 
 #[test]
 fn selection_follows_its_row_when_the_model_re_sorts() {
+    let (mut session, mut kafka) = fixtures::session();
     let mut app = at("groups");
     // Sort by LAG, largest first, and select clicks_loader.
     apply(&mut app, [Action::SortNext; 5]);
@@ -491,7 +492,6 @@ fn selection_follows_its_row_when_the_model_re_sorts() {
     let before = row_of(&mut app, "clicks_loader");
 
     // clicks gets a burst of a million messages: clicks_loader jumps to the top of the LAG sort.
-    let mut kafka: SourceStatus<KafkaSnapshot> = app.model.sources.kafka.clone();
     let mut snap = fixtures::kafka_snapshot(fixtures::POLLS);
     for p in &mut snap
         .topics
@@ -503,8 +503,8 @@ fn selection_follows_its_row_when_the_model_re_sorts() {
         p.end_offset = p.end_offset.map(|e| e + 1_000_000);
     }
     kafka.record(Ok(snap), fixtures::t(fixtures::POLLS));
-    app.model.ingest_kafka(kafka);
-    app.model_changed();
+    session.ingest(Some(kafka), None);
+    app.set_model(Arc::clone(session.model()));
     let after = row_of(&mut app, "clicks_loader");
     assert!(after < before, "the row moved up ({before} → {after})");
     apply(&mut app, [Action::Open]);

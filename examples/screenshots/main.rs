@@ -14,19 +14,15 @@ mod svg;
 
 use std::io::BufRead;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use clap::Parser;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use tokio::sync::watch;
 
-use pipetop::clickhouse::collector::ClickHouseCollector;
-use pipetop::clickhouse::snapshot::PartsFocus;
 use pipetop::config::{Config, ProcessEnv};
-use pipetop::kafka::collector::KafkaCollector;
-use pipetop::model::Model;
-use pipetop::source::{Collector, SourceStatus};
+use pipetop::poll_window::Poller;
 use pipetop::ui::app::{Action, App};
 use pipetop::ui::theme::{ColorDepth, Theme};
 use pipetop::ui::view::View;
@@ -47,24 +43,17 @@ struct Args {
     out: PathBuf,
 }
 
-struct Session {
-    kafka: KafkaCollector,
-    clickhouse: ClickHouseCollector,
-    focus: watch::Sender<Option<PartsFocus>>,
-    kafka_status: SourceStatus<pipetop::kafka::snapshot::KafkaSnapshot>,
-    ch_status: SourceStatus<pipetop::clickhouse::snapshot::ClickHouseSnapshot>,
+/// The app on screen, fed by the same poller as `snapshot` and `check`.
+struct Screen {
+    poller: Poller,
     app: App,
 }
 
-impl Session {
+impl Screen {
     async fn poll(&mut self) {
-        let (k, c) = tokio::join!(self.kafka.poll(), self.clickhouse.poll());
-        let now = SystemTime::now();
-        self.kafka_status.record(k, now);
-        self.ch_status.record(c, now);
-        self.app.model.ingest_kafka(self.kafka_status.clone());
-        self.app.model.ingest_clickhouse(self.ch_status.clone());
-        self.app.model_changed();
+        self.poller.poll().await;
+        self.app
+            .set_model(Arc::clone(self.poller.session().model()));
     }
 
     async fn keep_polling(&mut self, how_long: Duration, refresh: Duration) {
@@ -85,18 +74,15 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut config = Config::load(args.config.as_deref(), &ProcessEnv)?;
     config.refresh = args.refresh;
-    let (focus, focus_rx) = watch::channel(None);
     let theme = Theme::load(&args.theme, ColorDepth::TrueColor).map_err(anyhow::Error::msg)?;
-    let mut session = Session {
-        kafka: KafkaCollector::new(&config.kafka)?,
-        clickhouse: ClickHouseCollector::new(&config.clickhouse).with_focus(focus_rx),
-        focus,
-        kafka_status: SourceStatus::default(),
-        ch_status: SourceStatus::default(),
+    let poller = Poller::new(&config)?;
+    let model = Arc::clone(poller.session().model());
+    let mut session = Screen {
+        poller,
         app: App::new(
             config.context.clone(),
             config.refresh,
-            Model::new(&config),
+            model,
             theme,
             ColorDepth::TrueColor,
         ),
@@ -135,7 +121,7 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shot(session: &mut Session, args: &Args, name: &str, view: &str) -> anyhow::Result<()> {
+async fn shot(session: &mut Screen, args: &Args, name: &str, view: &str) -> anyhow::Result<()> {
     let mut terminal = Terminal::new(TestBackend::new(args.width, args.height))?;
     // From the overview, like a user: a render first so lists know their rows.
     session.app.apply(Action::StartCommand);
@@ -147,7 +133,7 @@ async fn shot(session: &mut Session, args: &Args, name: &str, view: &str) -> any
     navigate(&mut session.app, view)?;
     let focus = pipetop::ui::screens::focus_of(&session.app.level().view);
     if focus.is_some() {
-        session.focus.send_replace(focus);
+        session.poller.set_focus(focus);
         session.poll().await;
     }
     session.app.now = SystemTime::now();

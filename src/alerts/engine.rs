@@ -10,13 +10,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::rules::{RuleKind, RuleSet, Subject, Threshold};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Warning,
-    Critical,
-}
+pub use super::severity::Severity;
 
 /// One measured value a rule judges.
 #[derive(Debug, Clone, PartialEq)]
@@ -230,6 +224,23 @@ impl AlertEngine {
     pub fn history(&self) -> Vec<AlertEvent> {
         self.history.iter().rev().map(|(_, e)| e.clone()).collect()
     }
+
+    /// What the engine concluded, as plain data for the model.
+    pub fn summary(&self) -> Alerts {
+        Alerts {
+            active: self.active(),
+            history: self.history(),
+        }
+    }
+}
+
+/// The alerts as of one evaluation: what is pending or firing, and the session's history.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Alerts {
+    /// Firing first, then by severity.
+    pub active: Vec<Alert>,
+    /// Newest first.
+    pub history: Vec<AlertEvent>,
 }
 
 fn bound(t: &Threshold, severity: Severity) -> Option<f64> {

@@ -5,6 +5,8 @@
 pub mod engine;
 pub mod observe;
 pub mod rules;
+pub mod severity;
 
-pub use engine::{Alert, AlertEngine, AlertEvent, AlertState, Observation, Severity};
+pub use engine::{Alert, AlertEngine, AlertEvent, AlertState, Alerts, Observation};
 pub use rules::{AlertsConfig, RuleKind, RuleSet, Subject, SubjectKind};
+pub use severity::Severity;

@@ -2,11 +2,10 @@
 
 use super::engine::Observation;
 use super::rules::{RuleKind, Subject, SubjectKind};
-use crate::clickhouse::snapshot::Section;
 use crate::model::Model;
-use crate::model::kafka_history::TimeLagKind;
-use crate::model::kafka_status::Status;
-use crate::source::SourceStatus;
+use crate::model::kafka::history::TimeLagKind;
+use crate::model::kafka::status::Status;
+use crate::source::SourceState;
 
 pub fn observe(model: &Model, now_unix_s: i64, window_s: u64) -> Vec<Observation> {
     let mut out = Vec::new();
@@ -58,12 +57,7 @@ fn obs(
 
 /// Observes whether a source answers, and says whether its figures can be judged: while it is
 /// unreachable its figures are old, and judging them would only re-fire what already fired.
-fn reachable<T>(
-    out: &mut Vec<Observation>,
-    rule: RuleKind,
-    name: &str,
-    source: &SourceStatus<T>,
-) -> bool {
+fn reachable(out: &mut Vec<Observation>, rule: RuleKind, name: &str, source: &SourceState) -> bool {
     let down = source.error.is_some();
     let detail = source
         .error
@@ -78,7 +72,7 @@ fn reachable<T>(
         f64::from(u8::from(down)),
         detail,
     );
-    !down && source.last_good.is_some()
+    !down && source.last_good_at.is_some()
 }
 
 fn kafka(model: &Model, out: &mut Vec<Observation>) {
@@ -130,23 +124,21 @@ fn kafka(model: &Model, out: &mut Vec<Observation>) {
             detail,
         );
     }
-    if let Some(snapshot) = &source.last_good {
-        for b in &snapshot.broker_health {
-            let down = !b.in_metadata || b.answered == Some(false);
-            let detail = match (&b.error, b.in_metadata) {
-                (Some(e), _) => e.clone(),
-                (None, false) => "in replica lists but not in the cluster metadata".to_string(),
-                (None, true) => String::new(),
-            };
-            obs(
-                out,
-                RuleKind::BrokerUnreachable,
-                SubjectKind::Broker,
-                &b.id.to_string(),
-                f64::from(u8::from(down)),
-                detail,
-            );
-        }
+    for b in &model.kafka.brokers {
+        let down = !b.in_metadata || b.answered == Some(false);
+        let detail = match (&b.error, b.in_metadata) {
+            (Some(e), _) => e.clone(),
+            (None, false) => "in replica lists but not in the cluster metadata".to_string(),
+            (None, true) => String::new(),
+        };
+        obs(
+            out,
+            RuleKind::BrokerUnreachable,
+            SubjectKind::Broker,
+            &b.id.to_string(),
+            f64::from(u8::from(down)),
+            detail,
+        );
     }
 }
 
@@ -210,7 +202,7 @@ fn clickhouse(model: &Model, now_unix_s: i64, window_s: u64, out: &mut Vec<Obser
                 format!("p95 insert {ms:.0}ms"),
             );
         }
-        if let Some(pressure) = crate::model::pipeline::parts_pressure(t) {
+        if let Some(pressure) = t.parts_to_delay_ratio {
             let detail = format!(
                 "{} active parts in partition {} (inserts slow down at {})",
                 t.max_parts_in_partition.unwrap_or(0),
@@ -247,15 +239,12 @@ fn clickhouse(model: &Model, now_unix_s: i64, window_s: u64, out: &mut Vec<Obser
             );
         }
     }
-    let Some(snapshot) = &source.last_good else {
-        return;
-    };
-    for host in &snapshot.hosts {
-        let Some(h) = host.snapshot() else {
-            continue;
-        };
-        if let Section::Ok { data } = &h.latency
-            && let Some(select) = data.iter().find(|k| k.kind.eq_ignore_ascii_case("select"))
+    let activity = &model.clickhouse.activity;
+    for host in &activity.latency {
+        if let Some(select) = host
+            .item
+            .iter()
+            .find(|k| k.kind.eq_ignore_ascii_case("select"))
             && let Some(q) = &select.latency_ms
         {
             let detail = format!("p95 select {:.0}ms over {} queries", q.p95, select.queries);
@@ -263,34 +252,33 @@ fn clickhouse(model: &Model, now_unix_s: i64, window_s: u64, out: &mut Vec<Obser
                 out,
                 RuleKind::SelectLatencyP95,
                 SubjectKind::Server,
-                &h.host,
+                &host.host,
                 q.p95,
                 detail,
             );
         }
-        if let Section::Ok { data } = &h.kafka_consumers {
-            for c in data {
-                let recent = c
-                    .latest_exceptions
-                    .iter()
-                    .filter(|e| now_unix_s - i64::from(e.time) <= window_s as i64)
-                    .count();
-                let name = format!("{}.{}", c.database, c.table);
-                let detail = c
-                    .latest_exceptions
-                    .first()
-                    .map(|e| e.text.clone())
-                    .unwrap_or_default();
-                obs(
-                    out,
-                    RuleKind::KafkaEngineExceptions,
-                    SubjectKind::Consumer,
-                    &name,
-                    recent as f64,
-                    detail,
-                );
-            }
-        }
+    }
+    for c in &activity.kafka_consumers.rows {
+        let c = &c.item;
+        let recent = c
+            .latest_exceptions
+            .iter()
+            .filter(|e| now_unix_s - i64::from(e.time) <= window_s as i64)
+            .count();
+        let name = format!("{}.{}", c.database, c.table);
+        let detail = c
+            .latest_exceptions
+            .first()
+            .map(|e| e.text.clone())
+            .unwrap_or_default();
+        obs(
+            out,
+            RuleKind::KafkaEngineExceptions,
+            SubjectKind::Consumer,
+            &name,
+            recent as f64,
+            detail,
+        );
     }
 }
 

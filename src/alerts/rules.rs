@@ -176,7 +176,7 @@ pub struct Threshold {
 
 impl Threshold {
     /// How bad one value is by itself, without hysteresis or `for`: what the screen colours.
-    pub fn judge(&self, value: f64) -> Option<super::engine::Severity> {
+    pub fn judge(&self, value: f64) -> Option<super::severity::Severity> {
         let above = |b: Option<f64>| {
             b.is_some_and(|b| {
                 if self.inclusive {
@@ -189,9 +189,9 @@ impl Threshold {
         if !value.is_finite() {
             None
         } else if above(self.crit) {
-            Some(super::engine::Severity::Critical)
+            Some(super::severity::Severity::Critical)
         } else if above(self.warn) {
-            Some(super::engine::Severity::Warning)
+            Some(super::severity::Severity::Warning)
         } else {
             None
         }

@@ -1,128 +1,84 @@
-//! The pure model: everything the screen and `snapshot --json` show is derived here from collector
-//! snapshots, with no I/O, so it can be tested without Kafka or ClickHouse.
+//! The pure model: everything the screen, `snapshot` and `check` show, derived from collector
+//! snapshots with no I/O, so it can be tested without Kafka or ClickHouse.
 //!
-//! `sources` keeps what the collectors published (last good snapshot, its age, the latest error);
-//! `kafka` and `clickhouse` are derived from those snapshots and keep their own bounded history;
-//! `pipelines` joins the two halves; `alerts` judges all of it against the thresholds.
+//! A [`Model`] is plain data, built once per change by the session (`crate::session`) and never
+//! changed afterwards: the UI holds it behind an `Arc` and draws it while the next one is built.
+//! `kafka` and `clickhouse` are the two halves (each with the tracker that keeps its bounded
+//! history), `pipeline` joins them; the alerts are judged from outside, on a finished model.
 
 pub mod clickhouse;
 pub mod kafka;
-pub mod kafka_history;
-pub mod kafka_rollup;
-pub mod kafka_status;
-pub mod kafka_topics;
-pub mod lag;
 pub mod pipeline;
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
-use crate::alerts::{AlertEngine, RuleSet, observe};
+use crate::alerts::engine::Alerts;
+use crate::alerts::rules::RuleSet;
 use crate::clickhouse::snapshot::ClickHouseSnapshot;
-use crate::config::{Config, PipelineConfig};
 use crate::kafka::snapshot::KafkaSnapshot;
-use crate::source::SourceStatus;
+use crate::source::SourceState;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Model {
     pub sources: Sources,
-    pub kafka: kafka::KafkaModel,
-    pub clickhouse: clickhouse::ClickHouseModel,
+    pub kafka: Arc<kafka::KafkaModel>,
+    pub clickhouse: Arc<clickhouse::ClickHouseModel>,
     pub pipelines: Vec<pipeline::PipelineRow>,
-    #[serde(serialize_with = "serialize_alerts")]
-    pub alerts: AlertEngine,
+    /// Judged by the session's alert engine on this model.
+    pub alerts: Alerts,
+    /// The thresholds the alerts use (overrides included): the screen colours figures by them.
+    #[serde(skip)]
+    pub thresholds: Arc<RuleSet>,
+    /// The clock the alerts were judged on: the newest event of either source, never going back.
+    #[serde(serialize_with = "crate::time::ser_opt_unix_ms")]
+    pub judged_at: Option<SystemTime>,
     /// Critical alerts that have fired so far; the UI rings the bell when it grows.
     #[serde(skip)]
     pub criticals_fired: u64,
+    /// The snapshots this model was derived from, for the JSON report only: screens and alerts
+    /// read the derived fields above.
     #[serde(skip)]
-    settings: Settings,
+    snapshots: Snapshots,
 }
 
-/// What the model needs from the config.
-#[derive(Debug, Clone, Default)]
-struct Settings {
-    pipelines: Vec<PipelineConfig>,
-    window_s: u64,
-}
-
+/// Whether and when each source answered.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Sources {
-    pub kafka: SourceStatus<KafkaSnapshot>,
-    pub clickhouse: SourceStatus<ClickHouseSnapshot>,
+    pub kafka: SourceState,
+    pub clickhouse: SourceState,
+}
+
+/// The latest good snapshot of each source, exactly as its collector published it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Snapshots {
+    pub kafka: Option<Arc<KafkaSnapshot>>,
+    pub clickhouse: Option<Arc<ClickHouseSnapshot>>,
 }
 
 impl Model {
-    /// A model judged by the config's alert rules (validated when the config was loaded).
-    pub fn new(config: &Config) -> Model {
-        let mut model = Model {
-            alerts: AlertEngine::new(RuleSet::new(&config.alerts).unwrap_or_default()),
-            settings: Settings {
-                pipelines: config.pipelines.clone(),
-                window_s: config.clickhouse.window.as_secs(),
-            },
+    /// A model of the two halves and the pipelines joining them; alerts are added by the judge.
+    pub fn new(
+        sources: Sources,
+        kafka: Arc<kafka::KafkaModel>,
+        clickhouse: Arc<clickhouse::ClickHouseModel>,
+        pipelines: &[crate::config::PipelineConfig],
+        snapshots: Snapshots,
+    ) -> Model {
+        let pipelines = pipeline::pipeline_rows(pipelines, &kafka, &clickhouse);
+        Model {
+            sources,
+            kafka,
+            clickhouse,
+            pipelines,
+            snapshots,
             ..Model::default()
-        };
-        // The pipeline rows exist from the start (nothing found yet), so the screen's layout does
-        // not jump when the first poll lands.
-        model.derive(None);
-        model
-    }
-
-    pub fn ingest_kafka(&mut self, status: SourceStatus<KafkaSnapshot>) {
-        if let Some(snapshot) = &status.last_good
-            && self.sources.kafka.last_good_at != status.last_good_at
-        {
-            self.kafka.update(snapshot);
-        }
-        let at = latest_event(&status);
-        self.sources.kafka = status;
-        self.derive(at);
-    }
-
-    pub fn ingest_clickhouse(&mut self, status: SourceStatus<ClickHouseSnapshot>) {
-        if let Some(snapshot) = &status.last_good
-            && self.sources.clickhouse.last_good_at != status.last_good_at
-        {
-            self.clickhouse.update(snapshot, self.alerts.rules());
-        }
-        let at = latest_event(&status);
-        self.sources.clickhouse = status;
-        self.derive(at);
-    }
-
-    /// Re-joins the halves and re-judges the alerts after either half changed.
-    fn derive(&mut self, at: Option<SystemTime>) {
-        self.pipelines =
-            pipeline::pipeline_rows(&self.settings.pipelines, &self.kafka, &self.clickhouse);
-        if let Some(at) = at {
-            let observations = observe::observe(
-                self,
-                crate::time::unix_ms(at) / 1000,
-                self.settings.window_s,
-            );
-            let fired = self.alerts.evaluate(observations, at);
-            self.criticals_fired += fired.len() as u64;
         }
     }
-}
 
-/// When a source last reported anything, good or bad: the clock alerts run on, so replaying
-/// recorded snapshots judges them as they happened.
-fn latest_event<T>(status: &SourceStatus<T>) -> Option<SystemTime> {
-    let failed = status.error.as_ref().map(|e| e.at);
-    status.last_good_at.max(failed)
-}
-
-fn serialize_alerts<S: Serializer>(engine: &AlertEngine, s: S) -> Result<S::Ok, S::Error> {
-    #[derive(Serialize)]
-    struct Alerts {
-        active: Vec<crate::alerts::Alert>,
-        history: Vec<crate::alerts::AlertEvent>,
+    pub fn snapshots(&self) -> &Snapshots {
+        &self.snapshots
     }
-    Alerts {
-        active: engine.active(),
-        history: engine.history(),
-    }
-    .serialize(s)
 }

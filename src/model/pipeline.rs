@@ -7,8 +7,8 @@ use serde::Serialize;
 use super::clickhouse::ClickHouseModel;
 use super::clickhouse::health::TableHealth;
 use super::kafka::KafkaModel;
-use super::kafka_history::TimeLagKind;
-use super::kafka_status::Status;
+use super::kafka::history::TimeLagKind;
+use super::kafka::status::Status;
 use crate::config::PipelineConfig;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,7 +31,7 @@ pub struct PipelineRow {
     pub failed_inserts: Option<u64>,
     /// The worst target table's active parts in its worst partition / parts_to_delay_insert:
     /// 1.0 is where ClickHouse starts slowing inserts down (the parts_pressure alert's scale).
-    pub parts_ratio: Option<f64>,
+    pub parts_to_delay_ratio: Option<f64>,
     /// The freshest watched target table's age (the pipeline is as fresh as its best output).
     pub freshness_s: Option<i64>,
     /// Target tables that are not in the latest ClickHouse poll.
@@ -87,18 +87,11 @@ fn row(p: &PipelineConfig, kafka: &KafkaModel, clickhouse: &ClickHouseModel) -> 
             .iter()
             .filter_map(|t| t.failed_inserts)
             .reduce(|a, b| a + b),
-        parts_ratio: tables
+        parts_to_delay_ratio: tables
             .iter()
-            .filter_map(|t| parts_pressure(t))
+            .filter_map(|t| t.parts_to_delay_ratio)
             .reduce(f64::max),
         freshness_s: tables.iter().filter_map(|t| t.freshness_s).min(),
         missing_tables,
-    }
-}
-
-pub fn parts_pressure(t: &TableHealth) -> Option<f64> {
-    match (t.max_parts_in_partition, t.parts_to_delay_insert) {
-        (Some(parts), Some(delay)) if delay > 0 => Some(parts as f64 / delay as f64),
-        _ => None,
     }
 }

@@ -7,6 +7,8 @@ use super::list::{Filter, ListState};
 use super::screens::{self, PanelBody};
 use super::theme::{self, ColorDepth, Theme};
 use super::view::{self, View};
+use std::sync::Arc;
+
 use crate::model::Model;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +84,8 @@ impl Level {
 pub struct App {
     pub context: String,
     pub refresh: Duration,
-    pub model: Model,
+    /// The latest finished model (or the one frozen by pause); never changed in place.
+    pub model: Arc<Model>,
     /// Bumped whenever the model changes, so lists re-sort only then.
     pub generation: u64,
     pub stack: Vec<Level>,
@@ -101,7 +104,7 @@ impl App {
     pub fn new(
         context: impl Into<String>,
         refresh: Duration,
-        model: Model,
+        model: Arc<Model>,
         theme: Theme,
         depth: ColorDepth,
     ) -> App {
@@ -133,8 +136,12 @@ impl App {
         &mut self.stack[last]
     }
 
-    pub fn model_changed(&mut self) {
-        self.generation += 1;
+    /// Shows a newer model; lists re-sort once for it.
+    pub fn set_model(&mut self, model: Arc<Model>) {
+        if !Arc::ptr_eq(&self.model, &model) {
+            self.model = model;
+            self.generation += 1;
+        }
     }
 
     /// Applies an action. Returns false when the app should quit.

@@ -8,11 +8,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, Wrap};
 
 use super::app::{App, Mode};
-use super::format;
 use super::keys;
 use super::theme::Theme;
 use crate::alerts::{Alert, AlertState, Severity};
-use crate::source::SourceStatus;
+use crate::format;
+use crate::source::SourceState;
 
 /// Below this size the panels would be columns of fragments: a compact summary is shown instead.
 pub const MIN_WIDTH: u16 = 60;
@@ -42,12 +42,12 @@ pub fn draw_compact(frame: &mut Frame, area: Rect, app: &App) {
         source(
             "kafka",
             sources.kafka.error.is_some(),
-            sources.kafka.last_good.is_some(),
+            sources.kafka.last_good_at.is_some(),
         ),
         source(
             "clickhouse",
             sources.clickhouse.error.is_some(),
-            sources.clickhouse.last_good.is_some(),
+            sources.clickhouse.last_good_at.is_some(),
         ),
         Line::from(Span::styled(
             format!("enlarge to {MIN_WIDTH}×{MIN_HEIGHT} for details"),
@@ -77,19 +77,20 @@ pub fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         spans.push(Span::styled(" │ ", theme.border));
     }
     let kafka = &model.sources.kafka;
-    let brokers = kafka
-        .last_good
-        .as_ref()
-        .map(|s| format!("kafka {} brokers", s.brokers.len()))
-        .unwrap_or_else(|| "kafka".to_string());
+    let brokers = match kafka.last_good_at {
+        Some(_) => format!("kafka {} brokers", model.kafka.brokers_in_metadata),
+        None => "kafka".to_string(),
+    };
     spans.push(Span::raw(brokers));
     spans.push(age_span(kafka, app));
     spans.push(Span::styled(" │ ", theme.border));
     let clickhouse = &model.sources.clickhouse;
-    let version = clickhouse
-        .last_good
-        .as_ref()
-        .map(|s| format!("clickhouse {}", s.server.version))
+    let version = model
+        .clickhouse
+        .hosts
+        .iter()
+        .find_map(|h| h.version.as_deref())
+        .map(|v| format!("clickhouse {v}"))
         .unwrap_or_else(|| "clickhouse".to_string());
     spans.push(Span::raw(version));
     spans.push(age_span(clickhouse, app));
@@ -97,7 +98,7 @@ pub fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
 }
 
 /// " · 2s ago" muted, stale-coloured when old, crit with "DOWN" when the last poll failed.
-fn age_span<T>(status: &SourceStatus<T>, app: &App) -> Span<'static> {
+fn age_span(status: &SourceState, app: &App) -> Span<'static> {
     let theme = &app.theme;
     let age = status.age(app.now);
     let text = match (age, &status.error) {
@@ -153,7 +154,7 @@ fn breadcrumb(app: &App) -> Line<'static> {
 /// "2 CRIT 1 WARN · consumer_time_lag group clickhouse_group" or "no alerts": on every screen.
 fn alert_summary(app: &App, with_newest: bool) -> Line<'static> {
     let theme = &app.theme;
-    let active = app.model.alerts.active();
+    let active = &app.model.alerts.active;
     let firing: Vec<&Alert> = active
         .iter()
         .filter(|a| a.state == AlertState::Firing)

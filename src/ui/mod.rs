@@ -1,9 +1,9 @@
-//! The terminal UI: renders the model and turns keys into actions. It never waits on the network:
-//! collectors publish over watch channels and the loop only reads what is already there.
+//! The terminal UI: draws the finished model and turns keys into actions. It never waits on the
+//! network or on derivation: the session task (`crate::live`) hands it each new model over a
+//! watch channel, and the loop only swaps in what is already there.
 
 pub mod app;
 pub mod chrome;
-pub mod format;
 pub mod keys;
 pub mod list;
 pub mod screens;
@@ -69,10 +69,12 @@ pub async fn run(
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     config: &Config,
-    mut collectors: Collectors,
+    collectors: Collectors,
     options: UiOptions,
 ) -> anyhow::Result<()> {
-    let model = crate::model::Model::new(config);
+    let control = collectors.control();
+    let mut models = crate::live::spawn_session(config, collectors.kafka, collectors.clickhouse);
+    let model = models.borrow_and_update().clone();
     let mut app = App::new(
         config.context.clone(),
         config.refresh,
@@ -89,11 +91,7 @@ async fn event_loop(
     loop {
         app.now = SystemTime::now();
         // The partition view's parts are fetched on demand: tell the collector what is open.
-        let focus = screens::focus_of(&app.level().view);
-        if *collectors.focus.borrow() != focus {
-            collectors.focus.send_replace(focus);
-            collectors.refresh_now.notify_waiters();
-        }
+        control.focus(screens::focus_of(&app.level().view));
         if app.model.criticals_fired > criticals_seen {
             criticals_seen = app.model.criticals_fired;
             if bell {
@@ -112,7 +110,7 @@ async fn event_loop(
                     None => return Ok(()),
                 };
                 match action {
-                    Some(Action::RefreshNow) => collectors.refresh_now.notify_waiters(),
+                    Some(Action::RefreshNow) => control.refresh(),
                     Some(Action::Export) => {
                         app.notice = Some(match export(&app, &options.export) {
                             Ok(()) => format!("exported the model and alert history to {}", options.export.display()),
@@ -125,19 +123,15 @@ async fn event_loop(
                             return Ok(());
                         }
                         if was_paused && !app.paused {
-                            take_latest(&mut app, &mut collectors);
+                            app.set_model(models.borrow_and_update().clone());
                         }
                     }
                     None => {}
                 }
             }
-            changed = collectors.kafka.changed(), if !app.paused => {
+            changed = models.changed(), if !app.paused => {
                 changed?;
-                take_latest(&mut app, &mut collectors);
-            }
-            changed = collectors.clickhouse.changed(), if !app.paused => {
-                changed?;
-                take_latest(&mut app, &mut collectors);
+                app.set_model(models.borrow_and_update().clone());
             }
             _ = tick.tick() => {}
             // A dropped ssh session or a kill must still leave the terminal usable.
@@ -149,23 +143,11 @@ async fn event_loop(
 
 /// The same JSON as `pipetop snapshot --json`, from what is on screen now.
 fn export(app: &App, path: &std::path::Path) -> anyhow::Result<()> {
-    let report = crate::snapshot::SnapshotReport {
-        schema_version: crate::snapshot::SCHEMA_VERSION,
-        context: &app.context,
-        model: &app.model,
-    };
+    let report = crate::report::Report::new(&app.context, 0, &app.model);
     std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
     Ok(())
 }
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> anyhow::Result<tokio::signal::unix::Signal> {
     Ok(tokio::signal::unix::signal(kind)?)
-}
-
-fn take_latest(app: &mut App, collectors: &mut Collectors) {
-    app.model
-        .ingest_kafka(collectors.kafka.borrow_and_update().clone());
-    app.model
-        .ingest_clickhouse(collectors.clickhouse.borrow_and_update().clone());
-    app.model_changed();
 }

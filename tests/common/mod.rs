@@ -282,15 +282,15 @@ pub fn config_from_toml(text: &str) -> Config {
     config
 }
 
-/// pipetop's own collectors polled into a `Model` round by round, as `pipetop check` does, with
-/// the test deciding when each round runs. Every ingest re-judges the alerts.
+/// pipetop's own collectors polled into a `Session` source by source, with the test deciding when
+/// each poll runs. Every ingest re-judges the alerts, as in the dashboard.
 pub struct Watch {
     kafka: pipetop::kafka::collector::KafkaCollector,
     clickhouse: pipetop::clickhouse::collector::ClickHouseCollector,
     kafka_status: pipetop::source::SourceStatus<pipetop::kafka::snapshot::KafkaSnapshot>,
     clickhouse_status:
         pipetop::source::SourceStatus<pipetop::clickhouse::snapshot::ClickHouseSnapshot>,
-    pub model: pipetop::model::Model,
+    session: pipetop::session::Session,
 }
 
 impl Watch {
@@ -302,7 +302,7 @@ impl Watch {
             ),
             kafka_status: Default::default(),
             clickhouse_status: Default::default(),
-            model: pipetop::model::Model::new(config),
+            session: pipetop::session::Session::new(config),
         }
     }
 
@@ -314,7 +314,7 @@ impl Watch {
             panic!("kafka poll failed: {e}");
         }
         self.kafka_status.record(result, SystemTime::now());
-        self.model.ingest_kafka(self.kafka_status.clone());
+        self.session.ingest(Some(self.kafka_status.clone()), None);
     }
 
     /// One ClickHouse poll into the model; panics if the poll fails (the stack is up).
@@ -325,7 +325,13 @@ impl Watch {
             panic!("clickhouse poll failed: {e}");
         }
         self.clickhouse_status.record(result, SystemTime::now());
-        self.model.ingest_clickhouse(self.clickhouse_status.clone());
+        self.session
+            .ingest(None, Some(self.clickhouse_status.clone()));
+    }
+
+    /// The latest finished model.
+    pub fn model(&self) -> &pipetop::model::Model {
+        self.session.model()
     }
 
     /// When the latest good Kafka poll was recorded: the clock the alerts were judged on.
@@ -339,11 +345,12 @@ impl Watch {
         rule: pipetop::alerts::RuleKind,
         subject: &pipetop::alerts::Subject,
     ) -> Option<pipetop::alerts::Alert> {
-        self.model
+        self.model()
             .alerts
-            .active()
-            .into_iter()
+            .active
+            .iter()
             .find(|a| a.rule == rule && a.subject == *subject)
+            .cloned()
     }
 
     /// The session history of one rule and subject, oldest first.
@@ -353,11 +360,12 @@ impl Watch {
         subject: &pipetop::alerts::Subject,
     ) -> Vec<pipetop::alerts::AlertEvent> {
         let mut events: Vec<_> = self
-            .model
+            .model()
             .alerts
-            .history()
-            .into_iter()
+            .history
+            .iter()
             .filter(|e| e.rule == rule && e.subject == *subject)
+            .cloned()
             .collect();
         events.reverse();
         events

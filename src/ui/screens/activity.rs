@@ -7,45 +7,31 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
 use super::{Panel, Source, failures::clock, tables::clickhouse_problem};
-use crate::clickhouse::snapshot::{HostSnapshot, KafkaConsumer, Merge, Section, ServerError};
+use crate::clickhouse::snapshot::{KafkaConsumer, Merge, ServerError};
+use crate::format;
 use crate::model::Model;
-use crate::ui::format;
+use crate::model::clickhouse::activity::{AcrossHosts, Activity};
 use crate::ui::list::{Column, ListSource, SortKey, num_cell};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
 
-/// Every host that answered the latest poll.
-pub fn hosts(model: &Model) -> Vec<&HostSnapshot> {
-    model
-        .sources
-        .clickhouse
-        .last_good
-        .as_ref()
-        .map(|s| s.hosts.iter().filter_map(|h| h.snapshot()).collect())
-        .unwrap_or_default()
-}
-
 /// (host, item) pairs of one section across hosts, and the first reason a host could not say.
 fn gather<'a, T>(
     model: &'a Model,
-    section: impl Fn(&'a HostSnapshot) -> &'a Section<Vec<T>>,
+    section: impl Fn(&'a Activity) -> &'a AcrossHosts<T>,
 ) -> (Vec<(&'a str, &'a T)>, Option<String>) {
-    let mut rows = Vec::new();
-    let mut problem = clickhouse_problem(model);
-    for h in hosts(model) {
-        match section(h) {
-            Section::Ok { data } => rows.extend(data.iter().map(|item| (h.host.as_str(), item))),
-            Section::Unavailable { reason } => problem = problem.or_else(|| Some(reason.clone())),
-            Section::Failed { error } => {
-                problem = problem.or_else(|| Some(format!("{}: {error}", h.host)))
-            }
-        }
-    }
+    let across = section(&model.clickhouse.activity);
+    let rows = across
+        .rows
+        .iter()
+        .map(|r| (r.host.as_str(), &r.item))
+        .collect();
+    let problem = clickhouse_problem(model).or_else(|| across.problem.clone());
     (rows, problem)
 }
 
 pub fn merges_panel(model: &Model) -> Panel<'_> {
-    let (rows, problem) = gather(model, |h| &h.merges);
+    let (rows, problem) = gather(model, |a| &a.merges);
     Panel::list(
         "Merges in flight",
         Merges(rows),
@@ -132,7 +118,7 @@ fn merge_kind(m: &Merge) -> &'static str {
 }
 
 pub fn consumers_panel(model: &Model) -> Panel<'_> {
-    let (rows, problem) = gather(model, |h| &h.kafka_consumers);
+    let (rows, problem) = gather(model, |a| &a.kafka_consumers);
     Panel::list(
         "Kafka engine consumers",
         Consumers(rows),
@@ -231,7 +217,7 @@ impl ListSource for Consumers<'_> {
 }
 
 pub fn consumer_detail(model: &Model, key: &str, theme: &Theme) -> Vec<Panel<'static>> {
-    let (rows, _) = gather(model, |h| &h.kafka_consumers);
+    let (rows, _) = gather(model, |a| &a.kafka_consumers);
     let Some((host, c)) = rows.into_iter().find(|(h, c)| consumer_key(h, c) == key) else {
         return vec![Panel::text(
             "consumer",
@@ -303,7 +289,7 @@ pub fn consumer_detail(model: &Model, key: &str, theme: &Theme) -> Vec<Panel<'st
 }
 
 pub fn errors_panel(model: &Model) -> Panel<'_> {
-    let (rows, problem) = gather(model, |h| &h.errors);
+    let (rows, problem) = gather(model, |a| &a.errors);
     Panel::list(
         "Server errors in the window",
         Errors(rows),

@@ -19,8 +19,8 @@ use crate::ui::theme::Theme;
 use crate::ui::view::View;
 
 pub fn panels(model: &Model, now: SystemTime) -> Vec<Panel<'static>> {
-    let active = model.alerts.active();
-    let history = model.alerts.history();
+    let active = model.alerts.active.clone();
+    let history = model.alerts.history.clone();
     let history_rows = (history.len().clamp(1, 10) as u16) + 3;
     vec![
         Panel::list(

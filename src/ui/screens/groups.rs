@@ -8,10 +8,10 @@ use ratatui::widgets::Cell;
 
 use super::{Panel, Source, judge, or_dash};
 use crate::alerts::{RuleKind, SubjectKind};
+use crate::format::{self, compact, thousands};
 use crate::kafka::admin::GroupState;
 use crate::model::Model;
-use crate::model::lag::{GroupLag, OffsetFlag, PartitionLag, Trend};
-use crate::ui::format::{self, compact, thousands};
+use crate::model::kafka::lag::{GroupLag, OffsetFlag, PartitionLag, Trend};
 use crate::ui::list::{Column, ListSource, SortKey, num_cell};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
@@ -349,12 +349,9 @@ struct Members<'a>(&'a Model, String);
 impl Members<'_> {
     fn members(&self) -> &[crate::kafka::snapshot::Member] {
         self.0
-            .sources
             .kafka
-            .last_good
-            .as_ref()
-            .and_then(|s| s.groups.iter().find(|g| g.group_id == self.1))
-            .map_or(&[], |g| g.members.as_slice())
+            .group(&self.1)
+            .map_or(&[], |g| g.member_list.as_slice())
     }
 }
 

@@ -4,10 +4,10 @@
 use ratatui::style::Style;
 
 use crate::alerts::{RuleKind, Severity, Subject, SubjectKind};
+use crate::format;
 use crate::model::Model;
-use crate::model::kafka_history::TimeLagKind;
-use crate::model::kafka_status::Status;
-use crate::ui::format;
+use crate::model::kafka::history::TimeLagKind;
+use crate::model::kafka::status::Status;
 use crate::ui::theme::Theme;
 
 pub fn style(
@@ -21,11 +21,7 @@ pub fn style(
     let Some(value) = value.filter(|v| v.is_finite()) else {
         return theme.muted;
     };
-    let Some(t) = model
-        .alerts
-        .rules()
-        .threshold(rule, &Subject::new(kind, name))
-    else {
+    let Some(t) = model.thresholds.threshold(rule, &Subject::new(kind, name)) else {
         return theme.text;
     };
     match t.judge(value) {

@@ -8,9 +8,9 @@ use ratatui::widgets::Cell;
 
 use super::{Panel, judge};
 use crate::alerts::{RuleKind, SubjectKind};
+use crate::format;
 use crate::model::Model;
 use crate::model::pipeline::PipelineRow;
-use crate::ui::format;
 use crate::ui::list::{Column, ListSource, SortKey, num_cell};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
@@ -80,7 +80,7 @@ impl ListSource for Pipelines<'_> {
             4 => p.time_lag_s.into(),
             5 => p.inserts_per_s.into(),
             6 => p.failed_inserts.into(),
-            7 => p.parts_ratio.into(),
+            7 => p.parts_to_delay_ratio.into(),
             _ => p.freshness_s.map(|s| s as f64).into(),
         }
     }
@@ -90,7 +90,7 @@ impl ListSource for Pipelines<'_> {
     fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
         let p = &self.rows()[i];
         let m = self.0;
-        let kafka_polled = m.sources.kafka.last_good.is_some();
+        let kafka_polled = m.sources.kafka.last_good_at.is_some();
         let status = match (p.group_found, p.status) {
             // Before the first Kafka poll nothing is known, least of all that the group is missing.
             (false, _) if !kafka_polled => Span::styled("-", theme.muted),
@@ -126,7 +126,7 @@ impl ListSource for Pipelines<'_> {
                 judge::time_lag(
                     p.time_lag_s,
                     p.time_lag_kind
-                        .unwrap_or(crate::model::kafka_history::TimeLagKind::Unknown),
+                        .unwrap_or(crate::model::kafka::history::TimeLagKind::Unknown),
                 ),
                 judge::style(
                     m,
@@ -146,9 +146,9 @@ impl ListSource for Pipelines<'_> {
                 worst(RuleKind::FailedInserts, p.failed_inserts.map(|n| n as f64)),
             ),
             num_cell(
-                p.parts_ratio
+                p.parts_to_delay_ratio
                     .map_or("-".into(), |r| format!("{:.0}%", r * 100.0)),
-                worst(RuleKind::PartsPressure, p.parts_ratio),
+                worst(RuleKind::PartsPressure, p.parts_to_delay_ratio),
             ),
             num_cell(
                 p.freshness_s

@@ -7,13 +7,12 @@ use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
-use super::activity::hosts;
 use super::failures::clock;
 use super::tables::clickhouse_problem;
 use super::{Panel, Source};
 use crate::clickhouse::snapshot::{Part, PartitionParts, PartsFocus, Section};
+use crate::format;
 use crate::model::Model;
-use crate::ui::format;
 use crate::ui::list::{Column, ListSource, SortKey, num_cell};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
@@ -62,17 +61,14 @@ pub fn detail_panels<'a>(
             theme.muted,
         )));
     }
-    let rows: Vec<(&str, &PartitionParts)> = hosts(model)
-        .into_iter()
-        .flat_map(|h| {
-            let host = h.host.as_str();
-            h.partitions
-                .data()
-                .into_iter()
-                .flatten()
-                .filter(|p| p.database == database && p.table == table)
-                .map(move |p| (host, p))
-        })
+    let rows: Vec<(&str, &PartitionParts)> = model
+        .clickhouse
+        .activity
+        .partitions
+        .rows
+        .iter()
+        .filter(|p| p.item.database == database && p.item.table == table)
+        .map(|p| (p.host.as_str(), &p.item))
         .collect();
     let height = summary.len().min(8) as u16 + 2;
     vec![
@@ -178,9 +174,12 @@ pub fn partition_panels<'a>(model: &'a Model, view: &View, theme: &Theme) -> Vec
         "{}.{} partition {} · active parts, newest first",
         focus.database, focus.table, focus.partition_id
     );
-    let found = hosts(model)
-        .into_iter()
-        .find_map(|h| h.focused_parts.as_ref().filter(|f| f.focus == focus));
+    let found = model
+        .clickhouse
+        .activity
+        .focused_parts
+        .as_ref()
+        .filter(|f| f.focus == focus);
     match found.map(|f| &f.parts) {
         Some(Section::Ok { data }) => vec![Panel::list(
             title,

@@ -8,9 +8,9 @@ use ratatui::widgets::Cell;
 
 use super::{Panel, Source, judge};
 use crate::alerts::{RuleKind, SubjectKind};
+use crate::format;
 use crate::model::Model;
 use crate::model::clickhouse::health::TableHealth;
-use crate::ui::format;
 use crate::ui::list::{Column, ListSource, SortKey, num_cell};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
@@ -78,7 +78,7 @@ impl ListSource for Tables<'_> {
         let t = &self.rows()[i];
         match column {
             0 => SortKey::Text(t.table.clone()),
-            1 => crate::model::pipeline::parts_pressure(t).into(),
+            1 => t.parts_to_delay_ratio.into(),
             2 => t.max_partitions_per_day.into(),
             3 => SortKey::Num(t.merges_running as f64),
             4 => t.failed_inserts.into(),
@@ -100,7 +100,7 @@ impl ListSource for Tables<'_> {
         } else {
             t.table.clone()
         };
-        let parts_value = crate::model::pipeline::parts_pressure(t);
+        let parts_value = t.parts_to_delay_ratio;
         let parts = match (t.max_parts_in_partition, t.parts_to_delay_insert) {
             (Some(p), Some(d)) => format!("{p}/{d}"),
             (Some(p), None) => p.to_string(),

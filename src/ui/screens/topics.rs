@@ -7,9 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
 use super::{Panel, Source, judge, or_dash};
+use crate::format::{compact, thousands};
 use crate::model::Model;
-use crate::model::kafka_topics::{TopicPartitionView, TopicView};
-use crate::ui::format::{compact, thousands};
+use crate::model::kafka::topics::{TopicPartitionView, TopicView};
 use crate::ui::list::{Column, ListSource, SortKey, num_cell};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;

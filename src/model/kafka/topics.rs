@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::kafka_history::EndHistory;
+use super::history::EndHistory;
 use crate::kafka::snapshot::KafkaSnapshot;
 
 /// Produce rates in the topics view are over this window (or the history, if shorter).

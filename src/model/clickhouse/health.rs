@@ -5,24 +5,17 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::alerts::{RuleKind, RuleSet, Severity as AlertSeverity, Subject, SubjectKind};
+use crate::alerts::{RuleKind, RuleSet, Severity, Subject, SubjectKind};
 
 use crate::clickhouse::snapshot::HostSnapshot;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Ok,
-    Warn,
-    Crit,
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TableHealth {
     pub host: String,
     /// `database.table`.
     pub table: String,
-    pub severity: Severity,
+    /// None when nothing is wrong.
+    pub severity: Option<Severity>,
     /// Why the severity is what it is, worst first; empty when all is well.
     pub reasons: Vec<String>,
     pub active_parts: Option<u64>,
@@ -31,8 +24,11 @@ pub struct TableHealth {
     pub max_parts_in_partition: Option<u64>,
     pub parts_to_delay_insert: Option<u64>,
     pub parts_to_throw_insert: Option<u64>,
+    /// max_parts_in_partition / parts_to_delay_insert: 1.0 is where ClickHouse starts slowing
+    /// inserts down (the `parts_pressure` alert's scale).
+    pub parts_to_delay_ratio: Option<f64>,
     /// max_parts_in_partition / parts_to_throw_insert: 1.0 is where inserts are rejected.
-    pub parts_ratio: Option<f64>,
+    pub parts_to_throw_ratio: Option<f64>,
     pub max_partitions_per_day: Option<u64>,
     pub detached_parts: u64,
     pub merges_running: u64,
@@ -50,7 +46,7 @@ impl TableHealth {
         TableHealth {
             host: host.to_string(),
             table: table.to_string(),
-            severity: Severity::Ok,
+            severity: None,
             reasons: Vec::new(),
             active_parts: None,
             partitions: None,
@@ -58,7 +54,8 @@ impl TableHealth {
             max_parts_in_partition: None,
             parts_to_delay_insert: None,
             parts_to_throw_insert: None,
-            parts_ratio: None,
+            parts_to_delay_ratio: None,
+            parts_to_throw_ratio: None,
             max_partitions_per_day: None,
             detached_parts: 0,
             merges_running: 0,
@@ -72,7 +69,7 @@ impl TableHealth {
     }
 
     fn flag(&mut self, severity: Severity, reason: String) {
-        self.severity = self.severity.max(severity);
+        self.severity = self.severity.max(Some(severity));
         self.reasons.push(reason);
     }
 }
@@ -100,7 +97,10 @@ pub fn table_health(s: &HostSnapshot, rules: &RuleSet) -> Vec<TableHealth> {
             let (delay, throw) = th.effective(&t.database, &t.table);
             r.parts_to_delay_insert = Some(delay);
             r.parts_to_throw_insert = Some(throw);
-            r.parts_ratio = (throw > 0).then(|| t.max_parts_in_partition as f64 / throw as f64);
+            let ratio =
+                |limit: u64| (limit > 0).then(|| t.max_parts_in_partition as f64 / limit as f64);
+            r.parts_to_delay_ratio = ratio(delay);
+            r.parts_to_throw_ratio = ratio(throw);
         }
     }
     for d in s.detached_parts.data().into_iter().flatten() {
@@ -149,15 +149,8 @@ pub fn table_health(s: &HostSnapshot, rules: &RuleSet) -> Vec<TableHealth> {
 /// list and the alerts always agree about what is a problem.
 fn judge(r: &mut TableHealth, mutation_failure: Option<String>, rules: &RuleSet) {
     let subject = Subject::new(SubjectKind::Table, r.table.clone());
-    let level = |rule: RuleKind, value: f64| {
-        rules
-            .threshold(rule, &subject)
-            .and_then(|t| t.judge(value))
-            .map(|s| match s {
-                AlertSeverity::Critical => Severity::Crit,
-                AlertSeverity::Warning => Severity::Warn,
-            })
-    };
+    let level =
+        |rule: RuleKind, value: f64| rules.threshold(rule, &subject).and_then(|t| t.judge(value));
     if let (Some(max), Some(delay), Some(throw)) = (
         r.max_parts_in_partition,
         r.parts_to_delay_insert,
@@ -202,7 +195,7 @@ fn judge(r: &mut TableHealth, mutation_failure: Option<String>, rules: &RuleSet)
         r.flag(severity, format!("p95 insert latency {p95:.0} ms"));
     }
     if let Some(reason) = mutation_failure {
-        r.flag(Severity::Warn, format!("mutation failing: {reason}"));
+        r.flag(Severity::Warning, format!("mutation failing: {reason}"));
     }
 }
 
@@ -212,9 +205,9 @@ pub fn sort_worst_first(rows: &mut [TableHealth]) {
         b.severity
             .cmp(&a.severity)
             .then_with(|| {
-                b.parts_ratio
+                b.parts_to_throw_ratio
                     .unwrap_or(0.0)
-                    .total_cmp(&a.parts_ratio.unwrap_or(0.0))
+                    .total_cmp(&a.parts_to_throw_ratio.unwrap_or(0.0))
             })
             .then_with(|| {
                 b.failed_inserts

@@ -4,6 +4,12 @@
 //! snapshots: one `EndHistory` per partition (fixed 32 points) and one `PartitionTrack` per
 //! group-partition (120 bytes), both dropped as soon as their partition or group disappears.
 
+pub mod history;
+pub mod lag;
+pub mod rollup;
+pub mod status;
+pub mod topics;
+
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -11,25 +17,41 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::kafka_history::{EndHistory, TimeLag, TimeLagKind};
-use super::kafka_rollup::fill_group;
-use super::kafka_status::{PartitionTrack, StatusInput, lag_rising, partition_status};
-use super::kafka_topics::{TopicView, topic_views};
-use super::lag::{GroupLag, PartitionLag, group_lags};
+use self::history::{EndHistory, TimeLag, TimeLagKind};
+use self::lag::{GroupLag, PartitionLag, group_lags};
+use self::rollup::fill_group;
+use self::status::{PartitionTrack, StatusInput, lag_rising, partition_status};
+use self::topics::{TopicView, topic_views};
 use crate::kafka::admin::GroupState;
 use crate::kafka::group_log::group_log_partition;
-use crate::kafka::snapshot::{Group, KafkaSnapshot};
+use crate::kafka::snapshot::{BrokerHealth, Group, KafkaSnapshot};
 
 /// Rates of partitions without a commit (no checkpoints to align with) use this window.
 const DEFAULT_RATE_WINDOW_MS: i64 = 20_000;
 
+/// The Kafka half of the model as of one snapshot: plain data, never changed once built.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct KafkaModel {
     /// Consumer groups, worst first: status, then time lag, then total lag.
     pub groups: Vec<GroupLag>,
     /// Watched topics, problems (leaderless, under-replicated) first, then busiest.
     pub topics: Vec<TopicView>,
-    #[serde(skip)]
+    /// Brokers in the cluster metadata.
+    pub brokers_in_metadata: usize,
+    /// Every broker the cluster refers to (metadata, replica lists) and whether it answered.
+    pub brokers: Vec<BrokerHealth>,
+}
+
+impl KafkaModel {
+    pub fn group(&self, group_id: &str) -> Option<&GroupLag> {
+        self.groups.iter().find(|g| g.group_id == group_id)
+    }
+}
+
+/// Keeps the bounded history that time lag, rates and status need, and derives a fresh
+/// [`KafkaModel`] from each snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct KafkaTracker {
     state: History,
 }
 
@@ -62,11 +84,12 @@ impl GroupTrack {
     }
 }
 
-impl KafkaModel {
-    pub fn update(&mut self, snapshot: &KafkaSnapshot) {
+impl KafkaTracker {
+    /// The model of this snapshot, or None when it is not newer than the last one seen.
+    pub fn update(&mut self, snapshot: &KafkaSnapshot) -> Option<KafkaModel> {
         let now = snapshot.taken_at_ms;
         let poll_interval = match self.state.last_poll_ms {
-            Some(last) if now <= last => return,
+            Some(last) if now <= last => return None,
             Some(last) => now - last,
             None => 0,
         };
@@ -97,9 +120,14 @@ impl KafkaModel {
                 .then_with(|| b.total_lag.cmp(&a.total_lag))
                 .then_with(|| a.group_id.cmp(&b.group_id))
         });
-        self.groups = groups;
         let ends = &self.state.ends;
-        self.topics = topic_views(snapshot, |t, p| ends.get(t)?.get(usize::try_from(p).ok()?));
+        let topics = topic_views(snapshot, |t, p| ends.get(t)?.get(usize::try_from(p).ok()?));
+        Some(KafkaModel {
+            groups,
+            topics,
+            brokers_in_metadata: snapshot.brokers.len(),
+            brokers: snapshot.broker_health.clone(),
+        })
     }
 
     /// Group-partitions and partitions whose history the model holds.
@@ -438,14 +466,16 @@ mod tests {
     #[test]
     fn a_consumer_stopped_before_pipetop_started_shows_its_real_time_lag_at_once() {
         let now = 10_000_000;
-        let mut model = KafkaModel::default();
         // Without the brokers' answer the first poll knows nothing of the message's age.
-        model.update(&snapshot(now, 5_000, 1_000, None));
+        let model = KafkaTracker::default()
+            .update(&snapshot(now, 5_000, 1_000, None))
+            .unwrap();
         let g = &model.groups[0];
         assert_eq!(g.time_lag_kind, TimeLagKind::AtLeast);
         // With it: two hours, from the first poll on.
-        let mut model = KafkaModel::default();
-        model.update(&snapshot(now, 5_000, 1_000, Some(now - 7_200_000)));
+        let model = KafkaTracker::default()
+            .update(&snapshot(now, 5_000, 1_000, Some(now - 7_200_000)))
+            .unwrap();
         let g = &model.groups[0];
         assert_eq!(g.time_lag_kind, TimeLagKind::LookedUp);
         assert_eq!(g.time_lag_s, Some(7_200.0));
@@ -454,8 +484,9 @@ mod tests {
     #[test]
     fn a_producer_clock_ahead_of_ours_is_no_negative_lag() {
         let now = 10_000_000;
-        let mut model = KafkaModel::default();
-        model.update(&snapshot(now, 5_000, 1_000, Some(now + 60_000)));
+        let model = KafkaTracker::default()
+            .update(&snapshot(now, 5_000, 1_000, Some(now + 60_000)))
+            .unwrap();
         assert_eq!(model.groups[0].time_lag_s, Some(0.0));
     }
 }

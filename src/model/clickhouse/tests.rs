@@ -1,6 +1,6 @@
-use super::health::Severity;
 use super::*;
 use crate::alerts::RuleSet;
+use crate::alerts::Severity;
 use crate::clickhouse::snapshot::*;
 
 fn ok<T>(data: T) -> Section<T> {
@@ -81,8 +81,8 @@ fn find<'a>(m: &'a ClickHouseModel, table: &str) -> &'a TableHealth {
 
 #[test]
 fn table_settings_override_server_defaults_and_rank_first() {
-    let mut m = ClickHouseModel::default();
-    m.update(
+    let mut tracker = ClickHouseTracker::default();
+    let m = tracker.update(
         &snapshot(
             vec![host(
                 "a",
@@ -95,11 +95,11 @@ fn table_settings_override_server_defaults_and_rank_first() {
     let tight = find(&m, "db.tight");
     assert_eq!(tight.parts_to_delay_insert, Some(10));
     assert_eq!(tight.parts_to_throw_insert, Some(20));
-    assert_eq!(tight.parts_ratio, Some(12.0 / 20.0));
-    assert_eq!(tight.severity, Severity::Crit);
+    assert_eq!(tight.parts_to_throw_ratio, Some(12.0 / 20.0));
+    assert_eq!(tight.severity, Some(Severity::Critical));
     let big = find(&m, "db.big");
     assert_eq!(big.parts_to_throw_insert, Some(3000));
-    assert_eq!(big.severity, Severity::Ok);
+    assert_eq!(big.severity, None);
     assert_eq!(m.health[0].table, "db.tight", "worst first");
     assert_eq!(
         m.tables.len(),
@@ -110,8 +110,8 @@ fn table_settings_override_server_defaults_and_rank_first() {
 
 #[test]
 fn too_granular_partitions_and_half_way_parts_warn() {
-    let mut m = ClickHouseModel::default();
-    m.update(
+    let mut tracker = ClickHouseTracker::default();
+    let m = tracker.update(
         &snapshot(
             vec![host(
                 "a",
@@ -122,13 +122,13 @@ fn too_granular_partitions_and_half_way_parts_warn() {
         &RuleSet::default(),
     );
     let hourly = find(&m, "db.hourly");
-    assert_eq!(hourly.severity, Severity::Warn);
+    assert_eq!(hourly.severity, Some(Severity::Warning));
     assert!(
         hourly.reasons[0].contains("24 partitions"),
         "{:?}",
         hourly.reasons
     );
-    assert_eq!(find(&m, "db.busy").severity, Severity::Warn);
+    assert_eq!(find(&m, "db.busy").severity, Some(Severity::Warning));
 }
 
 #[test]
@@ -175,13 +175,13 @@ fn failed_inserts_freshness_and_latency_combine_per_table() {
             age_s: Some(90),
         }),
     }];
-    let mut m = ClickHouseModel::default();
-    m.update(&snapshot(vec![h], 1_000), &RuleSet::default());
+    let mut tracker = ClickHouseTracker::default();
+    let m = tracker.update(&snapshot(vec![h], 1_000), &RuleSet::default());
     let e = find(&m, "db.events");
     assert_eq!(e.failed_inserts, Some(2));
     assert_eq!(e.p95_insert_ms, Some(250.0));
     assert_eq!(e.freshness_s, Some(90));
-    assert_eq!(e.severity, Severity::Crit, "{:?}", e.reasons);
+    assert_eq!(e.severity, Some(Severity::Critical), "{:?}", e.reasons);
     assert_eq!(e.reasons.len(), 3, "{:?}", e.reasons);
     assert_eq!(m.failed_inserts.len(), 2);
     assert_eq!(m.failed_inserts[0].latest_query_id, "q2", "newest first");
@@ -201,8 +201,8 @@ fn hosts_are_reported_apart_and_counter_deltas_span_polls() {
         rejected_inserts: 1,
         ..InsertCounters::default()
     });
-    let mut m = ClickHouseModel::default();
-    m.update(
+    let mut tracker = ClickHouseTracker::default();
+    let m = tracker.update(
         &snapshot(vec![a.clone(), b.clone()], 1_000),
         &RuleSet::default(),
     );
@@ -218,7 +218,7 @@ fn hosts_are_reported_apart_and_counter_deltas_span_polls() {
         host: "c".into(),
         error: "connection refused".into(),
     });
-    m.update(&snap, &RuleSet::default());
+    let m = tracker.update(&snap, &RuleSet::default());
     let d = m.hosts[0].insert_counters.unwrap();
     assert_eq!(
         (d.delayed_inserts, d.rejected_inserts, d.interval_ms),
@@ -241,8 +241,8 @@ fn a_failed_parts_query_keeps_the_problem_visible() {
     h.tables = Section::Failed {
         error: "Code: 159. Timeout exceeded".into(),
     };
-    let mut m = ClickHouseModel::default();
-    m.update(&snapshot(vec![h], 1_000), &RuleSet::default());
+    let mut tracker = ClickHouseTracker::default();
+    let m = tracker.update(&snapshot(vec![h], 1_000), &RuleSet::default());
     assert_eq!(
         m.tables_problem.as_deref(),
         Some("Code: 159. Timeout exceeded")

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::kafka_history::TimeLagKind;
-use super::kafka_status::Status;
+use super::history::TimeLagKind;
 use super::lag::{GroupLag, OffsetFlag, PartitionLag, TopicLag, Trend};
+use super::status::Status;
 
 /// Sums and extremes over a set of partition rows: a group's, or one topic's within a group.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

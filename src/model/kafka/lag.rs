@@ -11,16 +11,18 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::kafka_history::TimeLagKind;
-use super::kafka_status::Status;
+use super::history::TimeLagKind;
+use super::status::Status;
 use crate::kafka::admin::GroupState;
-use crate::kafka::snapshot::{Group, KafkaSnapshot, Partition};
+use crate::kafka::snapshot::{Group, KafkaSnapshot, Member, Partition};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct GroupLag {
     pub group_id: String,
     pub state: GroupState,
     pub members: usize,
+    /// Each member with its client, host and assignment (for the group's members panel).
+    pub member_list: Vec<Member>,
     pub topics: Vec<String>,
     /// Sum of the known partition lags.
     pub total_lag: u64,
@@ -63,7 +65,7 @@ pub enum Trend {
 pub struct TopicLag {
     pub topic: String,
     #[serde(flatten)]
-    pub lag: super::kafka_rollup::Rollup,
+    pub lag: super::rollup::Rollup,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -168,6 +170,7 @@ fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -> Gr
         group_id: group.group_id.clone(),
         state: group.state,
         members: group.members.len(),
+        member_list: group.members.clone(),
         topics,
         total_lag: known.clone().sum(),
         max_lag: known.max().unwrap_or(0),

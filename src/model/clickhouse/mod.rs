@@ -5,11 +5,11 @@ use serde::Serialize;
 
 use crate::alerts::RuleSet;
 
-#[path = "clickhouse_counters.rs"]
+pub mod activity;
 pub mod counters;
-#[path = "clickhouse_health.rs"]
 pub mod health;
 
+use self::activity::Activity;
 use self::counters::{CounterDeltas, CounterHistory};
 use self::health::{TableHealth, sort_worst_first, table_health};
 use crate::clickhouse::snapshot::{
@@ -19,6 +19,7 @@ use crate::clickhouse::snapshot::{
 /// Failed-insert groups kept for drill-down, newest first.
 pub const FAILED_INSERTS_KEPT: usize = 200;
 
+/// The ClickHouse half of the model as of one snapshot: plain data, never changed once built.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ClickHouseModel {
     /// MergeTree tables of the first host that answered, the one closest to "Too many parts" first.
@@ -31,7 +32,14 @@ pub struct ClickHouseModel {
     /// Failed inserts per host, table and exception code, newest first, with the latest full
     /// exception text and query id.
     pub failed_inserts: Vec<FailedInsert>,
-    #[serde(skip)]
+    /// Merges, Kafka-engine consumers, server errors, partitions and latency across hosts.
+    pub activity: Activity,
+}
+
+/// Keeps the counters' previous values per host (to turn them into growth between polls) and
+/// derives a fresh [`ClickHouseModel`] from each snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct ClickHouseTracker {
     counters: CounterHistory,
 }
 
@@ -68,17 +76,16 @@ pub struct FailedInsert {
     pub latest_time: u32,
 }
 
-impl ClickHouseModel {
-    pub fn update(&mut self, snapshot: &ClickHouseSnapshot, rules: &RuleSet) {
+impl ClickHouseTracker {
+    /// The model of this snapshot; table health is judged by the alert thresholds in `rules`.
+    pub fn update(&mut self, snapshot: &ClickHouseSnapshot, rules: &RuleSet) -> ClickHouseModel {
+        let mut model = ClickHouseModel::default();
         match &snapshot.tables {
-            Section::Ok { data } => {
-                self.tables = data.clone();
-                self.tables_problem = None;
-            }
-            Section::Unavailable { reason } => self.tables_problem = Some(reason.clone()),
-            Section::Failed { error } => self.tables_problem = Some(error.clone()),
+            Section::Ok { data } => model.tables = data.clone(),
+            Section::Unavailable { reason } => model.tables_problem = Some(reason.clone()),
+            Section::Failed { error } => model.tables_problem = Some(error.clone()),
         }
-        self.hosts = snapshot
+        model.hosts = snapshot
             .hosts
             .iter()
             .map(|h| self.host_health(h, snapshot.taken_at_ms))
@@ -90,16 +97,22 @@ impl ClickHouseModel {
             .map(|s| s.host.as_str())
             .collect();
         self.counters.retain(&answered);
-        let hosts = || snapshot.hosts.iter().filter_map(HostOutcome::snapshot);
-        self.health = hosts().flat_map(|h| table_health(h, rules)).collect();
-        sort_worst_first(&mut self.health);
-        self.failed_inserts = hosts().flat_map(failed_inserts).collect();
-        self.failed_inserts.sort_by(|a, b| {
+        let hosts: Vec<&HostSnapshot> = snapshot
+            .hosts
+            .iter()
+            .filter_map(HostOutcome::snapshot)
+            .collect();
+        model.health = hosts.iter().flat_map(|h| table_health(h, rules)).collect();
+        sort_worst_first(&mut model.health);
+        model.failed_inserts = hosts.iter().flat_map(|h| failed_inserts(h)).collect();
+        model.failed_inserts.sort_by(|a, b| {
             b.latest_time
                 .cmp(&a.latest_time)
                 .then(b.failures.cmp(&a.failures))
         });
-        self.failed_inserts.truncate(FAILED_INSERTS_KEPT);
+        model.failed_inserts.truncate(FAILED_INSERTS_KEPT);
+        model.activity = Activity::gather(&hosts);
+        model
     }
 
     fn host_health(&mut self, outcome: &HostOutcome, taken_at_ms: i64) -> HostHealth {
@@ -188,5 +201,4 @@ fn problems(s: &HostSnapshot) -> Vec<SectionProblem> {
 }
 
 #[cfg(test)]
-#[path = "clickhouse_tests.rs"]
 mod tests;

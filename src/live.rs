@@ -1,0 +1,62 @@
+//! The dashboard's update path: the collectors publish snapshots, the session ingests them on a
+//! task of its own (deriving on a blocking thread, never on the UI's), and the newest finished
+//! model is handed to the UI over a `watch` channel, which it swaps in without waiting.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::clickhouse::snapshot::ClickHouseSnapshot;
+use crate::config::Config;
+use crate::kafka::snapshot::KafkaSnapshot;
+use crate::model::Model;
+use crate::session::Session;
+use crate::source::SourceStatus;
+
+type Published<T> = watch::Receiver<SourceStatus<T>>;
+
+/// Starts the session task on what the collectors publish (`Collectors::spawn`). It runs until
+/// the returned receiver is dropped or both collectors stop.
+pub fn spawn_session(
+    config: &Config,
+    kafka: Published<KafkaSnapshot>,
+    clickhouse: Published<ClickHouseSnapshot>,
+) -> watch::Receiver<Arc<Model>> {
+    let session = Session::new(config);
+    let (tx, rx) = watch::channel(Arc::clone(session.model()));
+    tokio::spawn(run(session, kafka, clickhouse, tx));
+    rx
+}
+
+async fn run(
+    mut session: Session,
+    mut kafka_rx: Published<KafkaSnapshot>,
+    mut clickhouse_rx: Published<ClickHouseSnapshot>,
+    tx: watch::Sender<Arc<Model>>,
+) {
+    let (mut kafka_open, mut clickhouse_open) = (true, true);
+    while kafka_open || clickhouse_open {
+        tokio::select! {
+            changed = kafka_rx.changed(), if kafka_open => kafka_open = changed.is_ok(),
+            changed = clickhouse_rx.changed(), if clickhouse_open => clickhouse_open = changed.is_ok(),
+            _ = tx.closed() => return,
+        }
+        // Both halves as they are now: whatever else arrived meanwhile is taken in the same change.
+        let kafka = kafka_rx.borrow_and_update().clone();
+        let clickhouse = clickhouse_rx.borrow_and_update().clone();
+        let derived = tokio::task::spawn_blocking(move || {
+            let changed = session.ingest(Some(kafka), Some(clickhouse));
+            (session, changed)
+        })
+        .await;
+        let changed;
+        (session, changed) = match derived {
+            Ok(result) => result,
+            // A panic in derivation: the UI keeps the last model (the panic hook has reported it).
+            Err(_) => return,
+        };
+        if changed && tx.send(Arc::clone(session.model())).is_err() {
+            return;
+        }
+    }
+}

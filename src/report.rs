@@ -1,0 +1,161 @@
+//! What `pipetop snapshot` prints, and what the dashboard's export key writes: the model as JSON
+//! (with the snapshots it was derived from), or a short summary for a human.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::alerts::{AlertState, Severity};
+use crate::format::{seconds, thousands};
+use crate::model::{Model, Snapshots};
+
+/// Bumped when a field is renamed or removed; additions keep the version.
+/// 2: `sources.*.last_good` moved to `snapshots.*`; table health's `parts_ratio` became
+/// `parts_to_throw_ratio` (with `parts_to_delay_ratio` beside it) and the pipelines'
+/// `parts_ratio` became `parts_to_delay_ratio`; table health's `severity` is `null`, `"warning"`
+/// or `"critical"` like the alerts' (was `"ok"`, `"warn"`, `"crit"`).
+pub const SCHEMA_VERSION: u32 = 2;
+
+#[derive(Debug, Serialize)]
+pub struct Report<'a> {
+    pub schema_version: u32,
+    pub context: &'a str,
+    /// Polling rounds the model was built from.
+    pub rounds: u32,
+    pub model: &'a Model,
+    pub snapshots: &'a Snapshots,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(context: &'a str, rounds: u32, model: &'a Model) -> Report<'a> {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            context,
+            rounds,
+            model,
+            snapshots: model.snapshots(),
+        }
+    }
+}
+
+/// Sources that could not be reached, as "kafka: <why>" lines.
+pub fn failures(model: &Model) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(e) = &model.sources.kafka.error {
+        out.push(format!("kafka: {}", e.message));
+    }
+    if let Some(e) = &model.sources.clickhouse.error {
+        out.push(format!("clickhouse: {}", e.message));
+    }
+    out
+}
+
+/// Rows of each list in the summary.
+const SUMMARY_ROWS: usize = 5;
+
+/// A few lines for a terminal: the sources, firing alerts, the worst groups and tables.
+pub fn summary(context: &str, model: &Model) -> String {
+    let mut out = String::new();
+    let brokers = model.kafka.brokers_in_metadata;
+    let _ = writeln!(
+        out,
+        "pipetop {context}: kafka {} · clickhouse {}",
+        match &model.sources.kafka.error {
+            Some(e) => format!("DOWN ({})", e.message),
+            None => format!("{brokers} brokers, {} groups", model.kafka.groups.len()),
+        },
+        match &model.sources.clickhouse.error {
+            Some(e) => format!("DOWN ({})", e.message),
+            None => format!(
+                "{} hosts, {} tables",
+                model.clickhouse.hosts.len(),
+                model.clickhouse.health.len()
+            ),
+        },
+    );
+    let firing: Vec<_> = model
+        .alerts
+        .active
+        .iter()
+        .filter(|a| a.state == AlertState::Firing)
+        .collect();
+    let _ = writeln!(out, "\nalerts firing: {}", firing.len());
+    for a in firing.iter().take(SUMMARY_ROWS) {
+        let word = match a.severity {
+            Severity::Critical => "CRIT",
+            Severity::Warning => "WARN",
+        };
+        let _ = writeln!(
+            out,
+            "  {word}  {} {}: {}",
+            a.rule,
+            a.subject,
+            clean(&a.detail)
+        );
+    }
+    more(&mut out, firing.len());
+    let _ = writeln!(out, "\nconsumer groups, worst first:");
+    for g in model.kafka.groups.iter().take(SUMMARY_ROWS) {
+        let time_lag = g.time_lag_s.map_or("-".to_string(), seconds);
+        let _ = writeln!(
+            out,
+            "  {:<9} {}  lag {}  time lag {}",
+            g.status.as_str(),
+            clean(&g.group_id),
+            thousands(g.total_lag),
+            time_lag,
+        );
+    }
+    more(&mut out, model.kafka.groups.len());
+    let _ = writeln!(out, "\nClickHouse tables, worst first:");
+    for t in model.clickhouse.health.iter().take(SUMMARY_ROWS) {
+        let word = match t.severity {
+            Some(Severity::Critical) => "CRIT",
+            Some(Severity::Warning) => "WARN",
+            None => "OK",
+        };
+        let why = t.reasons.first().map(|r| clean(r)).unwrap_or_default();
+        let _ = writeln!(out, "  {word:<4} {} ({})  {why}", clean(&t.table), t.host);
+    }
+    more(&mut out, model.clickhouse.health.len());
+    out
+}
+
+fn more(out: &mut String, total: usize) {
+    if total > SUMMARY_ROWS {
+        let _ = writeln!(out, "  … {} more (--json for all)", total - SUMMARY_ROWS);
+    }
+}
+
+/// Names and exception texts come from anyone: control characters are shown, never sent.
+fn clean(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_of_an_empty_model_names_what_it_lacks() {
+        let text = summary("local", &Model::default());
+        assert!(
+            text.starts_with("pipetop local: kafka 0 brokers, 0 groups"),
+            "{text}"
+        );
+        assert!(text.contains("alerts firing: 0"), "{text}");
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        assert_eq!(clean("a\u{1b}[2Jb\n"), "a\\u{1b}[2Jb\\n");
+    }
+}
