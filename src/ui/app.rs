@@ -4,7 +4,8 @@
 use std::time::{Duration, SystemTime};
 
 use super::list::{Filter, ListState};
-use super::screens::{self, PanelBody};
+use super::panel::PanelBody;
+use super::screens;
 use super::theme::{self, ColorDepth, Theme};
 use super::view::{self, View};
 use std::sync::Arc;

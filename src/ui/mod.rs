@@ -3,9 +3,11 @@
 //! watch channel, and the loop only swaps in what is already there.
 
 pub mod app;
+pub mod body;
 pub mod chrome;
 pub mod keys;
 pub mod list;
+pub mod panel;
 pub mod screens;
 pub mod theme;
 pub mod view;
@@ -43,7 +45,7 @@ pub fn render(frame: &mut Frame, app: &mut App) {
     if let Some(crumb) = crumb {
         chrome::draw_breadcrumb(frame, crumb, app);
     }
-    screens::draw(frame, body, app);
+    body::draw(frame, body, app);
     chrome::draw_footer(frame, footer, app);
     if app.mode == Mode::Help {
         chrome::draw_help(frame, frame.area(), &app.theme);

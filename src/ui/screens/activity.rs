@@ -6,12 +6,13 @@ use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
-use super::{Panel, Source, failures::clock, tables::clickhouse_problem};
+use super::{failures::clock, tables::clickhouse_problem};
 use crate::clickhouse::snapshot::{KafkaConsumer, Merge, ServerError};
 use crate::format;
 use crate::model::Model;
 use crate::model::clickhouse::activity::{AcrossHosts, Activity};
 use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::panel::{Panel, Source};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
 

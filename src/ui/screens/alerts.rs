@@ -9,12 +9,12 @@ use ratatui::style::Style;
 use ratatui::text::Span;
 use ratatui::widgets::Cell;
 
-use super::Panel;
 use crate::alerts::rules::Unit;
 use crate::alerts::{Alert, AlertEvent, AlertState, Severity, Subject, SubjectKind};
 use crate::model::Model;
 use crate::time::short_duration;
 use crate::ui::list::{Column, ListSource, SortKey};
+use crate::ui::panel::Panel;
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
 

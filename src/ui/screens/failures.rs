@@ -6,10 +6,11 @@ use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
-use super::{Panel, Source, tables::clickhouse_problem};
+use super::tables::clickhouse_problem;
 use crate::model::Model;
 use crate::model::clickhouse::FailedInsert;
 use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::panel::{Panel, Source};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
 

@@ -6,13 +6,14 @@ use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
-use super::{Panel, Source, judge, or_dash};
+use super::judge;
 use crate::alerts::{RuleKind, SubjectKind};
 use crate::format::{self, compact, thousands};
 use crate::kafka::admin::GroupState;
 use crate::model::Model;
 use crate::model::kafka::lag::{GroupLag, OffsetFlag, PartitionLag, Trend};
 use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::panel::{Panel, Source, or_dash};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
 

@@ -2,8 +2,9 @@
 
 use ratatui::layout::Constraint;
 
-use super::{Panel, groups, pipelines, tables};
+use super::{groups, pipelines, tables};
 use crate::model::Model;
+use crate::ui::panel::Panel;
 
 pub fn panels(model: &Model) -> Vec<Panel<'_>> {
     let table_rows = model.clickhouse.health.len().clamp(1, 6) as u16;

@@ -6,12 +6,13 @@ use ratatui::layout::Constraint;
 use ratatui::text::Span;
 use ratatui::widgets::Cell;
 
-use super::{Panel, judge};
+use super::judge;
 use crate::alerts::{RuleKind, SubjectKind};
 use crate::format;
 use crate::model::Model;
 use crate::model::pipeline::PipelineRow;
 use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::panel::Panel;
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
 

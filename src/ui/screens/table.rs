@@ -9,11 +9,11 @@ use ratatui::widgets::Cell;
 
 use super::failures::clock;
 use super::tables::clickhouse_problem;
-use super::{Panel, Source};
 use crate::clickhouse::snapshot::{Part, PartitionParts, PartsFocus, Section};
 use crate::format;
 use crate::model::Model;
 use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::panel::{Panel, Source};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
 

@@ -6,12 +6,13 @@ use std::cmp::Ordering;
 use ratatui::layout::Constraint;
 use ratatui::widgets::Cell;
 
-use super::{Panel, Source, judge};
+use super::judge;
 use crate::alerts::{RuleKind, SubjectKind};
 use crate::format;
 use crate::model::Model;
 use crate::model::clickhouse::health::TableHealth;
 use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::panel::{Panel, Source};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
 

@@ -6,11 +6,12 @@ use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
-use super::{Panel, Source, judge, or_dash};
+use super::judge;
 use crate::format::{compact, thousands};
 use crate::model::Model;
 use crate::model::kafka::topics::{TopicPartitionView, TopicView};
 use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::panel::{Panel, Source, or_dash};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
 

@@ -1,0 +1,96 @@
+//! A panel of the body: a titled list or text, where its figures come from, and why they may be
+//! missing or old. Screens build panels from the model; `body` draws them.
+
+use std::time::SystemTime;
+
+use ratatui::layout::Constraint;
+use ratatui::text::Line;
+
+use super::list::ListSource;
+use crate::model::Model;
+
+pub struct Panel<'a> {
+    pub title: String,
+    pub body: PanelBody<'a>,
+    pub height: Constraint,
+    /// What an empty list says ("no consumer groups").
+    pub empty: &'static str,
+    /// Why the data is missing or old (source down, section unavailable), shown on the border.
+    pub problem: Option<String>,
+    /// The source the figures come from: its data age is shown when old, and an empty list
+    /// before its first poll says so instead of "no groups".
+    pub source: Option<Source>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Kafka,
+    ClickHouse,
+}
+
+pub enum PanelBody<'a> {
+    List(Box<dyn ListSource + 'a>),
+    Text(Vec<Line<'static>>),
+}
+
+impl<'a> Panel<'a> {
+    pub fn list(
+        title: impl Into<String>,
+        source: impl ListSource + 'a,
+        height: Constraint,
+        empty: &'static str,
+    ) -> Panel<'a> {
+        Panel {
+            title: title.into(),
+            body: PanelBody::List(Box::new(source)),
+            height,
+            empty,
+            problem: None,
+            source: None,
+        }
+    }
+
+    pub fn text(
+        title: impl Into<String>,
+        lines: Vec<Line<'static>>,
+        height: Constraint,
+    ) -> Panel<'a> {
+        Panel {
+            title: title.into(),
+            body: PanelBody::Text(lines),
+            height,
+            empty: "",
+            problem: None,
+            source: None,
+        }
+    }
+
+    pub fn with_problem(mut self, problem: Option<String>) -> Panel<'a> {
+        self.problem = problem;
+        self
+    }
+
+    pub fn from_source(mut self, source: Source) -> Panel<'a> {
+        self.source = Some(source);
+        self
+    }
+}
+
+/// When each source last delivered data, and whether its latest poll failed.
+pub fn source_state(model: &Model, source: Source) -> (Option<SystemTime>, bool) {
+    match source {
+        Source::Kafka => (
+            model.sources.kafka.last_good_at,
+            model.sources.kafka.error.is_some(),
+        ),
+        Source::ClickHouse => (
+            model.sources.clickhouse.last_good_at,
+            model.sources.clickhouse.error.is_some(),
+        ),
+    }
+}
+
+/// "-" for unknown values: never 0, never NaN.
+pub fn or_dash(v: Option<String>) -> String {
+    v.unwrap_or_else(|| "-".to_string())
+}
