@@ -5,3 +5,4 @@ pub mod group_log;
 pub mod metadata;
 pub mod produce_time;
 pub mod snapshot;
+pub mod types;

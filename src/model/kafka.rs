@@ -16,9 +16,9 @@ use super::kafka_rollup::fill_group;
 use super::kafka_status::{PartitionTrack, StatusInput, lag_rising, partition_status};
 use super::kafka_topics::{TopicView, topic_views};
 use super::lag::{GroupLag, PartitionLag, group_lags};
-use crate::kafka::admin::GroupState;
 use crate::kafka::group_log::group_log_partition;
 use crate::kafka::snapshot::{Group, KafkaSnapshot};
+use crate::kafka::types::GroupState;
 
 /// Rates of partitions without a commit (no checkpoints to align with) use this window.
 const DEFAULT_RATE_WINDOW_MS: i64 = 20_000;

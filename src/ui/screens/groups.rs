@@ -8,7 +8,7 @@ use ratatui::widgets::Cell;
 
 use super::{Panel, Source, judge, or_dash};
 use crate::alerts::{RuleKind, SubjectKind};
-use crate::kafka::admin::GroupState;
+use crate::kafka::types::GroupState;
 use crate::model::Model;
 use crate::model::lag::{GroupLag, OffsetFlag, PartitionLag, Trend};
 use crate::ui::format::{self, compact, thousands};
