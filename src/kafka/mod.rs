@@ -1,3 +1,5 @@
+// The librdkafka FFI wrapper: the only module allowed unsafe code (see `unsafe_code` in Cargo.toml).
+#[allow(unsafe_code)]
 pub mod admin;
 pub mod collector;
 pub mod filter;
