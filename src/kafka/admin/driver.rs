@@ -65,12 +65,12 @@ impl Op {
 impl Admin {
     /// Single-request form of [`Admin::run`]: returns the result event, or the
     /// request-level error it carries.
-    pub(super) fn run_one(
-        &self,
+    pub(super) fn run_one<'a>(
+        &'a self,
         op: Op,
         timeout: Duration,
         submit: impl FnOnce(&Options, &Queue) -> Result<(), AdminError>,
-    ) -> Result<Event, AdminError> {
+    ) -> Result<Event<'a>, AdminError> {
         let mut submit = Some(submit);
         let mut result = None;
         self.run(
@@ -106,26 +106,25 @@ impl Admin {
     /// its librdkafka request timeout, and requests not yet submitted when it
     /// runs out are never sent. Requests without a result are simply never
     /// passed to `on_result`; the caller decides what that means.
-    pub(super) fn run(
-        &self,
+    pub(super) fn run<'a>(
+        &'a self,
         op: Op,
         count: usize,
         max_in_flight: usize,
         timeout: Duration,
         mut submit: impl FnMut(usize, &Options, &Queue) -> Result<(), AdminError>,
-        mut on_result: impl FnMut(usize, Event),
+        mut on_result: impl FnMut(usize, Event<'a>),
     ) -> Result<(), AdminError> {
         self.drain_main_queue();
         if count == 0 {
             return Ok(());
         }
-        let rk = self.rk();
         let start = Instant::now();
         let deadline = start.checked_add(timeout);
         let give_up = deadline.and_then(|d| d.checked_add(POLL_GRACE));
 
-        let queue = Queue::new(op, rk)?;
-        let options = Options::new(op, rk)?;
+        let queue = Queue::new(op, self)?;
+        let options = Options::new(op, self)?;
         if op.api == rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTOFFSETS {
             // High watermark rather than last stable offset: lag must count
             // messages of open transactions too, as kafka-consumer-groups does.
@@ -210,7 +209,7 @@ impl Admin {
     /// queue, but an `AdminClient` never polls it, so in a long-running
     /// process they would pile up forever. Forward them to `tracing` instead.
     pub(super) fn drain_main_queue(&self) {
-        let Some(main) = Queue::main(self.rk()) else {
+        let Some(main) = Queue::main(self) else {
             return;
         };
         for _ in 0..MAX_MAIN_QUEUE_DRAIN {
@@ -236,7 +235,7 @@ mod tests {
             .set("debug", "broker");
         let admin = Admin::new(&config).unwrap();
         std::thread::sleep(Duration::from_secs(1));
-        let main = Queue::main(admin.rk()).unwrap();
+        let main = Queue::main(&admin).unwrap();
         // SAFETY: the queue is live.
         let queued = || unsafe { rd::rd_kafka_queue_length(main.ptr()) };
         let before = queued();

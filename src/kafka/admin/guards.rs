@@ -8,6 +8,7 @@
 //! to the event's lifetime ([`Event::ptr_slice`], [`Event::partitions`]).
 
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
+use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
 use std::time::Duration;
 
@@ -15,42 +16,49 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka_sys as rd;
 use rdkafka_sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
 
-use super::AdminError;
 use super::driver::Op;
 use super::readers::{err2str, opt_string, string};
 use super::validate::{NUL_IN_TOPIC, check_partition};
+use super::{Admin, AdminError};
 use crate::kafka::types::{OffsetSpec, TopicPartition};
 
 /// librdkafka rejects admin request timeouts above one hour.
 pub(super) const MAX_REQUEST_TIMEOUT_MS: u128 = 3_600_000;
 
 /// A queue reference we own (from `rd_kafka_queue_new` / `_get_main`).
-pub(super) struct Queue(NonNull<rd::rd_kafka_queue_t>);
+///
+/// It borrows the [`Admin`] whose handle it was made from, as do the
+/// [`Event`]s polled from it and [`Options`]: librdkafka requires queues,
+/// events and options to be destroyed before the handle, and the borrow makes
+/// the compiler enforce that order.
+pub(super) struct Queue<'a>(NonNull<rd::rd_kafka_queue_t>, PhantomData<&'a Admin>);
 
-impl Queue {
-    pub(super) fn new(op: Op, rk: *mut rd::rd_kafka_t) -> Result<Queue, AdminError> {
+impl<'a> Queue<'a> {
+    pub(super) fn new(op: Op, admin: &'a Admin) -> Result<Queue<'a>, AdminError> {
         // SAFETY: rk is the live handle owned by `Admin`.
-        NonNull::new(unsafe { rd::rd_kafka_queue_new(rk) })
-            .map(Queue)
+        NonNull::new(unsafe { rd::rd_kafka_queue_new(admin.rk()) })
+            .map(|queue| Queue(queue, PhantomData))
             .ok_or_else(|| op.internal("rd_kafka_queue_new returned NULL"))
     }
 
-    pub(super) fn main(rk: *mut rd::rd_kafka_t) -> Option<Queue> {
+    pub(super) fn main(admin: &'a Admin) -> Option<Queue<'a>> {
         // SAFETY: rk is live; the returned reference is ours to destroy.
-        NonNull::new(unsafe { rd::rd_kafka_queue_get_main(rk) }).map(Queue)
+        NonNull::new(unsafe { rd::rd_kafka_queue_get_main(admin.rk()) })
+            .map(|queue| Queue(queue, PhantomData))
     }
 
     pub(super) fn ptr(&self) -> *mut rd::rd_kafka_queue_t {
         self.0.as_ptr()
     }
 
-    pub(super) fn poll(&self, timeout: Duration) -> Option<Event> {
+    pub(super) fn poll(&self, timeout: Duration) -> Option<Event<'a>> {
         // SAFETY: the queue is live; a returned event is ours to destroy.
-        NonNull::new(unsafe { rd::rd_kafka_queue_poll(self.ptr(), poll_ms(timeout)) }).map(Event)
+        NonNull::new(unsafe { rd::rd_kafka_queue_poll(self.ptr(), poll_ms(timeout)) })
+            .map(|event| Event(event, PhantomData))
     }
 }
 
-impl Drop for Queue {
+impl Drop for Queue<'_> {
     fn drop(&mut self) {
         // SAFETY: we own exactly one reference, released exactly once.
         unsafe { rd::rd_kafka_queue_destroy(self.ptr()) }
@@ -58,9 +66,9 @@ impl Drop for Queue {
 }
 
 /// A polled event; results reachable from it live exactly as long as it does.
-pub(super) struct Event(NonNull<rd::rd_kafka_event_t>);
+pub(super) struct Event<'a>(NonNull<rd::rd_kafka_event_t>, PhantomData<&'a Admin>);
 
-impl Event {
+impl Event<'_> {
     pub(super) fn ptr(&self) -> *mut rd::rd_kafka_event_t {
         self.0.as_ptr()
     }
@@ -146,7 +154,7 @@ impl Event {
     }
 }
 
-impl Drop for Event {
+impl Drop for Event<'_> {
     fn drop(&mut self) {
         // SAFETY: we own the event; destroying it also frees its results.
         unsafe { rd::rd_kafka_event_destroy(self.ptr()) }
@@ -169,13 +177,14 @@ unsafe fn partition_slice<'a>(
     }
 }
 
-pub(super) struct Options(NonNull<rd::rd_kafka_AdminOptions_t>);
+/// An admin options object we own, made for one operation.
+pub(super) struct Options<'a>(NonNull<rd::rd_kafka_AdminOptions_t>, PhantomData<&'a Admin>);
 
-impl Options {
-    pub(super) fn new(op: Op, rk: *mut rd::rd_kafka_t) -> Result<Options, AdminError> {
+impl<'a> Options<'a> {
+    pub(super) fn new(op: Op, admin: &'a Admin) -> Result<Options<'a>, AdminError> {
         // SAFETY: rk is live; the options object is ours to destroy.
-        NonNull::new(unsafe { rd::rd_kafka_AdminOptions_new(rk, op.api) })
-            .map(Options)
+        NonNull::new(unsafe { rd::rd_kafka_AdminOptions_new(admin.rk(), op.api) })
+            .map(|options| Options(options, PhantomData))
             .ok_or_else(|| op.internal("rd_kafka_AdminOptions_new returned NULL"))
     }
 
@@ -233,7 +242,7 @@ impl Options {
     }
 }
 
-impl Drop for Options {
+impl Drop for Options<'_> {
     fn drop(&mut self) {
         // SAFETY: we own the options object; requests keep their own copies.
         unsafe { rd::rd_kafka_AdminOptions_destroy(self.ptr()) }
