@@ -236,7 +236,8 @@ mod tests {
         let admin = Admin::new(&config).unwrap();
         std::thread::sleep(Duration::from_secs(1));
         let main = Queue::main(&admin).unwrap();
-        // SAFETY: the queue is live.
+        // SAFETY: `main` is a live queue guard, borrowed by the closure for as
+        // long as the closure exists; the call only reads its length.
         let queued = || unsafe { rd::rd_kafka_queue_length(main.ptr()) };
         let before = queued();
         admin.drain_main_queue();

@@ -35,14 +35,19 @@ pub(super) struct Queue<'a>(NonNull<rd::rd_kafka_queue_t>, PhantomData<&'a Admin
 
 impl<'a> Queue<'a> {
     pub(super) fn new(op: Op, admin: &'a Admin) -> Result<Queue<'a>, AdminError> {
-        // SAFETY: rk is the live handle owned by `Admin`.
+        // SAFETY: `admin.rk()` is a valid handle for at least 'a, and the
+        // queue cannot outlive 'a. The returned queue (or NULL) is a new
+        // owning reference that only this guard holds and releases in Drop.
         NonNull::new(unsafe { rd::rd_kafka_queue_new(admin.rk()) })
             .map(|queue| Queue(queue, PhantomData))
             .ok_or_else(|| op.internal("rd_kafka_queue_new returned NULL"))
     }
 
     pub(super) fn main(admin: &'a Admin) -> Option<Queue<'a>> {
-        // SAFETY: rk is live; the returned reference is ours to destroy.
+        // SAFETY: `admin.rk()` is a valid handle for at least 'a, and the
+        // queue cannot outlive 'a. The result is a new non-owning reference to
+        // the main queue that the caller must release with
+        // rd_kafka_queue_destroy, which this guard does once in Drop.
         NonNull::new(unsafe { rd::rd_kafka_queue_get_main(admin.rk()) })
             .map(|queue| Queue(queue, PhantomData))
     }
@@ -52,7 +57,9 @@ impl<'a> Queue<'a> {
     }
 
     pub(super) fn poll(&self, timeout: Duration) -> Option<Event<'a>> {
-        // SAFETY: the queue is live; a returned event is ours to destroy.
+        // SAFETY: `self.0` is our queue reference, released only in Drop. A
+        // non-NULL result is an event the caller must destroy, which the
+        // `Event` guard does exactly once.
         NonNull::new(unsafe { rd::rd_kafka_queue_poll(self.ptr(), poll_ms(timeout)) })
             .map(|event| Event(event, PhantomData))
     }
@@ -60,7 +67,11 @@ impl<'a> Queue<'a> {
 
 impl Drop for Queue<'_> {
     fn drop(&mut self) {
-        // SAFETY: we own exactly one reference, released exactly once.
+        // SAFETY: `self.0` is the one reference this guard owns, still valid
+        // (the handle outlives 'a) and released nowhere else. In-flight requests
+        // hold their own references to the underlying queue, so this frees
+        // nothing they use; for an owned queue librdkafka also disables it, so
+        // their late results are discarded rather than delivered.
         unsafe { rd::rd_kafka_queue_destroy(self.ptr()) }
     }
 }
@@ -74,18 +85,25 @@ impl Event<'_> {
     }
 
     pub(super) fn kind(&self) -> rd::rd_kafka_event_type_t {
-        // SAFETY: event is live.
+        // SAFETY: `self.0` is the event this guard owns, not destroyed before
+        // Drop; rd_kafka_event_type only reads it.
         unsafe { rd::rd_kafka_event_type(self.ptr()) }
     }
 
     pub(super) fn opaque(&self) -> usize {
-        // SAFETY: event is live. The opaque is the request index we stored.
+        // SAFETY: `self.0` is the event this guard owns, not destroyed before
+        // Drop. The opaque is the pointer-sized request index stored by
+        // `Options::set_opaque` (NULL for other events); it is only cast back,
+        // never dereferenced.
         unsafe { rd::rd_kafka_event_opaque(self.ptr()) as usize }
     }
 
     /// Request-level error of an admin result event.
     pub(super) fn error(&self) -> Option<(RDKafkaErrorCode, String)> {
-        // SAFETY: event is live; the string is owned by it and copied here.
+        // SAFETY: `self.0` is the event this guard owns, valid while `self` is
+        // borrowed. The error string is either owned by the event or comes from
+        // rd_kafka_err2str; either way it is NULL or NUL-terminated, and
+        // `opt_string` copies it before this borrow ends.
         unsafe {
             let code = rd::rd_kafka_event_error(self.ptr());
             if code == RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -106,7 +124,9 @@ impl Event<'_> {
         if arr.is_null() || cnt == 0 {
             &[]
         } else {
-            // SAFETY: guaranteed by the caller.
+            // SAFETY: `arr` is non-NULL and, per this function's contract, points
+            // to `cnt` initialized pointers owned by this event; the returned
+            // slice borrows `self`, so it cannot outlive the event.
             unsafe { std::slice::from_raw_parts(arr, cnt) }
         }
     }
@@ -119,7 +139,9 @@ impl Event<'_> {
         &self,
         list: *const rd::rd_kafka_topic_partition_list_t,
     ) -> &[rd::rd_kafka_topic_partition_t] {
-        // SAFETY: guaranteed by the caller.
+        // SAFETY: per this function's contract `list` is NULL or owned by this
+        // event; the returned slice borrows `self`, so it cannot outlive the
+        // event, which is exactly what `partition_slice` requires of 'a.
         unsafe { partition_slice(list) }
     }
 
@@ -129,8 +151,11 @@ impl Event<'_> {
                 let mut fac: *const c_char = ptr::null();
                 let mut msg: *const c_char = ptr::null();
                 let mut level: c_int = 0;
-                // SAFETY: event is live and of LOG type; the strings it
-                // yields are owned by it and copied before it is destroyed.
+                // SAFETY: `self.0` is the event this guard owns; the three out
+                // pointers are valid locals. On success (0) `fac` and `msg`
+                // point to NUL-terminated strings owned by the event, which
+                // `string` copies while `self` is still borrowed; on failure
+                // we return without reading them.
                 let (fac, msg) = unsafe {
                     if rd::rd_kafka_event_log(self.ptr(), &mut fac, &mut msg, &mut level) != 0 {
                         return;
@@ -156,7 +181,9 @@ impl Event<'_> {
 
 impl Drop for Event<'_> {
     fn drop(&mut self) {
-        // SAFETY: we own the event; destroying it also frees its results.
+        // SAFETY: `self.0` came from rd_kafka_queue_poll and is destroyed only
+        // here, once. Destroying it frees the results it owns; every borrow of
+        // them (`ptr_slice`, `partitions`) borrows `self`, so none is left.
         unsafe { rd::rd_kafka_event_destroy(self.ptr()) }
     }
 }
@@ -166,7 +193,10 @@ impl Drop for Event<'_> {
 unsafe fn partition_slice<'a>(
     list: *const rd::rd_kafka_topic_partition_list_t,
 ) -> &'a [rd::rd_kafka_topic_partition_t] {
-    // SAFETY: guaranteed by the caller; cnt and elems are checked.
+    // SAFETY: per the contract `list` is NULL (`as_ref` gives None) or a
+    // valid list that outlives 'a. A librdkafka list's `elems` holds `cnt`
+    // initialized elements; NULL `elems` and `cnt <= 0` give an empty slice,
+    // so the `as usize` conversion is of a positive `c_int`.
     unsafe {
         match list.as_ref() {
             Some(l) if l.cnt > 0 && !l.elems.is_null() => {
@@ -182,7 +212,9 @@ pub(super) struct Options<'a>(NonNull<rd::rd_kafka_AdminOptions_t>, PhantomData<
 
 impl<'a> Options<'a> {
     pub(super) fn new(op: Op, admin: &'a Admin) -> Result<Options<'a>, AdminError> {
-        // SAFETY: rk is live; the options object is ours to destroy.
+        // SAFETY: `admin.rk()` is a valid handle for at least 'a, and the
+        // options cannot outlive 'a. A non-NULL result is a new object only
+        // this guard owns and destroys in Drop.
         NonNull::new(unsafe { rd::rd_kafka_AdminOptions_new(admin.rk(), op.api) })
             .map(|options| Options(options, PhantomData))
             .ok_or_else(|| op.internal("rd_kafka_AdminOptions_new returned NULL"))
@@ -194,7 +226,9 @@ impl<'a> Options<'a> {
 
     pub(super) fn set_request_timeout(&self, op: Op, timeout: Duration) -> Result<(), AdminError> {
         let mut errstr = [0 as c_char; 256];
-        // SAFETY: options live; errstr is writable for its full length.
+        // SAFETY: `self.0` is the options object this guard owns; `errstr` is
+        // a writable local buffer whose exact length is passed, so librdkafka
+        // writes at most that many bytes into it.
         let err = unsafe {
             rd::rd_kafka_AdminOptions_set_request_timeout(
                 self.ptr(),
@@ -206,8 +240,9 @@ impl<'a> Options<'a> {
         if err == RD_KAFKA_RESP_ERR_NO_ERROR {
             return Ok(());
         }
-        // SAFETY: librdkafka NUL-terminates errstr on error; the buffer was
-        // zeroed, so it is terminated even if it did not write.
+        // SAFETY: librdkafka writes a NUL-terminated message that fits the
+        // length it was given; the buffer was zeroed, so it is terminated within
+        // its bounds even if nothing was written. `string` copies it.
         let detail = unsafe { string(errstr.as_ptr()) };
         Err(op.internal(format!("cannot set request timeout: {detail}")))
     }
@@ -217,12 +252,15 @@ impl<'a> Options<'a> {
         op: Op,
         level: rd::rd_kafka_IsolationLevel_t,
     ) -> Result<(), AdminError> {
-        // SAFETY: options live; a returned error object is ours to destroy.
+        // SAFETY: `self.0` is the options object this guard owns; `level` is a
+        // valid enum value. A non-NULL result is an error object we must
+        // destroy, done just below.
         let err = unsafe { rd::rd_kafka_AdminOptions_set_isolation_level(self.ptr(), level) };
         if err.is_null() {
             return Ok(());
         }
-        // SAFETY: err is non-NULL and owned by us: read, then destroy once.
+        // SAFETY: `err` is non-NULL and owned by us: its string (owned by
+        // `err`) is copied first, then `err` is destroyed once and not used again.
         let detail = unsafe {
             let detail = string(rd::rd_kafka_error_string(err));
             rd::rd_kafka_error_destroy(err);
@@ -232,7 +270,9 @@ impl<'a> Options<'a> {
     }
 
     pub(super) fn set_opaque(&self, index: usize) {
-        // SAFETY: options live; the opaque is an integer, never dereferenced.
+        // SAFETY: `self.0` is the options object this guard owns. The opaque is
+        // an integer in pointer form (no provenance): librdkafka only stores it
+        // and hands it back on the result event, never dereferencing it.
         unsafe {
             rd::rd_kafka_AdminOptions_set_opaque(
                 self.ptr(),
@@ -244,7 +284,9 @@ impl<'a> Options<'a> {
 
 impl Drop for Options<'_> {
     fn drop(&mut self) {
-        // SAFETY: we own the options object; requests keep their own copies.
+        // SAFETY: `self.0` is owned by this guard and destroyed only here, once,
+        // before the handle (it borrows the Admin for 'a). Submitted requests
+        // copied the options, so nothing in librdkafka still points to it.
         unsafe { rd::rd_kafka_AdminOptions_destroy(self.ptr()) }
     }
 }
@@ -292,7 +334,9 @@ impl PartitionList {
         items: impl Iterator<Item = (&'a TopicPartition, Option<i64>)>,
     ) -> Result<Result<PartitionList, &'static str>, AdminError> {
         let size = c_int::try_from(len).unwrap_or(c_int::MAX);
-        // SAFETY: plain allocation; the list is ours to destroy.
+        // SAFETY: no preconditions beyond a non-negative size (`len` clamped
+        // to `c_int::MAX`). A non-NULL result is a new list that only the
+        // `PartitionList` guard owns, destroyed in its Drop on every return path.
         let list = NonNull::new(unsafe { rd::rd_kafka_topic_partition_list_new(size) })
             .map(PartitionList)
             .ok_or_else(|| op.internal("rd_kafka_topic_partition_list_new returned NULL"))?;
@@ -303,11 +347,15 @@ impl PartitionList {
             let Ok(topic) = CString::new(tp.topic.as_str()) else {
                 return Ok(Err(NUL_IN_TOPIC));
             };
-            // SAFETY: list live; librdkafka copies the topic name.
+            // SAFETY: `list` is the live list this function owns and nobody else
+            // references; `topic` is a NUL-terminated CString that outlives the
+            // call, and librdkafka copies it into the new element.
             let elem = unsafe {
                 rd::rd_kafka_topic_partition_list_add(list.ptr(), topic.as_ptr(), tp.partition)
             };
-            // SAFETY: elem, if non-NULL, points into the list we own.
+            // SAFETY: `elem` is NULL or the element just added inside `list`'s
+            // array. The `&mut` is the only reference to it and ends before the
+            // next `rd_kafka_topic_partition_list_add`, which may reallocate.
             match unsafe { elem.as_mut() } {
                 Some(elem) => {
                     if let Some(offset) = offset {
@@ -327,7 +375,9 @@ impl PartitionList {
 
 impl Drop for PartitionList {
     fn drop(&mut self) {
-        // SAFETY: we own the list; librdkafka keeps its own copies.
+        // SAFETY: `self.0` is owned by this guard and destroyed only here,
+        // once. Every librdkafka call it is passed to copies it
+        // (ListOffsets, ListConsumerGroupOffsets_new), so nothing refers to it.
         unsafe { rd::rd_kafka_topic_partition_list_destroy(self.ptr()) }
     }
 }
@@ -336,18 +386,21 @@ impl Drop for PartitionList {
 pub(super) struct OffsetsRequest(NonNull<rd::rd_kafka_ListConsumerGroupOffsets_t>);
 
 impl OffsetsRequest {
+    /// A request for `group`'s committed offsets: of `partitions` only, or of
+    /// every partition it committed when `None`.
     pub(super) fn new(
         op: Op,
         group: &CStr,
-        partitions: *const rd::rd_kafka_topic_partition_list_t,
+        partitions: Option<&PartitionList>,
     ) -> Result<OffsetsRequest, AdminError> {
-        // SAFETY: group is NUL-terminated; partitions is NULL or a live list
-        // (librdkafka copies both).
-        NonNull::new(unsafe {
-            rd::rd_kafka_ListConsumerGroupOffsets_new(group.as_ptr(), partitions)
-        })
-        .map(OffsetsRequest)
-        .ok_or_else(|| op.internal("rd_kafka_ListConsumerGroupOffsets_new returned NULL"))
+        let list = partitions.map_or(ptr::null(), |l| l.ptr().cast_const());
+        // SAFETY: `group` is NUL-terminated and valid for the call; `list` is
+        // NULL or the live list of a borrowed `PartitionList`. librdkafka
+        // copies both, and a non-NULL result is a new object only this guard
+        // owns.
+        NonNull::new(unsafe { rd::rd_kafka_ListConsumerGroupOffsets_new(group.as_ptr(), list) })
+            .map(OffsetsRequest)
+            .ok_or_else(|| op.internal("rd_kafka_ListConsumerGroupOffsets_new returned NULL"))
     }
 
     pub(super) fn ptr(&self) -> *mut rd::rd_kafka_ListConsumerGroupOffsets_t {
@@ -357,7 +410,9 @@ impl OffsetsRequest {
 
 impl Drop for OffsetsRequest {
     fn drop(&mut self) {
-        // SAFETY: we own the request object.
+        // SAFETY: `self.0` is owned by this guard and destroyed only here,
+        // once. rd_kafka_ListConsumerGroupOffsets copies the request it is
+        // given, so no in-flight request refers to this one.
         unsafe { rd::rd_kafka_ListConsumerGroupOffsets_destroy(self.ptr()) }
     }
 }

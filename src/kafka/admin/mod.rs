@@ -43,7 +43,6 @@ pub use error::AdminError;
 use std::collections::{HashMap, HashSet};
 use std::ffi::{CString, c_char};
 use std::fmt;
-use std::ptr;
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
@@ -107,7 +106,10 @@ impl Admin {
         let op = Op::LIST_GROUPS;
         let rk = self.rk();
         let event = self.run_one(op, timeout, |options, queue| {
-            // SAFETY: rk, options and queue are live for the duration of the call.
+            // SAFETY: `rk` is the handle of `self.client`, valid for this `&self`
+            // call; `options` and `queue` are live guards borrowed for the call.
+            // librdkafka copies the options into the request and takes its own
+            // reference on the queue, so it keeps neither pointer.
             unsafe { rd::rd_kafka_ListConsumerGroups(rk, options.ptr(), queue.ptr()) };
             Ok(())
         })?;
@@ -163,8 +165,11 @@ impl Admin {
             let rk = self.rk();
             let mut ptrs: Vec<*const c_char> = c_ids.iter().map(|c| c.as_ptr()).collect();
             let event = self.run_one(op, timeout, |options, queue| {
-                // SAFETY: `ptrs` points into `c_ids`, both alive across this
-                // call; librdkafka copies the names before returning.
+                // SAFETY: `rk` is the handle of `self.client`, valid for this call;
+                // `ptrs` holds `ptrs.len()` pointers to the NUL-terminated
+                // strings of `c_ids`, which outlives the call, and librdkafka
+                // only reads them (it strdup's each name); options and queue
+                // are live guards that librdkafka copies / references itself.
                 unsafe {
                     rd::rd_kafka_DescribeConsumerGroups(
                         rk,
@@ -267,14 +272,13 @@ impl Admin {
             timeout,
             |n, options, queue| {
                 let (_, group, partitions) = &pending[n];
-                let list = partitions
-                    .as_ref()
-                    .map_or(ptr::null(), |l| l.ptr().cast_const());
-                let request = OffsetsRequest::new(op, group, list)?;
+                let request = OffsetsRequest::new(op, group, partitions.as_ref())?;
                 let mut raw = request.ptr();
-                // SAFETY: exactly one valid request object, as librdkafka
-                // demands; it copies the request, so `request` may be freed
-                // when this closure returns.
+                // SAFETY: `rk` is the handle of `self.client`, valid for this call;
+                // `&mut raw` is an array of exactly one pointer (librdkafka
+                // fails any other count) to the request owned by `request`,
+                // alive until the closure returns; librdkafka copies the request
+                // and the options, and references the queue, before returning.
                 unsafe {
                     rd::rd_kafka_ListConsumerGroupOffsets(
                         rk,
@@ -392,7 +396,12 @@ impl Admin {
             max_in_flight,
             timeout,
             |n, options, queue| {
-                // SAFETY: all pointers live; librdkafka copies the list.
+                // SAFETY: `rk` is the handle of `self.client`, valid for this call;
+                // the list is owned by `pending`, alive across the call, and
+                // holds only non-empty topics and non-negative partitions
+                // (`PartitionList::with_offsets` checks them), which is what
+                // rd_kafka_ListOffsets reads; it copies the list and options
+                // and references the queue, keeping none of our pointers.
                 unsafe {
                     rd::rd_kafka_ListOffsets(rk, pending[n].1.ptr(), options.ptr(), queue.ptr())
                 };
@@ -442,7 +451,9 @@ impl Admin {
         let op = Op::DESCRIBE_CLUSTER;
         let rk = self.rk();
         let event = self.run_one(op, timeout, |options, queue| {
-            // SAFETY: all pointers live for the call.
+            // SAFETY: `rk` is the handle of `self.client`, valid for this `&self`
+            // call; `options` and `queue` are live guards borrowed for the call,
+            // which librdkafka copies / references itself.
             unsafe { rd::rd_kafka_DescribeCluster(rk, options.ptr(), queue.ptr()) };
             Ok(())
         })?;
@@ -455,6 +466,8 @@ impl Admin {
         &self.client
     }
 
+    /// The librdkafka handle of `client`: valid as long as `self` is (the
+    /// `AdminClient` owns it and destroys it only on drop).
     fn rk(&self) -> *mut rd::rd_kafka_t {
         self.client.inner().native_ptr()
     }

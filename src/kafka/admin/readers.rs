@@ -59,14 +59,18 @@ pub(super) struct GroupListings {
 
 pub(super) fn read_group_listings(event: &Event) -> Result<GroupListings, AdminError> {
     let op = Op::LIST_GROUPS;
-    // SAFETY: event is live; a NULL return (wrong event type) is checked.
+    // SAFETY: `event` is a live event guard, borrowed for this function. The
+    // result is NULL for another event type (checked below), else a view of
+    // the event itself, valid as long as the event.
     let result = unsafe { rd::rd_kafka_event_ListConsumerGroups_result(event.ptr()) };
     if result.is_null() {
         return Err(op.internal("event has no ListConsumerGroups result"));
     }
 
     let mut cnt = 0usize;
-    // SAFETY: result is non-NULL and owned by `event`, which outlives the slice.
+    // SAFETY: `result` is a non-NULL result of `event`; librdkafka returns
+    // its array of `cnt` listings (or NULL), owned by the event, as
+    // `ptr_slice` requires.
     let listings = unsafe {
         event.ptr_slice(
             rd::rd_kafka_ListConsumerGroups_result_valid(result, &mut cnt),
@@ -78,7 +82,9 @@ pub(super) fn read_group_listings(event: &Event) -> Result<GroupListings, AdminE
         if listing.is_null() {
             continue;
         }
-        // SAFETY: listing is a non-NULL element of the result array, owned by `event`.
+        // SAFETY: `listing` is a non-NULL element of that array, owned by
+        // `event`. Its getters return plain values or strings it owns (or
+        // NULL), which `string` copies while `event` is borrowed.
         groups.push(unsafe {
             GroupListing {
                 group_id: string(rd::rd_kafka_ConsumerGroupListing_group_id(listing)),
@@ -90,7 +96,9 @@ pub(super) fn read_group_listings(event: &Event) -> Result<GroupListings, AdminE
     }
 
     let mut ecnt = 0usize;
-    // SAFETY: as above.
+    // SAFETY: `result` is a non-NULL result of `event`; librdkafka returns
+    // its array of `ecnt` error objects (or NULL), owned by the event, as
+    // `ptr_slice` requires.
     let errors = unsafe {
         event.ptr_slice(
             rd::rd_kafka_ListConsumerGroups_result_errors(result, &mut ecnt),
@@ -99,7 +107,8 @@ pub(super) fn read_group_listings(event: &Event) -> Result<GroupListings, AdminE
     };
     let errors: Vec<(RDKafkaErrorCode, String)> = errors
         .iter()
-        // SAFETY: each element is NULL or an error owned by `event`.
+        // SAFETY: each element is NULL or an error object owned by `event`,
+        // which is borrowed for this whole function.
         .filter_map(|&e| unsafe { error_details(e) })
         .collect();
     Ok(GroupListings { groups, errors })
@@ -108,13 +117,17 @@ pub(super) fn read_group_listings(event: &Event) -> Result<GroupListings, AdminE
 /// The group descriptions of a DescribeConsumerGroups result, in result order.
 pub(super) fn read_group_descriptions(event: &Event) -> Result<Vec<GroupDescription>, AdminError> {
     let op = Op::DESCRIBE_GROUPS;
-    // SAFETY: event is live; NULL checked.
+    // SAFETY: `event` is a live event guard, borrowed for this function. The
+    // result is NULL for another event type (checked below), else a view of
+    // the event itself, valid as long as the event.
     let result = unsafe { rd::rd_kafka_event_DescribeConsumerGroups_result(event.ptr()) };
     if result.is_null() {
         return Err(op.internal("event has no DescribeConsumerGroups result"));
     }
     let mut cnt = 0usize;
-    // SAFETY: result non-NULL, owned by `event`.
+    // SAFETY: `result` is a non-NULL result of `event`; librdkafka returns
+    // its array of `cnt` group descriptions (or NULL), owned by the event, as
+    // `ptr_slice` requires.
     let descs = unsafe {
         event.ptr_slice(
             rd::rd_kafka_DescribeConsumerGroups_result_groups(result, &mut cnt),
@@ -126,7 +139,8 @@ pub(super) fn read_group_descriptions(event: &Event) -> Result<Vec<GroupDescript
         if desc.is_null() {
             continue;
         }
-        // SAFETY: desc is a non-NULL description owned by `event`.
+        // SAFETY: `desc` is a non-NULL element of that array, owned by
+        // `event`: the contract of `read_group_description`.
         let desc = unsafe { read_group_description(event, desc) };
         groups.push(desc);
     }
@@ -136,14 +150,18 @@ pub(super) fn read_group_descriptions(event: &Event) -> Result<Vec<GroupDescript
 /// The brokers of a DescribeCluster result, sorted by node id.
 pub(super) fn read_cluster(event: &Event) -> Result<ClusterDescription, AdminError> {
     let op = Op::DESCRIBE_CLUSTER;
-    // SAFETY: event is live; NULL checked.
+    // SAFETY: `event` is a live event guard, borrowed for this function. The
+    // result is NULL for another event type (checked below), else a view of
+    // the event itself, valid as long as the event.
     let result = unsafe { rd::rd_kafka_event_DescribeCluster_result(event.ptr()) };
     if result.is_null() {
         return Err(op.internal("event has no DescribeCluster result"));
     }
     let mut cnt = 0usize;
-    // SAFETY: result non-NULL and owned by `event`; node pointers are
-    // NULL-checked by read_node.
+    // SAFETY: `result` is a non-NULL result of `event`; librdkafka returns
+    // its array of `cnt` nodes (or NULL), owned by the event, as `ptr_slice`
+    // requires. Each element is NULL or a node owned by the event, which is
+    // what `read_node` requires; it copies the node.
     let mut nodes: Vec<Node> = unsafe {
         event
             .ptr_slice(
@@ -155,7 +173,9 @@ pub(super) fn read_cluster(event: &Event) -> Result<ClusterDescription, AdminErr
             .collect()
     };
     nodes.sort_by_key(|n| n.id);
-    // SAFETY: as above.
+    // SAFETY: `result` is a non-NULL result of `event`. The cluster id is NULL
+    // or a string it owns, the controller NULL or a node it owns: what
+    // `opt_string` and `read_node` require. Both are copied.
     let (cluster_id, controller) = unsafe {
         (
             opt_string(rd::rd_kafka_DescribeCluster_result_cluster_id(result)),
@@ -175,8 +195,12 @@ unsafe fn read_group_description(
     event: &Event,
     desc: *const rd::rd_kafka_ConsumerGroupDescription_t,
 ) -> GroupDescription {
-    // SAFETY: guaranteed by the caller; every pointer derived from `desc` is
-    // owned by `event` and NULL-checked before use.
+    // SAFETY: by the contract `desc` is a valid description owned by `event`,
+    // borrowed for this function. Every pointer reached from it (members for
+    // indexes below `member_count`, assignments, partition lists, strings,
+    // the coordinator node, the error) is owned by the description, hence by
+    // `event`; each is NULL-checked, here or by the helper that reads it, and
+    // copied into owned values before returning.
     unsafe {
         let member_count = rd::rd_kafka_ConsumerGroupDescription_member_count(desc);
         let mut members = Vec::with_capacity(member_count);
@@ -220,7 +244,12 @@ pub(super) fn read_group_offsets(group_id: &str, event: &Event) -> GroupOffsets 
     if let Some((_, message)) = event.error() {
         return GroupOffsets::failed(group_id, message);
     }
-    // SAFETY: event is live; every pointer below is owned by it and NULL-checked.
+    // SAFETY: `event` is a live event guard, borrowed for this function. The
+    // result is NULL for another event type (checked), else a view of the
+    // event; its group array has `cnt` entries owned by the event (as
+    // `ptr_slice` requires), a NULL group is skipped, and the group's error,
+    // partition list and each partition's topic and metadata are owned by the
+    // event, NULL-checked by the helpers that read them, and copied.
     unsafe {
         let result = rd::rd_kafka_event_ListConsumerGroupOffsets_result(event.ptr());
         if result.is_null() {
@@ -268,21 +297,27 @@ pub(super) fn read_list_offsets(
             message,
         });
     }
-    // SAFETY: event is live; NULL checked.
+    // SAFETY: `event` is a live event guard, borrowed for this function. The
+    // result is NULL for another event type (checked below), else a view of
+    // the event itself, valid as long as the event.
     let result = unsafe { rd::rd_kafka_event_ListOffsets_result(event.ptr()) };
     if result.is_null() {
         return Err(op.internal("event has no ListOffsets result"));
     }
     let mut cnt = 0usize;
-    // SAFETY: result non-NULL, owned by `event`.
+    // SAFETY: `result` is a non-NULL result of `event`; librdkafka returns
+    // its array of `cnt` result infos (or NULL), owned by the event, as
+    // `ptr_slice` requires.
     let infos =
         unsafe { event.ptr_slice(rd::rd_kafka_ListOffsets_result_infos(result, &mut cnt), cnt) };
     for &info in infos {
         if info.is_null() {
             continue;
         }
-        // SAFETY: info non-NULL, owned by `event`; its partition is
-        // NULL-checked before being read.
+        // SAFETY: `info` is a non-NULL element of that array, owned by
+        // `event`. Its partition is NULL (`as_ref` gives None) or owned by the
+        // event; the reference is only used in this iteration, while `event`
+        // is borrowed.
         let (raw, timestamp) = unsafe {
             (
                 rd::rd_kafka_ListOffsetsResultInfo_topic_partition(info).as_ref(),
@@ -290,7 +325,8 @@ pub(super) fn read_list_offsets(
             )
         };
         let Some(raw) = raw else { continue };
-        // SAFETY: raw is an element owned by `event`.
+        // SAFETY: `raw` is a partition owned by `event`, so its topic is NULL
+        // or a NUL-terminated string the event owns.
         let tp = unsafe { read_tp(raw) };
         let error = partition_error(raw.err);
         found.insert(
@@ -314,7 +350,8 @@ pub(super) fn read_list_offsets(
 /// `p.topic` must be NULL or a valid C string.
 unsafe fn read_tp(p: &rd::rd_kafka_topic_partition_t) -> TopicPartition {
     TopicPartition {
-        // SAFETY: guaranteed by the caller.
+        // SAFETY: the contract of this function is exactly `string`'s for
+        // `p.topic`.
         topic: unsafe { string(p.topic) },
         partition: p.partition,
     }
@@ -326,7 +363,9 @@ unsafe fn read_metadata(p: &rd::rd_kafka_topic_partition_t) -> Option<String> {
     if p.metadata.is_null() || p.metadata_size == 0 {
         return None;
     }
-    // SAFETY: guaranteed by the caller.
+    // SAFETY: `p.metadata` is non-NULL (checked above) and, by the contract,
+    // points to `p.metadata_size` readable bytes; they are copied before the
+    // borrow of `p` ends. Bytes have no alignment or validity requirement.
     let bytes = unsafe { std::slice::from_raw_parts(p.metadata.cast::<u8>(), p.metadata_size) };
     Some(String::from_utf8_lossy(bytes).into_owned())
 }
@@ -337,7 +376,9 @@ unsafe fn read_node(node: *const rd::rd_kafka_Node_t) -> Option<Node> {
     if node.is_null() {
         return None;
     }
-    // SAFETY: guaranteed by the caller; strings are copied.
+    // SAFETY: `node` is non-NULL (checked above) and valid by the contract.
+    // Its getters return plain values or strings it owns (host, rack: NULL or
+    // NUL-terminated), copied by `string` / `opt_string`.
     unsafe {
         Some(Node {
             id: rd::rd_kafka_Node_id(node),
@@ -356,7 +397,9 @@ pub(super) unsafe fn error_details(
     if err.is_null() {
         return None;
     }
-    // SAFETY: guaranteed by the caller.
+    // SAFETY: `err` is non-NULL (checked above) and valid by the contract; its
+    // string is NULL or NUL-terminated and owned by `err`, copied by
+    // `opt_string`.
     unsafe {
         let code = rd::rd_kafka_error_code(err);
         let message = opt_string(rd::rd_kafka_error_string(err)).unwrap_or_else(|| err2str(code));
@@ -365,7 +408,9 @@ pub(super) unsafe fn error_details(
 }
 
 pub(super) fn err2str(code: rd::rd_kafka_resp_err_t) -> String {
-    // SAFETY: rd_kafka_err2str returns a static string for every code.
+    // SAFETY: rd_kafka_err2str accepts any code and returns a non-NULL,
+    // NUL-terminated string: static for known codes, else a thread-local
+    // buffer valid until this thread's next call. `string` copies it at once.
     unsafe { string(rd::rd_kafka_err2str(code)) }
 }
 
@@ -379,7 +424,8 @@ pub(super) unsafe fn opt_string(p: *const c_char) -> Option<String> {
     if p.is_null() {
         None
     } else {
-        // SAFETY: guaranteed by the caller.
+        // SAFETY: `p` is non-NULL (checked above) and, by the contract, a
+        // valid NUL-terminated string; the borrow ends with the copy made here.
         Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
     }
 }
@@ -387,7 +433,7 @@ pub(super) unsafe fn opt_string(p: *const c_char) -> Option<String> {
 /// # Safety
 /// `p` must be NULL or a valid NUL-terminated string.
 pub(super) unsafe fn string(p: *const c_char) -> String {
-    // SAFETY: guaranteed by the caller.
+    // SAFETY: the contract of this function is exactly `opt_string`'s.
     unsafe { opt_string(p) }.unwrap_or_default()
 }
 
