@@ -4,11 +4,13 @@
 //!
 //! This is the only module of pipetop that contains `unsafe` code. Everything
 //! librdkafka allocates on our behalf is owned by a small RAII guard
-//! ([`Queue`], [`Event`], [`Options`], [`PartitionList`], [`OffsetsRequest`]),
+//! (`Queue`, `Event`, `Options`, `PartitionList`, `OffsetsRequest` in `guards`),
 //! so it is released on every path, including early returns and panics.
 //! Data borrowed from a result event is copied into owned Rust values before
 //! the event guard is dropped; the helper signatures tie such borrows to the
-//! event's lifetime so the compiler enforces that order.
+//! event's lifetime so the compiler enforces that order. Likewise queues,
+//! events and options borrow the [`Admin`] whose handle made them, as
+//! librdkafka requires them destroyed before the handle.
 //!
 //! Every call blocks the calling thread (run them in `spawn_blocking`). A call
 //! never waits much longer than its `timeout`: the same value is handed to
@@ -18,19 +20,13 @@
 //! Layout:
 //! - this file: [`Admin`] and its queries, i.e. what each one sends;
 //! - `error`: [`AdminError`], and redaction of client-creation errors;
-//! - `driver`: the operations ([`Op`]) and the loop that submits requests and
+//! - `driver`: the operations (`Op`) and the loop that submits requests and
 //!   awaits their result events;
 //! - `guards`: the RAII guards above;
 //! - `readers`: copying result events into the plain values of
 //!   [`crate::kafka::types`];
 //! - `validate`: per-entry checks of input librdkafka would reject for a
 //!   whole request.
-//!
-//! [`Queue`]: guards::Queue
-//! [`Event`]: guards::Event
-//! [`Options`]: guards::Options
-//! [`PartitionList`]: guards::PartitionList
-//! [`OffsetsRequest`]: guards::OffsetsRequest
 
 mod driver;
 mod error;
