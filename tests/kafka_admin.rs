@@ -17,8 +17,9 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use pipetop::kafka::admin::{
-    Admin, GroupDescription, GroupOffsetsRequest, GroupState, Node, OffsetSpec, TopicPartition,
+use pipetop::kafka::admin::Admin;
+use pipetop::kafka::types::{
+    GroupDescription, GroupOffsetsRequest, GroupState, Node, OffsetSpec, TopicPartition,
 };
 
 const BOOTSTRAP: &str = "127.0.0.1:9092";

@@ -5,8 +5,8 @@
 
 mod common;
 
-use pipetop::kafka::admin::GroupState;
 use pipetop::kafka::collector::KafkaCollector;
+use pipetop::kafka::types::GroupState;
 use pipetop::model::kafka::lag::{OffsetFlag, group_lags};
 use pipetop::source::Collector;
 

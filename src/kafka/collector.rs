@@ -12,10 +12,7 @@ use rdkafka::types::RDKafkaErrorCode;
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::admin::{
-    Admin, AdminError, GroupDescription, GroupListing, GroupOffsets, GroupState, GroupType, Node,
-    OffsetSpec, OffsetsBatch, PartitionOffset, TopicPartition,
-};
+use super::admin::{Admin, AdminError};
 use super::filter::{Filters, is_internal_topic};
 use super::group_log::{GROUP_LOG_TOPIC, group_log_partition};
 use super::metadata::{self, TopicMetadata};
@@ -23,6 +20,10 @@ use super::produce_time::{ProduceTimeStats, ProduceTimes, Wanted};
 use super::snapshot::{
     BrokerHealth, Committed, Group, GroupLogPartition, KafkaSnapshot, Member, Partition,
     PhaseTimes, RequestCounts, Topic,
+};
+use super::types::{
+    GroupDescription, GroupListing, GroupOffsets, GroupState, GroupType, Node, OffsetSpec,
+    OffsetsBatch, PartitionOffset, TopicPartition,
 };
 use crate::config::KafkaConfig;
 use crate::source::Collector;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use rdkafka::client::Client;
 use rdkafka::error::KafkaError;
 
-use super::admin::Node;
+use super::types::Node;
 
 #[derive(Debug, Clone)]
 pub struct ClusterMetadata {

@@ -1,3 +1,5 @@
+// The librdkafka FFI wrapper: the only module allowed unsafe code (see `unsafe_code` in Cargo.toml).
+#[allow(unsafe_code)]
 pub mod admin;
 pub mod collector;
 pub mod filter;
@@ -5,3 +7,4 @@ pub mod group_log;
 pub mod metadata;
 pub mod produce_time;
 pub mod snapshot;
+pub mod types;

@@ -19,7 +19,7 @@ use std::collections::{HashSet, VecDeque};
 
 use serde::Serialize;
 
-use super::admin::{PartitionOffset, TopicPartition};
+use super::types::{PartitionOffset, TopicPartition};
 
 /// Rounds of questions per poll: each costs one round trip to the leaders (a search asks up to
 /// four times per round). A search that needs more carries on at the next poll from where it

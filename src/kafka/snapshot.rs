@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use super::admin::{GroupState, Node, TopicPartition};
 use super::produce_time::ProduceTimeStats;
+use super::types::{GroupState, Node, TopicPartition};
 
 /// `Default` is the snapshot of an empty cluster, polled at the epoch.
 #[derive(Debug, Clone, Default, Serialize)]

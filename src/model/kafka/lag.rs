@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use super::history::TimeLagKind;
 use super::status::Status;
-use crate::kafka::admin::GroupState;
 use crate::kafka::snapshot::{Group, KafkaSnapshot, Member, Partition};
+use crate::kafka::types::GroupState;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct GroupLag {
@@ -239,8 +239,8 @@ fn partition_lag(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kafka::admin::TopicPartition;
     use crate::kafka::snapshot::{Committed, Member, Topic};
+    use crate::kafka::types::TopicPartition;
 
     fn part(partition: i32, start: i64, end: i64) -> Partition {
         Partition {

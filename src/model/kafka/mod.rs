@@ -22,9 +22,9 @@ use self::lag::{GroupLag, PartitionLag, group_lags};
 use self::rollup::fill_group;
 use self::status::{PartitionTrack, StatusInput, lag_rising, partition_status};
 use self::topics::{TopicView, topic_views};
-use crate::kafka::admin::GroupState;
 use crate::kafka::group_log::group_log_partition;
 use crate::kafka::snapshot::{BrokerHealth, Group, KafkaSnapshot};
+use crate::kafka::types::GroupState;
 
 /// Rates of partitions without a commit (no checkpoints to align with) use this window.
 const DEFAULT_RATE_WINDOW_MS: i64 = 20_000;

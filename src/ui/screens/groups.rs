@@ -9,7 +9,7 @@ use ratatui::widgets::Cell;
 use super::judge;
 use crate::alerts::{RuleKind, SubjectKind};
 use crate::format::{self, compact, thousands};
-use crate::kafka::admin::GroupState;
+use crate::kafka::types::GroupState;
 use crate::model::Model;
 use crate::model::kafka::lag::{GroupLag, OffsetFlag, PartitionLag, Trend};
 use crate::ui::list::{Column, ListSource, SortKey, num_cell};

@@ -1,0 +1,585 @@
+//! Blocking Kafka admin queries that rdkafka's safe `AdminClient` does not offer
+//! (ListOffsets, DescribeConsumerGroups, ListConsumerGroupOffsets, ...), built
+//! directly on librdkafka's admin API through `rdkafka-sys`.
+//!
+//! This is the only module of pipetop that contains `unsafe` code. Everything
+//! librdkafka allocates on our behalf is owned by a small RAII guard
+//! (`Queue`, `Event`, `Options`, `PartitionList`, `OffsetsRequest` in `guards`),
+//! so it is released on every path, including early returns and panics.
+//! Data borrowed from a result event is copied into owned Rust values before
+//! the event guard is dropped; the helper signatures tie such borrows to the
+//! event's lifetime so the compiler enforces that order. Likewise queues,
+//! events and options borrow the [`Admin`] whose handle made them, as
+//! librdkafka requires them destroyed before the handle.
+//!
+//! Every call blocks the calling thread (run them in `spawn_blocking`). A call
+//! never waits much longer than its `timeout`: the same value is handed to
+//! librdkafka as the request timeout, and a private poll deadline slightly
+//! past it backs that up.
+//!
+//! Layout:
+//! - this file: [`Admin`] and its queries, i.e. what each one sends;
+//! - `error`: [`AdminError`], and redaction of client-creation errors;
+//! - `driver`: the operations (`Op`) and the loop that submits requests and
+//!   awaits their result events;
+//! - `guards`: the RAII guards above;
+//! - `readers`: copying result events into the plain values of
+//!   [`crate::kafka::types`];
+//! - `validate`: per-entry checks of input librdkafka would reject for a
+//!   whole request.
+
+mod driver;
+mod error;
+mod guards;
+mod readers;
+mod validate;
+
+pub use error::AdminError;
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::{CString, c_char};
+use std::fmt;
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
+use rdkafka_sys as rd;
+
+use self::driver::Op;
+use self::error::creation_error;
+use self::guards::{OffsetsRequest, PartitionList};
+use self::readers::{
+    GroupListings, read_cluster, read_group_descriptions, read_group_listings, read_group_offsets,
+    read_list_offsets,
+};
+use self::validate::{NUL_IN_GROUP, check_partition, dedup};
+use super::types::{
+    ClusterDescription, GroupDescription, GroupListing, GroupOffsets, GroupOffsetsRequest,
+    GroupState, OffsetSpec, OffsetsBatch, PartitionOffset, TopicPartition,
+};
+
+/// Read-only admin queries against one Kafka cluster.
+///
+/// `Admin` is `Send + Sync` without any `unsafe impl`: it holds only the
+/// rdkafka `AdminClient`, whose librdkafka handle is documented as fully
+/// thread-safe (rdkafka itself marks it `Send + Sync`). Each call creates its
+/// own private result queue and options object, so concurrent calls from
+/// several threads never share mutable librdkafka state.
+pub struct Admin {
+    client: AdminClient<DefaultClientContext>,
+}
+
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Admin>();
+};
+
+impl fmt::Debug for Admin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The config is deliberately not printed: it may hold credentials.
+        f.debug_struct("Admin").finish_non_exhaustive()
+    }
+}
+
+impl Admin {
+    /// Build from a ready `rdkafka::ClientConfig` (bootstrap.servers + any user
+    /// librdkafka properties).
+    ///
+    /// Does not contact the cluster; connection problems surface on the first call.
+    pub fn new(config: &ClientConfig) -> Result<Admin, AdminError> {
+        let client = config
+            .create::<AdminClient<DefaultClientContext>>()
+            .map_err(|e| creation_error(e, config))?;
+        Ok(Admin { client })
+    }
+
+    /// All consumer groups known to the cluster, sorted by group id.
+    ///
+    /// If some brokers fail to answer the listing is partial: the failures
+    /// are logged, and the call only fails when no broker answered at all.
+    pub fn list_groups(&self, timeout: Duration) -> Result<Vec<GroupListing>, AdminError> {
+        let op = Op::LIST_GROUPS;
+        let rk = self.rk();
+        let event = self.run_one(op, timeout, |options, queue| {
+            // SAFETY: `rk` is the handle of `self.client`, valid for this `&self`
+            // call; `options` and `queue` are live guards borrowed for the call.
+            // librdkafka copies the options into the request and takes its own
+            // reference on the queue, so it keeps neither pointer.
+            unsafe { rd::rd_kafka_ListConsumerGroups(rk, options.ptr(), queue.ptr()) };
+            Ok(())
+        })?;
+        let GroupListings { mut groups, errors } = read_group_listings(&event)?;
+        if let Some((code, _)) = errors.first() {
+            let message = errors
+                .iter()
+                .map(|(_, m)| m.as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
+            if groups.is_empty() {
+                return Err(AdminError::Kafka {
+                    op: op.name,
+                    code: *code,
+                    message,
+                });
+            }
+            tracing::warn!(
+                target: "pipetop::kafka::admin",
+                "{}: partial group listing, some brokers failed: {message}",
+                op.name
+            );
+        }
+
+        groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+        Ok(groups)
+    }
+
+    /// Describe groups in one request (librdkafka fans out per coordinator).
+    ///
+    /// Returns one entry per distinct requested id, in request order. A group
+    /// that does not exist is reported by the broker as `Dead` (or with an
+    /// error); an id librdkafka cannot take (interior NUL) gets an error entry.
+    pub fn describe_groups(
+        &self,
+        group_ids: &[String],
+        timeout: Duration,
+    ) -> Result<Vec<GroupDescription>, AdminError> {
+        let op = Op::DESCRIBE_GROUPS;
+        let ids = dedup(group_ids.iter().cloned());
+        let mut found: HashMap<String, GroupDescription> = HashMap::new();
+        let mut c_ids = Vec::with_capacity(ids.len());
+        for id in &ids {
+            match CString::new(id.as_str()) {
+                Ok(c) => c_ids.push(c),
+                Err(_) => {
+                    found.insert(id.clone(), GroupDescription::failed(id, NUL_IN_GROUP));
+                }
+            }
+        }
+
+        if !c_ids.is_empty() {
+            let rk = self.rk();
+            let mut ptrs: Vec<*const c_char> = c_ids.iter().map(|c| c.as_ptr()).collect();
+            let event = self.run_one(op, timeout, |options, queue| {
+                // SAFETY: `rk` is the handle of `self.client`, valid for this call;
+                // `ptrs` holds `ptrs.len()` pointers to the NUL-terminated
+                // strings of `c_ids`, which outlives the call, and librdkafka
+                // only reads them (it strdup's each name); options and queue
+                // are live guards that librdkafka copies / references itself.
+                unsafe {
+                    rd::rd_kafka_DescribeConsumerGroups(
+                        rk,
+                        ptrs.as_mut_ptr(),
+                        ptrs.len(),
+                        options.ptr(),
+                        queue.ptr(),
+                    )
+                };
+                Ok(())
+            })?;
+            for desc in read_group_descriptions(&event)? {
+                found.insert(desc.group_id.clone(), desc);
+            }
+        }
+
+        Ok(ids
+            .iter()
+            .map(|id| {
+                found
+                    .remove(id)
+                    .unwrap_or_else(|| GroupDescription::failed(id, "no result returned for group"))
+            })
+            .collect())
+    }
+
+    /// Committed offsets of ALL partitions each group has committed
+    /// (partitions without a commit are absent; use
+    /// [`Admin::list_group_offsets_for`] to ask about specific partitions).
+    ///
+    /// librdkafka accepts one group per ListConsumerGroupOffsets call, so one
+    /// request per group is issued, at most `max_in_flight` outstanding at a
+    /// time, all on one result queue. Returns one entry per requested group,
+    /// in request order; per-group failures (including running out of
+    /// `timeout`, which bounds the whole call) are in the entry's `error`.
+    pub fn list_group_offsets(
+        &self,
+        group_ids: &[String],
+        max_in_flight: usize,
+        timeout: Duration,
+    ) -> Result<Vec<GroupOffsets>, AdminError> {
+        let requests: Vec<GroupOffsetsRequest> = group_ids
+            .iter()
+            .map(|g| GroupOffsetsRequest {
+                group_id: g.clone(),
+                partitions: None,
+            })
+            .collect();
+        self.list_group_offsets_for(&requests, max_in_flight, timeout)
+    }
+
+    /// Like [`Admin::list_group_offsets`], but each request may name the
+    /// partitions to report; named partitions without a commit come back with
+    /// `offset: None`.
+    pub fn list_group_offsets_for(
+        &self,
+        requests: &[GroupOffsetsRequest],
+        max_in_flight: usize,
+        timeout: Duration,
+    ) -> Result<Vec<GroupOffsets>, AdminError> {
+        let op = Op::LIST_GROUP_OFFSETS;
+        let mut results: Vec<Option<GroupOffsets>> = vec![None; requests.len()];
+        // (index into `requests`, group id, explicit partitions)
+        let mut pending: Vec<(usize, CString, Option<PartitionList>)> = Vec::new();
+        for (i, req) in requests.iter().enumerate() {
+            let Ok(group) = CString::new(req.group_id.as_str()) else {
+                results[i] = Some(GroupOffsets::failed(&req.group_id, NUL_IN_GROUP));
+                continue;
+            };
+            let partitions = match &req.partitions {
+                None => None,
+                // librdkafka rejects an empty list; the answer is known anyway.
+                Some(tps) if tps.is_empty() => {
+                    results[i] = Some(GroupOffsets {
+                        group_id: req.group_id.clone(),
+                        error: None,
+                        offsets: Vec::new(),
+                    });
+                    continue;
+                }
+                Some(tps) => {
+                    let tps = dedup(tps.iter().cloned());
+                    match PartitionList::from_partitions(op, &tps)? {
+                        Ok(list) => Some(list),
+                        Err(reason) => {
+                            results[i] = Some(GroupOffsets::failed(&req.group_id, reason));
+                            continue;
+                        }
+                    }
+                }
+            };
+            pending.push((i, group, partitions));
+        }
+
+        let rk = self.rk();
+        self.run(
+            op,
+            pending.len(),
+            max_in_flight,
+            timeout,
+            |n, options, queue| {
+                let (_, group, partitions) = &pending[n];
+                let request = OffsetsRequest::new(op, group, partitions.as_ref())?;
+                let mut raw = request.ptr();
+                // SAFETY: `rk` is the handle of `self.client`, valid for this call;
+                // `&mut raw` is an array of exactly one pointer (librdkafka
+                // fails any other count) to the request owned by `request`,
+                // alive until the closure returns; librdkafka copies the request
+                // and the options, and references the queue, before returning.
+                unsafe {
+                    rd::rd_kafka_ListConsumerGroupOffsets(
+                        rk,
+                        &mut raw,
+                        1,
+                        options.ptr(),
+                        queue.ptr(),
+                    )
+                };
+                Ok(())
+            },
+            |n, event| {
+                let i = pending[n].0;
+                results[i] = Some(read_group_offsets(&requests[i].group_id, &event));
+            },
+        )?;
+
+        Ok(results
+            .into_iter()
+            .zip(requests)
+            .map(|(r, req)| {
+                r.unwrap_or_else(|| {
+                    GroupOffsets::failed(&req.group_id, "no result within the timeout")
+                })
+            })
+            .collect())
+    }
+
+    /// Log-end (Latest) or log-start (Earliest) offsets for many partitions in
+    /// ONE rd_kafka_ListOffsets call (librdkafka sends one ListOffsets request
+    /// per leader broker), isolation level read_uncommitted (high watermark,
+    /// like kafka-consumer-groups). Per-partition errors are returned per
+    /// partition.
+    ///
+    /// Returns one entry per distinct requested partition, in request order.
+    /// Partitions librdkafka cannot take (empty or NUL-containing topic,
+    /// negative partition) get an error entry without being sent. When no
+    /// requested partition has a leader at all, librdkafka fails the whole
+    /// request, which is returned as `Err`.
+    ///
+    /// librdkafka 2.12's cost per call grows with the SQUARE of the partition
+    /// count (its result merge looks every answer up by a linear scan of the
+    /// whole request): 20,000 partitions take seconds of its main thread. For
+    /// many partitions use [`Admin::list_offsets_batches`] with bounded batches.
+    pub fn list_offsets(
+        &self,
+        partitions: &[TopicPartition],
+        spec: OffsetSpec,
+        timeout: Duration,
+    ) -> Result<Vec<PartitionOffset>, AdminError> {
+        let batch = OffsetsBatch::uniform(spec, partitions);
+        self.list_offsets_batches(std::slice::from_ref(&batch), 1, timeout)
+            .pop()
+            .unwrap_or_else(|| Err(Op::LIST_OFFSETS.internal("no result for the only batch")))
+    }
+
+    /// Several [`Admin::list_offsets`] calls, at most `max_in_flight` of them
+    /// outstanding at a time on one result queue, all bounded together by
+    /// `timeout`. Returns one result per batch, in batch order; a batch that
+    /// failed as a whole (or got no answer in time) is `Err` without
+    /// affecting the others.
+    ///
+    /// Each batch becomes one rd_kafka_ListOffsets call, i.e. one ListOffsets
+    /// request per leader broker of its partitions: batches holding the
+    /// partitions of one leader each cost exactly one request.
+    pub fn list_offsets_batches(
+        &self,
+        batches: &[OffsetsBatch],
+        max_in_flight: usize,
+        timeout: Duration,
+    ) -> Vec<Result<Vec<PartitionOffset>, AdminError>> {
+        let op = Op::LIST_OFFSETS;
+        struct Prepared {
+            tps: Vec<TopicPartition>,
+            found: HashMap<TopicPartition, PartitionOffset>,
+            /// Filled in by the answer; None until then (or if it never comes).
+            answer: Option<Result<(), AdminError>>,
+        }
+        let mut prepared: Vec<Prepared> = Vec::with_capacity(batches.len());
+        // (index into `prepared`, the list to send)
+        let mut pending: Vec<(usize, PartitionList)> = Vec::new();
+        for batch in batches {
+            let mut seen = HashSet::new();
+            let asked: Vec<&(TopicPartition, OffsetSpec)> = batch
+                .partitions
+                .iter()
+                .filter(|(tp, _)| seen.insert(tp))
+                .collect();
+            let tps: Vec<TopicPartition> = asked.iter().map(|(tp, _)| tp.clone()).collect();
+            let mut found = HashMap::new();
+            let mut valid = Vec::with_capacity(tps.len());
+            for (tp, spec) in &asked {
+                match check_partition(tp) {
+                    Ok(()) => valid.push((tp.clone(), spec.raw())),
+                    Err(reason) => {
+                        found.insert(tp.clone(), PartitionOffset::failed(tp, reason));
+                    }
+                }
+            }
+            let mut answer = if valid.is_empty() { Some(Ok(())) } else { None };
+            if !valid.is_empty() {
+                match PartitionList::with_offsets(op, &valid) {
+                    Ok(Ok(list)) => pending.push((prepared.len(), list)),
+                    Ok(Err(reason)) => answer = Some(Err(op.internal(reason))),
+                    Err(e) => answer = Some(Err(e)),
+                }
+            }
+            prepared.push(Prepared { tps, found, answer });
+        }
+
+        let rk = self.rk();
+        let ran = self.run(
+            op,
+            pending.len(),
+            max_in_flight,
+            timeout,
+            |n, options, queue| {
+                // SAFETY: `rk` is the handle of `self.client`, valid for this call;
+                // the list is owned by `pending`, alive across the call, and
+                // holds only non-empty topics and non-negative partitions
+                // (`PartitionList::with_offsets` checks them), which is what
+                // rd_kafka_ListOffsets reads; it copies the list and options
+                // and references the queue, keeping none of our pointers.
+                unsafe {
+                    rd::rd_kafka_ListOffsets(rk, pending[n].1.ptr(), options.ptr(), queue.ptr())
+                };
+                Ok(())
+            },
+            |n, event| {
+                let p = &mut prepared[pending[n].0];
+                p.answer = Some(read_list_offsets(&event, &mut p.found));
+            },
+        );
+        if let Err(e) = ran {
+            // Failed before anything was sent (e.g. no queue): every batch
+            // still waiting shares the cause.
+            let message = e.to_string();
+            for p in prepared.iter_mut().filter(|p| p.answer.is_none()) {
+                p.answer = Some(Err(op.internal(message.clone())));
+            }
+        }
+
+        prepared
+            .into_iter()
+            .map(|mut p| {
+                match p.answer {
+                    Some(Ok(())) => {}
+                    Some(Err(e)) => return Err(e),
+                    None => {
+                        return Err(AdminError::Timeout {
+                            op: op.name,
+                            timeout,
+                        });
+                    }
+                }
+                Ok(p.tps
+                    .iter()
+                    .map(|tp| {
+                        p.found.remove(tp).unwrap_or_else(|| {
+                            PartitionOffset::failed(tp, "no result returned for partition")
+                        })
+                    })
+                    .collect())
+            })
+            .collect()
+    }
+
+    /// Brokers of the cluster, sorted by node id.
+    pub fn describe_cluster(&self, timeout: Duration) -> Result<ClusterDescription, AdminError> {
+        let op = Op::DESCRIBE_CLUSTER;
+        let rk = self.rk();
+        let event = self.run_one(op, timeout, |options, queue| {
+            // SAFETY: `rk` is the handle of `self.client`, valid for this `&self`
+            // call; `options` and `queue` are live guards borrowed for the call,
+            // which librdkafka copies / references itself.
+            unsafe { rd::rd_kafka_DescribeCluster(rk, options.ptr(), queue.ptr()) };
+            Ok(())
+        })?;
+        read_cluster(&event)
+    }
+
+    /// The underlying rdkafka client, for what its safe API does offer
+    /// (e.g. metadata) over the same connections.
+    pub fn client(&self) -> &AdminClient<DefaultClientContext> {
+        &self.client
+    }
+
+    /// The librdkafka handle of `client`: valid as long as `self` is (the
+    /// `AdminClient` owns it and destroys it only on drop).
+    fn rk(&self) -> *mut rd::rd_kafka_t {
+        self.client.inner().native_ptr()
+    }
+}
+
+impl GroupDescription {
+    fn failed(group_id: &str, error: &str) -> Self {
+        GroupDescription {
+            group_id: group_id.to_owned(),
+            error: Some(error.to_owned()),
+            state: GroupState::Unknown,
+            is_simple: false,
+            partition_assignor: String::new(),
+            coordinator: None,
+            members: Vec::new(),
+        }
+    }
+}
+
+impl GroupOffsets {
+    fn failed(group_id: &str, error: impl Into<String>) -> Self {
+        GroupOffsets {
+            group_id: group_id.to_owned(),
+            error: Some(error.into()),
+            offsets: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    use super::driver::POLL_GRACE;
+    use super::validate::NUL_IN_TOPIC;
+
+    fn offline_admin() -> Admin {
+        let mut config = ClientConfig::new();
+        // Nothing listens on port 1: calls that reach the network fail fast.
+        config.set("bootstrap.servers", "127.0.0.1:1");
+        Admin::new(&config).expect("client creation is local and must succeed")
+    }
+
+    #[test]
+    fn empty_inputs_make_no_request() {
+        let admin = offline_admin();
+        let t = Duration::from_millis(1);
+        assert!(admin.describe_groups(&[], t).unwrap().is_empty());
+        assert!(admin.list_group_offsets(&[], 256, t).unwrap().is_empty());
+        assert!(
+            admin
+                .list_offsets(&[], OffsetSpec::Latest, t)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn unusable_names_become_entry_errors_without_request() {
+        let admin = offline_admin();
+        let t = Duration::from_millis(1);
+
+        let groups = admin
+            .describe_groups(&["bad\0group".to_owned()], t)
+            .unwrap();
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].error.as_deref(), Some(NUL_IN_GROUP));
+
+        let offsets = admin
+            .list_group_offsets(&["bad\0group".to_owned()], 4, t)
+            .unwrap();
+        assert_eq!(offsets.len(), 1);
+        assert_eq!(offsets[0].error.as_deref(), Some(NUL_IN_GROUP));
+
+        let requests = [GroupOffsetsRequest {
+            group_id: "g".to_owned(),
+            partitions: Some(vec![TopicPartition::new("bad\0topic", 0)]),
+        }];
+        let offsets = admin.list_group_offsets_for(&requests, 4, t).unwrap();
+        assert_eq!(offsets[0].error.as_deref(), Some(NUL_IN_TOPIC));
+
+        let tps = [
+            TopicPartition::new("bad\0topic", 0),
+            TopicPartition::new("", 0),
+            TopicPartition::new("t", -3),
+        ];
+        let parts = admin.list_offsets(&tps, OffsetSpec::Earliest, t).unwrap();
+        assert_eq!(parts.len(), 3);
+        assert!(
+            parts
+                .iter()
+                .all(|p| p.error.is_some() && p.offset.is_none())
+        );
+    }
+
+    #[test]
+    fn unreachable_cluster_fails_within_timeout() {
+        let admin = offline_admin();
+        let timeout = Duration::from_millis(500);
+        let start = Instant::now();
+        let err = admin
+            .list_groups(timeout)
+            .expect_err("nothing listens on port 1");
+        assert!(err.is_timeout(), "{err:?}");
+        assert!(start.elapsed() < timeout + POLL_GRACE + Duration::from_secs(1));
+
+        let offsets = admin
+            .list_group_offsets(
+                &["a".to_owned(), "b".to_owned(), "c".to_owned()],
+                2,
+                timeout,
+            )
+            .unwrap();
+        assert_eq!(offsets.len(), 3);
+        assert!(offsets.iter().all(|g| g.error.is_some()), "{offsets:?}");
+        assert!(start.elapsed() < 2 * (timeout + POLL_GRACE) + Duration::from_secs(1));
+    }
+}

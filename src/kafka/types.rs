@@ -1,0 +1,193 @@
+//! The plain data of pipetop's Kafka admin queries: what is asked ([`OffsetSpec`],
+//! [`OffsetsBatch`], [`GroupOffsetsRequest`]) and what comes back (groups, offsets, brokers).
+//!
+//! Owned Rust values only, no FFI: [`crate::kafka::admin`] fills them from librdkafka's
+//! results, and the model and UI use them without depending on that module.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct TopicPartition {
+    pub topic: String,
+    pub partition: i32,
+}
+
+impl TopicPartition {
+    pub fn new(topic: impl Into<String>, partition: i32) -> Self {
+        TopicPartition {
+            topic: topic.into(),
+            partition,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetSpec {
+    /// Log-start offset.
+    Earliest,
+    /// Log-end offset (high watermark).
+    Latest,
+    /// The first offset whose message timestamp is at or after this time (Unix ms), answered
+    /// with that message's timestamp; no offset when every message is older.
+    AtTime(i64),
+}
+
+/// One batch for [`Admin::list_offsets_batches`]: partitions with what to ask of each. A partition
+/// appears at most once per batch (librdkafka rejects duplicates); later repeats are dropped.
+///
+/// [`Admin::list_offsets_batches`]: crate::kafka::admin::Admin::list_offsets_batches
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OffsetsBatch {
+    pub partitions: Vec<(TopicPartition, OffsetSpec)>,
+}
+
+impl OffsetsBatch {
+    /// The same question for every partition.
+    pub fn uniform(spec: OffsetSpec, partitions: &[TopicPartition]) -> OffsetsBatch {
+        OffsetsBatch {
+            partitions: partitions.iter().map(|tp| (tp.clone(), spec)).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GroupListing {
+    pub group_id: String,
+    pub state: GroupState,
+    pub is_simple: bool,
+    /// The group's protocol as the broker reports it (ListGroups v5+, Kafka 3.8+), else Unknown.
+    pub group_type: GroupType,
+}
+
+/// Which rebalance protocol a group uses: `classic` (JoinGroup/SyncGroup) or `consumer`
+/// (KIP-848). Unknown when the broker is too old to say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum GroupType {
+    Unknown,
+    Classic,
+    Consumer,
+}
+
+/// Consumer group state.
+///
+/// `Assigning` and `Reconciling` are KIP-848 (`consumer` protocol) states.
+/// librdkafka 2.12 has no code for them and reports such groups as `Unknown`;
+/// they exist so callers can already handle them when librdkafka learns them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum GroupState {
+    Unknown,
+    PreparingRebalance,
+    CompletingRebalance,
+    Stable,
+    Dead,
+    Empty,
+    Assigning,
+    Reconciling,
+}
+
+impl GroupState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupState::Unknown => "Unknown",
+            GroupState::PreparingRebalance => "PreparingRebalance",
+            GroupState::CompletingRebalance => "CompletingRebalance",
+            GroupState::Stable => "Stable",
+            GroupState::Dead => "Dead",
+            GroupState::Empty => "Empty",
+            GroupState::Assigning => "Assigning",
+            GroupState::Reconciling => "Reconciling",
+        }
+    }
+}
+
+impl fmt::Display for GroupState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GroupDescription {
+    pub group_id: String,
+    pub error: Option<String>,
+    pub state: GroupState,
+    pub is_simple: bool,
+    pub partition_assignor: String,
+    pub coordinator: Option<Node>,
+    pub members: Vec<GroupMember>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GroupMember {
+    pub consumer_id: String,
+    pub client_id: String,
+    pub host: String,
+    pub group_instance_id: Option<String>,
+    /// Sorted by topic, then partition.
+    pub assignment: Vec<TopicPartition>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GroupOffsets {
+    pub group_id: String,
+    pub error: Option<String>,
+    /// Sorted by topic, then partition.
+    pub offsets: Vec<CommittedOffset>,
+}
+
+/// offset None = the group has no committed offset for that partition
+/// (librdkafka returns -1001 / RD_KAFKA_OFFSET_INVALID).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CommittedOffset {
+    pub tp: TopicPartition,
+    pub offset: Option<i64>,
+    /// None when the commit carried no (or empty) metadata.
+    pub metadata: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PartitionOffset {
+    pub tp: TopicPartition,
+    pub offset: Option<i64>,
+    pub timestamp: Option<i64>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ClusterDescription {
+    pub cluster_id: Option<String>,
+    pub controller: Option<Node>,
+    pub nodes: Vec<Node>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Node {
+    pub id: i32,
+    pub host: String,
+    pub port: u16,
+    pub rack: Option<String>,
+}
+
+/// One group for [`Admin::list_group_offsets_for`].
+///
+/// [`Admin::list_group_offsets_for`]: crate::kafka::admin::Admin::list_group_offsets_for
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupOffsetsRequest {
+    pub group_id: String,
+    /// `None`: every partition the group has committed (uncommitted partitions
+    /// are absent). `Some(list)`: exactly these partitions, uncommitted ones
+    /// included with `offset: None`.
+    pub partitions: Option<Vec<TopicPartition>>,
+}
+
+impl PartitionOffset {
+    pub fn failed(tp: &TopicPartition, error: &str) -> Self {
+        PartitionOffset {
+            tp: tp.clone(),
+            offset: None,
+            timestamp: None,
+            error: Some(error.to_owned()),
+        }
+    }
+}
