@@ -7,21 +7,8 @@ use super::kafka_history::TimeLagKind;
 use super::kafka_status::Status;
 use super::lag::{GroupLag, OffsetFlag, PartitionLag, TopicLag, Trend};
 
-/// Sums and extremes over a set of partition rows: a group's, or one topic's within a group.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Rollup {
-    pub partitions: usize,
-    pub total_lag: u64,
-    pub max_lag: u64,
-    pub partitions_without_commit: usize,
-    pub status: Status,
-    pub time_lag_s: Option<f64>,
-    pub time_lag_kind: TimeLagKind,
-    pub produce_rate: Option<f64>,
-    pub consume_rate: Option<f64>,
-    pub catch_up_s: Option<f64>,
-    pub trend: Trend,
-}
+// The type lives beside the rows it sums (`lag` must not depend on this module); named here too.
+pub use super::lag::Rollup;
 
 pub fn roll_up<'a>(rows: impl IntoIterator<Item = &'a PartitionLag>) -> Rollup {
     let mut r = Rollup {
