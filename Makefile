@@ -7,7 +7,7 @@
 demo:
 	scripts/demo
 
-# The whole suite: unit, snapshot and integration tests against the live stack, plus lints.
+# The whole suite: unit, snapshot and integration tests against the live stack, plus `make lint`.
 test:
 	scripts/test
 
@@ -17,9 +17,16 @@ stack-up:
 stack-down:
 	tests/stack/down
 
+# Import cycles between the files of src/ (scripts/check-import-cycles): the self-test always
+# counts; the cycles themselves are reported without failing while IMPORT_CYCLES=warn, the default
+# until the known ones are gone. `make lint IMPORT_CYCLES=fail` (or the default flipped here) fails on them.
+IMPORT_CYCLES ?= warn
+
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --all-targets -- -D warnings
+	cargo clippy --all-targets --locked -- -D warnings
+	scripts/check-import-cycles --self-test
+	scripts/check-import-cycles $(if $(filter warn,$(IMPORT_CYCLES)),--warn-only)
 
 # Regenerates screenshots/ from the real app against the live pipeline (about four minutes).
 screenshots:

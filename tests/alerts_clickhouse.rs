@@ -59,7 +59,7 @@ fn level(watch: &common::Watch, rule: RuleKind, table: &str) -> Option<(Severity
 /// dropping the table resolves the alert into the history.
 #[tokio::test(flavor = "multi_thread")]
 async fn tiny_batches_raise_the_parts_alert_for_that_table() {
-    common::require_stack();
+    common::needs!(ClickHouse);
     let table = common::unique("alerts_parts");
     let quiet = common::unique("alerts_parts_off");
     parts_table(&table).await;
@@ -170,7 +170,7 @@ async fn tiny_batches_raise_the_parts_alert_for_that_table() {
 /// 2 here) a critical.
 #[tokio::test(flavor = "multi_thread")]
 async fn rejected_batches_raise_the_failed_insert_alert_for_that_table() {
-    common::require_stack();
+    common::needs!(ClickHouse);
     let table = common::unique("alerts_rejects");
     let name = format!("default.{table}");
     common::exec(
@@ -246,7 +246,7 @@ async fn rejected_batches_raise_the_failed_insert_alert_for_that_table() {
 /// of the healthy host clearing it again in the same round.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_table_on_two_hosts_is_judged_by_the_worse_one() {
-    common::require_stack();
+    common::needs!(ClickHouse, LegacyClickHouse);
     let table = common::unique("alerts_two_hosts");
     let name = format!("default.{table}");
     for url in [common::CLICKHOUSE, common::LEGACY_CLICKHOUSE] {

@@ -102,7 +102,7 @@ fn secs(d: Duration) -> f64 {
 /// holds likewise, and then clears. The history records both as fired and cleared.
 #[tokio::test(flavor = "multi_thread")]
 async fn paused_sink_fires_time_lag_warning_then_critical_and_resuming_clears_them() {
-    common::require_stack();
+    common::needs!(Kafka, ClickHouse, LoadGenerator);
     let topic = common::unique("alerts_pause");
     let group = common::unique("alerts_pause_g");
     common::create_topic(&topic, 1).await;
@@ -294,7 +294,7 @@ async fn paused_sink_fires_time_lag_warning_then_critical_and_resuming_clears_th
 /// per-group override raising the threshold keeps the second quiet, `disabled = true` the third.
 #[tokio::test(flavor = "multi_thread")]
 async fn per_group_overrides_change_which_group_alerts() {
-    common::require_stack();
+    common::needs!(Kafka, LoadGenerator);
     let topic = common::unique("alerts_groups");
     let base = common::unique("alerts_grp");
     let (loud, raised, off) = (

@@ -135,7 +135,7 @@ fn firing(v: &Value) -> Vec<(String, String, String, String)> {
 /// CRITICAL (at it); `disabled = true` for that table turns the same state back into OK.
 #[tokio::test(flavor = "multi_thread")]
 async fn check_exit_code_follows_one_tables_parts() {
-    common::require_stack();
+    common::needs!(Kafka, ClickHouse);
     let table = common::unique("check_parts");
     let url = common::CLICKHOUSE;
     common::exec(
@@ -220,7 +220,7 @@ async fn check_exit_code_follows_one_tables_parts() {
 /// ClickHouse unreachable when the check starts: UNKNOWN (3), naming the source and the reason.
 #[test]
 fn check_is_unknown_when_clickhouse_is_unreachable_at_start() {
-    common::require_stack();
+    common::needs!(Kafka);
     let url = format!("http://127.0.0.1:{}", common::unused_port());
     let text = config(&url, "none", "");
     let out = check(&text, "0s", "text");
@@ -259,7 +259,7 @@ fn check_is_unknown_when_clickhouse_is_unreachable_at_start() {
 /// server, and says CRITICAL (2) with the clickhouse_unreachable alert and its reason.
 #[tokio::test(flavor = "multi_thread")]
 async fn check_is_critical_when_clickhouse_dies_during_the_window() {
-    common::require_stack();
+    common::needs!(Kafka, ChdbVenv);
     let mut own = common::OwnClickHouse::start();
     let file = ConfigFile::new(&config(&own.url, "none", ""));
     let window = Duration::from_secs(8);

@@ -15,7 +15,7 @@ fn pipetop(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn snapshot_json_has_both_sources() {
-    common::require_stack();
+    common::needs!(Kafka, ClickHouse);
     let out = pipetop(&["snapshot", "--json"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -41,7 +41,7 @@ fn snapshot_json_has_both_sources() {
 
 #[test]
 fn unreachable_source_exits_non_zero_with_a_message() {
-    common::require_stack();
+    common::needs!(Kafka);
     let out = pipetop(&["snapshot", "--json", "--clickhouse", "http://127.0.0.1:1"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -155,13 +155,13 @@ fn snapshot_of(host: HostSnapshot) -> pipetop::clickhouse::snapshot::ClickHouseS
 
 #[tokio::test]
 async fn tiny_batches_raise_the_right_partition_on_current_engine() {
-    common::require_stack();
+    common::needs!(ClickHouse);
     tiny_batches_raise_the_right_partition(common::CLICKHOUSE).await;
 }
 
 #[tokio::test]
 async fn tiny_batches_raise_the_right_partition_on_legacy_18_16() {
-    common::require_stack();
+    common::needs!(LegacyClickHouse);
     tiny_batches_raise_the_right_partition(common::LEGACY_CLICKHOUSE).await;
 }
 
@@ -229,13 +229,13 @@ async fn rejected_batch_is_a_failed_insert(url: &str, qualified: bool) {
 
 #[tokio::test]
 async fn rejected_batch_is_a_failed_insert_on_current_engine() {
-    common::require_stack();
+    common::needs!(ClickHouse);
     rejected_batch_is_a_failed_insert(common::CLICKHOUSE, false).await;
 }
 
 #[tokio::test]
 async fn rejected_batch_is_a_failed_insert_on_legacy_18_16() {
-    common::require_stack();
+    common::needs!(LegacyClickHouse);
     // No current_database in 18.16's query_log: an unqualified name is read as the client's database.
     rejected_batch_is_a_failed_insert(common::LEGACY_CLICKHOUSE, false).await;
 }
@@ -286,7 +286,7 @@ async fn insert_latency_matches_direct_quantiles(url: &str, direct_filter: &str)
 
 #[tokio::test]
 async fn insert_latency_matches_direct_quantiles_on_current_engine() {
-    common::require_stack();
+    common::needs!(ClickHouse);
     insert_latency_matches_direct_quantiles(
         common::CLICKHOUSE,
         "query_kind = 'Insert' AND has(tables, concat('default.', ?))",
@@ -296,7 +296,7 @@ async fn insert_latency_matches_direct_quantiles_on_current_engine() {
 
 #[tokio::test]
 async fn insert_latency_matches_direct_quantiles_on_legacy_18_16() {
-    common::require_stack();
+    common::needs!(LegacyClickHouse);
     insert_latency_matches_direct_quantiles(
         common::LEGACY_CLICKHOUSE,
         "startsWith(query, concat('INSERT INTO default.', ?, ' '))",
@@ -307,7 +307,7 @@ async fn insert_latency_matches_direct_quantiles_on_legacy_18_16() {
 /// On 18.16 every section has data or says what the server lacks, poll after poll.
 #[tokio::test]
 async fn legacy_server_sections_have_data_or_say_what_is_missing() {
-    common::require_stack();
+    common::needs!(LegacyClickHouse);
     let mut collector =
         ClickHouseCollector::new(&common::clickhouse_config(common::LEGACY_CLICKHOUSE));
     for _ in 0..2 {
@@ -354,7 +354,7 @@ async fn legacy_server_sections_have_data_or_say_what_is_missing() {
 
 #[tokio::test]
 async fn current_engine_answers_every_section() {
-    common::require_stack();
+    common::needs!(Kafka, ClickHouse, LoadGenerator);
     // The pipeline's Kafka-engine table, as the demo creates it, so system.kafka_consumers has rows.
     let status = common::load_generator()
         .args(["setup", "--kafka-engine"])
@@ -378,7 +378,7 @@ async fn current_engine_answers_every_section() {
 /// A section whose query runs past its time limit fails alone; the rest of the poll is produced.
 #[tokio::test]
 async fn a_query_over_its_time_limit_degrades_only_its_section() {
-    common::require_stack();
+    common::needs!(ClickHouse);
     let url = common::CLICKHOUSE;
     let slow = common::unique("slow_view");
     let fine = common::unique("fresh");
@@ -431,7 +431,7 @@ async fn a_query_over_its_time_limit_degrades_only_its_section() {
 /// Several hosts: each polled on its own; one down does not fail the source.
 #[tokio::test]
 async fn several_hosts_are_polled_independently() {
-    common::require_stack();
+    common::needs!(ClickHouse, LegacyClickHouse);
     let mut config = common::clickhouse_config(common::CLICKHOUSE);
     config.hosts = vec![
         common::CLICKHOUSE.to_string(),
@@ -460,7 +460,7 @@ async fn several_hosts_are_polled_independently() {
 /// A table filter narrows every table list, and its text travels as a bound value.
 #[tokio::test]
 async fn table_filter_is_bound_not_spliced() {
-    common::require_stack();
+    common::needs!(ClickHouse);
     let url = common::CLICKHOUSE;
     let table = common::unique("filtered");
     common::exec(
@@ -519,13 +519,13 @@ async fn long_failed_insert_text_is_cut(url: &str) {
 
 #[tokio::test]
 async fn long_failed_insert_text_is_cut_on_current_engine() {
-    common::require_stack();
+    common::needs!(ClickHouse);
     long_failed_insert_text_is_cut(common::CLICKHOUSE).await;
 }
 
 #[tokio::test]
 async fn long_failed_insert_text_is_cut_on_legacy_18_16() {
-    common::require_stack();
+    common::needs!(LegacyClickHouse);
     long_failed_insert_text_is_cut(common::LEGACY_CLICKHOUSE).await;
 }
 
@@ -533,7 +533,7 @@ async fn long_failed_insert_text_is_cut_on_legacy_18_16() {
 /// errors, with its count, time and message.
 #[tokio::test]
 async fn server_error_is_reported_with_its_latest_message() {
-    common::require_stack();
+    common::needs!(ClickHouse);
     let url = common::CLICKHOUSE;
     let marker = common::unique("pipetop_missing");
     let before = std::time::SystemTime::now()

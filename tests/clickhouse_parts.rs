@@ -58,19 +58,19 @@ async fn parts_match_system_parts(url: &str) {
 
 #[tokio::test]
 async fn parts_match_system_parts_on_current_engine() {
-    common::require_stack();
+    common::needs!(ClickHouse);
     parts_match_system_parts(common::CLICKHOUSE).await;
 }
 
 #[tokio::test]
 async fn parts_match_system_parts_on_legacy_18_16() {
-    common::require_stack();
+    common::needs!(LegacyClickHouse);
     parts_match_system_parts(common::LEGACY_CLICKHOUSE).await;
 }
 
 #[tokio::test]
 async fn legacy_server_reports_its_version() {
-    common::require_stack();
+    common::needs!(LegacyClickHouse);
     let mut collector =
         ClickHouseCollector::new(&common::clickhouse_config(common::LEGACY_CLICKHOUSE));
     let snapshot = collector.poll().await.unwrap();
@@ -83,7 +83,7 @@ async fn legacy_server_reports_its_version() {
 
 #[tokio::test]
 async fn pipetop_cannot_write() {
-    common::require_stack();
+    common::needs!(ClickHouse);
     let client =
         pipetop::clickhouse::client::ChClient::new(&common::clickhouse_config(common::CLICKHOUSE));
     let err = client
@@ -203,12 +203,12 @@ async fn focused_partition_lists_its_parts(url: &str) {
 
 #[tokio::test]
 async fn focused_partition_lists_its_parts_on_current_engine() {
-    common::require_stack();
+    common::needs!(ClickHouse);
     focused_partition_lists_its_parts(common::CLICKHOUSE).await;
 }
 
 #[tokio::test]
 async fn focused_partition_lists_its_parts_on_legacy_18_16() {
-    common::require_stack();
+    common::needs!(LegacyClickHouse);
     focused_partition_lists_its_parts(common::LEGACY_CLICKHOUSE).await;
 }

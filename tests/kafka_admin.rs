@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -221,6 +223,7 @@ fn membership(desc: &GroupDescription) -> (GroupState, Vec<(String, Vec<TopicPar
 
 #[test]
 fn empty_group_offsets_and_watermarks() {
+    common::needs!(Kafka);
     let mut fx = Fixture::new("wm", 3);
     let group = fx.group("empty");
     fx.produce(&[10, 4, 0]);
@@ -376,6 +379,7 @@ fn empty_group_offsets_and_watermarks() {
 
 #[test]
 fn live_member_is_described_and_left_alone() {
+    common::needs!(Kafka);
     let mut fx = Fixture::new("live", 3);
     let group = fx.group("live");
     let client_id = unique("client");
@@ -494,6 +498,7 @@ fn live_member_is_described_and_left_alone() {
 
 #[test]
 fn offsets_of_fifty_groups_at_once() {
+    common::needs!(Kafka);
     const GROUPS: usize = 50;
     let mut fx = Fixture::new("many", 3);
     fx.produce(&[20, 20, 20]);
@@ -560,6 +565,7 @@ fn offsets_of_fifty_groups_at_once() {
 
 #[test]
 fn describe_cluster_lists_the_broker() {
+    common::needs!(Kafka);
     let admin = admin();
     let started = Instant::now();
     let cluster = admin.describe_cluster(TIMEOUT).unwrap();

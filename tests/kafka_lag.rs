@@ -12,7 +12,7 @@ use pipetop::source::Collector;
 
 #[tokio::test]
 async fn lag_is_end_minus_committed_and_polling_changes_nothing() {
-    common::require_stack();
+    common::needs!(Kafka);
     let topic = common::unique("lag_topic");
     let group = common::unique("lag_group");
     common::create_topic(&topic, 3).await;

@@ -92,7 +92,7 @@ fn pipetop_rows(snapshot: &KafkaSnapshot, groups: &[&str]) -> Vec<DescribeRow> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn offsets_and_lag_equal_kafka_consumer_groups_describe() {
-    common::require_stack();
+    common::needs!(Kafka);
     let main = common::unique("ref_main");
     let grown = common::unique("ref_grown");
     let large = common::unique("ref_large");

@@ -198,7 +198,7 @@ async fn quiet_group_id() -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pause_stall_rewind_and_resume() {
-    common::require_stack();
+    common::needs!(Kafka);
     let topic = common::unique("status_t");
     common::create_topic(&topic, 1).await;
     let group = quiet_group_id().await;

@@ -71,7 +71,7 @@ fn committed_produced_ms(snapshot: &KafkaSnapshot, group: &str, partition: i32) 
 
 #[tokio::test]
 async fn a_consumer_hours_behind_is_dated_on_the_first_poll() {
-    common::require_stack();
+    common::needs!(Kafka);
     let topic = common::unique("timelag_topic");
     let group = common::unique("timelag_group");
     let reader = common::unique("timelag_from_start");
@@ -151,7 +151,7 @@ async fn a_consumer_hours_behind_is_dated_on_the_first_poll() {
 
 #[tokio::test]
 async fn offsets_produced_while_watching_are_left_to_the_history() {
-    common::require_stack();
+    common::needs!(Kafka);
     let topic = common::unique("timelag_new_topic");
     let group = common::unique("timelag_new_group");
     common::create_topic(&topic, 1).await;

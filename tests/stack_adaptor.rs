@@ -26,14 +26,14 @@ fn curl(args: &[&str]) -> (u16, String, String) {
 
 #[test]
 fn ping_answers_ok() {
-    common::require_stack();
+    common::needs!(ClickHouse, Curl);
     let (status, _, body) = curl(&["http://127.0.0.1:8123/ping"]);
     assert_eq!((status, body.as_str()), (200, "Ok.\n"));
 }
 
 #[test]
 fn wrong_password_is_rejected() {
-    common::require_stack();
+    common::needs!(ClickHouse, Curl);
     let (status, head, body) = curl(&[
         "-H",
         "X-ClickHouse-User: default",
@@ -58,7 +58,7 @@ fn wrong_password_is_rejected() {
 
 #[test]
 fn bad_query_is_500_with_exception_code() {
-    common::require_stack();
+    common::needs!(ClickHouse, Curl);
     let (status, head, body) = curl(&["--data-binary", "SELEC 1", "http://127.0.0.1:8123/"]);
     assert_eq!(status, 500, "{body}");
     assert!(head.contains("x-clickhouse-exception-code: 62"), "{head}");
@@ -67,7 +67,7 @@ fn bad_query_is_500_with_exception_code() {
 
 #[test]
 fn settings_and_parameters_are_the_engine_s() {
-    common::require_stack();
+    common::needs!(ClickHouse, Curl);
     let (status, _, body) = curl(&[
         "--data-binary",
         "SELECT {x:UInt32} + 1",

@@ -90,8 +90,7 @@ impl Drop for Sink {
 }
 
 fn pipeline() -> Command {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/examples/pipeline");
+    let path = common::load_generator_path();
     assert!(
         path.exists(),
         "build the load generator first: cargo build --examples (make test does)"
@@ -101,7 +100,7 @@ fn pipeline() -> Command {
 
 #[test]
 fn drill_filter_back_quit_and_the_terminal_is_restored() {
-    common::require_stack();
+    common::needs!(Kafka, ClickHouse, LoadGenerator, Tmux);
     // The pipeline's own sink, so clickhouse_group exists with commits and a live member.
     let control = std::env::temp_dir().join(common::unique("tui_control"));
     let status = pipeline().args(["setup"]).status().unwrap();

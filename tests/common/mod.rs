@@ -1,7 +1,10 @@
 //! Shared helpers for the integration tests. They run against the live local stack started by
-//! `tests/stack/up` (the README's test command starts it); nothing here is a mock.
+//! `tests/stack/up` (the README's test command starts it); nothing here is a mock. A live test names
+//! what it needs with `needs!` and is skipped without it, or failed under `PIPETOP_LIVE_TESTS=require`
+//! (see "Test tiers" in tests/stack/README.md).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -134,17 +137,227 @@ pub fn commit(group: &str, topic: &str, offsets: &[(i32, i64)]) {
     consumer.commit(&tpl, CommitMode::Sync).unwrap();
 }
 
-/// Fails fast with a clear message when the stack is not running.
+// ------------------------------------------------------------------ test tiers: what a live test needs
+
+/// Something outside the test binary that a live test needs. A test names its needs at its start
+/// with [`needs!`]; a test that needs nothing external names none and simply runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// The Kafka broker of `tests/stack/up` on 127.0.0.1:9092.
+    Kafka,
+    /// ClickHouse 26.x (the chdb adaptor) on 127.0.0.1:8123.
+    ClickHouse,
+    /// The legacy clickhouse-server 18.16 on 127.0.0.1:18123.
+    LegacyClickHouse,
+    /// The chdb venv `tests/stack/up` installs, for a ClickHouse of the test's own
+    /// ([`OwnClickHouse`]).
+    ChdbVenv,
+    /// The load generator `examples/pipeline`, built (`cargo build --examples`).
+    LoadGenerator,
+    /// `tmux` on PATH.
+    Tmux,
+    /// `curl` on PATH.
+    Curl,
+}
+
+impl Need {
+    const ALL: [Need; 7] = [
+        Need::Kafka,
+        Need::ClickHouse,
+        Need::LegacyClickHouse,
+        Need::ChdbVenv,
+        Need::LoadGenerator,
+        Need::Tmux,
+        Need::Curl,
+    ];
+
+    /// What is needed, as the skip message names it.
+    pub fn what(self) -> String {
+        match self {
+            Need::Kafka => format!("Kafka on {KAFKA}"),
+            Need::ClickHouse => format!("ClickHouse on {CLICKHOUSE}"),
+            Need::LegacyClickHouse => format!("legacy ClickHouse 18.16 on {LEGACY_CLICKHOUSE}"),
+            Need::ChdbVenv => "the chdb venv of tests/stack/up".to_string(),
+            Need::LoadGenerator => "the load generator (examples/pipeline)".to_string(),
+            Need::Tmux => "tmux".to_string(),
+            Need::Curl => "curl".to_string(),
+        }
+    }
+
+    /// How to get it.
+    pub fn how(self) -> &'static str {
+        match self {
+            Need::Kafka | Need::ClickHouse | Need::LegacyClickHouse => {
+                "start it with tests/stack/up"
+            }
+            Need::ChdbVenv => "install it with tests/stack/up",
+            Need::LoadGenerator => "build it with cargo build --examples",
+            Need::Tmux | Need::Curl => "install it with tests/stack/deps",
+        }
+    }
+
+    /// Whether it is there, checked once per test process: `Err` says what was found instead.
+    pub fn check(self) -> Result<(), String> {
+        static CHECKED: [OnceLock<Result<(), String>>; Need::ALL.len()] =
+            [const { OnceLock::new() }; Need::ALL.len()];
+        CHECKED[self as usize]
+            .get_or_init(|| match self {
+                Need::Kafka => answers(KAFKA),
+                Need::ClickHouse => answers(host_port(CLICKHOUSE)),
+                Need::LegacyClickHouse => answers(host_port(LEGACY_CLICKHOUSE)),
+                Need::ChdbVenv => chdb_python().map(drop),
+                Need::LoadGenerator => {
+                    let path = load_generator_path();
+                    if path.exists() {
+                        Ok(())
+                    } else {
+                        Err(format!("{} does not exist", path.display()))
+                    }
+                }
+                Need::Tmux => runs("tmux", "-V"),
+                Need::Curl => runs("curl", "--version"),
+            })
+            .clone()
+    }
+}
+
+/// `host:port` of an `http://host:port` URL.
+fn host_port(url: &str) -> &str {
+    url.trim_start_matches("http://").trim_end_matches('/')
+}
+
+/// A TCP connect with a short timeout: a stopped server is refused at once, and a network namespace
+/// without loopback (`unshare -n`) is unreachable at once, so this never hangs.
+fn answers(addr: &str) -> Result<(), String> {
+    let addr: std::net::SocketAddr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
+    std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(1500))
+        .map(drop)
+        .map_err(|e| format!("connect to {addr}: {e}"))
+}
+
+fn runs(program: &str, arg: &str) -> Result<(), String> {
+    match std::process::Command::new(program).arg(arg).output() {
+        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) => Err(format!("{program} {arg}: {}", out.status)),
+        Err(e) => Err(format!("{program}: {e}")),
+    }
+}
+
+/// What a live test does when something it needs is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveTests {
+    /// Prints `SKIPPED …` and returns early, passing: the default for `cargo test`.
+    Skip,
+    /// Fails: `PIPETOP_LIVE_TESTS=require` (exported by `scripts/test`, so `make test` and CI),
+    /// or `CI` set to anything but empty, `0`, `false` or `no` while `PIPETOP_LIVE_TESTS` is unset.
+    Require,
+}
+
+/// `PIPETOP_LIVE_TESTS` (`require` | `skip`; unset or `auto`: `require` under CI, else `skip`).
+pub fn live_tests() -> LiveTests {
+    static MODE: OnceLock<LiveTests> = OnceLock::new();
+    *MODE.get_or_init(|| {
+        let var = std::env::var("PIPETOP_LIVE_TESTS").unwrap_or_default();
+        match var.trim().to_ascii_lowercase().as_str() {
+            "require" => LiveTests::Require,
+            "skip" => LiveTests::Skip,
+            "" | "auto" => {
+                let ci = std::env::var("CI").unwrap_or_default();
+                match ci.trim().to_ascii_lowercase().as_str() {
+                    "" | "0" | "false" | "no" => LiveTests::Skip,
+                    _ => LiveTests::Require,
+                }
+            }
+            other => panic!(
+                "PIPETOP_LIVE_TESTS={other:?}: expected `require` (a missing server fails the test) \
+                 or `skip` (it skips the test); unset, it is `require` when CI is set, else `skip`"
+            ),
+        }
+    })
+}
+
+/// Whether the live test `test` can run: true when all of `needs` are there. Otherwise, under
+/// [`LiveTests::Skip`], prints `SKIPPED test: needs … — how` straight to stderr (past the test
+/// harness's capture, so `cargo test` shows it) and returns false; under [`LiveTests::Require`]
+/// panics with the same message.
+#[track_caller]
+pub fn can_run(test: &str, needs: &[Need]) -> bool {
+    let mode = live_tests(); // a bad PIPETOP_LIVE_TESTS fails even when everything is there
+    let missing: Vec<(Need, String)> = needs
+        .iter()
+        .filter_map(|&n| n.check().err().map(|e| (n, e)))
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let what: Vec<String> = missing.iter().map(|(n, _)| n.what()).collect();
+    let mut how: Vec<String> = Vec::new();
+    for (need, _) in &missing {
+        let several = missing
+            .iter()
+            .filter(|(n, _)| n.how() == need.how())
+            .count()
+            > 1;
+        let hint = if several {
+            need.how().replacen(" it ", " them ", 1)
+        } else {
+            need.how().to_string()
+        };
+        if !how.contains(&hint) {
+            how.push(hint);
+        }
+    }
+    let why: Vec<&str> = missing.iter().map(|(_, e)| e.as_str()).collect();
+    let message = format!(
+        "{test}: needs {} — {}, or run make test ({})",
+        what.join(" and "),
+        how.join("; "),
+        why.join("; ")
+    );
+    match mode {
+        LiveTests::Require => panic!(
+            "{message}\nPIPETOP_LIVE_TESTS=require (or CI=true) makes a missing server a failure; \
+             PIPETOP_LIVE_TESTS=skip skips such tests instead"
+        ),
+        LiveTests::Skip => {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr().lock(), "SKIPPED {message}");
+            false
+        }
+    }
+}
+
+/// At the start of a live test: `common::needs!(Kafka, ClickHouse);` returns from the test (a
+/// printed skip, the test passes) when one of them is missing, or fails it under
+/// `PIPETOP_LIVE_TESTS=require` / `CI=true`. See [`can_run`] and [`Need`].
+macro_rules! needs {
+    ($($need:ident),+ $(,)?) => {
+        if !$crate::common::can_run(
+            {
+                // `crate::test_fn::{{closure}}::here` → `crate::test_fn`, as `cargo test` names it.
+                fn here() {}
+                let name = ::std::any::type_name_of_val(&here);
+                let name = name.strip_suffix("::here").unwrap_or(name);
+                name.trim_end_matches("::{{closure}}")
+            },
+            &[$($crate::common::Need::$need),+],
+        ) {
+            return;
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use needs;
+
+/// The old all-or-nothing check: panics unless Kafka and ClickHouse answer, whatever the mode.
+/// New tests use [`needs!`], which can skip.
 pub fn require_stack() {
-    for (what, addr) in [
-        ("kafka", "127.0.0.1:9092"),
-        ("clickhouse", "127.0.0.1:8123"),
-    ] {
-        if std::net::TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(2))
-            .is_err()
-        {
+    for need in [Need::Kafka, Need::ClickHouse] {
+        if let Err(e) = need.check() {
             panic!(
-                "{what} is not answering on {addr}: start the stack with tests/stack/up (make test does)"
+                "needs {} — {}, or run make test ({e})",
+                need.what(),
+                need.how()
             );
         }
     }
@@ -384,8 +597,7 @@ impl Drop for Process {
 
 /// The load generator, `target/debug/examples/pipeline`.
 pub fn load_generator() -> std::process::Command {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/examples/pipeline");
+    let path = load_generator_path();
     assert!(
         path.exists(),
         "build the load generator first: cargo build --examples (make test does)"
@@ -393,6 +605,25 @@ pub fn load_generator() -> std::process::Command {
     let mut cmd = std::process::Command::new(path);
     cmd.args(["--brokers", KAFKA, "--clickhouse", CLICKHOUSE]);
     cmd
+}
+
+/// `examples/pipeline` of the target directory this test was built in (`CARGO_TARGET_DIR` too):
+/// the test binary is `<target>/debug/deps/NAME-HASH`, the example `<target>/debug/examples/pipeline`.
+pub fn load_generator_path() -> std::path::PathBuf {
+    let beside_tests = std::env::current_exe().ok().and_then(|exe| {
+        Some(
+            exe.parent()?
+                .parent()?
+                .join("examples")
+                .join(format!("pipeline{}", std::env::consts::EXE_SUFFIX)),
+        )
+    });
+    match beside_tests {
+        Some(path) if path.exists() => path,
+        _ => {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/examples/pipeline")
+        }
+    }
 }
 
 /// Waits (up to 30 s) until the engine lists a Kafka-engine consumer: it appears once the
@@ -476,6 +707,36 @@ pub fn unused_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
+/// The Python of the chdb venv `tests/stack/up` installs (under `PIPETOP_CACHE_DIR`, by default
+/// `~/.cache/pipetop`, as chdb-core-<version>-py<X.Y>/venv, with `.complete` when done).
+pub fn chdb_python() -> Result<std::path::PathBuf, String> {
+    let cache = std::env::var("PIPETOP_CACHE_DIR")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/pipetop")
+        });
+    std::fs::read_dir(&cache)
+        .map_err(|e| format!("{}: {e} (run tests/stack/up)", cache.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("chdb-core-"))
+                && p.join(".complete").exists()
+        })
+        .map(|p| p.join("venv/bin/python"))
+        .find(|p| p.exists())
+        .ok_or_else(|| {
+            format!(
+                "no chdb venv under {} (run tests/stack/up)",
+                cache.display()
+            )
+        })
+}
+
 /// A ClickHouse of the test's own: a second `tests/stack/chdb_http.py` (the same chdb engine as the
 /// shared stack's) with its own data directory and port, so a test may kill it. Killed and its
 /// directory removed when dropped.
@@ -488,31 +749,7 @@ pub struct OwnClickHouse {
 
 impl OwnClickHouse {
     pub fn start() -> OwnClickHouse {
-        let cache = std::env::var("PIPETOP_CACHE_DIR")
-            .ok()
-            .filter(|v| !v.is_empty())
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| {
-                std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/pipetop")
-            });
-        // tests/stack/up installs the venv as chdb-core-<version>-py<X.Y>/venv, `.complete` when done.
-        let python = std::fs::read_dir(&cache)
-            .unwrap_or_else(|e| panic!("{}: {e} (run tests/stack/up)", cache.display()))
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("chdb-core-"))
-                    && p.join(".complete").exists()
-            })
-            .map(|p| p.join("venv/bin/python"))
-            .find(|p| p.exists())
-            .unwrap_or_else(|| {
-                panic!(
-                    "no chdb venv under {} (run tests/stack/up)",
-                    cache.display()
-                )
-            });
+        let python = chdb_python().unwrap_or_else(|e| panic!("{e}"));
         let dir = std::env::temp_dir().join(unique("own_clickhouse"));
         std::fs::create_dir_all(dir.join("data")).unwrap();
         std::fs::write(

@@ -65,7 +65,23 @@ pub enum Trend {
 pub struct TopicLag {
     pub topic: String,
     #[serde(flatten)]
-    pub lag: super::rollup::Rollup,
+    pub lag: Rollup,
+}
+
+/// Sums and extremes over a set of partition rows: a group's, or one topic's within a group.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Rollup {
+    pub partitions: usize,
+    pub total_lag: u64,
+    pub max_lag: u64,
+    pub partitions_without_commit: usize,
+    pub status: Status,
+    pub time_lag_s: Option<f64>,
+    pub time_lag_kind: TimeLagKind,
+    pub produce_rate: Option<f64>,
+    pub consume_rate: Option<f64>,
+    pub catch_up_s: Option<f64>,
+    pub trend: Trend,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -4,24 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::history::TimeLagKind;
-use super::lag::{GroupLag, OffsetFlag, PartitionLag, TopicLag, Trend};
+use super::lag::{GroupLag, OffsetFlag, PartitionLag, Rollup, TopicLag, Trend};
 use super::status::Status;
-
-/// Sums and extremes over a set of partition rows: a group's, or one topic's within a group.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Rollup {
-    pub partitions: usize,
-    pub total_lag: u64,
-    pub max_lag: u64,
-    pub partitions_without_commit: usize,
-    pub status: Status,
-    pub time_lag_s: Option<f64>,
-    pub time_lag_kind: TimeLagKind,
-    pub produce_rate: Option<f64>,
-    pub consume_rate: Option<f64>,
-    pub catch_up_s: Option<f64>,
-    pub trend: Trend,
-}
 
 pub fn roll_up<'a>(rows: impl IntoIterator<Item = &'a PartitionLag>) -> Rollup {
     let mut r = Rollup {
