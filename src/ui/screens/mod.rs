@@ -8,12 +8,12 @@ mod groups;
 mod judge;
 mod overview;
 mod pipelines;
-mod table;
+mod table_detail;
 mod tables;
 mod topics;
 
 pub use alerts::{severity_style, view_of};
-pub use table::focus_of;
+pub use table_detail::focus_of;
 
 use std::time::SystemTime;
 
@@ -32,8 +32,8 @@ pub fn panels<'a>(model: &'a Model, view: &View, theme: &Theme, now: SystemTime)
         View::Topics => vec![topics::list_panel(model)],
         View::Topic { topic } => topics::detail_panels(model, topic),
         View::Tables => vec![tables::list_panel(model, Constraint::Fill(1))],
-        View::Table { database, table } => table::detail_panels(model, database, table, theme),
-        View::Partition { .. } => table::partition_panels(model, view, theme),
+        View::Table { database, table } => table_detail::detail_panels(model, database, table, theme),
+        View::Partition { .. } => table_detail::partition_panels(model, view, theme),
         View::Failures => vec![failures::list_panel(model)],
         View::Failure { key } => failures::detail_panels(model, key, theme),
         View::Merges => vec![activity::merges_panel(model)],
