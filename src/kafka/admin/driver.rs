@@ -1,13 +1,15 @@
-//! The request driver: which admin operation a call is ([`Op`]), and how its
-//! requests are submitted onto a private result queue and their result events
-//! awaited, within the call's timeout and in-flight limit.
+//! The request driver: how the requests of an admin call ([`Op`]) are
+//! submitted onto a private result queue and their result events awaited,
+//! within the call's timeout and in-flight limit.
 
 use std::time::{Duration, Instant};
 
 use rdkafka_sys as rd;
 
+use super::client::Admin;
+use super::error::AdminError;
 use super::guards::{Event, MAX_REQUEST_TIMEOUT_MS, Options, Queue};
-use super::{Admin, AdminError};
+use super::op::Op;
 
 /// librdkafka reports its own timeout as a result event once the request
 /// timeout expires; the extra wait lets that (more specific) event arrive
@@ -17,50 +19,6 @@ pub(super) const POLL_GRACE: Duration = Duration::from_secs(2);
 /// Upper bound on events drained from the main queue per call, so a flood of
 /// log lines can never stall an admin call.
 const MAX_MAIN_QUEUE_DRAIN: usize = 10_000;
-
-/// One librdkafka admin operation: its name for errors and logs, the API it
-/// configures options for, and the type of its result event.
-#[derive(Clone, Copy)]
-pub(super) struct Op {
-    pub(super) name: &'static str,
-    pub(super) api: rd::rd_kafka_admin_op_t,
-    pub(super) event: rd::rd_kafka_event_type_t,
-}
-
-impl Op {
-    pub(super) const LIST_GROUPS: Op = Op {
-        name: "ListConsumerGroups",
-        api: rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS,
-        event: rd::RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT,
-    };
-    pub(super) const DESCRIBE_GROUPS: Op = Op {
-        name: "DescribeConsumerGroups",
-        api: rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS,
-        event: rd::RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT,
-    };
-    pub(super) const LIST_GROUP_OFFSETS: Op = Op {
-        name: "ListConsumerGroupOffsets",
-        api: rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS,
-        event: rd::RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT,
-    };
-    pub(super) const LIST_OFFSETS: Op = Op {
-        name: "ListOffsets",
-        api: rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTOFFSETS,
-        event: rd::RD_KAFKA_EVENT_LISTOFFSETS_RESULT,
-    };
-    pub(super) const DESCRIBE_CLUSTER: Op = Op {
-        name: "DescribeCluster",
-        api: rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECLUSTER,
-        event: rd::RD_KAFKA_EVENT_DESCRIBECLUSTER_RESULT,
-    };
-
-    pub(super) fn internal(self, detail: impl Into<String>) -> AdminError {
-        AdminError::Internal {
-            op: self.name,
-            detail: detail.into(),
-        }
-    }
-}
 
 impl Admin {
     /// Single-request form of [`Admin::run`]: returns the result event, or the

@@ -16,10 +16,11 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka_sys as rd;
 use rdkafka_sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
 
-use super::driver::Op;
-use super::readers::{err2str, opt_string, string};
+use super::client::Admin;
+use super::cstr::{err2str, opt_string, string};
+use super::error::AdminError;
+use super::op::Op;
 use super::validate::{NUL_IN_TOPIC, check_partition};
-use super::{Admin, AdminError};
 use crate::kafka::types::{OffsetSpec, TopicPartition};
 
 /// librdkafka rejects admin request timeouts above one hour.

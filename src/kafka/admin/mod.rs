@@ -18,37 +18,39 @@
 //! past it backs that up.
 //!
 //! Layout:
-//! - this file: [`Admin`] and its queries, i.e. what each one sends;
+//! - this file: the queries of [`Admin`], i.e. what each one sends;
+//! - `client`: [`Admin`] itself, the owned client handle: construction and
+//!   the raw librdkafka handle;
 //! - `error`: [`AdminError`], and redaction of client-creation errors;
-//! - `driver`: the operations (`Op`) and the loop that submits requests and
-//!   awaits their result events;
+//! - `op`: the operations (`Op`);
+//! - `driver`: the loop that submits requests and awaits their result events;
 //! - `guards`: the RAII guards above;
 //! - `readers`: copying result events into the plain values of
 //!   [`crate::kafka::types`];
+//! - `cstr`: copying librdkafka's C strings into owned `String`s;
 //! - `validate`: per-entry checks of input librdkafka would reject for a
 //!   whole request.
 
+mod client;
+mod cstr;
 mod driver;
 mod error;
 mod guards;
+mod op;
 mod readers;
 mod validate;
 
+pub use client::Admin;
 pub use error::AdminError;
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::{CString, c_char};
-use std::fmt;
 use std::time::Duration;
 
-use rdkafka::ClientConfig;
-use rdkafka::admin::AdminClient;
-use rdkafka::client::DefaultClientContext;
 use rdkafka_sys as rd;
 
-use self::driver::Op;
-use self::error::creation_error;
 use self::guards::{OffsetsRequest, PartitionList};
+use self::op::Op;
 use self::readers::{
     GroupListings, read_cluster, read_group_descriptions, read_group_listings, read_group_offsets,
     read_list_offsets,
@@ -59,41 +61,7 @@ use super::types::{
     GroupState, OffsetSpec, OffsetsBatch, PartitionOffset, TopicPartition,
 };
 
-/// Read-only admin queries against one Kafka cluster.
-///
-/// `Admin` is `Send + Sync` without any `unsafe impl`: it holds only the
-/// rdkafka `AdminClient`, whose librdkafka handle is documented as fully
-/// thread-safe (rdkafka itself marks it `Send + Sync`). Each call creates its
-/// own private result queue and options object, so concurrent calls from
-/// several threads never share mutable librdkafka state.
-pub struct Admin {
-    client: AdminClient<DefaultClientContext>,
-}
-
-const _: () = {
-    const fn assert_send_sync<T: Send + Sync>() {}
-    assert_send_sync::<Admin>();
-};
-
-impl fmt::Debug for Admin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The config is deliberately not printed: it may hold credentials.
-        f.debug_struct("Admin").finish_non_exhaustive()
-    }
-}
-
 impl Admin {
-    /// Build from a ready `rdkafka::ClientConfig` (bootstrap.servers + any user
-    /// librdkafka properties).
-    ///
-    /// Does not contact the cluster; connection problems surface on the first call.
-    pub fn new(config: &ClientConfig) -> Result<Admin, AdminError> {
-        let client = config
-            .create::<AdminClient<DefaultClientContext>>()
-            .map_err(|e| creation_error(e, config))?;
-        Ok(Admin { client })
-    }
-
     /// All consumer groups known to the cluster, sorted by group id.
     ///
     /// If some brokers fail to answer the listing is partial: the failures
@@ -455,18 +423,6 @@ impl Admin {
         })?;
         read_cluster(&event)
     }
-
-    /// The underlying rdkafka client, for what its safe API does offer
-    /// (e.g. metadata) over the same connections.
-    pub fn client(&self) -> &AdminClient<DefaultClientContext> {
-        &self.client
-    }
-
-    /// The librdkafka handle of `client`: valid as long as `self` is (the
-    /// `AdminClient` owns it and destroys it only on drop).
-    fn rk(&self) -> *mut rd::rd_kafka_t {
-        self.client.inner().native_ptr()
-    }
 }
 
 impl GroupDescription {
@@ -496,6 +452,7 @@ impl GroupOffsets {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rdkafka::ClientConfig;
     use std::time::Instant;
 
     use super::driver::POLL_GRACE;

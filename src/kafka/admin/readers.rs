@@ -5,16 +5,16 @@
 //! nothing borrowed from it is returned, only copies.
 
 use std::collections::HashMap;
-use std::ffi::{CStr, c_char};
 use std::ptr;
 
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka_sys as rd;
 use rdkafka_sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
 
-use super::AdminError;
-use super::driver::Op;
+use super::cstr::{err2str, opt_string, string};
+use super::error::AdminError;
 use super::guards::Event;
+use super::op::Op;
 use crate::kafka::types::{
     ClusterDescription, CommittedOffset, GroupDescription, GroupListing, GroupMember, GroupOffsets,
     GroupState, GroupType, Node, PartitionOffset, TopicPartition,
@@ -407,34 +407,8 @@ pub(super) unsafe fn error_details(
     }
 }
 
-pub(super) fn err2str(code: rd::rd_kafka_resp_err_t) -> String {
-    // SAFETY: rd_kafka_err2str accepts any code and returns a non-NULL,
-    // NUL-terminated string: static for known codes, else a thread-local
-    // buffer valid until this thread's next call. `string` copies it at once.
-    unsafe { string(rd::rd_kafka_err2str(code)) }
-}
-
 fn partition_error(code: rd::rd_kafka_resp_err_t) -> Option<String> {
     (code != RD_KAFKA_RESP_ERR_NO_ERROR).then(|| err2str(code))
-}
-
-/// # Safety
-/// `p` must be NULL or a valid NUL-terminated string.
-pub(super) unsafe fn opt_string(p: *const c_char) -> Option<String> {
-    if p.is_null() {
-        None
-    } else {
-        // SAFETY: `p` is non-NULL (checked above) and, by the contract, a
-        // valid NUL-terminated string; the borrow ends with the copy made here.
-        Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
-    }
-}
-
-/// # Safety
-/// `p` must be NULL or a valid NUL-terminated string.
-pub(super) unsafe fn string(p: *const c_char) -> String {
-    // SAFETY: the contract of this function is exactly `opt_string`'s.
-    unsafe { opt_string(p) }.unwrap_or_default()
 }
 
 /// Kafka reports "no offset" as a negative sentinel (librdkafka: -1001,
