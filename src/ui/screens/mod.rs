@@ -32,7 +32,9 @@ pub fn panels<'a>(model: &'a Model, view: &View, theme: &Theme, now: SystemTime)
         View::Topics => vec![topics::list_panel(model)],
         View::Topic { topic } => topics::detail_panels(model, topic),
         View::Tables => vec![tables::list_panel(model, Constraint::Fill(1))],
-        View::Table { database, table } => table_detail::detail_panels(model, database, table, theme),
+        View::Table { database, table } => {
+            table_detail::detail_panels(model, database, table, theme)
+        }
         View::Partition { .. } => table_detail::partition_panels(model, view, theme),
         View::Failures => vec![failures::list_panel(model)],
         View::Failure { key } => failures::detail_panels(model, key, theme),
