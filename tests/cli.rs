@@ -54,7 +54,7 @@ fn unreachable_source_exits_non_zero_with_a_message() {
 
 #[test]
 fn snapshot_without_json_prints_a_summary() {
-    common::require_stack();
+    common::needs!(Kafka, ClickHouse);
     let out = pipetop(&["snapshot"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");

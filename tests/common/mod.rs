@@ -349,20 +349,6 @@ macro_rules! needs {
 #[allow(unused_imports)]
 pub(crate) use needs;
 
-/// The old all-or-nothing check: panics unless Kafka and ClickHouse answer, whatever the mode.
-/// New tests use [`needs!`], which can skip.
-pub fn require_stack() {
-    for need in [Need::Kafka, Need::ClickHouse] {
-        if let Err(e) = need.check() {
-            panic!(
-                "needs {} — {}, or run make test ({e})",
-                need.what(),
-                need.how()
-            );
-        }
-    }
-}
-
 /// One row of `kafka-consumer-groups --describe`: CURRENT-OFFSET, LOG-END-OFFSET and LAG, with
 /// `-` as None.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
