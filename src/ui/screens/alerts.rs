@@ -18,9 +18,9 @@ use crate::ui::panel::Panel;
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
 
-pub fn panels(model: &Model, now: SystemTime) -> Vec<Panel<'static>> {
-    let active = model.alerts.active.clone();
-    let history = model.alerts.history.clone();
+pub fn panels(model: &Model, now: SystemTime) -> Vec<Panel<'_>> {
+    let active = &model.alerts.active;
+    let history = &model.alerts.history;
     let history_rows = (history.len().clamp(1, 10) as u16) + 3;
     vec![
         Panel::list(
@@ -84,8 +84,8 @@ fn ago(now: SystemTime, t: SystemTime) -> String {
     short_duration(now.duration_since(t).unwrap_or_default())
 }
 
-struct Active {
-    alerts: Vec<Alert>,
+struct Active<'a> {
+    alerts: &'a [Alert],
     now: SystemTime,
 }
 
@@ -99,7 +99,7 @@ const ACTIVE_COLUMNS: &[Column] = &[
     Column::text("DETAIL", Constraint::Fill(3)).from_width(120),
 ];
 
-impl ListSource for Active {
+impl ListSource for Active<'_> {
     fn columns(&self) -> &'static [Column] {
         ACTIVE_COLUMNS
     }
@@ -163,8 +163,8 @@ impl ListSource for Active {
     }
 }
 
-struct History {
-    events: Vec<AlertEvent>,
+struct History<'a> {
+    events: &'a [AlertEvent],
     now: SystemTime,
 }
 
@@ -177,7 +177,7 @@ const HISTORY_COLUMNS: &[Column] = &[
     Column::num("PEAK", Constraint::Length(8)).from_width(100),
 ];
 
-impl ListSource for History {
+impl ListSource for History<'_> {
     fn columns(&self) -> &'static [Column] {
         HISTORY_COLUMNS
     }
