@@ -62,13 +62,17 @@ pub fn summary(context: &str, model: &Model) -> String {
         "pipetop {context}: kafka {} · clickhouse {}",
         match &model.sources.kafka.error {
             Some(e) => format!("DOWN ({})", e.message),
-            None => format!("{brokers} brokers, {} groups", model.kafka.groups.len()),
+            None => format!(
+                "{}, {} groups",
+                plural(brokers, "broker"),
+                model.kafka.groups.len()
+            ),
         },
         match &model.sources.clickhouse.error {
             Some(e) => format!("DOWN ({})", e.message),
             None => format!(
-                "{} hosts, {} tables",
-                model.clickhouse.hosts.len(),
+                "{}, {} tables",
+                plural(model.clickhouse.hosts.len(), "host"),
                 model.clickhouse.health.len()
             ),
         },
@@ -95,30 +99,47 @@ pub fn summary(context: &str, model: &Model) -> String {
     }
     more(&mut out, firing.len());
     let _ = writeln!(out, "\nconsumer groups, worst first:");
-    for g in model.kafka.groups.iter().take(SUMMARY_ROWS) {
+    let groups = &model.kafka.groups[..model.kafka.groups.len().min(SUMMARY_ROWS)];
+    let width = name_width(groups.iter().map(|g| g.group_id.as_str()));
+    for g in groups {
         let time_lag = g.time_lag_s.map_or("-".to_string(), seconds);
         let _ = writeln!(
             out,
-            "  {:<9} {}  lag {}  time lag {}",
+            "  {:<9} {:<width$}  lag {:>11}  time lag {time_lag}",
             g.status.as_str(),
             clean(&g.group_id),
             thousands(g.total_lag),
-            time_lag,
         );
     }
     more(&mut out, model.kafka.groups.len());
     let _ = writeln!(out, "\nClickHouse tables, worst first:");
-    for t in model.clickhouse.health.iter().take(SUMMARY_ROWS) {
+    let tables = &model.clickhouse.health[..model.clickhouse.health.len().min(SUMMARY_ROWS)];
+    let width = name_width(tables.iter().map(|t| t.table.as_str()));
+    for t in tables {
         let word = match t.severity {
             Some(Severity::Critical) => "CRIT",
             Some(Severity::Warning) => "WARN",
             None => "OK",
         };
         let why = t.reasons.first().map(|r| clean(r)).unwrap_or_default();
-        let _ = writeln!(out, "  {word:<4} {} ({})  {why}", clean(&t.table), t.host);
+        let line = format!("  {word:<4} {:<width$}  {}  {why}", clean(&t.table), t.host);
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     more(&mut out, model.clickhouse.health.len());
     out
+}
+
+/// The column width that fits these names, within reason (longer ones push their row out).
+fn name_width<'a>(names: impl Iterator<Item = &'a str>) -> usize {
+    names.map(|n| n.chars().count()).max().unwrap_or(0).min(48)
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 fn more(out: &mut String, total: usize) {
@@ -148,7 +169,7 @@ mod tests {
     fn the_summary_of_an_empty_model_names_what_it_lacks() {
         let text = summary("local", &Model::default());
         assert!(
-            text.starts_with("pipetop local: kafka 0 brokers, 0 groups"),
+            text.starts_with("pipetop local: kafka 0 brokers, 0 groups · clickhouse 0 hosts"),
             "{text}"
         );
         assert!(text.contains("alerts firing: 0"), "{text}");
