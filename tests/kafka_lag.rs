@@ -7,6 +7,7 @@ mod common;
 
 use pipetop::kafka::admin::GroupState;
 use pipetop::kafka::collector::KafkaCollector;
+use pipetop::kafka::filter::Pattern;
 use pipetop::model::lag::{OffsetFlag, group_lags};
 use pipetop::source::Collector;
 
@@ -69,4 +70,41 @@ async fn unreachable_broker_is_an_error_not_a_hang() {
     let result = collector.poll().await;
     assert!(result.is_err(), "{result:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(15));
+}
+
+/// A group of the last snapshot that ListGroups no longer lists is asked about directly (a
+/// listing can leave out a group that still exists, see `kafka::collector::unlisted_groups`);
+/// one found deleted leaves the snapshot instead of lingering.
+#[tokio::test]
+async fn a_group_gone_from_the_listing_is_described_then_dropped_when_deleted() {
+    common::require_stack();
+    let topic = common::unique("gone_topic");
+    let group = common::unique("gone_group");
+    common::create_topic(&topic, 1).await;
+    common::produce(&topic, &[10]);
+    common::commit(&group, &topic, &[(0, 4)]);
+    let mut config = common::config();
+    config.kafka.include_groups = vec![Pattern::new(&regex::escape(&group)).unwrap()];
+    let mut collector = KafkaCollector::new(&config.kafka).unwrap();
+
+    let first = collector.poll().await.unwrap();
+    let g = first.groups.iter().find(|g| g.group_id == group).unwrap();
+    assert_eq!((g.state, g.error.as_deref()), (GroupState::Empty, None));
+    // Listed Empty: not described, its offsets fetched.
+    assert_eq!(first.requests_by_kind.describe_groups, 0);
+    assert_eq!(first.requests_by_kind.offset_fetch, 1);
+
+    common::delete_groups(&[&group]).await;
+    let second = collector.poll().await.unwrap();
+    assert!(second.groups.is_empty(), "{:?}", second.groups);
+    // Not listed any more, so described directly (DescribeGroups is two requests for a classic
+    // group on Kafka 4) and its offsets fetched: Dead, no members, no commits, so gone.
+    assert!(second.requests_by_kind.describe_groups >= 1);
+    assert_eq!(second.requests_by_kind.offset_fetch, 1);
+
+    let third = collector.poll().await.unwrap();
+    assert!(third.groups.is_empty());
+    assert_eq!(third.requests_by_kind.describe_groups, 0, "forgotten");
+    assert_eq!(third.requests_by_kind.offset_fetch, 0);
+    common::delete_topic(&topic).await;
 }

@@ -133,14 +133,20 @@ impl Watch {
         p
     }
 
-    /// After a resume: OK, then three OK refreshes in a row with the commit moving each time.
+    /// After a resume: OK, then three OK refreshes in a row with the commit moving in at least
+    /// two of them. (One refresh without a commit is a consumer thread starved for 500 ms on a
+    /// loaded machine, which happened: `[.., (Stop, 194), (Ok, 204), (Ok, 204)]`; it is not a
+    /// STOP either, which takes two refreshes.)
     async fn flowing(&mut self, leaving: Status) {
         self.until(Status::Ok, &[leaving], 10).await;
+        let mut still = 0;
         for _ in 0..3 {
             let before = self.polls.last().and_then(|p| p.1);
             let (status, committed) = self.refresh().await;
             assert_eq!(status, Status::Ok, "{:?}", self.polls);
-            assert!(committed > before, "not consuming: {:?}", self.polls);
+            assert!(committed >= before, "commit went back: {:?}", self.polls);
+            still += usize::from(committed == before);
+            assert!(still <= 1, "not consuming: {:?}", self.polls);
         }
     }
 
@@ -179,10 +185,11 @@ async fn quiet_group_id() -> String {
     let mut collector = KafkaCollector::new(&common::config().kafka).unwrap();
     let s = collector.poll().await.unwrap();
     let n = s.group_log.len();
-    assert!(
-        n > 0,
-        "__consumer_offsets exists on a broker that has seen commits"
-    );
+    if n == 0 {
+        // A broker that has never seen a commit (a fresh stack): no group writes anywhere, and
+        // the model sees `__consumer_offsets` from the poll after the consumer creates it.
+        return common::unique("status_g");
+    }
     let busy: HashSet<i32> = s
         .groups
         .iter()
