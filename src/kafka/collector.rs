@@ -37,9 +37,9 @@ pub struct KafkaCollector {
     filters: Arc<Filters>,
     /// What the brokers said about old messages' produce times; carried from poll to poll.
     produce_times: Option<ProduceTimes>,
-    /// The groups of the last snapshot, as they were listed: one missing from the next listing
-    /// is asked about directly (see `settle_unlisted`). Carried from poll to poll.
-    seen: Option<HashMap<String, GroupListing>>,
+    /// The groups of the last snapshot, each with how many polls in a row ListGroups has left it
+    /// out (see `unlisted_groups`). Carried from poll to poll.
+    seen: Option<HashMap<String, u32>>,
 }
 
 impl KafkaCollector {
@@ -99,7 +99,7 @@ fn poll_blocking(
     config: &KafkaConfig,
     filters: &Filters,
     times: &mut ProduceTimes,
-    seen: &mut HashMap<String, GroupListing>,
+    seen: &mut HashMap<String, u32>,
 ) -> Result<KafkaSnapshot, AdminError> {
     let started = Instant::now();
     let timeout = config.request_timeout;
@@ -130,24 +130,16 @@ fn poll_blocking(
     let (watched, unwatched): (Vec<_>, Vec<_>) = listings
         .into_iter()
         .partition(|g| filters.group(&g.group_id));
-    // Groups of the last snapshot this listing lacks: asked about directly, like listed ones.
     let unlisted = unlisted_groups(seen, &watched);
-    let group_ids: Vec<String> = watched
-        .iter()
-        .chain(&unlisted)
-        .map(|g| g.group_id.clone())
-        .collect();
+    let group_ids: Vec<String> = watched.iter().map(|g| g.group_id.clone()).collect();
     // DescribeGroups only for groups with members. An Empty group has none by definition, so its
     // description would only repeat what ListGroups just said (state Empty, no members, no
     // assignor); its coordinator is the leader of its `__consumer_offsets` partition, which is how
     // Kafka itself picks it. Coordinator errors still show, through its OffsetFetch. This saves
     // one request per idle group, two on Kafka 4 (see `describe_requests`), and those are most of
     // the groups on a cluster that keeps old groups' commits.
-    let (idle, mut active): (Vec<&GroupListing>, Vec<&GroupListing>) =
+    let (idle, active): (Vec<&GroupListing>, Vec<&GroupListing>) =
         watched.iter().partition(|g| g.state == GroupState::Empty);
-    // Whatever state they were listed in last time, unlisted groups are described: only
-    // DescribeGroups can say whether they still exist.
-    active.extend(&unlisted);
     let describe_ids: Vec<String> = active.iter().map(|g| g.group_id.clone()).collect();
 
     let visible_topics: Vec<&TopicMetadata> = metadata
@@ -275,17 +267,18 @@ fn poll_blocking(
         })
         .collect();
 
-    let mut groups = settle_unlisted(groups(descriptions, offsets, filters), &unlisted);
+    let mut groups = groups(descriptions, offsets, filters);
     *seen = groups
         .iter()
-        .filter_map(|g| {
-            let listing = watched
-                .iter()
-                .chain(&unlisted)
-                .find(|l| l.group_id == g.group_id)?;
-            Some((g.group_id.clone(), listing.clone()))
-        })
+        .map(|g| (g.group_id.clone(), 0))
+        .chain(unlisted.iter().cloned())
         .collect();
+    groups.extend(
+        unlisted
+            .iter()
+            .map(|(id, polls)| unlisted_group(id, *polls)),
+    );
+    groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
     let group_log = group_log(group_log_topic, &end_of, &unwatched);
     let broker_health = broker_health(&metadata, &ends_wanted, &leaders, &end_of);
     phases.assemble = ms(t_assemble);
@@ -632,58 +625,53 @@ fn groups(
     groups
 }
 
-/// The groups of the last snapshot that this poll's (watched) listing lacks.
+/// How many polls in a row a group of an earlier snapshot is kept while ListGroups leaves it out.
+pub const UNLISTED_POLLS: u32 = 3;
+
+/// The groups of the last snapshot that this poll's (watched) listing lacks, each with how many
+/// polls in a row it has been left out, this one included; those left out longer than
+/// [`UNLISTED_POLLS`] are gone (deleted, or expired).
 ///
 /// ListGroups can leave out a group that still exists, for a poll, without any error: Kafka 4's
 /// group coordinator answers ListGroups for each `__consumer_offsets` partition it hosts and
-/// turns a partition whose coordinator is not active (just elected, resigning, failed: what
-/// NOT_COORDINATOR means) into an empty list (`GroupCoordinatorService.listGroups`, 4.1.1); and
-/// on a cluster of several brokers a broker whose listing fails drops out of librdkafka's merged
-/// answer (`Admin::list_groups` keeps the partial list). A group that vanished that way is
-/// still there, so it is asked about directly rather than dropped from the screen.
-fn unlisted_groups(
-    seen: &HashMap<String, GroupListing>,
-    watched: &[GroupListing],
-) -> Vec<GroupListing> {
+/// turns one whose coordinator is not active (being elected, loading has not started, resigning:
+/// NOT_COORDINATOR) into an empty list (`GroupCoordinatorService.listGroups`, 4.1.1), which a
+/// broker in controlled shutdown or just started answers for all of them; and on a cluster of
+/// several brokers one whose listing fails drops out of librdkafka's merged answer
+/// (`Admin::list_groups` keeps the partial list). Such a group is kept, without data.
+///
+/// It is not asked about directly: with librdkafka 2.12, a DescribeGroups or OffsetFetch sent
+/// while the coordinator's connection is down can abort the process (use-after-free in
+/// `rd_kafka_admin_coord_request`'s error path, confluentinc/librdkafka#4605), and a coordinator
+/// that is down or moving is exactly why a group goes unlisted.
+fn unlisted_groups(seen: &HashMap<String, u32>, watched: &[GroupListing]) -> Vec<(String, u32)> {
     let listed: HashSet<&str> = watched.iter().map(|g| g.group_id.as_str()).collect();
-    let mut unlisted: Vec<GroupListing> = seen
-        .values()
-        .filter(|g| !listed.contains(g.group_id.as_str()))
-        .cloned()
+    let mut unlisted: Vec<(String, u32)> = seen
+        .iter()
+        .filter(|(id, polls)| !listed.contains(id.as_str()) && **polls < UNLISTED_POLLS)
+        .map(|(id, polls)| (id.clone(), polls + 1))
         .collect();
-    unlisted.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+    unlisted.sort();
     unlisted
 }
 
-/// Why a group is shown although ListGroups did not list it.
-pub const UNLISTED: &str = "not in this poll's ListGroups answer (its coordinator moving, or a \
-broker's listing failed); described directly";
+/// The start of the `error` of a group kept although ListGroups did not list it.
+pub const UNLISTED: &str = "not in this poll's ListGroups answer";
 
-/// Unlisted groups (see `unlisted_groups`) that DescribeGroups and OffsetFetch found gone (Dead,
-/// no members, no commits, no error: what a deleted group looks like) are dropped; the others
-/// stay, marked with why their data did not come from the listing.
-fn settle_unlisted(mut groups: Vec<Group>, unlisted: &[GroupListing]) -> Vec<Group> {
-    if unlisted.is_empty() {
-        return groups;
+/// A group kept without data (see `unlisted_groups`): its error says why.
+fn unlisted_group(group_id: &str, polls: u32) -> Group {
+    Group {
+        group_id: group_id.to_string(),
+        state: GroupState::Unknown,
+        partition_assignor: String::new(),
+        coordinator: None,
+        members: Vec::new(),
+        committed: Vec::new(),
+        error: Some(format!(
+            "{UNLISTED} (its coordinator moving or loading, or a broker's listing failed): no \
+             data this poll; kept {polls} of {UNLISTED_POLLS} polls"
+        )),
     }
-    let unlisted: HashSet<&str> = unlisted.iter().map(|g| g.group_id.as_str()).collect();
-    groups.retain_mut(|g| {
-        if !unlisted.contains(g.group_id.as_str()) {
-            return true;
-        }
-        let gone = g.state == GroupState::Dead
-            && g.members.is_empty()
-            && g.committed.is_empty()
-            && g.error.is_none();
-        if !gone {
-            g.error = Some(match g.error.take() {
-                Some(e) => format!("{UNLISTED}: {e}"),
-                None => UNLISTED.to_string(),
-            });
-        }
-        !gone
-    });
-    groups
 }
 
 fn group_log(
@@ -800,87 +788,31 @@ mod tests {
         }
     }
 
-    fn group(id: &str, state: GroupState, members: usize, committed: usize) -> Group {
-        Group {
-            group_id: id.to_string(),
-            state,
-            partition_assignor: String::new(),
-            coordinator: Some(1),
-            members: (0..members)
-                .map(|i| Member {
-                    consumer_id: format!("m{i}"),
-                    client_id: "c".to_string(),
-                    host: "h".to_string(),
-                    assignment: vec![TopicPartition::new("t", 0)],
-                })
-                .collect(),
-            committed: (0..committed)
-                .map(|p| Committed {
-                    topic: "t".to_string(),
-                    partition: i32::try_from(p).unwrap(),
-                    offset: 5,
-                    produced_ms: None,
-                })
-                .collect(),
-            error: None,
-        }
-    }
-
     #[test]
-    fn groups_of_the_last_snapshot_missing_from_the_listing_are_unlisted() {
-        let seen: HashMap<String, GroupListing> = ["a", "b", "c"]
+    fn groups_of_the_last_snapshot_missing_from_the_listing_are_kept_for_a_while() {
+        let seen: HashMap<String, u32> = [("a", 0), ("b", 0), ("c", 0), ("d", 2), ("e", 3)]
             .into_iter()
-            .map(|id| {
-                let l = listing(id, GroupState::Stable, GroupType::Classic);
-                (id.to_string(), l)
-            })
+            .map(|(id, n)| (id.to_string(), n))
             .collect();
         let watched = vec![
             listing("a", GroupState::Stable, GroupType::Classic),
             listing("c", GroupState::Empty, GroupType::Classic),
             listing("new", GroupState::Stable, GroupType::Classic),
         ];
-        let unlisted = unlisted_groups(&seen, &watched);
-        let ids: Vec<&str> = unlisted.iter().map(|g| g.group_id.as_str()).collect();
-        assert_eq!(ids, ["b"]);
-        assert!(unlisted_groups(&HashMap::new(), &watched).is_empty());
-    }
-
-    /// A group that still exists is never lost to a listing that left it out: it stays, marked
-    /// with why; one DescribeGroups and OffsetFetch find gone (deleted) is dropped.
-    #[test]
-    fn unlisted_groups_stay_marked_unless_gone() {
-        let mut failing = group("failing", GroupState::Unknown, 0, 0);
-        failing.error = Some("Broker: Coordinator load in progress".to_string());
-        let groups = vec![
-            group("listed_dead", GroupState::Dead, 0, 0),
-            group("rewound", GroupState::Stable, 1, 1),
-            group("idle", GroupState::Empty, 0, 3),
-            group("deleted", GroupState::Dead, 0, 0),
-            failing,
-        ];
-        let unlisted: Vec<GroupListing> = ["rewound", "idle", "deleted", "failing"]
-            .into_iter()
-            .map(|id| listing(id, GroupState::Stable, GroupType::Classic))
-            .collect();
-        let settled = settle_unlisted(groups, &unlisted);
-        let shown: Vec<(&str, Option<&str>)> = settled
-            .iter()
-            .map(|g| (g.group_id.as_str(), g.error.as_deref()))
-            .collect();
-        let failing = format!("{UNLISTED}: Broker: Coordinator load in progress");
+        // b: first poll unlisted; d: third and last; e: left out longer, gone.
         assert_eq!(
-            shown,
-            [
-                ("listed_dead", None),
-                ("rewound", Some(UNLISTED)),
-                ("idle", Some(UNLISTED)),
-                ("failing", Some(failing.as_str())),
-            ]
+            unlisted_groups(&seen, &watched),
+            [("b".to_string(), 1), ("d".to_string(), 3)]
         );
-        // Its data is this poll's own, not carried over.
-        assert_eq!(settled[1].committed.len(), 1);
-        assert_eq!(settled[1].members.len(), 1);
+        assert!(unlisted_groups(&HashMap::new(), &watched).is_empty());
+        let g = unlisted_group("b", 1);
+        assert_eq!(g.state, GroupState::Unknown);
+        assert!(g.members.is_empty() && g.committed.is_empty() && g.coordinator.is_none());
+        let error = g.error.unwrap();
+        assert!(
+            error.starts_with(UNLISTED) && error.ends_with("kept 1 of 3 polls"),
+            "{error}"
+        );
     }
 
     #[test]
