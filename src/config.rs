@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+use crate::clickhouse::sections::{SectionId, TableFilter};
 use crate::kafka::filter::{Filters, NameFilter, Pattern};
 
 /// The whole configuration, after the file, environment and command line have been merged.
@@ -102,6 +103,15 @@ pub struct ClickHouseConfig {
     /// The sliding window over `system.query_log` for insert rates, failures and latency.
     #[serde(deserialize_with = "duration")]
     pub window: Duration,
+    /// Regexes matched against whole `database.table` names: only matching tables are listed
+    /// (empty = all). Matched on the server (`match()`), so every list's LIMIT counts only them.
+    pub include_tables: Vec<Pattern>,
+    /// Regexes of tables never listed; wins over `include_tables`.
+    pub exclude_tables: Vec<Pattern>,
+    /// A tighter `max_execution_time` (and client-side timeout) for some sections, by name
+    /// (`SectionId` in snake_case), e.g. to keep a slow freshness scan from holding up a poll.
+    #[serde(deserialize_with = "section_time_limits")]
+    pub section_time_limits: BTreeMap<SectionId, Duration>,
 }
 
 /// A table whose freshness is shown: `table` is `database.table` (or a table of `database`).
@@ -113,6 +123,11 @@ pub struct WatchedTable {
 }
 
 impl ClickHouseConfig {
+    /// The tables the table lists show (`include_tables`, `exclude_tables`).
+    pub fn table_filter(&self) -> TableFilter {
+        TableFilter::new(&self.include_tables, &self.exclude_tables)
+    }
+
     /// The servers to poll: `hosts` when set, otherwise the single `url`.
     pub fn endpoints(&self) -> Vec<String> {
         if self.hosts.is_empty() {
@@ -238,12 +253,18 @@ impl Default for ClickHouseConfig {
                 column: "timestamp".to_string(),
             }],
             window: Duration::from_secs(300),
+            include_tables: Vec::new(),
+            exclude_tables: Vec::new(),
+            section_time_limits: BTreeMap::new(),
         }
     }
 }
 
 /// The shortest query_log window accepted: shorter ones turn rates into noise.
 pub const MIN_WINDOW: Duration = Duration::from_secs(10);
+
+/// The shortest per-section time limit: `max_execution_time` counts whole seconds.
+pub const MIN_SECTION_TIME_LIMIT: Duration = Duration::from_secs(1);
 
 /// The shortest refresh interval accepted: faster polling only loads the servers being watched.
 pub const MIN_REFRESH: Duration = Duration::from_millis(500);
@@ -356,6 +377,24 @@ impl Config {
         if self.clickhouse.query_timeout.is_zero() {
             return Err(invalid("clickhouse.query_timeout", "a duration above zero"));
         }
+        // A section limit replaces `max_execution_time` for its queries: it may only tighten
+        // `query_timeout`, and the server counts whole seconds (below 1 s means no limit).
+        let timeout = self.clickhouse.query_timeout;
+        if let Some((id, limit)) = self
+            .clickhouse
+            .section_time_limits
+            .iter()
+            .find(|(_, limit)| **limit < MIN_SECTION_TIME_LIMIT || **limit > timeout)
+        {
+            return Err(invalid(
+                &format!("clickhouse.section_time_limits.{}", id.name()),
+                &format!(
+                    "a duration from 1s up to clickhouse.query_timeout ({}), found {}",
+                    humantime::format_duration(timeout),
+                    humantime::format_duration(*limit)
+                ),
+            ));
+        }
         if self
             .clickhouse
             .hosts
@@ -431,6 +470,23 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
             "expected a duration like \"2s\" or \"500ms\", found \"{text}\""
         ))
     })
+}
+
+/// A duration as a map value, so a bad one is reported at its own line and key.
+struct DurationValue(Duration);
+
+impl<'de> Deserialize<'de> for DurationValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<DurationValue, D::Error> {
+        duration(d).map(DurationValue)
+    }
+}
+
+/// `{ section = "duration", ... }`: an unknown section name is an error listing the known ones.
+fn section_time_limits<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<SectionId, Duration>, D::Error> {
+    let limits = BTreeMap::<SectionId, DurationValue>::deserialize(d)?;
+    Ok(limits.into_iter().map(|(id, v)| (id, v.0)).collect())
 }
 
 #[cfg(test)]
@@ -624,6 +680,123 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("col"), "{e}");
+    }
+
+    #[test]
+    fn clickhouse_table_filter_and_section_time_limits_parse() {
+        let c = parse(
+            r#"
+            [clickhouse]
+            query_timeout = "5s"
+            include_tables = ["default\\.events.*", "audit\\..*"]
+            exclude_tables = [".*_tmp"]
+            [clickhouse.section_time_limits]
+            freshness = "2s"
+            latency = "5s"
+            "#,
+        )
+        .unwrap();
+        c.validate(None).unwrap();
+        assert_eq!(
+            c.clickhouse.section_time_limits,
+            BTreeMap::from([
+                (SectionId::Latency, Duration::from_secs(5)),
+                (SectionId::Freshness, Duration::from_secs(2)),
+            ])
+        );
+        assert_eq!(
+            c.clickhouse.table_filter(),
+            TableFilter::new(&c.clickhouse.include_tables, &c.clickhouse.exclude_tables)
+        );
+        let (sql, args) = c.clickhouse.table_filter().clause("t");
+        assert_eq!(sql, " AND match(t, ?) AND NOT match(t, ?)");
+        assert_eq!(args.len(), 2);
+        // Inline, as well.
+        let c = parse("[clickhouse]\nsection_time_limits = { tables = \"1s\" }\n").unwrap();
+        c.validate(None).unwrap();
+        assert_eq!(
+            c.clickhouse.section_time_limits[&SectionId::Tables],
+            Duration::from_secs(1)
+        );
+        // None by default: every table, every section under query_timeout alone.
+        let d = Config::default();
+        assert!(d.clickhouse.section_time_limits.is_empty());
+        assert_eq!(d.clickhouse.table_filter(), TableFilter::none());
+    }
+
+    #[test]
+    fn unknown_section_name_is_named_with_the_valid_ones() {
+        let e = parse("[clickhouse.section_time_limits]\nparts = \"2s\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("pipetop.toml"), "{e}");
+        assert!(
+            e.contains(
+                "line 2, key `clickhouse.section_time_limits.parts`: unknown section `parts`"
+            ),
+            "{e}"
+        );
+        for id in SectionId::ALL {
+            assert!(
+                e.contains(&format!("`{}`", id.name())),
+                "{id:?} not listed: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_section_time_limits_are_named() {
+        let e = parse("[clickhouse.section_time_limits]\nfreshness = \"soon\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2, key `clickhouse.section_time_limits.freshness`")
+                && e.contains("expected a duration")
+                && e.contains("soon"),
+            "{e}"
+        );
+        for (limit, found) in [("0s", "0s"), ("500ms", "500ms"), ("6s", "6s")] {
+            let e = parse(&format!(
+                "[clickhouse]\nquery_timeout = \"5s\"\n[clickhouse.section_time_limits]\nerrors = \"{limit}\"\n"
+            ))
+            .unwrap()
+            .validate(Some(Path::new("x.toml")))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.contains("x.toml")
+                    && e.contains("key `clickhouse.section_time_limits.errors`")
+                    && e.contains("from 1s up to clickhouse.query_timeout (5s)")
+                    && e.contains(&format!("found {found}")),
+                "{limit}: {e}"
+            );
+        }
+        // Exactly the query timeout is allowed (it changes nothing, but is not wrong).
+        parse("[clickhouse]\nquery_timeout = \"3s\"\nsection_time_limits = { errors = \"3s\" }\n")
+            .unwrap()
+            .validate(None)
+            .unwrap();
+    }
+
+    #[test]
+    fn bad_table_pattern_is_named() {
+        let e = parse("[clickhouse]\ninclude_tables = [\"default.(events\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2, key `clickhouse.include_tables`")
+                && e.contains("expected a regular expression")
+                && e.contains("default.(events"),
+            "{e}"
+        );
+        let e = parse("[clickhouse]\nexclude_tables = [\"[x\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("key `clickhouse.exclude_tables`"), "{e}");
+        let e = parse("[clickhouse]\ninclude_tables = \"events\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("key `clickhouse.include_tables`"), "{e}");
     }
 
     #[test]

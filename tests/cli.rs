@@ -144,3 +144,47 @@ fn check_with_a_bad_config_is_unknown_not_critical() {
         "{stdout}"
     );
 }
+
+/// The `[clickhouse]` table filter and per-section time limits: an unknown section, a limit above
+/// the query timeout and a bad pattern each stop pipetop with the file, key and what was expected.
+#[test]
+fn bad_clickhouse_filter_and_section_limits_are_config_errors() {
+    let dir = std::env::temp_dir().join(common::unique("pipetop_ch_cfg"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("pipetop.toml");
+    let cases = [
+        (
+            "[clickhouse.section_time_limits]\nparts = \"2s\"\n",
+            &[
+                "line 2, key `clickhouse.section_time_limits.parts`",
+                "`freshness`",
+                "`focused_parts`",
+            ][..],
+        ),
+        (
+            "[clickhouse]\nquery_timeout = \"5s\"\nsection_time_limits = { freshness = \"10s\" }\n",
+            &[
+                "clickhouse.section_time_limits.freshness",
+                "up to clickhouse.query_timeout (5s)",
+                "found 10s",
+            ],
+        ),
+        (
+            "[clickhouse]\ninclude_tables = [\"default.(events\"]\n",
+            &[
+                "line 2, key `clickhouse.include_tables`",
+                "expected a regular expression",
+            ],
+        ),
+    ];
+    for (text, wanted) in cases {
+        std::fs::write(&path, text).unwrap();
+        let out = pipetop(&["--config", path.to_str().unwrap(), "snapshot", "--json"]);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("pipetop.toml"), "{stderr}");
+        for w in wanted {
+            assert!(stderr.contains(w), "{w:?} missing: {stderr}");
+        }
+    }
+}

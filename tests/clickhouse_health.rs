@@ -14,7 +14,7 @@ use pipetop::alerts::Severity;
 use pipetop::clickhouse::collector::ClickHouseCollector;
 use pipetop::clickhouse::sections::SectionId;
 use pipetop::clickhouse::snapshot::{HostOutcome, HostSnapshot, Section};
-use pipetop::config::{ClickHouseConfig, WatchedTable};
+use pipetop::config::{ClickHouseConfig, Config, WatchedTable};
 use pipetop::model::clickhouse::ClickHouseTracker;
 use pipetop::source::Collector;
 
@@ -401,8 +401,10 @@ async fn a_query_over_its_time_limit_degrades_only_its_section() {
             column: "ts".into(),
         },
     ];
-    let mut collector = ClickHouseCollector::new(&config)
-        .with_section_time_limit(SectionId::Freshness, Duration::from_secs(1));
+    config
+        .section_time_limits
+        .insert(SectionId::Freshness, Duration::from_secs(1));
+    let mut collector = ClickHouseCollector::new(&config);
     let started = Instant::now();
     let snapshot = collector.poll().await.unwrap();
     let elapsed = started.elapsed();
@@ -457,35 +459,85 @@ async fn several_hosts_are_polled_independently() {
     );
 }
 
-/// A table filter narrows every table list, and its text travels as a bound value.
-#[tokio::test]
-async fn table_filter_is_bound_not_spliced() {
-    common::needs!(ClickHouse);
-    let url = common::CLICKHOUSE;
+/// `include_tables` / `exclude_tables` from a config file narrow the table lists on the server
+/// (RE2 `match()`, on 26.x and on 18.16 alike), and the patterns travel as bound values.
+async fn table_filter_from_config_limits_the_tables(url: &str) {
     let table = common::unique("filtered");
-    common::exec(
-        url,
-        &format!("CREATE TABLE default.{table} (x UInt8) ENGINE = MergeTree() ORDER BY x"),
-    )
+    for t in [table.clone(), format!("{table}_tmp")] {
+        common::exec(
+            url,
+            &format!("CREATE TABLE default.{t} (x UInt8) ENGINE = MergeTree() ORDER BY x"),
+        )
+        .await;
+        common::exec(url, &format!("INSERT INTO default.{t} VALUES (1)")).await;
+    }
+    let poll = |toml: String| async move {
+        let config = Config::parse(&toml, std::path::Path::new("pipetop.toml")).unwrap();
+        config.validate(None).unwrap();
+        ClickHouseCollector::new(&config.clickhouse)
+            .poll()
+            .await
+            .unwrap()
+    };
+    let snapshot = poll(format!(
+        r#"
+        [clickhouse]
+        url = "{url}"
+        include_tables = ["default\\.{table}.*"]
+        exclude_tables = [".*_tmp"]
+        "#
+    ))
     .await;
-    common::exec(url, &format!("INSERT INTO default.{table} VALUES (1)")).await;
-    let config = common::clickhouse_config(url);
-    let snapshot = ClickHouseCollector::new(&config)
-        .with_table_filter(&table)
-        .poll()
-        .await
-        .unwrap();
-    let tables = snapshot.tables.data().unwrap();
-    assert_eq!(tables.len(), 1);
-    assert_eq!(tables[0].table, table);
-    // Quotes and SQL in the filter are just text to match.
-    let snapshot = ClickHouseCollector::new(&config)
-        .with_table_filter("x') OR 1 = 1 OR ('")
-        .poll()
-        .await
-        .unwrap();
+    let host = snapshot.hosts[0].snapshot().unwrap();
+    let tables: Vec<(&str, &str)> = host
+        .tables
+        .data()
+        .unwrap()
+        .iter()
+        .map(|t| (t.database.as_str(), t.table.as_str()))
+        .collect();
+    assert_eq!(tables, [("default", table.as_str())]);
+    let partitions = host.partitions.data().unwrap();
+    assert!(
+        !partitions.is_empty() && partitions.iter().all(|p| p.table == table),
+        "{partitions:?}"
+    );
+    // Without the exclude both tables show; the filter matches whole names only.
+    let snapshot = poll(format!(
+        "[clickhouse]\nurl = \"{url}\"\ninclude_tables = [\"default\\\\.{table}.*\"]\n"
+    ))
+    .await;
+    assert_eq!(snapshot.tables.data().unwrap().len(), 2);
+    let snapshot = poll(format!(
+        "[clickhouse]\nurl = \"{url}\"\ninclude_tables = [\"{table}\"]\n"
+    ))
+    .await;
+    assert_eq!(
+        snapshot.tables.data().unwrap().len(),
+        0,
+        "no database: no match"
+    );
+    // Quotes and SQL in a pattern are just text to match.
+    let snapshot = poll(format!(
+        "[clickhouse]\nurl = \"{url}\"\ninclude_tables = [\"x' OR 1 = 1 OR 'x\"]\n"
+    ))
+    .await;
     assert_eq!(snapshot.tables.data().unwrap().len(), 0);
-    common::exec(url, &format!("DROP TABLE default.{table}")).await;
+    for t in [table.clone(), format!("{table}_tmp")] {
+        common::exec(url, &format!("DROP TABLE default.{t}")).await;
+    }
+}
+
+#[tokio::test]
+async fn table_filter_from_config_limits_the_tables_on_current_engine() {
+    common::needs!(ClickHouse);
+    table_filter_from_config_limits_the_tables(common::CLICKHOUSE).await;
+}
+
+#[tokio::test]
+async fn table_filter_from_config_limits_the_tables_on_legacy_18_16() {
+    common::needs!(LegacyClickHouse);
+    table_filter_from_config_limits_the_tables(common::LEGACY_CLICKHOUSE).await;
 }
 
 /// A failed insert's query text is cut to 4096 characters on the server, whole characters.

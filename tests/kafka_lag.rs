@@ -5,7 +5,8 @@
 
 mod common;
 
-use pipetop::kafka::collector::KafkaCollector;
+use pipetop::kafka::collector::{KafkaCollector, UNLISTED, UNLISTED_POLLS};
+use pipetop::kafka::filter::Pattern;
 use pipetop::kafka::types::GroupState;
 use pipetop::model::kafka::lag::{OffsetFlag, group_lags};
 use pipetop::source::Collector;
@@ -69,4 +70,52 @@ async fn unreachable_broker_is_an_error_not_a_hang() {
     let result = collector.poll().await;
     assert!(result.is_err(), "{result:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(15));
+}
+
+/// A group of the last snapshot that ListGroups no longer lists (here: deleted; a listing can
+/// also leave out a group that still exists, see `kafka::collector::unlisted_groups`) stays for
+/// a few polls, marked and without data, never asked about directly, and is then forgotten.
+#[tokio::test]
+async fn a_group_left_out_of_the_listing_is_kept_marked_then_forgotten() {
+    common::needs!(Kafka);
+    let topic = common::unique("gone_topic");
+    let group = common::unique("gone_group");
+    common::create_topic(&topic, 1).await;
+    common::produce(&topic, &[10]);
+    common::commit(&group, &topic, &[(0, 4)]);
+    let mut config = common::config();
+    config.kafka.include_groups = vec![Pattern::new(&regex::escape(&group)).unwrap()];
+    let mut collector = KafkaCollector::new(&config.kafka).unwrap();
+
+    let first = collector.poll().await.unwrap();
+    let g = first.groups.iter().find(|g| g.group_id == group).unwrap();
+    assert_eq!((g.state, g.error.as_deref()), (GroupState::Empty, None));
+    assert_eq!(first.requests_by_kind.offset_fetch, 1);
+
+    common::delete_groups(&[&group]).await;
+    for poll in 1..=UNLISTED_POLLS {
+        let s = collector.poll().await.unwrap();
+        let ids: Vec<&str> = s.groups.iter().map(|g| g.group_id.as_str()).collect();
+        assert_eq!(ids, [group.as_str()], "poll {poll} after the delete");
+        let g = &s.groups[0];
+        let error = g.error.as_deref().unwrap_or_default();
+        assert!(
+            error.starts_with(UNLISTED) && error.ends_with(&format!("kept {poll} of 3 polls")),
+            "{error}"
+        );
+        assert_eq!(g.state, GroupState::Unknown);
+        assert!(
+            g.committed.is_empty() && g.members.is_empty(),
+            "no data: {g:?}"
+        );
+        // Not asked about: a coordinator that is down or moving is why a group goes unlisted.
+        assert_eq!(s.requests_by_kind.describe_groups, 0);
+        assert_eq!(s.requests_by_kind.offset_fetch, 0);
+        // The model shows it, with the reason, rather than dropping it.
+        let lags = group_lags(&s);
+        assert_eq!(lags[0].error.as_deref(), Some(error));
+    }
+    let gone = collector.poll().await.unwrap();
+    assert!(gone.groups.is_empty(), "{:?}", gone.groups);
+    common::delete_topic(&topic).await;
 }

@@ -16,7 +16,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
-use pipetop::kafka::collector::KafkaCollector;
+use pipetop::kafka::collector::{KafkaCollector, UNLISTED};
 use pipetop::kafka::filter::Pattern;
 use pipetop::kafka::group_log::group_log_partition;
 use pipetop::model::kafka::KafkaTracker;
@@ -110,10 +110,15 @@ struct Watch {
     tracker: KafkaTracker,
     group: String,
     polls: Vec<(Status, Option<i64>)>,
+    /// Refreshes in which ListGroups left the group out.
+    unlisted: u32,
 }
 
 impl Watch {
     /// One refresh: poll, update the model, return the group's partition status and commit.
+    /// A poll in which ListGroups left the group out (the collector keeps it, marked, without
+    /// data; see `kafka::collector::unlisted_groups`) has no status to judge: it is noted and
+    /// the refresh repeated.
     async fn refresh(&mut self) -> (Status, Option<i64>) {
         tokio::time::sleep(REFRESH).await;
         let snapshot = self.collector.poll().await.unwrap();
@@ -123,6 +128,12 @@ impl Watch {
             .iter()
             .find(|g| g.group_id == self.group)
             .expect("group watched");
+        if let Some(error) = g.error.as_deref().filter(|e| e.starts_with(UNLISTED)) {
+            eprintln!("refresh {} without data: {error}", self.polls.len());
+            self.unlisted += 1;
+            assert!(self.unlisted <= 3, "left out of ListGroups 3 times");
+            return Box::pin(self.refresh()).await;
+        }
         let p = g
             .partitions
             .first()
@@ -132,14 +143,20 @@ impl Watch {
         p
     }
 
-    /// After a resume: OK, then three OK refreshes in a row with the commit moving each time.
+    /// After a resume: OK, then three OK refreshes in a row with the commit moving in at least
+    /// two of them. (One refresh without a commit is a consumer thread starved for 500 ms on a
+    /// loaded machine, which happened: `[.., (Stop, 194), (Ok, 204), (Ok, 204)]`; it is not a
+    /// STOP either, which takes two refreshes.)
     async fn flowing(&mut self, leaving: Status) {
         self.until(Status::Ok, &[leaving], 10).await;
+        let mut still = 0;
         for _ in 0..3 {
             let before = self.polls.last().and_then(|p| p.1);
             let (status, committed) = self.refresh().await;
             assert_eq!(status, Status::Ok, "{:?}", self.polls);
-            assert!(committed > before, "not consuming: {:?}", self.polls);
+            assert!(committed >= before, "commit went back: {:?}", self.polls);
+            still += usize::from(committed == before);
+            assert!(still <= 1, "not consuming: {:?}", self.polls);
         }
     }
 
@@ -178,10 +195,11 @@ async fn quiet_group_id() -> String {
     let mut collector = KafkaCollector::new(&common::config().kafka).unwrap();
     let s = collector.poll().await.unwrap();
     let n = s.group_log.len();
-    assert!(
-        n > 0,
-        "__consumer_offsets exists on a broker that has seen commits"
-    );
+    if n == 0 {
+        // A broker that has never seen a commit (a fresh stack): no group writes anywhere, and
+        // the model sees `__consumer_offsets` from the poll after the consumer creates it.
+        return common::unique("status_g");
+    }
     let busy: HashSet<i32> = s
         .groups
         .iter()
@@ -221,6 +239,7 @@ async fn pause_stall_rewind_and_resume() {
         tracker: KafkaTracker::default(),
         group: group.clone(),
         polls: Vec::new(),
+        unlisted: 0,
     };
     let started = Instant::now();
 

@@ -1,12 +1,11 @@
 //! The ClickHouse collector: one bounded, read-only poll of every configured host. Hosts are polled
 //! concurrently and independently; the source fails as a whole only when no host answers.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use tokio::sync::watch;
 
 use super::host::HostCollector;
-use super::sections::{SectionId, TableFilter};
 use super::snapshot::{ClickHouseSnapshot, HostOutcome, PartsFocus, Section};
 use crate::config::ClickHouseConfig;
 use crate::source::Collector;
@@ -17,6 +16,8 @@ pub struct ClickHouseCollector {
 }
 
 impl ClickHouseCollector {
+    /// Every host of `config`, each with the config's table filter (`include_tables`,
+    /// `exclude_tables`) and per-section time limits (`section_time_limits`).
     pub fn new(config: &ClickHouseConfig) -> ClickHouseCollector {
         ClickHouseCollector {
             hosts: config
@@ -31,27 +32,6 @@ impl ClickHouseCollector {
     /// The partition whose parts the UI wants: read at every poll, fetched by the hosts it names.
     pub fn with_focus(mut self, focus: watch::Receiver<Option<PartsFocus>>) -> ClickHouseCollector {
         self.focus = Some(focus);
-        self
-    }
-
-    /// Only tables whose `database.table` contains `text` (bound as a value, never spliced).
-    pub fn with_table_filter(mut self, text: &str) -> ClickHouseCollector {
-        for h in &mut self.hosts {
-            h.filter = TableFilter::new(text);
-        }
-        self
-    }
-
-    /// A tighter `max_execution_time` (and client timeout) for one section, e.g. to keep an
-    /// expensive freshness scan from holding up the screen.
-    pub fn with_section_time_limit(
-        mut self,
-        id: SectionId,
-        limit: Duration,
-    ) -> ClickHouseCollector {
-        for h in &mut self.hosts {
-            h.time_limits.insert(id, limit);
-        }
         self
     }
 }

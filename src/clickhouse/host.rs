@@ -29,8 +29,10 @@ pub struct HostCollector {
     last_version: String,
     validation_off: bool,
     config: ClickHouseConfig,
-    pub(crate) filter: TableFilter,
-    pub(crate) time_limits: BTreeMap<SectionId, Duration>,
+    /// `include_tables` / `exclude_tables` of the config.
+    filter: TableFilter,
+    /// `section_time_limits` of the config.
+    time_limits: BTreeMap<SectionId, Duration>,
     /// The shape of each watched table seen so far (configured name → shape), so a poll reads it
     /// in one query. Forgotten when capabilities are probed again.
     shapes: BTreeMap<String, Shape>,
@@ -55,8 +57,8 @@ impl HostCollector {
             last_version: String::new(),
             validation_off: false,
             config: config.clone(),
-            filter: TableFilter::none(),
-            time_limits: BTreeMap::new(),
+            filter: config.table_filter(),
+            time_limits: config.section_time_limits.clone(),
             shapes: BTreeMap::new(),
         }
     }

@@ -10,7 +10,7 @@ use std::time::{Instant, SystemTime};
 use rdkafka::ClientConfig;
 use rdkafka::types::RDKafkaErrorCode;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::admin::{Admin, AdminError};
 use super::filter::{Filters, is_internal_topic};
@@ -38,6 +38,9 @@ pub struct KafkaCollector {
     filters: Arc<Filters>,
     /// What the brokers said about old messages' produce times; carried from poll to poll.
     produce_times: Option<ProduceTimes>,
+    /// The groups of the last snapshot, each with how many polls in a row ListGroups has left it
+    /// out (see `unlisted_groups`). Carried from poll to poll.
+    seen: Option<HashMap<String, u32>>,
 }
 
 impl KafkaCollector {
@@ -48,6 +51,7 @@ impl KafkaCollector {
             config: config.clone(),
             filters: Arc::new(config.filters()),
             produce_times: Some(ProduceTimes::default()),
+            seen: Some(HashMap::new()),
         })
     }
 }
@@ -61,13 +65,15 @@ impl Collector for KafkaCollector {
         let config = self.config.clone();
         let filters = Arc::clone(&self.filters);
         let mut times = self.produce_times.take().unwrap_or_default();
+        let mut seen = self.seen.take().unwrap_or_default();
         let task = tokio::task::spawn_blocking(move || {
-            let result = poll_blocking(&admin, &config, &filters, &mut times);
-            (result, times)
+            let result = poll_blocking(&admin, &config, &filters, &mut times, &mut seen);
+            (result, times, seen)
         });
         match task.await {
-            Ok((result, times)) => {
+            Ok((result, times, seen)) => {
                 self.produce_times = Some(times);
+                self.seen = Some(seen);
                 result.map_err(|e| e.to_string())
             }
             // The state went down with the task: searches start again next poll.
@@ -94,6 +100,7 @@ fn poll_blocking(
     config: &KafkaConfig,
     filters: &Filters,
     times: &mut ProduceTimes,
+    seen: &mut HashMap<String, u32>,
 ) -> Result<KafkaSnapshot, AdminError> {
     let started = Instant::now();
     let timeout = config.request_timeout;
@@ -124,6 +131,7 @@ fn poll_blocking(
     let (watched, unwatched): (Vec<_>, Vec<_>) = listings
         .into_iter()
         .partition(|g| filters.group(&g.group_id));
+    let unlisted = unlisted_groups(seen, &watched);
     let group_ids: Vec<String> = watched.iter().map(|g| g.group_id.clone()).collect();
     // DescribeGroups only for groups with members. An Empty group has none by definition, so its
     // description would only repeat what ListGroups just said (state Empty, no members, no
@@ -261,6 +269,17 @@ fn poll_blocking(
         .collect();
 
     let mut groups = groups(descriptions, offsets, filters);
+    *seen = groups
+        .iter()
+        .map(|g| (g.group_id.clone(), 0))
+        .chain(unlisted.iter().cloned())
+        .collect();
+    groups.extend(
+        unlisted
+            .iter()
+            .map(|(id, polls)| unlisted_group(id, *polls)),
+    );
+    groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
     let group_log = group_log(group_log_topic, &end_of, &unwatched);
     let broker_health = broker_health(&metadata, &ends_wanted, &leaders, &end_of);
     phases.assemble = ms(t_assemble);
@@ -607,6 +626,55 @@ fn groups(
     groups
 }
 
+/// How many polls in a row a group of an earlier snapshot is kept while ListGroups leaves it out.
+pub const UNLISTED_POLLS: u32 = 3;
+
+/// The groups of the last snapshot that this poll's (watched) listing lacks, each with how many
+/// polls in a row it has been left out, this one included; those left out longer than
+/// [`UNLISTED_POLLS`] are gone (deleted, or expired).
+///
+/// ListGroups can leave out a group that still exists, for a poll, without any error: Kafka 4's
+/// group coordinator answers ListGroups for each `__consumer_offsets` partition it hosts and
+/// turns one whose coordinator is not active (being elected, loading has not started, resigning:
+/// NOT_COORDINATOR) into an empty list (`GroupCoordinatorService.listGroups`, 4.1.1), which a
+/// broker in controlled shutdown or just started answers for all of them; and on a cluster of
+/// several brokers one whose listing fails drops out of librdkafka's merged answer
+/// (`Admin::list_groups` keeps the partial list). Such a group is kept, without data.
+///
+/// It is not asked about directly: with librdkafka 2.12, a DescribeGroups or OffsetFetch sent
+/// while the coordinator's connection is down can abort the process (use-after-free in
+/// `rd_kafka_admin_coord_request`'s error path, confluentinc/librdkafka#4605), and a coordinator
+/// that is down or moving is exactly why a group goes unlisted.
+fn unlisted_groups(seen: &HashMap<String, u32>, watched: &[GroupListing]) -> Vec<(String, u32)> {
+    let listed: HashSet<&str> = watched.iter().map(|g| g.group_id.as_str()).collect();
+    let mut unlisted: Vec<(String, u32)> = seen
+        .iter()
+        .filter(|(id, polls)| !listed.contains(id.as_str()) && **polls < UNLISTED_POLLS)
+        .map(|(id, polls)| (id.clone(), polls + 1))
+        .collect();
+    unlisted.sort();
+    unlisted
+}
+
+/// The start of the `error` of a group kept although ListGroups did not list it.
+pub const UNLISTED: &str = "not in this poll's ListGroups answer";
+
+/// A group kept without data (see `unlisted_groups`): its error says why.
+fn unlisted_group(group_id: &str, polls: u32) -> Group {
+    Group {
+        group_id: group_id.to_string(),
+        state: GroupState::Unknown,
+        partition_assignor: String::new(),
+        coordinator: None,
+        members: Vec::new(),
+        committed: Vec::new(),
+        error: Some(format!(
+            "{UNLISTED} (its coordinator moving or loading, or a broker's listing failed): no \
+             data this poll; kept {polls} of {UNLISTED_POLLS} polls"
+        )),
+    }
+}
+
 fn group_log(
     topic: Option<&TopicMetadata>,
     end_of: &HashMap<(&str, i32), &PartitionOffset>,
@@ -719,6 +787,33 @@ mod tests {
             is_simple: false,
             group_type,
         }
+    }
+
+    #[test]
+    fn groups_of_the_last_snapshot_missing_from_the_listing_are_kept_for_a_while() {
+        let seen: HashMap<String, u32> = [("a", 0), ("b", 0), ("c", 0), ("d", 2), ("e", 3)]
+            .into_iter()
+            .map(|(id, n)| (id.to_string(), n))
+            .collect();
+        let watched = vec![
+            listing("a", GroupState::Stable, GroupType::Classic),
+            listing("c", GroupState::Empty, GroupType::Classic),
+            listing("new", GroupState::Stable, GroupType::Classic),
+        ];
+        // b: first poll unlisted; d: third and last; e: left out longer, gone.
+        assert_eq!(
+            unlisted_groups(&seen, &watched),
+            [("b".to_string(), 1), ("d".to_string(), 3)]
+        );
+        assert!(unlisted_groups(&HashMap::new(), &watched).is_empty());
+        let g = unlisted_group("b", 1);
+        assert_eq!(g.state, GroupState::Unknown);
+        assert!(g.members.is_empty() && g.committed.is_empty() && g.coordinator.is_none());
+        let error = g.error.unwrap();
+        assert!(
+            error.starts_with(UNLISTED) && error.ends_with("kept 1 of 3 polls"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -19,6 +19,12 @@ impl Pattern {
     pub fn matches(&self, name: &str) -> bool {
         self.0.is_match(name)
     }
+
+    /// The regex as matched, anchored at both ends: `^(?:<pattern>)$` (for a server to match
+    /// the same whole names, e.g. ClickHouse's `match()`).
+    pub fn anchored(&self) -> &str {
+        self.0.as_str()
+    }
 }
 
 impl fmt::Debug for Pattern {

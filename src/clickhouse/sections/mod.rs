@@ -12,13 +12,15 @@ pub mod query_log;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::capabilities::Capabilities;
 use super::client::{Arg, ChClient, ChError, Stmt};
 use super::snapshot::Section;
+use crate::kafka::filter::Pattern;
 
-/// The sections, for per-section time limits (and for naming them in errors and the README).
+/// The sections, for per-section time limits (`[clickhouse.section_time_limits]`, keyed by these
+/// names in snake_case) and for naming them in errors and the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SectionId {
@@ -38,6 +40,67 @@ pub enum SectionId {
     Errors,
     /// The parts of the partition the UI drilled into (on demand).
     FocusedParts,
+}
+
+impl SectionId {
+    pub const ALL: [SectionId; 15] = [
+        SectionId::Tables,
+        SectionId::Partitions,
+        SectionId::Thresholds,
+        SectionId::DetachedParts,
+        SectionId::Merges,
+        SectionId::Mutations,
+        SectionId::Inserts,
+        SectionId::FailedInserts,
+        SectionId::Latency,
+        SectionId::SlowQueries,
+        SectionId::InsertCounters,
+        SectionId::KafkaConsumers,
+        SectionId::Freshness,
+        SectionId::Errors,
+        SectionId::FocusedParts,
+    ];
+
+    /// The name in the config file and the snapshot (snake_case, as serde spells it).
+    pub fn name(self) -> &'static str {
+        match self {
+            SectionId::Tables => "tables",
+            SectionId::Partitions => "partitions",
+            SectionId::Thresholds => "thresholds",
+            SectionId::DetachedParts => "detached_parts",
+            SectionId::Merges => "merges",
+            SectionId::Mutations => "mutations",
+            SectionId::Inserts => "inserts",
+            SectionId::FailedInserts => "failed_inserts",
+            SectionId::Latency => "latency",
+            SectionId::SlowQueries => "slow_queries",
+            SectionId::InsertCounters => "insert_counters",
+            SectionId::KafkaConsumers => "kafka_consumers",
+            SectionId::Freshness => "freshness",
+            SectionId::Errors => "errors",
+            SectionId::FocusedParts => "focused_parts",
+        }
+    }
+}
+
+/// By name; an unknown one is an error listing every name (a config key names sections).
+impl<'de> Deserialize<'de> for SectionId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SectionId, D::Error> {
+        let name = String::deserialize(d)?;
+        SectionId::ALL
+            .into_iter()
+            .find(|id| id.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<String> = SectionId::ALL
+                    .iter()
+                    .map(|id| format!("`{}`", id.name()))
+                    .collect();
+                serde::de::Error::custom(format!(
+                    "unknown section `{name}`, expected one of {}",
+                    names.join(", ")
+                ))
+            })
+    }
 }
 
 /// Everything a section query needs besides the client.
@@ -70,31 +133,53 @@ impl Ctx {
     }
 }
 
-/// Shows only tables whose `database.table` contains the given text. The text is bound by the
-/// client (escaped as a string literal), never spliced into SQL.
+/// Which tables the table lists show: `database.table` must match an include pattern (when
+/// there are any) and no exclude pattern, the whole name as in the Kafka filters. The patterns
+/// are bound by the client (escaped as string literals), never spliced into SQL, and matched on
+/// the server (`match()`, RE2), so the lists' `LIMIT`s apply to the tables that are shown.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TableFilter(Option<String>);
+pub struct TableFilter {
+    /// One regex: any include pattern, each anchored at both ends. None: every table.
+    include: Option<String>,
+    /// One regex: any exclude pattern, anchored. None: nothing left out.
+    exclude: Option<String>,
+}
 
 impl TableFilter {
-    pub fn new(text: &str) -> TableFilter {
-        let text = text.trim();
-        TableFilter((!text.is_empty()).then(|| text.to_string()))
+    pub fn new(include: &[Pattern], exclude: &[Pattern]) -> TableFilter {
+        let any = |patterns: &[Pattern]| {
+            (!patterns.is_empty()).then(|| {
+                patterns
+                    .iter()
+                    .map(Pattern::anchored)
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+        };
+        TableFilter {
+            include: any(include),
+            exclude: any(exclude),
+        }
     }
 
     pub fn none() -> TableFilter {
-        TableFilter(None)
+        TableFilter::default()
     }
 
-    /// `AND position(<expr>, ?) > 0` and its argument, or nothing without a filter. `expr` is
-    /// pipetop's own SQL naming the `database.table` string.
+    /// `AND match(<expr>, ?)` / `AND NOT match(<expr>, ?)` and their arguments, or nothing
+    /// without a filter. `expr` is pipetop's own SQL naming the `database.table` string.
     pub fn clause(&self, expr: &str) -> (String, Vec<Arg>) {
-        match &self.0 {
-            None => (String::new(), Vec::new()),
-            Some(text) => (
-                format!(" AND position({expr}, ?) > 0"),
-                vec![Arg::Str(text.clone())],
-            ),
+        let mut sql = String::new();
+        let mut args = Vec::new();
+        if let Some(include) = &self.include {
+            sql.push_str(&format!(" AND match({expr}, ?)"));
+            args.push(Arg::Str(include.clone()));
         }
+        if let Some(exclude) = &self.exclude {
+            sql.push_str(&format!(" AND NOT match({expr}, ?)"));
+            args.push(Arg::Str(exclude.clone()));
+        }
+        (sql, args)
     }
 }
 
@@ -140,18 +225,58 @@ pub(crate) const SYSTEM_DATABASES: &str = "('system', 'INFORMATION_SCHEMA', 'inf
 mod tests {
     use super::*;
 
+    fn pats(texts: &[&str]) -> Vec<Pattern> {
+        texts.iter().map(|t| Pattern::new(t).unwrap()).collect()
+    }
+
     #[test]
     fn filter_binds_user_text_instead_of_splicing_it() {
-        let (sql, args) =
-            TableFilter::new("ev'; DROP TABLE x --").clause("concat(database, '.', table)");
-        assert_eq!(sql, " AND position(concat(database, '.', table), ?) > 0");
-        assert_eq!(args, vec![Arg::Str("ev'; DROP TABLE x --".to_string())]);
+        let (sql, args) = TableFilter::new(&pats(&["ev'; DROP TABLE x --"]), &[])
+            .clause("concat(database, '.', table)");
+        assert_eq!(sql, " AND match(concat(database, '.', table), ?)");
+        assert_eq!(
+            args,
+            vec![Arg::Str("^(?:ev'; DROP TABLE x --)$".to_string())]
+        );
         assert!(!sql.contains("DROP"));
     }
 
     #[test]
+    fn patterns_are_anchored_and_joined_include_then_exclude() {
+        let f = TableFilter::new(
+            &pats(&["default\\.events.*", "audit\\.log"]),
+            &pats(&[".*_tmp"]),
+        );
+        let (sql, args) = f.clause("t");
+        assert_eq!(sql, " AND match(t, ?) AND NOT match(t, ?)");
+        assert_eq!(
+            args,
+            vec![
+                Arg::Str("^(?:default\\.events.*)$|^(?:audit\\.log)$".to_string()),
+                Arg::Str("^(?:.*_tmp)$".to_string()),
+            ]
+        );
+        let (sql, args) = TableFilter::new(&[], &pats(&["x"])).clause("t");
+        assert_eq!(sql, " AND NOT match(t, ?)");
+        assert_eq!(args.len(), 1);
+    }
+
+    #[test]
+    fn section_names_are_serde_names() {
+        for id in SectionId::ALL {
+            let json = serde_json::to_string(&id).unwrap();
+            assert_eq!(json, format!("\"{}\"", id.name()));
+            let back: SectionId = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, id);
+        }
+    }
+
+    #[test]
     fn empty_filter_adds_nothing() {
-        assert_eq!(TableFilter::new("  ").clause("t"), (String::new(), vec![]));
-        assert_eq!(TableFilter::none(), TableFilter::new(""));
+        assert_eq!(
+            TableFilter::new(&[], &[]).clause("t"),
+            (String::new(), vec![])
+        );
+        assert_eq!(TableFilter::none(), TableFilter::new(&[], &[]));
     }
 }

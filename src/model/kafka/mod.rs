@@ -101,9 +101,16 @@ impl KafkaTracker {
         let mut tracks = HashMap::with_capacity(groups.len());
         for ((lag, group), recommit) in groups.iter_mut().zip(&snapshot.groups).zip(recommits) {
             let old = self.state.groups.remove(&lag.group_id).unwrap_or_default();
-            let track = self
-                .state
-                .fill(lag, group, old, recommit, now, poll_interval);
+            // Nothing read this poll (an error, no members, no commits: e.g. a group ListGroups
+            // left out, see `kafka::collector::unlisted_groups`): its history waits for its data.
+            let unread =
+                group.error.is_some() && group.members.is_empty() && group.committed.is_empty();
+            let track = if unread {
+                old
+            } else {
+                self.state
+                    .fill(lag, group, old, recommit, now, poll_interval)
+            };
             fill_group(lag);
             tracks.insert(lag.group_id.clone(), track);
         }
@@ -479,6 +486,25 @@ mod tests {
         let g = &model.groups[0];
         assert_eq!(g.time_lag_kind, TimeLagKind::LookedUp);
         assert_eq!(g.time_lag_s, Some(7_200.0));
+    }
+
+    #[test]
+    fn a_poll_without_a_groups_data_keeps_its_history() {
+        let t0 = 10_000_000;
+        let mut tracker = KafkaTracker::default();
+        tracker.update(&snapshot(t0, 5_000, 1_000, None)).unwrap();
+        // Left out of ListGroups: shown with why, no rows, and its history kept.
+        let mut unread = snapshot(t0 + 10_000, 5_000, 1_000, None);
+        unread.groups[0].committed.clear();
+        unread.groups[0].error = Some("not in this poll's ListGroups answer".into());
+        let model = tracker.update(&unread).unwrap();
+        assert_eq!(model.groups[0].error, unread.groups[0].error);
+        assert!(model.groups[0].partitions.is_empty());
+        let model = tracker
+            .update(&snapshot(t0 + 20_000, 5_000, 1_000, None))
+            .unwrap();
+        // Idle since the first poll, not since the data came back.
+        assert_eq!(model.groups[0].partitions[0].idle_s, Some(20.0));
     }
 
     #[test]
