@@ -26,6 +26,7 @@ lint:
 	cargo clippy --all-targets --locked -- -D warnings
 	scripts/check-import-cycles --self-test
 	scripts/check-import-cycles $(if $(filter warn,$(IMPORT_CYCLES)),--warn-only)
+	scripts/check-file-sizes
 
 # Regenerates screenshots/ from the real app against the live pipeline (about four minutes).
 screenshots:

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::clickhouse::sections::{SectionId, TableFilter};
+use crate::clickhouse::section_id::SectionId;
 use crate::kafka::filter::{Filters, NameFilter, Pattern};
 
 /// The whole configuration, after the file, environment and command line have been merged.
@@ -123,11 +123,6 @@ pub struct WatchedTable {
 }
 
 impl ClickHouseConfig {
-    /// The tables the table lists show (`include_tables`, `exclude_tables`).
-    pub fn table_filter(&self) -> TableFilter {
-        TableFilter::new(&self.include_tables, &self.exclude_tables)
-    }
-
     /// The servers to poll: `hosts` when set, otherwise the single `url`.
     pub fn endpoints(&self) -> Vec<String> {
         if self.hosts.is_empty() {
@@ -492,6 +487,7 @@ fn section_time_limits<'de, D: Deserializer<'de>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clickhouse::sections::TableFilter;
 
     struct FakeEnv(Vec<(&'static str, &'static str)>);
     impl Env for FakeEnv {
@@ -704,11 +700,7 @@ mod tests {
                 (SectionId::Freshness, Duration::from_secs(2)),
             ])
         );
-        assert_eq!(
-            c.clickhouse.table_filter(),
-            TableFilter::new(&c.clickhouse.include_tables, &c.clickhouse.exclude_tables)
-        );
-        let (sql, args) = c.clickhouse.table_filter().clause("t");
+        let (sql, args) = TableFilter::from_config(&c.clickhouse).clause("t");
         assert_eq!(sql, " AND match(t, ?) AND NOT match(t, ?)");
         assert_eq!(args.len(), 2);
         // Inline, as well.
@@ -721,7 +713,7 @@ mod tests {
         // None by default: every table, every section under query_timeout alone.
         let d = Config::default();
         assert!(d.clickhouse.section_time_limits.is_empty());
-        assert_eq!(d.clickhouse.table_filter(), TableFilter::none());
+        assert_eq!(TableFilter::from_config(&d.clickhouse), TableFilter::none());
     }
 
     #[test]

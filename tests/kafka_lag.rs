@@ -5,9 +5,10 @@
 
 mod common;
 
-use pipetop::kafka::collector::{KafkaCollector, UNLISTED, UNLISTED_POLLS};
+use pipetop::kafka::collector::KafkaCollector;
 use pipetop::kafka::filter::Pattern;
 use pipetop::kafka::types::GroupState;
+use pipetop::kafka::unlisted::{UNLISTED, UNLISTED_POLLS};
 use pipetop::model::kafka::lag::{OffsetFlag, group_lags};
 use pipetop::source::Collector;
 

@@ -16,9 +16,10 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
-use pipetop::kafka::collector::{KafkaCollector, UNLISTED};
+use pipetop::kafka::collector::KafkaCollector;
 use pipetop::kafka::filter::Pattern;
 use pipetop::kafka::group_log::group_log_partition;
+use pipetop::kafka::unlisted::UNLISTED;
 use pipetop::model::kafka::KafkaTracker;
 use pipetop::model::kafka::status::Status;
 use pipetop::source::Collector;

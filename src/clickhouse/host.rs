@@ -57,7 +57,7 @@ impl HostCollector {
             last_version: String::new(),
             validation_off: false,
             config: config.clone(),
-            filter: config.table_filter(),
+            filter: TableFilter::from_config(config),
             time_limits: config.section_time_limits.clone(),
             shapes: BTreeMap::new(),
         }

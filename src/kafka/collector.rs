@@ -10,7 +10,7 @@ use std::time::{Instant, SystemTime};
 use rdkafka::ClientConfig;
 use rdkafka::types::RDKafkaErrorCode;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use super::admin::{Admin, AdminError};
 use super::filter::{Filters, is_internal_topic};
@@ -25,6 +25,7 @@ use super::types::{
     GroupDescription, GroupListing, GroupOffsets, GroupState, GroupType, Node, OffsetSpec,
     OffsetsBatch, PartitionOffset, TopicPartition,
 };
+use super::unlisted::{unlisted_group, unlisted_groups};
 use crate::config::KafkaConfig;
 use crate::source::Collector;
 
@@ -626,55 +627,6 @@ fn groups(
     groups
 }
 
-/// How many polls in a row a group of an earlier snapshot is kept while ListGroups leaves it out.
-pub const UNLISTED_POLLS: u32 = 3;
-
-/// The groups of the last snapshot that this poll's (watched) listing lacks, each with how many
-/// polls in a row it has been left out, this one included; those left out longer than
-/// [`UNLISTED_POLLS`] are gone (deleted, or expired).
-///
-/// ListGroups can leave out a group that still exists, for a poll, without any error: Kafka 4's
-/// group coordinator answers ListGroups for each `__consumer_offsets` partition it hosts and
-/// turns one whose coordinator is not active (being elected, loading has not started, resigning:
-/// NOT_COORDINATOR) into an empty list (`GroupCoordinatorService.listGroups`, 4.1.1), which a
-/// broker in controlled shutdown or just started answers for all of them; and on a cluster of
-/// several brokers one whose listing fails drops out of librdkafka's merged answer
-/// (`Admin::list_groups` keeps the partial list). Such a group is kept, without data.
-///
-/// It is not asked about directly: with librdkafka 2.12, a DescribeGroups or OffsetFetch sent
-/// while the coordinator's connection is down can abort the process (use-after-free in
-/// `rd_kafka_admin_coord_request`'s error path, confluentinc/librdkafka#4605), and a coordinator
-/// that is down or moving is exactly why a group goes unlisted.
-fn unlisted_groups(seen: &HashMap<String, u32>, watched: &[GroupListing]) -> Vec<(String, u32)> {
-    let listed: HashSet<&str> = watched.iter().map(|g| g.group_id.as_str()).collect();
-    let mut unlisted: Vec<(String, u32)> = seen
-        .iter()
-        .filter(|(id, polls)| !listed.contains(id.as_str()) && **polls < UNLISTED_POLLS)
-        .map(|(id, polls)| (id.clone(), polls + 1))
-        .collect();
-    unlisted.sort();
-    unlisted
-}
-
-/// The start of the `error` of a group kept although ListGroups did not list it.
-pub const UNLISTED: &str = "not in this poll's ListGroups answer";
-
-/// A group kept without data (see `unlisted_groups`): its error says why.
-fn unlisted_group(group_id: &str, polls: u32) -> Group {
-    Group {
-        group_id: group_id.to_string(),
-        state: GroupState::Unknown,
-        partition_assignor: String::new(),
-        coordinator: None,
-        members: Vec::new(),
-        committed: Vec::new(),
-        error: Some(format!(
-            "{UNLISTED} (its coordinator moving or loading, or a broker's listing failed): no \
-             data this poll; kept {polls} of {UNLISTED_POLLS} polls"
-        )),
-    }
-}
-
 fn group_log(
     topic: Option<&TopicMetadata>,
     end_of: &HashMap<(&str, i32), &PartitionOffset>,
@@ -787,33 +739,6 @@ mod tests {
             is_simple: false,
             group_type,
         }
-    }
-
-    #[test]
-    fn groups_of_the_last_snapshot_missing_from_the_listing_are_kept_for_a_while() {
-        let seen: HashMap<String, u32> = [("a", 0), ("b", 0), ("c", 0), ("d", 2), ("e", 3)]
-            .into_iter()
-            .map(|(id, n)| (id.to_string(), n))
-            .collect();
-        let watched = vec![
-            listing("a", GroupState::Stable, GroupType::Classic),
-            listing("c", GroupState::Empty, GroupType::Classic),
-            listing("new", GroupState::Stable, GroupType::Classic),
-        ];
-        // b: first poll unlisted; d: third and last; e: left out longer, gone.
-        assert_eq!(
-            unlisted_groups(&seen, &watched),
-            [("b".to_string(), 1), ("d".to_string(), 3)]
-        );
-        assert!(unlisted_groups(&HashMap::new(), &watched).is_empty());
-        let g = unlisted_group("b", 1);
-        assert_eq!(g.state, GroupState::Unknown);
-        assert!(g.members.is_empty() && g.committed.is_empty() && g.coordinator.is_none());
-        let error = g.error.unwrap();
-        assert!(
-            error.starts_with(UNLISTED) && error.ends_with("kept 1 of 3 polls"),
-            "{error}"
-        );
     }
 
     #[test]

@@ -8,3 +8,4 @@ pub mod metadata;
 pub mod produce_time;
 pub mod snapshot;
 pub mod types;
+pub mod unlisted;

@@ -1,0 +1,88 @@
+//! The names of the ClickHouse sections, as the config file and the snapshot spell them. Plain
+//! data: the config refers to sections without depending on how they are queried.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The sections, for per-section time limits (`[clickhouse.section_time_limits]`, keyed by these
+/// names in snake_case) and for naming them in errors and the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SectionId {
+    Tables,
+    Partitions,
+    Thresholds,
+    DetachedParts,
+    Merges,
+    Mutations,
+    Inserts,
+    FailedInserts,
+    Latency,
+    SlowQueries,
+    InsertCounters,
+    KafkaConsumers,
+    Freshness,
+    Errors,
+    /// The parts of the partition the UI drilled into (on demand).
+    FocusedParts,
+}
+
+impl SectionId {
+    pub const ALL: [SectionId; 15] = [
+        SectionId::Tables,
+        SectionId::Partitions,
+        SectionId::Thresholds,
+        SectionId::DetachedParts,
+        SectionId::Merges,
+        SectionId::Mutations,
+        SectionId::Inserts,
+        SectionId::FailedInserts,
+        SectionId::Latency,
+        SectionId::SlowQueries,
+        SectionId::InsertCounters,
+        SectionId::KafkaConsumers,
+        SectionId::Freshness,
+        SectionId::Errors,
+        SectionId::FocusedParts,
+    ];
+
+    /// The name in the config file and the snapshot (snake_case, as serde spells it).
+    pub fn name(self) -> &'static str {
+        match self {
+            SectionId::Tables => "tables",
+            SectionId::Partitions => "partitions",
+            SectionId::Thresholds => "thresholds",
+            SectionId::DetachedParts => "detached_parts",
+            SectionId::Merges => "merges",
+            SectionId::Mutations => "mutations",
+            SectionId::Inserts => "inserts",
+            SectionId::FailedInserts => "failed_inserts",
+            SectionId::Latency => "latency",
+            SectionId::SlowQueries => "slow_queries",
+            SectionId::InsertCounters => "insert_counters",
+            SectionId::KafkaConsumers => "kafka_consumers",
+            SectionId::Freshness => "freshness",
+            SectionId::Errors => "errors",
+            SectionId::FocusedParts => "focused_parts",
+        }
+    }
+}
+
+/// By name; an unknown one is an error listing every name (a config key names sections).
+impl<'de> Deserialize<'de> for SectionId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SectionId, D::Error> {
+        let name = String::deserialize(d)?;
+        SectionId::ALL
+            .into_iter()
+            .find(|id| id.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<String> = SectionId::ALL
+                    .iter()
+                    .map(|id| format!("`{}`", id.name()))
+                    .collect();
+                serde::de::Error::custom(format!(
+                    "unknown section `{name}`, expected one of {}",
+                    names.join(", ")
+                ))
+            })
+    }
+}
