@@ -56,17 +56,30 @@ const SUMMARY_ROWS: usize = 5;
 /// A few lines for a terminal: the sources, firing alerts, the worst groups and tables.
 pub fn summary(context: &str, model: &Model) -> String {
     let mut out = String::new();
-    let brokers = model.kafka.brokers_in_metadata;
+    let down = model.kafka.brokers_down();
+    let known = model
+        .kafka
+        .brokers
+        .len()
+        .max(model.kafka.brokers_in_metadata);
+    let brokers = match down.as_slice() {
+        [] => plural(known, "broker"),
+        ids => format!(
+            "brokers {}/{known}, {} down ({})",
+            known - ids.len(),
+            ids.len(),
+            ids.iter()
+                .map(i32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     let _ = writeln!(
         out,
         "pipetop {context}: kafka {} · clickhouse {}",
         match &model.sources.kafka.error {
             Some(e) => format!("DOWN ({})", e.message),
-            None => format!(
-                "{}, {} groups",
-                plural(brokers, "broker"),
-                model.kafka.groups.len()
-            ),
+            None => format!("{}, {} groups", brokers, model.kafka.groups.len()),
         },
         match &model.sources.clickhouse.error {
             Some(e) => format!("DOWN ({})", e.message),

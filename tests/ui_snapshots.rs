@@ -523,3 +523,26 @@ fn rendering_is_deterministic() {
     let b = lines(&draw(&mut fixtures::app(), 160, 48));
     assert_eq!(a, b);
 }
+
+/// A broker that left the cluster metadata is counted in the header, never just subtracted:
+/// "kafka 2 brokers" would read as healthy.
+#[test]
+fn the_header_says_how_many_brokers_are_down_of_how_many() {
+    let (mut session, mut kafka) = fixtures::session();
+    let mut snap = fixtures::kafka_snapshot(fixtures::POLLS);
+    snap.brokers.retain(|b| b.id != 3);
+    for b in snap.broker_health.iter_mut().filter(|b| b.id == 3) {
+        b.in_metadata = false;
+        b.host = None;
+    }
+    kafka.record(Ok(snap), fixtures::t(fixtures::POLLS));
+    session.ingest(Some(kafka), None);
+    let mut app = fixtures::app_with(Arc::clone(session.model()), fixtures::now());
+    let header = lines(&draw(&mut app, 120, 30))[0].clone();
+    assert!(header.contains("kafka brokers 2/3, 1 down"), "{header}");
+    let summary = pipetop::report::summary("prod-eu", session.model());
+    assert!(
+        summary.starts_with("pipetop prod-eu: kafka brokers 2/3, 1 down (3), "),
+        "{summary}"
+    );
+}

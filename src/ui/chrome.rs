@@ -77,11 +77,28 @@ pub fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         spans.push(Span::styled(" │ ", theme.border));
     }
     let kafka = &model.sources.kafka;
-    let brokers = match kafka.last_good_at {
-        Some(_) => format!("kafka {} brokers", model.kafka.brokers_in_metadata),
-        None => "kafka".to_string(),
-    };
-    spans.push(Span::raw(brokers));
+    let down = model.kafka.brokers_down();
+    let known = model
+        .kafka
+        .brokers
+        .len()
+        .max(model.kafka.brokers_in_metadata);
+    match kafka.last_good_at {
+        None => spans.push(Span::raw("kafka")),
+        Some(_) if down.is_empty() => spans.push(Span::raw(format!("kafka {known} brokers"))),
+        // The one thing in the header that must not be missed: say how many, of how many.
+        Some(_) => {
+            spans.push(Span::raw("kafka "));
+            spans.push(Span::styled(
+                format!(
+                    "brokers {}/{known}, {} down",
+                    known - down.len(),
+                    down.len()
+                ),
+                theme.crit.add_modifier(ratatui::style::Modifier::REVERSED),
+            ));
+        }
+    }
     spans.push(age_span(kafka, app));
     spans.push(Span::styled(" │ ", theme.border));
     let clickhouse = &model.sources.clickhouse;

@@ -46,6 +46,16 @@ impl KafkaModel {
     pub fn group(&self, group_id: &str) -> Option<&GroupLag> {
         self.groups.iter().find(|g| g.group_id == group_id)
     }
+
+    /// The brokers the cluster refers to that are down: gone from the metadata (dead, fenced) or
+    /// not answering for the partitions they lead.
+    pub fn brokers_down(&self) -> Vec<i32> {
+        self.brokers
+            .iter()
+            .filter(|b| !b.in_metadata || b.answered == Some(false))
+            .map(|b| b.id)
+            .collect()
+    }
 }
 
 /// Keeps the bounded history that time lag, rates and status need, and derives a fresh
