@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use pipetop::collect::Collectors;
 use pipetop::config::{Config, ProcessEnv};
@@ -11,7 +11,10 @@ use pipetop::ui::theme::{ColorDepth, Theme};
 
 /// top for a Kafka → ClickHouse ingestion pipeline.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("PIPETOP_COMMIT"), ")"),
+    about
+)]
 struct Cli {
     /// TOML config file (see README). Without one, pipetop watches localhost:9092 and
     /// http://localhost:8123.
@@ -47,6 +50,13 @@ enum Format {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print a shell completion script: `pipetop completions bash > /etc/bash_completion.d/pipetop`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `pipetop man > /usr/local/share/man/man1/pipetop.1`.
+    Man,
     /// Judge the alerts and exit like a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (a
     /// source could not be reached).
     Check {
@@ -73,6 +83,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(code) = describe_command_line(cli.command.as_ref()) {
+        return code;
+    }
     let config = match load_config(&cli) {
         Ok(config) => config,
         // A check that cannot run is UNKNOWN to a monitoring agent, not CRITICAL.
@@ -97,6 +110,8 @@ fn main() -> ExitCode {
             None => dashboard(&config, &cli).await,
             Some(Command::Snapshot { json, window }) => print_snapshot(&config, window, json).await,
             Some(Command::Check { window, format }) => check(&config, window, format).await,
+            // Printed above, before any config was read.
+            Some(Command::Completions { .. } | Command::Man) => Ok(ExitCode::SUCCESS),
         }
     });
     // Collector tasks may be mid-request; do not wait for them.
@@ -107,6 +122,27 @@ fn main() -> ExitCode {
             eprintln!("pipetop: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `completions` and `man` describe the command line itself: no config, no servers.
+fn describe_command_line(command: Option<&Command>) -> Option<ExitCode> {
+    let mut out = std::io::stdout();
+    match command? {
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "pipetop", &mut out);
+            Some(ExitCode::SUCCESS)
+        }
+        Command::Man => Some(
+            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("pipetop: {e}");
+                    ExitCode::FAILURE
+                }
+            },
+        ),
+        Command::Check { .. } | Command::Snapshot { .. } => None,
     }
 }
 

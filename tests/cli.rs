@@ -188,3 +188,30 @@ fn bad_clickhouse_filter_and_section_limits_are_config_errors() {
         }
     }
 }
+
+/// Shell integration needs no config and no server: completion scripts for the three shells name
+/// the subcommands, the man page is roff, and `--version` names the commit it was built from.
+#[test]
+fn completions_man_page_and_version() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = pipetop(&["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8_lossy(&out.stdout);
+        for word in ["snapshot", "check", "window", "config", "completions"] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    // A config that cannot be read does not matter to either.
+    let out = pipetop(&["--config", "/nonexistent/pipetop.toml", "man"]);
+    assert!(out.status.success());
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.contains(".TH pipetop 1"), "{page}");
+    assert!(page.contains("snapshot") && page.contains("check"));
+    let out = pipetop(&["--version"]);
+    let version = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        version.starts_with(&format!("pipetop {} (", env!("CARGO_PKG_VERSION")))
+            && (version.contains("commit ") || version.contains("unknown commit")),
+        "{version}"
+    );
+}
