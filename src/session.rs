@@ -60,9 +60,7 @@ impl Session {
         };
         // The pipeline rows exist from the start (nothing found yet), so the screen's layout does
         // not jump when the first poll lands.
-        let mut model = session.derive();
-        model.thresholds = Arc::clone(&session.thresholds);
-        session.model = Arc::new(model);
+        session.model = Arc::new(session.derive());
         session
     }
 
@@ -123,15 +121,15 @@ impl Session {
             self.evaluations += 1;
         }
         model.alerts = self.alerts.summary();
-        model.thresholds = Arc::clone(&self.thresholds);
         model.judged_at = self.clock;
         model.criticals_fired = self.criticals_fired;
         self.model = Arc::new(model);
         true
     }
 
+    /// The model of the halves as they are now, before the alerts are judged on it.
     fn derive(&self) -> Model {
-        Model::new(
+        let mut model = Model::new(
             Sources {
                 kafka: self.kafka_status.state(),
                 clickhouse: self.clickhouse_status.state(),
@@ -143,7 +141,9 @@ impl Session {
                 kafka: self.kafka_status.last_good.clone(),
                 clickhouse: self.clickhouse_status.last_good.clone(),
             },
-        )
+        );
+        model.thresholds = Arc::clone(&self.thresholds);
+        model
     }
 }
 
