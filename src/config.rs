@@ -279,6 +279,18 @@ pub enum ConfigError {
         key: String,
         expected: String,
     },
+    /// A setting refused by the checks of `config_check`, at its line when the file was read.
+    #[error("{origin}: {}key `{key}`: {message}", at_line(.line))]
+    Refused {
+        origin: String,
+        line: Option<usize>,
+        key: String,
+        message: String,
+    },
+}
+
+fn at_line(line: &Option<usize>) -> String {
+    line.map(|n| format!("line {n}, ")).unwrap_or_default()
 }
 
 /// Looks up environment variables; a parameter so tests do not touch the process environment.
@@ -297,18 +309,18 @@ impl Env for ProcessEnv {
 impl Config {
     /// Reads `path` if given (defaults otherwise), then applies secrets from the environment.
     pub fn load(path: Option<&Path>, env: &dyn Env) -> Result<Config, ConfigError> {
-        let mut config = match path {
+        let (mut config, text) = match path {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                     path: path.to_path_buf(),
                     source,
                 })?;
-                Config::parse(&text, path)?
+                (Config::parse(&text, path)?, Some(text))
             }
-            None => Config::default(),
+            None => (Config::default(), None),
         };
         config.apply_env(env, path)?;
-        config.validate(path)?;
+        config.validate_text(path, text.as_deref())?;
         Ok(config)
     }
 
@@ -343,6 +355,21 @@ impl Config {
     }
 
     pub fn validate(&self, path: Option<&Path>) -> Result<(), ConfigError> {
+        self.validate_text(path, None)
+    }
+
+    /// `validate`, with the file's text (when there is one) to find the line of a refused key.
+    pub fn validate_text(
+        &self,
+        path: Option<&Path>,
+        text: Option<&str>,
+    ) -> Result<(), ConfigError> {
+        let refused = |p: crate::config_check::Problem| ConfigError::Refused {
+            origin: origin(path),
+            line: p.line,
+            key: p.key,
+            message: p.message,
+        };
         let invalid = |key: &str, expected: &str| ConfigError::Invalid {
             origin: origin(path),
             key: key.to_string(),
@@ -362,6 +389,13 @@ impl Config {
         {
             return Err(invalid("clickhouse.url", "an http:// or https:// URL"));
         }
+        crate::config_check::check_kafka_properties(
+            &self.kafka.properties,
+            &self.kafka.properties_env,
+            text,
+        )
+        .map_err(refused)?;
+        crate::config_check::check_alerts(&self.alerts, text).map_err(refused)?;
         if let Err(e) = crate::alerts::RuleSet::new(&self.alerts) {
             return Err(ConfigError::Invalid {
                 origin: origin(path),
@@ -462,7 +496,8 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(d)?;
     humantime::parse_duration(&text).map_err(|_| {
         serde::de::Error::custom(format!(
-            "expected a duration like \"2s\" or \"500ms\", found \"{text}\""
+            "expected a duration like \"2s\" or \"500ms\"{}, found \"{text}\"",
+            crate::time::not_negative(&text)
         ))
     })
 }

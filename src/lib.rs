@@ -9,6 +9,7 @@ pub mod check;
 pub mod clickhouse;
 pub mod collect;
 pub mod config;
+pub mod config_check;
 pub mod format;
 pub mod kafka;
 pub mod live;

@@ -30,6 +30,15 @@ pub fn ser_opt_unix_ms<S: Serializer>(t: &Option<SystemTime>, s: S) -> Result<S:
     }
 }
 
+/// For a config error about a duration: " (not negative)" when the text given was negative.
+pub fn not_negative(text: &str) -> &'static str {
+    if text.trim_start().starts_with('-') {
+        " (not negative)"
+    } else {
+        ""
+    }
+}
+
 /// "3s", "4m12s", "2h5m": the two most significant units, enough to read at a glance.
 pub fn short_duration(d: Duration) -> String {
     let secs = d.as_secs();

@@ -215,3 +215,55 @@ fn completions_man_page_and_version() {
         "{version}"
     );
 }
+
+/// Stricter checks: thresholds in the wrong order and an unknown librdkafka property stop pipetop
+/// before it connects anywhere (exit 2; `check`: 3, UNKNOWN) with the file, line and key, and never
+/// print a property's value. No server needed.
+#[test]
+fn wrong_order_threshold_and_unknown_kafka_property_are_config_errors() {
+    let dir = std::env::temp_dir().join(common::unique("pipetop_strict_cfg"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("pipetop.toml");
+    let secret = "hunter2-secret";
+    let cases = [
+        (
+            "context = \"x\"\n[alerts.rules.consumer_time_lag]\nwarn = 100\ncrit = 10\n"
+                .to_string(),
+            [
+                "line 2, key `alerts.rules.consumer_time_lag`",
+                "warn (100) must not be above crit (10)",
+            ],
+        ),
+        (
+            format!(
+                "[kafka]\nrequest_timeout = \"1s\"\n[kafka.properties]\n\"foo.bar\" = \"{secret}\"\n"
+            ),
+            [
+                "line 4, key `kafka.properties.\"foo.bar\"`",
+                "No such configuration property",
+            ],
+        ),
+    ];
+    for (text, wanted) in cases {
+        std::fs::write(&path, &text).unwrap();
+        let config = ["--config", path.to_str().unwrap()];
+        let out = pipetop(&[&config[..], &["snapshot", "--json"]].concat());
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with("pipetop: config file "), "{stderr}");
+        let check = pipetop(&[&config[..], &["check"]].concat());
+        assert_eq!(check.status.code(), Some(3), "{text}");
+        let stdout = String::from_utf8_lossy(&check.stdout);
+        assert!(
+            stdout.starts_with("PIPETOP UNKNOWN - config file "),
+            "{stdout}"
+        );
+        for message in [&stderr, &stdout] {
+            assert!(message.contains("pipetop.toml"), "{message}");
+            for w in wanted {
+                assert!(message.contains(w), "{w:?} missing: {message}");
+            }
+            assert!(!message.contains(secret), "{message}");
+        }
+    }
+}

@@ -243,7 +243,8 @@ fn opt_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duratio
     let text = String::deserialize(d)?;
     humantime::parse_duration(&text).map(Some).map_err(|_| {
         serde::de::Error::custom(format!(
-            "expected a duration like \"30s\", found \"{text}\""
+            "expected a duration like \"30s\"{}, found \"{text}\"",
+            crate::time::not_negative(&text)
         ))
     })
 }
@@ -288,6 +289,11 @@ impl SubjectMatcher {
     fn matches(&self, subject: &Subject) -> bool {
         subject.kind.name() == self.kind && self.regex.is_match(&subject.name)
     }
+}
+
+/// Whether `pattern` is a valid `match` of an override (`kind:glob` or `kind:re:regex`).
+pub fn check_pattern(pattern: &str) -> Result<(), String> {
+    SubjectMatcher::parse(pattern).map(|_| ())
 }
 
 fn glob_to_regex(glob: &str) -> String {
@@ -364,7 +370,8 @@ impl Default for RuleSet {
     }
 }
 
-fn apply(mut t: Threshold, o: &ThresholdOverride) -> Threshold {
+/// `o` laid over `t`: the keys it gives replace `t`'s, the others stay.
+pub fn apply(mut t: Threshold, o: &ThresholdOverride) -> Threshold {
     if o.warn.is_some() {
         t.warn = o.warn;
     }
