@@ -2,7 +2,8 @@
 //!
 //! Collectors (`kafka`, `clickhouse`) poll on their own tasks and publish immutable snapshots;
 //! one `session` ingests them, derives the pure `model` once per change and judges the `alerts`
-//! on it; `ui` draws the finished model, and `report` / `check` print it.
+//! on it; `ui` draws the finished model, `report` / `check` print it, and `serve` exposes it to
+//! Prometheus.
 
 pub mod alerts;
 pub mod check;
@@ -16,6 +17,7 @@ pub mod live;
 pub mod model;
 pub mod poll_window;
 pub mod report;
+pub mod serve;
 pub mod session;
 pub mod source;
 pub mod time;

@@ -79,6 +79,13 @@ enum Command {
         #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
         window: std::time::Duration,
     },
+    /// Run headless (the dashboard's collectors and session) and serve Prometheus metrics on
+    /// /metrics and a health check on /healthz, until SIGTERM or SIGINT.
+    Serve {
+        /// Address to listen on (loopback by default: put a proxy in front to expose it).
+        #[arg(long, default_value = "127.0.0.1:9464")]
+        listen: std::net::SocketAddr,
+    },
 }
 
 fn main() -> ExitCode {
@@ -110,6 +117,9 @@ fn main() -> ExitCode {
             None => dashboard(&config, &cli).await,
             Some(Command::Snapshot { json, window }) => print_snapshot(&config, window, json).await,
             Some(Command::Check { window, format }) => check(&config, window, format).await,
+            Some(Command::Serve { listen }) => pipetop::serve::run(&config, listen)
+                .await
+                .map(|()| ExitCode::SUCCESS),
             // Printed above, before any config was read.
             Some(Command::Completions { .. } | Command::Man) => Ok(ExitCode::SUCCESS),
         }
@@ -142,7 +152,7 @@ fn describe_command_line(command: Option<&Command>) -> Option<ExitCode> {
                 }
             },
         ),
-        Command::Check { .. } | Command::Snapshot { .. } => None,
+        Command::Check { .. } | Command::Snapshot { .. } | Command::Serve { .. } => None,
     }
 }
 

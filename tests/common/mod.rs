@@ -18,6 +18,8 @@ use pipetop::config::{ClickHouseConfig, Config};
 pub const KAFKA: &str = "127.0.0.1:9092";
 pub const CLICKHOUSE: &str = "http://127.0.0.1:8123";
 pub const LEGACY_CLICKHOUSE: &str = "http://127.0.0.1:18123";
+/// Debian's Prometheus (`tests/stack/deps` installs it; no service runs, tests start their own).
+pub const PROMETHEUS: &str = "/usr/bin/prometheus";
 
 /// A name no other test run has used: topics and groups outlive a test run.
 pub fn unique(prefix: &str) -> String {
@@ -158,10 +160,12 @@ pub enum Need {
     Tmux,
     /// `curl` on PATH.
     Curl,
+    /// Prometheus (Debian's `prometheus` package: `/usr/bin/prometheus`), started by the test.
+    Prometheus,
 }
 
 impl Need {
-    const ALL: [Need; 7] = [
+    const ALL: [Need; 8] = [
         Need::Kafka,
         Need::ClickHouse,
         Need::LegacyClickHouse,
@@ -169,6 +173,7 @@ impl Need {
         Need::LoadGenerator,
         Need::Tmux,
         Need::Curl,
+        Need::Prometheus,
     ];
 
     /// What is needed, as the skip message names it.
@@ -181,6 +186,7 @@ impl Need {
             Need::LoadGenerator => "the load generator (examples/pipeline)".to_string(),
             Need::Tmux => "tmux".to_string(),
             Need::Curl => "curl".to_string(),
+            Need::Prometheus => format!("Prometheus ({PROMETHEUS})"),
         }
     }
 
@@ -192,7 +198,7 @@ impl Need {
             }
             Need::ChdbVenv => "install it with tests/stack/up",
             Need::LoadGenerator => "build it with cargo build --examples",
-            Need::Tmux | Need::Curl => "install it with tests/stack/deps",
+            Need::Tmux | Need::Curl | Need::Prometheus => "install it with tests/stack/deps",
         }
     }
 
@@ -216,6 +222,7 @@ impl Need {
                 }
                 Need::Tmux => runs("tmux", "-V"),
                 Need::Curl => runs("curl", "--version"),
+                Need::Prometheus => runs(PROMETHEUS, "--version"),
             })
             .clone()
     }

@@ -1,0 +1,325 @@
+//! One finished [`Model`] as Prometheus metrics: every figure is a gauge (the model already holds
+//! windows and rates, not monotonic counters), rendered by `prometheus-client` into a registry
+//! built for this scrape alone, so nothing is shared with the session and nothing is stale.
+//!
+//! Cardinality is bounded by what the model lists: series per group and topic, per topic, per
+//! broker, per table and host, per source and per active alert; never per partition. A figure the
+//! model does not know (a time lag without history, a rate on the first poll) has no sample at all:
+//! never NaN, never 0.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicI64, AtomicU64};
+use std::time::SystemTime;
+
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::alerts::engine::AlertState;
+use crate::alerts::severity::Severity;
+use crate::model::Model;
+use crate::model::kafka::status::Status;
+use crate::source::SourceState;
+
+/// The exposition format a scraper asked for (`Accept`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The Prometheus text format 0.0.4 (`text/plain; version=0.0.4`): the default.
+    Text,
+    /// OpenMetrics 1.0 (`application/openmetrics-text`): `# UNIT` lines and the final `# EOF`.
+    OpenMetrics,
+}
+
+impl Format {
+    /// OpenMetrics when the `Accept` header offers it, the Prometheus text format otherwise.
+    pub fn from_accept(accept: Option<&str>) -> Format {
+        match accept {
+            Some(a) if a.contains("application/openmetrics-text") => Format::OpenMetrics,
+            _ => Format::Text,
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Text => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
+
+/// `pipetop_consumer_status`'s value: the status's place in the severity order, best first.
+pub fn status_code(status: Status) -> i64 {
+    match status {
+        Status::Ok => 0,
+        Status::Unknown => 1,
+        Status::NoCommit => 2,
+        Status::Warn => 3,
+        Status::Stall => 4,
+        Status::Rewind => 5,
+        Status::Stop => 6,
+    }
+}
+
+type Labels = Vec<(&'static str, String)>;
+type FloatFamily = Family<Labels, Gauge<f64, AtomicU64>>;
+type IntFamily = Family<Labels, Gauge<i64, AtomicI64>>;
+
+/// Registers a float gauge family named `pipetop_<name>_<unit>` (OpenMetrics: `# UNIT`).
+fn float(registry: &mut Registry, name: &str, help: &str, unit: Option<Unit>) -> FloatFamily {
+    let family = FloatFamily::default();
+    match unit {
+        Some(unit) => registry.register_with_unit(name, help, unit, family.clone()),
+        None => registry.register(name, help, family.clone()),
+    }
+    family
+}
+
+fn int(registry: &mut Registry, name: &str, help: &str) -> IntFamily {
+    let family = IntFamily::default();
+    registry.register(name, help, family.clone());
+    family
+}
+
+fn set_float(family: &FloatFamily, labels: Labels, value: Option<f64>) {
+    if let Some(v) = value.filter(|v| v.is_finite()) {
+        family.get_or_create(&labels).set(v);
+    }
+}
+
+fn set_int(family: &IntFamily, labels: Labels, value: impl TryInto<i64>) {
+    family
+        .get_or_create(&labels)
+        .set(value.try_into().unwrap_or(i64::MAX));
+}
+
+fn messages_per_second() -> Option<Unit> {
+    Some(Unit::Other("messages_per_second".to_string()))
+}
+
+/// The metrics of `model` as of `now` (the scrape's clock, for the sources' data age).
+pub fn render(model: &Model, now: SystemTime, format: Format) -> String {
+    let mut registry = Registry::with_prefix("pipetop");
+    kafka(&mut registry, model);
+    clickhouse(&mut registry, model);
+    sources(&mut registry, model, now);
+    alerts(&mut registry, model);
+    let mut out = String::new();
+    // Writing into a String cannot fail.
+    let _ = encode_registry(&mut out, &registry);
+    match format {
+        Format::OpenMetrics => {
+            let _ = encode_eof(&mut out);
+            out
+        }
+        // Only gauges: the text format is OpenMetrics without its UNIT lines and EOF marker.
+        Format::Text => out
+            .lines()
+            .filter(|l| !l.starts_with("# UNIT "))
+            .flat_map(|l| [l, "\n"])
+            .collect(),
+    }
+}
+
+fn kafka(registry: &mut Registry, model: &Model) {
+    let lag = int(
+        registry,
+        "consumer_lag_messages",
+        "Committed-offset lag (end - committed) summed over the partitions whose lag is known",
+    );
+    let time_lag = float(
+        registry,
+        "consumer_time_lag",
+        "Age of the oldest unconsumed message; no sample while unknown",
+        Some(Unit::Seconds),
+    );
+    let produce = float(
+        registry,
+        "produce_rate",
+        "Messages per second produced into the group's partitions of the topic",
+        messages_per_second(),
+    );
+    let consume = float(
+        registry,
+        "consume_rate",
+        "Messages per second the group committed on the topic",
+        messages_per_second(),
+    );
+    let status = int(
+        registry,
+        "consumer_status",
+        "Worst partition status: 0 ok, 1 unknown, 2 no_commit, 3 warn, 4 stall, 5 rewind, 6 stop",
+    );
+    let members = int(
+        registry,
+        "consumer_members",
+        "Members of the consumer group",
+    );
+    for g in &model.kafka.groups {
+        set_int(
+            &status,
+            vec![("group", g.group_id.clone())],
+            status_code(g.status),
+        );
+        set_int(&members, vec![("group", g.group_id.clone())], g.members);
+        let known: HashSet<&str> = g
+            .partitions
+            .iter()
+            .filter(|p| p.lag.is_some())
+            .map(|p| p.topic.as_str())
+            .collect();
+        for t in &g.topic_lags {
+            let labels = || vec![("group", g.group_id.clone()), ("topic", t.topic.clone())];
+            if known.contains(t.topic.as_str()) {
+                set_int(&lag, labels(), t.lag.total_lag);
+            }
+            set_float(&time_lag, labels(), t.lag.time_lag_s);
+            set_float(&produce, labels(), t.lag.produce_rate);
+            set_float(&consume, labels(), t.lag.consume_rate);
+        }
+    }
+
+    let under = int(
+        registry,
+        "topic_under_replicated_partitions",
+        "Partitions whose ISR is smaller than their replica set",
+    );
+    let leaderless = int(
+        registry,
+        "topic_leaderless_partitions",
+        "Partitions without a leader",
+    );
+    let partitions = int(registry, "topic_partitions", "Partitions of the topic");
+    let topic_rate = float(
+        registry,
+        "topic_produce_rate",
+        "Messages per second produced into the topic (last minute)",
+        messages_per_second(),
+    );
+    for t in &model.kafka.topics {
+        let labels = || vec![("topic", t.name.clone())];
+        set_int(&under, labels(), t.under_replicated);
+        set_int(&leaderless, labels(), t.leaderless);
+        set_int(&partitions, labels(), t.partitions.len());
+        set_float(&topic_rate, labels(), t.produce_rate);
+    }
+
+    let up = int(
+        registry,
+        "broker_up",
+        "1 when the broker is in the cluster metadata and answered for the partitions it leads",
+    );
+    for b in &model.kafka.brokers {
+        let answering = b.in_metadata && b.answered != Some(false);
+        set_int(
+            &up,
+            vec![("broker", b.id.to_string())],
+            i64::from(answering),
+        );
+    }
+}
+
+fn clickhouse(registry: &mut Registry, model: &Model) {
+    let parts = int(
+        registry,
+        "table_worst_partition_active_parts",
+        "Active parts in the table's partition with the most of them",
+    );
+    let ratio = float(
+        registry,
+        "table_parts_to_delay_ratio",
+        "Worst partition's active parts / parts_to_delay_insert (1 = inserts are slowed down)",
+        None,
+    );
+    let failed = int(
+        registry,
+        "table_failed_inserts",
+        "Failed INSERTs in the query_log window (a windowed count, not a counter)",
+    );
+    let p95 = float(
+        registry,
+        "table_insert_latency_p95",
+        "95th percentile INSERT duration in the query_log window",
+        Some(Unit::Seconds),
+    );
+    let freshness = float(
+        registry,
+        "table_freshness",
+        "Age of the newest row of a watched table",
+        Some(Unit::Seconds),
+    );
+    for t in &model.clickhouse.health {
+        let labels = || vec![("host", t.host.clone()), ("table", t.table.clone())];
+        if let Some(n) = t.max_parts_in_partition {
+            set_int(&parts, labels(), n);
+        }
+        set_float(&ratio, labels(), t.parts_to_delay_ratio);
+        if let Some(n) = t.failed_inserts {
+            set_int(&failed, labels(), n);
+        }
+        set_float(&p95, labels(), t.p95_insert_ms.map(|ms| ms / 1000.0));
+        set_float(&freshness, labels(), t.freshness_s.map(|s| s as f64));
+    }
+    let host_up = int(
+        registry,
+        "clickhouse_host_up",
+        "1 when the ClickHouse host answered the last poll",
+    );
+    for h in &model.clickhouse.hosts {
+        set_int(
+            &host_up,
+            vec![("host", h.host.clone())],
+            i64::from(h.error.is_none()),
+        );
+    }
+}
+
+fn sources(registry: &mut Registry, model: &Model, now: SystemTime) {
+    let up = int(
+        registry,
+        "source_up",
+        "1 when the source's last poll succeeded",
+    );
+    let age = float(
+        registry,
+        "source_data_age",
+        "Age of the source's last good data; no sample before the first",
+        Some(Unit::Seconds),
+    );
+    let sources: [(&str, &SourceState); 2] = [
+        ("kafka", &model.sources.kafka),
+        ("clickhouse", &model.sources.clickhouse),
+    ];
+    for (name, state) in sources {
+        let labels = || vec![("source", name.to_string())];
+        let good = state.error.is_none() && state.last_good_at.is_some();
+        set_int(&up, labels(), i64::from(good));
+        set_float(&age, labels(), state.age(now).map(|d| d.as_secs_f64()));
+    }
+}
+
+fn alerts(registry: &mut Registry, model: &Model) {
+    let alert = int(
+        registry,
+        "alert",
+        "1 per active alert of pipetop's own rules (pending or firing)",
+    );
+    for a in &model.alerts.active {
+        let state = match a.state {
+            AlertState::Pending => "pending",
+            AlertState::Firing => "firing",
+        };
+        let severity = match a.severity {
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        };
+        let labels = vec![
+            ("rule", a.rule.name().to_string()),
+            ("subject_kind", a.subject.kind.name().to_string()),
+            ("subject", a.subject.name.clone()),
+            ("severity", severity.to_string()),
+            ("state", state.to_string()),
+        ];
+        set_int(&alert, labels, 1);
+    }
+}

@@ -1,0 +1,138 @@
+//! `pipetop serve`: the dashboard's collectors and session without a screen, and an HTTP endpoint
+//! for Prometheus. A scrape renders the newest finished model (`metrics.rs`); it never waits on
+//! Kafka, ClickHouse or the session.
+//!
+//! - `GET /metrics`: the Prometheus text format, or OpenMetrics when `Accept` asks for it;
+//! - `GET /healthz`: 200 `ok` while the session task runs, 503 once it has stopped.
+
+pub mod metrics;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{ACCEPT, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::collect::Collectors;
+use crate::config::Config;
+use crate::live::spawn_session;
+use crate::model::Model;
+
+use self::metrics::Format;
+
+/// Serves until SIGTERM or SIGINT. Fails when the address cannot be bound or the collectors
+/// cannot start.
+pub async fn run(config: &Config, listen: SocketAddr) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let collectors = Collectors::spawn(config)?;
+    let models = spawn_session(
+        config,
+        collectors.kafka.clone(),
+        collectors.clickhouse.clone(),
+    );
+    tracing::info!(
+        "serving metrics on http://{}/metrics",
+        listener.local_addr()?
+    );
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors and the like: the next accept may succeed.
+                Err(e) => {
+                    tracing::warn!("accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            signal = &mut shutdown => return signal,
+        };
+        let models = models.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let response = respond(&request, &models);
+                async move { Ok::<_, Infallible>(response) }
+            });
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = connection.await {
+                tracing::debug!("connection: {e}");
+            }
+        });
+    }
+}
+
+/// Resolves on the first SIGTERM or SIGINT.
+async fn shutdown_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}
+
+fn respond(
+    request: &Request<Incoming>,
+    models: &watch::Receiver<Arc<Model>>,
+) -> Response<Full<Bytes>> {
+    match (request.method(), request.uri().path()) {
+        (&Method::GET | &Method::HEAD, "/metrics") => {
+            let accept = request.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
+            let format = Format::from_accept(accept);
+            // The newest finished model: a clone of the Arc, the session is never waited on.
+            let model = Arc::clone(&models.borrow());
+            let body = metrics::render(&model, SystemTime::now(), format);
+            reply(StatusCode::OK, format.content_type(), body)
+        }
+        (&Method::GET | &Method::HEAD, "/healthz") => {
+            // The session task holds the sender: once it has stopped, has_changed fails.
+            if models.has_changed().is_ok() {
+                reply(StatusCode::OK, "text/plain; charset=utf-8", "ok\n".into())
+            } else {
+                reply(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "text/plain; charset=utf-8",
+                    "session stopped\n".into(),
+                )
+            }
+        }
+        (_, "/metrics" | "/healthz") => reply(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain; charset=utf-8",
+            "GET only\n".into(),
+        ),
+        _ => reply(
+            StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            "pipetop serves /metrics and /healthz\n".into(),
+        ),
+    }
+}
+
+fn reply(status: StatusCode, content_type: &'static str, body: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(content_type),
+    );
+    response
+}

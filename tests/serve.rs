@@ -1,0 +1,264 @@
+//! `pipetop serve`: the metrics of the fixture model line by line, and a real Prometheus scraping
+//! the real binary against the live stack, finding the lag `kafka-consumer-groups` reports.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+mod common;
+mod fixtures;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pipetop::kafka::snapshot::KafkaSnapshot;
+use pipetop::serve::metrics::{Format, render};
+use pipetop::session::Session;
+use pipetop::source::SourceStatus;
+
+fn lines(text: &str) -> Vec<&str> {
+    text.lines().collect()
+}
+
+#[test]
+fn fixture_model_renders_lag_status_and_alerts() {
+    let text = render(&fixtures::model(), fixtures::now(), Format::Text);
+    let lines = lines(&text);
+    for expected in [
+        "# TYPE pipetop_consumer_lag_messages gauge",
+        r#"pipetop_consumer_lag_messages{group="orders_enricher",topic="orders"} 4710"#,
+        r#"pipetop_consumer_lag_messages{group="clickhouse_group",topic="events_topic"} 1185"#,
+        r#"pipetop_consumer_status{group="orders_enricher"} 6"#,
+        r#"pipetop_consumer_status{group="clicks_loader"} 2"#,
+        r#"pipetop_produce_rate_messages_per_second{group="orders_enricher",topic="orders"} 180.0"#,
+        r#"pipetop_consume_rate_messages_per_second{group="orders_enricher",topic="orders"} 0.0"#,
+        r#"pipetop_topic_under_replicated_partitions{topic="orders"} 1"#,
+        r#"pipetop_broker_up{broker="3"} 1"#,
+        r#"pipetop_table_worst_partition_active_parts{host="http://ch-1.prod:8123",table="metrics.raw_samples"} 285"#,
+        r#"pipetop_table_parts_to_delay_ratio{host="http://ch-1.prod:8123",table="metrics.raw_samples"} 0.95"#,
+        r#"pipetop_table_failed_inserts{host="http://ch-1.prod:8123",table="default.events_dedup"} 37"#,
+        r#"pipetop_table_insert_latency_p95_seconds{host="http://ch-1.prod:8123",table="metrics.raw_samples"} 1.85"#,
+        r#"pipetop_source_up{source="kafka"} 1"#,
+        r#"pipetop_source_data_age_seconds{source="clickhouse"} 1.0"#,
+        r#"pipetop_alert{rule="consumer_status",subject_kind="group",subject="orders_enricher",severity="critical",state="firing"} 1"#,
+        r#"pipetop_alert{rule="insert_latency_p95",subject_kind="table",subject="metrics.raw_samples",severity="warning",state="pending"} 1"#,
+    ] {
+        assert!(lines.contains(&expected), "no line {expected}\n{text}");
+    }
+    // The text format has neither OpenMetrics' UNIT lines nor its EOF marker, and never NaN.
+    assert!(
+        !text.contains("# UNIT") && !text.contains("# EOF"),
+        "{text}"
+    );
+    assert!(!text.to_lowercase().contains("nan"), "{text}");
+    // Bounded cardinality: no partition label anywhere.
+    assert!(!text.contains("partition="), "{text}");
+}
+
+#[test]
+fn openmetrics_has_units_and_eof() {
+    let text = render(&fixtures::model(), fixtures::now(), Format::OpenMetrics);
+    let lines = lines(&text);
+    assert_eq!(lines.last(), Some(&"# EOF"));
+    assert!(lines.contains(&"# UNIT pipetop_consumer_time_lag_seconds seconds"));
+    assert!(
+        lines
+            .contains(&r#"pipetop_consumer_lag_messages{group="clicks_loader",topic="clicks"} 75"#)
+    );
+    assert_eq!(
+        Format::from_accept(Some(
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
+        )),
+        Format::OpenMetrics
+    );
+    assert_eq!(Format::from_accept(Some("*/*")), Format::Text);
+    assert_eq!(Format::from_accept(None), Format::Text);
+}
+
+/// `clicks_loader`'s members are assigned `clicks` but the group never committed anything: its lag
+/// and time lag are unknown and have no sample at all (never NaN, never 0); its status says so.
+#[test]
+fn unknown_lag_and_time_lag_have_no_sample() {
+    let mut session = Session::new(&fixtures::config());
+    let mut kafka: SourceStatus<KafkaSnapshot> = SourceStatus::default();
+    for n in 0..5 {
+        let mut snapshot = fixtures::kafka_snapshot(n);
+        for g in &mut snapshot.groups {
+            if g.group_id == "clicks_loader" {
+                g.committed.clear();
+            }
+        }
+        kafka.record(Ok(snapshot), fixtures::t(n));
+        session.ingest(Some(kafka.clone()), None);
+    }
+    let model = session.model();
+    let clicks = model
+        .kafka
+        .group("clicks_loader")
+        .expect("the group is listed");
+    assert_eq!(clicks.topic_lags[0].lag.time_lag_s, None);
+    let text = render(model, fixtures::t(4), Format::Text);
+    let lines = lines(&text);
+    assert!(
+        !text.contains(r#"pipetop_consumer_time_lag_seconds{group="clicks_loader""#),
+        "{text}"
+    );
+    assert!(
+        !text.contains(r#"pipetop_consumer_lag_messages{group="clicks_loader""#),
+        "{text}"
+    );
+    assert!(
+        lines.contains(&r#"pipetop_consumer_status{group="clicks_loader"} 2"#),
+        "{text}"
+    );
+    // The other groups keep their samples.
+    assert!(
+        text.contains(
+            r#"pipetop_consumer_time_lag_seconds{group="orders_enricher",topic="orders"}"#
+        ),
+        "{text}"
+    );
+    // ClickHouse never answered: down, and no data age without data.
+    assert!(
+        lines.contains(&r#"pipetop_source_up{source="clickhouse"} 0"#),
+        "{text}"
+    );
+    assert!(!text.contains(r#"pipetop_source_data_age_seconds{source="clickhouse"}"#));
+}
+
+// ------------------------------------------------------------------ end to end, real Prometheus
+
+fn curl(url: &str, query: Option<&str>) -> Option<String> {
+    let mut cmd = Command::new("curl");
+    cmd.args(["-s", "-f", "--max-time", "5"]);
+    if let Some(q) = query {
+        cmd.args(["--get", "--data-urlencode", &format!("query={q}")]);
+    }
+    let out = cmd.arg(url).output().expect("curl runs");
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The values of an instant query's vector result, or nothing yet.
+fn prometheus_values(port: u16, query: &str) -> Vec<f64> {
+    let Some(body) = curl(
+        &format!("http://127.0.0.1:{port}/api/v1/query"),
+        Some(query),
+    ) else {
+        return Vec::new();
+    };
+    let v: serde_json::Value = serde_json::from_str(&body).expect("Prometheus answers JSON");
+    v["data"]["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["value"][1].as_str()?.parse().ok())
+        .collect()
+}
+
+fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prometheus_scrapes_the_lag_kafka_consumer_groups_reports() {
+    common::needs!(Kafka, ClickHouse, Prometheus, Curl);
+    let topic = common::unique("serve_topic");
+    let group = common::unique("serve_group");
+    common::create_topic(&topic, 3).await;
+    common::produce(&topic, &[10, 20, 30]);
+    common::commit(&group, &topic, &[(0, 4), (1, 5), (2, 30)]);
+
+    let serve_port = common::unused_port();
+    let mut serve = common::Process(
+        Command::new(env!("CARGO_BIN_EXE_pipetop"))
+            .env_remove("PIPETOP_CONFIG")
+            .args(["--kafka", common::KAFKA, "--clickhouse", common::CLICKHOUSE])
+            .args(["--refresh", "1s", "serve", "--listen"])
+            .arg(format!("127.0.0.1:{serve_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("pipetop serve starts"),
+    );
+    let healthz = wait_for("pipetop serve /healthz", Duration::from_secs(20), || {
+        curl(&format!("http://127.0.0.1:{serve_port}/healthz"), None)
+    });
+    assert_eq!(healthz, "ok\n");
+
+    let dir = std::env::temp_dir().join(common::unique("serve_prometheus"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  \
+             - job_name: pipetop\n    static_configs:\n      - targets: ['127.0.0.1:{serve_port}']\n"
+        ),
+    )
+    .unwrap();
+    let prometheus_port = common::unused_port();
+    let prometheus = common::Process(
+        Command::new(common::PROMETHEUS)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{prometheus_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus starts"),
+    );
+
+    let query = format!(r#"pipetop_consumer_lag_messages{{group="{group}"}}"#);
+    let scraped = wait_for(
+        "the group's lag in Prometheus",
+        Duration::from_secs(60),
+        || {
+            let values = prometheus_values(prometheus_port, &query);
+            (!values.is_empty()).then(|| values.iter().sum::<f64>())
+        },
+    );
+    let described: i64 = common::describe_groups_with_reference_tool(&[&group])
+        .iter()
+        .filter(|r| r.topic == topic)
+        .map(|r| r.lag.expect("the group committed every partition"))
+        .sum();
+    assert_eq!(described, 6 + 15);
+    assert_eq!(scraped, described as f64, "{query}");
+    // Prometheus negotiated and parsed the exposition; the sources are up.
+    assert_eq!(
+        prometheus_values(prometheus_port, r#"up{job="pipetop"}"#),
+        [1.0]
+    );
+    assert_eq!(
+        prometheus_values(prometheus_port, r#"pipetop_source_up{source="kafka"}"#),
+        [1.0]
+    );
+    drop(prometheus);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // SIGTERM: a clean exit.
+    let pid = serve.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = wait_for("pipetop serve to exit", Duration::from_secs(10), || {
+        serve.0.try_wait().unwrap()
+    });
+    assert!(status.success(), "{status}");
+    common::delete_topic(&topic).await;
+    common::delete_groups(&[&group]).await;
+}
