@@ -8,6 +8,7 @@ use std::time::Duration;
 use clickhouse::sql::Identifier;
 use clickhouse::{RowOwned, RowRead};
 
+use super::response_cap::{self, TooLarge, size_text};
 use crate::config::ClickHouseConfig;
 
 /// Extra client-side wait beyond the server's `max_execution_time`, so the server's own, clearer
@@ -69,8 +70,18 @@ pub enum ChError {
     /// The server answered with an exception (`Code: N. DB::Exception: ...`).
     #[error("{message}")]
     Server { code: Option<u32>, message: String },
-    #[error("no answer within {0:?}")]
+    /// The whole answer, body included, did not arrive in time.
+    #[error("timed out: no whole answer within {0:?}")]
     Timeout(Duration),
+    /// The answer passed `max_response_bytes`: reading stopped there.
+    #[error("response larger than {}: refused", size_text(*.0))]
+    TooLarge(u64),
+    /// The connection closed before the body's announced length arrived.
+    #[error("response truncated: the connection closed before the whole answer arrived")]
+    Truncated,
+    /// A 200 whose body is not rows of the query (an HTML page from a proxy, garbage).
+    #[error("not a valid answer to the query ({0})")]
+    Invalid(String),
     #[error("{0}")]
     Transport(String),
 }
@@ -95,7 +106,7 @@ impl ChError {
 
 impl ChClient {
     pub fn new(config: &ClickHouseConfig) -> ChClient {
-        let mut inner = clickhouse::Client::default()
+        let mut inner = response_cap::client(config.max_response_bytes)
             .with_url(&config.url)
             .with_user(&config.user)
             .with_database(&config.database)
@@ -194,11 +205,63 @@ fn whole_seconds(d: Duration) -> u64 {
 
 impl From<clickhouse::error::Error> for ChError {
     fn from(e: clickhouse::error::Error) -> ChError {
+        use clickhouse::error::Error as E;
+        if let Some(TooLarge(max)) = response_cap::is_too_large(&e) {
+            return ChError::TooLarge(max);
+        }
         match e {
-            clickhouse::error::Error::BadResponse(text) => parse_exception(&text),
-            clickhouse::error::Error::TimedOut => ChError::Timeout(Duration::ZERO),
+            // The crate's own words when a body ends before its columns header, or has none.
+            E::BadResponse(text) if CRATE_HEADER_ERRORS.contains(&text.as_str()) => {
+                ChError::Invalid(text)
+            }
+            E::BadResponse(text) => parse_exception(&text),
+            E::TimedOut => ChError::Timeout(Duration::ZERO),
+            E::Network(_) if is_incomplete(&e) => ChError::Truncated,
+            // What the body held cannot be rows of the query: a proxy's page, garbage, a cut row.
+            E::DataFormat(_)
+            | E::NotEnoughData
+            | E::InvalidUtf8Encoding(_)
+            | E::InvalidTagEncoding(_)
+            | E::VariantDiscriminatorIsOutOfBound(_)
+            | E::Custom(_)
+            | E::InvalidColumnsHeader(_)
+            | E::SchemaMismatch(_)
+            | E::Decompression(_) => ChError::Invalid(first_line(&with_causes(&e), 200)),
             other => ChError::Transport(with_causes(&other)),
         }
+    }
+}
+
+const CRATE_HEADER_ERRORS: [&str; 2] = [
+    "Could not read columns header",
+    "Expected at least one column in the header",
+];
+
+/// The connection closed before the announced Content-Length (hyper: "end of file before message
+/// length reached", or "connection closed before message completed").
+fn is_incomplete(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(cause) = next {
+        if cause
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_incomplete_message)
+            || cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::UnexpectedEof)
+        {
+            return true;
+        }
+        next = cause.source();
+    }
+    false
+}
+
+/// Garbage quoted back is itself garbage: one line, at most `max` characters of it.
+fn first_line(text: &str, max: usize) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    match line.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_string(),
     }
 }
 

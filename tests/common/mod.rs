@@ -15,6 +15,8 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use pipetop::config::{ClickHouseConfig, Config};
 
+pub mod hostile;
+
 pub const KAFKA: &str = "127.0.0.1:9092";
 pub const CLICKHOUSE: &str = "http://127.0.0.1:8123";
 pub const LEGACY_CLICKHOUSE: &str = "http://127.0.0.1:18123";
@@ -158,10 +160,13 @@ pub enum Need {
     Tmux,
     /// `curl` on PATH.
     Curl,
+    /// A listening socket of the test's own on 127.0.0.1 (missing in a network namespace without
+    /// loopback, e.g. `unshare -n`).
+    Loopback,
 }
 
 impl Need {
-    const ALL: [Need; 7] = [
+    const ALL: [Need; 8] = [
         Need::Kafka,
         Need::ClickHouse,
         Need::LegacyClickHouse,
@@ -169,6 +174,7 @@ impl Need {
         Need::LoadGenerator,
         Need::Tmux,
         Need::Curl,
+        Need::Loopback,
     ];
 
     /// What is needed, as the skip message names it.
@@ -181,6 +187,7 @@ impl Need {
             Need::LoadGenerator => "the load generator (examples/pipeline)".to_string(),
             Need::Tmux => "tmux".to_string(),
             Need::Curl => "curl".to_string(),
+            Need::Loopback => "a loopback interface (127.0.0.1)".to_string(),
         }
     }
 
@@ -193,6 +200,7 @@ impl Need {
             Need::ChdbVenv => "install it with tests/stack/up",
             Need::LoadGenerator => "build it with cargo build --examples",
             Need::Tmux | Need::Curl => "install it with tests/stack/deps",
+            Need::Loopback => "run outside a network namespace without loopback",
         }
     }
 
@@ -216,6 +224,7 @@ impl Need {
                 }
                 Need::Tmux => runs("tmux", "-V"),
                 Need::Curl => runs("curl", "--version"),
+                Need::Loopback => loopback(),
             })
             .clone()
     }
@@ -233,6 +242,15 @@ fn answers(addr: &str) -> Result<(), String> {
     std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(1500))
         .map(drop)
         .map_err(|e| format!("connect to {addr}: {e}"))
+}
+
+/// A listener on 127.0.0.1 that a connect reaches: without a loopback interface binding may
+/// still succeed, but the connect is unreachable.
+fn loopback() -> Result<(), String> {
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind 127.0.0.1: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    answers(&addr.to_string())
 }
 
 fn runs(program: &str, arg: &str) -> Result<(), String> {
