@@ -105,7 +105,31 @@ async fn a_200_mb_body_is_refused_at_the_cap_without_being_read() {
         "200 MB body: refused after {elapsed:?}, {sent} bytes sent ({:.1} MiB)",
         sent as f64 / 1024.0 / 1024.0
     );
-    // 16 MiB read, plus what the kernel's socket buffers held on both sides.
+    // Small rows: the rows' size in memory reaches the cap first (at most 16 MiB of the wire
+    // plus what the kernel's socket buffers held on both sides).
+    assert!(sent < 48 * 1024 * 1024, "{sent} bytes of {TOTAL} sent");
+}
+
+/// One row as large as the body: nothing decodes before it is whole, so the socket's count stops it.
+#[tokio::test]
+async fn a_200_mb_row_is_refused_on_the_socket() {
+    common::needs!(Loopback);
+    const TOTAL: u64 = 200 * 1000 * 1000;
+    let hostile = Hostile::start(Mode::HugeRow(TOTAL)).await.unwrap();
+    let (elapsed, error) = poll_failing(&hostile, Duration::from_secs(5)).await;
+    assert!(
+        error.ends_with("response larger than 16 MiB: refused"),
+        "{error}"
+    );
+    let sent = settled_bytes_sent(&hostile).await;
+    eprintln!(
+        "one 200 MB row: refused after {elapsed:?}, {sent} bytes sent ({:.1} MiB)",
+        sent as f64 / 1024.0 / 1024.0
+    );
+    assert!(
+        sent >= 16 * 1024 * 1024,
+        "stopped by the socket's cap: {sent}"
+    );
     assert!(sent < 48 * 1024 * 1024, "{sent} bytes of {TOTAL} sent");
 }
 
@@ -117,7 +141,10 @@ async fn a_500_with_a_200_mb_body_is_not_read_whole() {
     let hostile = Hostile::start(Mode::HugeError(TOTAL)).await.unwrap();
     let (elapsed, error) = poll_failing(&hostile, Duration::from_secs(5)).await;
     // The crate replaces a body it could not read with the status's code.
-    assert!(error.ends_with("Code: 241"), "{error}");
+    assert!(
+        error.ends_with("Code: 241 (no readable error text came with it)"),
+        "{error}"
+    );
     let sent = settled_bytes_sent(&hostile).await;
     eprintln!(
         "500 with a 200 MB body: failed after {elapsed:?}, {sent} bytes sent ({:.1} MiB)",

@@ -19,6 +19,8 @@ const CLIENT_GRACE: Duration = Duration::from_secs(1);
 pub struct ChClient {
     inner: clickhouse::Client,
     timeout: Duration,
+    /// `max_response_bytes`: on the socket (in the connector) and for the rows kept in memory.
+    max_response_bytes: u64,
     /// Queries sent, shared by clones so a poll can report how many it cost.
     sent: Arc<AtomicU32>,
 }
@@ -122,6 +124,7 @@ impl ChClient {
         ChClient {
             inner,
             timeout: config.query_timeout,
+            max_response_bytes: config.max_response_bytes,
             sent: Arc::new(AtomicU32::new(0)),
         }
     }
@@ -180,8 +183,8 @@ impl ChClient {
         }
         self.sent.fetch_add(1, Ordering::Relaxed);
         let limit = server_limit + CLIENT_GRACE;
-        match tokio::time::timeout(limit, query.fetch_all::<T>()).await {
-            Ok(result) => result.map_err(ChError::from),
+        match tokio::time::timeout(limit, collect_rows(query, self.max_response_bytes)).await {
+            Ok(result) => result,
             Err(_) => Err(ChError::Timeout(limit)),
         }
     }
@@ -196,6 +199,29 @@ impl ChClient {
             .next()
             .ok_or_else(|| ChError::Transport(format!("no row returned by: {sql}")))
     }
+}
+
+/// The crate's `fetch_all`, with the rows' size in memory bounded too: small rows decode into larger
+/// values (an empty string is one byte on the wire, 24 in a `String`), so an answer under the
+/// socket's cap could still take many times it in memory. Each row counts its size plus the bytes
+/// decoded into it (a string's text lands on the heap).
+async fn collect_rows<T>(query: clickhouse::query::Query, max: u64) -> Result<Vec<T>, ChError>
+where
+    T: RowOwned + RowRead,
+{
+    let row_size = std::mem::size_of::<T>() as u64;
+    let mut cursor = query.fetch::<T>()?;
+    let mut rows = Vec::new();
+    while let Some(row) = cursor.next().await? {
+        rows.push(row);
+        let in_memory = (rows.len() as u64)
+            .saturating_mul(row_size)
+            .saturating_add(cursor.decoded_bytes());
+        if in_memory > max {
+            return Err(ChError::TooLarge(max));
+        }
+    }
+    Ok(rows)
 }
 
 /// `max_execution_time` is whole seconds on old servers; below one second means "no limit" (0).
@@ -213,6 +239,11 @@ impl From<clickhouse::error::Error> for ChError {
             // The crate's own words when a body ends before its columns header, or has none.
             E::BadResponse(text) if CRATE_HEADER_ERRORS.contains(&text.as_str()) => {
                 ChError::Invalid(text)
+            }
+            // The crate's stand-in when an error's body is empty or could not be read whole (cut
+            // off at the cap, or not UTF-8): say so rather than show a bare code.
+            E::BadResponse(text) if is_bare_status(&text) => {
+                parse_exception(&format!("{text} (no readable error text came with it)"))
             }
             E::BadResponse(text) => parse_exception(&text),
             E::TimedOut => ChError::Timeout(Duration::ZERO),
@@ -254,6 +285,18 @@ fn is_incomplete(e: &(dyn std::error::Error + 'static)) -> bool {
         next = cause.source();
     }
     false
+}
+
+/// `Code: 241` (the exception-code header) or `500 Internal Server Error` (the status): what the
+/// crate reports for an error response without a readable body.
+fn is_bare_status(text: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match text.strip_prefix("Code: ") {
+        Some(code) => digits(code),
+        None => text
+            .split_once(' ')
+            .is_some_and(|(status, _)| status.len() == 3 && digits(status)),
+    }
 }
 
 /// Garbage quoted back is itself garbage: one line, at most `max` characters of it.
@@ -313,6 +356,27 @@ mod tests {
             e.to_string(),
             "Code: 60. DB::Exception: Table system.kafka_consumers does not exist. (UNKNOWN_TABLE)"
         );
+    }
+
+    #[test]
+    fn a_bare_status_says_the_error_text_is_missing() {
+        let e = ChError::from(clickhouse::error::Error::BadResponse("Code: 241".into()));
+        assert_eq!(e.code(), Some(241));
+        assert_eq!(
+            e.to_string(),
+            "Code: 241 (no readable error text came with it)"
+        );
+        let e = ChError::from(clickhouse::error::Error::BadResponse(
+            "502 Bad Gateway".into(),
+        ));
+        assert_eq!(
+            e.to_string(),
+            "502 Bad Gateway (no readable error text came with it)"
+        );
+        let e = ChError::from(clickhouse::error::Error::BadResponse(
+            "Code: 60. DB::Exception: no table".into(),
+        ));
+        assert_eq!(e.to_string(), "Code: 60. DB::Exception: no table");
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub enum Mode {
     /// 200 with a body of this many bytes of well-formed rows (`version String, uptime UInt64`),
     /// generated as it is sent from one reused buffer.
     Huge(u64),
+    /// 200 with a body of this many bytes holding one row whose `version` string takes it all:
+    /// nothing can be decoded before the whole row has arrived.
+    HugeRow(u64),
     /// 500 with a body of this many bytes of exception text: the `clickhouse` crate collects an
     /// error's body whole, with no length check of its own.
     HugeError(u64),
@@ -122,11 +125,7 @@ async fn serve(mut stream: TcpStream, mode: Mode, sent: &AtomicU64) -> io::Resul
                  Content-Length: {total}\r\nConnection: close\r\n\r\n"
             );
             stream.write_all(head.as_bytes()).await?;
-            let mut header = vec![2u8];
-            for text in ["version", "uptime", "String", "UInt64"] {
-                header.push(text.len() as u8);
-                header.extend_from_slice(text.as_bytes());
-            }
+            let header = columns_header();
             // One row: "26.1" and an uptime; the buffer holds whole rows only.
             let mut row = vec![4u8];
             row.extend_from_slice(b"26.1");
@@ -139,6 +138,29 @@ async fn serve(mut stream: TcpStream, mode: Mode, sent: &AtomicU64) -> io::Resul
             while left > 0 {
                 let n = rows.len().min(usize::try_from(left).unwrap_or(usize::MAX));
                 write_counted(&mut stream, &rows[..n], sent).await?;
+                left -= n as u64;
+            }
+        }
+        Mode::HugeRow(total) => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\
+                 Content-Length: {total}\r\nConnection: close\r\n\r\n"
+            );
+            stream.write_all(head.as_bytes()).await?;
+            let mut start = columns_header();
+            // Room for the length (a varint of up to 5 bytes) and the UInt64: roughly the body.
+            let mut len = total - start.len() as u64 - 5 - 8;
+            while len >= 0x80 {
+                start.push((len as u8 & 0x7f) | 0x80);
+                len >>= 7;
+            }
+            start.push(len as u8);
+            write_counted(&mut stream, &start, sent).await?;
+            let text = vec![b'x'; 64 * 1024];
+            let mut left = total - start.len() as u64;
+            while left > 0 {
+                let n = text.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                write_counted(&mut stream, &text[..n], sent).await?;
                 left -= n as u64;
             }
         }
@@ -159,6 +181,16 @@ async fn serve(mut stream: TcpStream, mode: Mode, sent: &AtomicU64) -> io::Resul
         }
     }
     stream.shutdown().await
+}
+
+/// RowBinaryWithNamesAndTypes's header for `version String, uptime UInt64`.
+fn columns_header() -> Vec<u8> {
+    let mut header = vec![2u8];
+    for text in ["version", "uptime", "String", "UInt64"] {
+        header.push(text.len() as u8);
+        header.extend_from_slice(text.as_bytes());
+    }
+    header
 }
 
 async fn write_counted(stream: &mut TcpStream, bytes: &[u8], sent: &AtomicU64) -> io::Result<()> {
