@@ -112,6 +112,9 @@ pub struct ClickHouseConfig {
     /// (`SectionId` in snake_case), e.g. to keep a slow freshness scan from holding up a poll.
     #[serde(deserialize_with = "section_time_limits")]
     pub section_time_limits: BTreeMap<SectionId, Duration>,
+    /// The largest answer accepted to one query, in bytes: reading stops there and the query
+    /// fails ("response larger than 16 MiB: refused").
+    pub max_response_bytes: u64,
 }
 
 /// A table whose freshness is shown: `table` is `database.table` (or a table of `database`).
@@ -251,6 +254,7 @@ impl Default for ClickHouseConfig {
             include_tables: Vec::new(),
             exclude_tables: Vec::new(),
             section_time_limits: BTreeMap::new(),
+            max_response_bytes: crate::clickhouse::response_cap::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -402,6 +406,12 @@ impl Config {
                 key: "alerts".to_string(),
                 expected: e,
             });
+        }
+        if self.clickhouse.max_response_bytes < 1024 {
+            return Err(invalid(
+                "clickhouse.max_response_bytes",
+                "at least 1024 bytes",
+            ));
         }
         if self.clickhouse.query_timeout.is_zero() {
             return Err(invalid("clickhouse.query_timeout", "a duration above zero"));
@@ -834,5 +844,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("refresh") && e.contains("500ms"), "{e}");
+    }
+
+    #[test]
+    fn response_cap_defaults_to_16_mib_and_refuses_a_tiny_one() {
+        assert_eq!(parse("").unwrap().clickhouse.max_response_bytes, 16 << 20);
+        let c = parse("[clickhouse]\nmax_response_bytes = 1048576\n").unwrap();
+        assert_eq!(c.clickhouse.max_response_bytes, 1 << 20);
+        let e = parse("[clickhouse]\nmax_response_bytes = 10\n")
+            .unwrap()
+            .validate(None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("max_response_bytes") && e.contains("1024"),
+            "{e}"
+        );
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use clickhouse::sql::Identifier;
 use clickhouse::{RowOwned, RowRead};
 
+use super::response_cap::{self, TooLarge, size_text};
 use crate::config::ClickHouseConfig;
 
 /// Extra client-side wait beyond the server's `max_execution_time`, so the server's own, clearer
@@ -18,6 +19,8 @@ const CLIENT_GRACE: Duration = Duration::from_secs(1);
 pub struct ChClient {
     inner: clickhouse::Client,
     timeout: Duration,
+    /// `max_response_bytes`: on the socket (in the connector) and for the rows kept in memory.
+    max_response_bytes: u64,
     /// Queries sent, shared by clones so a poll can report how many it cost.
     sent: Arc<AtomicU32>,
 }
@@ -69,8 +72,18 @@ pub enum ChError {
     /// The server answered with an exception (`Code: N. DB::Exception: ...`).
     #[error("{message}")]
     Server { code: Option<u32>, message: String },
-    #[error("no answer within {0:?}")]
+    /// The whole answer, body included, did not arrive in time.
+    #[error("timed out: no whole answer within {0:?}")]
     Timeout(Duration),
+    /// The answer passed `max_response_bytes`: reading stopped there.
+    #[error("response larger than {}: refused", size_text(*.0))]
+    TooLarge(u64),
+    /// The connection closed before the body's announced length arrived.
+    #[error("response truncated: the connection closed before the whole answer arrived")]
+    Truncated,
+    /// A 200 whose body is not rows of the query (an HTML page from a proxy, garbage).
+    #[error("not a valid answer to the query ({0})")]
+    Invalid(String),
     #[error("{0}")]
     Transport(String),
 }
@@ -95,7 +108,7 @@ impl ChError {
 
 impl ChClient {
     pub fn new(config: &ClickHouseConfig) -> ChClient {
-        let mut inner = clickhouse::Client::default()
+        let mut inner = response_cap::client(config.max_response_bytes)
             .with_url(&config.url)
             .with_user(&config.user)
             .with_database(&config.database)
@@ -111,6 +124,7 @@ impl ChClient {
         ChClient {
             inner,
             timeout: config.query_timeout,
+            max_response_bytes: config.max_response_bytes,
             sent: Arc::new(AtomicU32::new(0)),
         }
     }
@@ -169,8 +183,8 @@ impl ChClient {
         }
         self.sent.fetch_add(1, Ordering::Relaxed);
         let limit = server_limit + CLIENT_GRACE;
-        match tokio::time::timeout(limit, query.fetch_all::<T>()).await {
-            Ok(result) => result.map_err(ChError::from),
+        match tokio::time::timeout(limit, collect_rows(query, self.max_response_bytes)).await {
+            Ok(result) => result,
             Err(_) => Err(ChError::Timeout(limit)),
         }
     }
@@ -187,6 +201,29 @@ impl ChClient {
     }
 }
 
+/// The crate's `fetch_all`, with the rows' size in memory bounded too: small rows decode into larger
+/// values (an empty string is one byte on the wire, 24 in a `String`), so an answer under the
+/// socket's cap could still take many times it in memory. Each row counts its size plus the bytes
+/// decoded into it (a string's text lands on the heap).
+async fn collect_rows<T>(query: clickhouse::query::Query, max: u64) -> Result<Vec<T>, ChError>
+where
+    T: RowOwned + RowRead,
+{
+    let row_size = std::mem::size_of::<T>() as u64;
+    let mut cursor = query.fetch::<T>()?;
+    let mut rows = Vec::new();
+    while let Some(row) = cursor.next().await? {
+        rows.push(row);
+        let in_memory = (rows.len() as u64)
+            .saturating_mul(row_size)
+            .saturating_add(cursor.decoded_bytes());
+        if in_memory > max {
+            return Err(ChError::TooLarge(max));
+        }
+    }
+    Ok(rows)
+}
+
 /// `max_execution_time` is whole seconds on old servers; below one second means "no limit" (0).
 fn whole_seconds(d: Duration) -> u64 {
     d.as_secs().max(1)
@@ -194,11 +231,80 @@ fn whole_seconds(d: Duration) -> u64 {
 
 impl From<clickhouse::error::Error> for ChError {
     fn from(e: clickhouse::error::Error) -> ChError {
+        use clickhouse::error::Error as E;
+        if let Some(TooLarge(max)) = response_cap::is_too_large(&e) {
+            return ChError::TooLarge(max);
+        }
         match e {
-            clickhouse::error::Error::BadResponse(text) => parse_exception(&text),
-            clickhouse::error::Error::TimedOut => ChError::Timeout(Duration::ZERO),
+            // The crate's own words when a body ends before its columns header, or has none.
+            E::BadResponse(text) if CRATE_HEADER_ERRORS.contains(&text.as_str()) => {
+                ChError::Invalid(text)
+            }
+            // The crate's stand-in when an error's body is empty or could not be read whole (cut
+            // off at the cap, or not UTF-8): say so rather than show a bare code.
+            E::BadResponse(text) if is_bare_status(&text) => {
+                parse_exception(&format!("{text} (no readable error text came with it)"))
+            }
+            E::BadResponse(text) => parse_exception(&text),
+            E::TimedOut => ChError::Timeout(Duration::ZERO),
+            E::Network(_) if is_incomplete(&e) => ChError::Truncated,
+            // What the body held cannot be rows of the query: a proxy's page, garbage, a cut row.
+            E::DataFormat(_)
+            | E::NotEnoughData
+            | E::InvalidUtf8Encoding(_)
+            | E::InvalidTagEncoding(_)
+            | E::VariantDiscriminatorIsOutOfBound(_)
+            | E::Custom(_)
+            | E::InvalidColumnsHeader(_)
+            | E::SchemaMismatch(_)
+            | E::Decompression(_) => ChError::Invalid(first_line(&with_causes(&e), 200)),
             other => ChError::Transport(with_causes(&other)),
         }
+    }
+}
+
+const CRATE_HEADER_ERRORS: [&str; 2] = [
+    "Could not read columns header",
+    "Expected at least one column in the header",
+];
+
+/// The connection closed before the announced Content-Length (hyper: "end of file before message
+/// length reached", or "connection closed before message completed").
+fn is_incomplete(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(cause) = next {
+        if cause
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_incomplete_message)
+            || cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::UnexpectedEof)
+        {
+            return true;
+        }
+        next = cause.source();
+    }
+    false
+}
+
+/// `Code: 241` (the exception-code header) or `500 Internal Server Error` (the status): what the
+/// crate reports for an error response without a readable body.
+fn is_bare_status(text: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match text.strip_prefix("Code: ") {
+        Some(code) => digits(code),
+        None => text
+            .split_once(' ')
+            .is_some_and(|(status, _)| status.len() == 3 && digits(status)),
+    }
+}
+
+/// Garbage quoted back is itself garbage: one line, at most `max` characters of it.
+fn first_line(text: &str, max: usize) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    match line.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_string(),
     }
 }
 
@@ -250,6 +356,27 @@ mod tests {
             e.to_string(),
             "Code: 60. DB::Exception: Table system.kafka_consumers does not exist. (UNKNOWN_TABLE)"
         );
+    }
+
+    #[test]
+    fn a_bare_status_says_the_error_text_is_missing() {
+        let e = ChError::from(clickhouse::error::Error::BadResponse("Code: 241".into()));
+        assert_eq!(e.code(), Some(241));
+        assert_eq!(
+            e.to_string(),
+            "Code: 241 (no readable error text came with it)"
+        );
+        let e = ChError::from(clickhouse::error::Error::BadResponse(
+            "502 Bad Gateway".into(),
+        ));
+        assert_eq!(
+            e.to_string(),
+            "502 Bad Gateway (no readable error text came with it)"
+        );
+        let e = ChError::from(clickhouse::error::Error::BadResponse(
+            "Code: 60. DB::Exception: no table".into(),
+        ));
+        assert_eq!(e.to_string(), "Code: 60. DB::Exception: no table");
     }
 
     #[test]

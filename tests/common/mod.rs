@@ -15,6 +15,8 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use pipetop::config::{ClickHouseConfig, Config};
 
+pub mod hostile;
+
 pub const KAFKA: &str = "127.0.0.1:9092";
 pub const CLICKHOUSE: &str = "http://127.0.0.1:8123";
 pub const LEGACY_CLICKHOUSE: &str = "http://127.0.0.1:18123";
@@ -162,10 +164,13 @@ pub enum Need {
     Curl,
     /// Prometheus (Debian's `prometheus` package: `/usr/bin/prometheus`), started by the test.
     Prometheus,
+    /// A listening socket of the test's own on 127.0.0.1 (missing in a network namespace without
+    /// loopback, e.g. `unshare -n`).
+    Loopback,
 }
 
 impl Need {
-    const ALL: [Need; 8] = [
+    const ALL: [Need; 9] = [
         Need::Kafka,
         Need::ClickHouse,
         Need::LegacyClickHouse,
@@ -174,6 +179,7 @@ impl Need {
         Need::Tmux,
         Need::Curl,
         Need::Prometheus,
+        Need::Loopback,
     ];
 
     /// What is needed, as the skip message names it.
@@ -187,6 +193,7 @@ impl Need {
             Need::Tmux => "tmux".to_string(),
             Need::Curl => "curl".to_string(),
             Need::Prometheus => format!("Prometheus ({PROMETHEUS})"),
+            Need::Loopback => "a loopback interface (127.0.0.1)".to_string(),
         }
     }
 
@@ -199,6 +206,7 @@ impl Need {
             Need::ChdbVenv => "install it with tests/stack/up",
             Need::LoadGenerator => "build it with cargo build --examples",
             Need::Tmux | Need::Curl | Need::Prometheus => "install it with tests/stack/deps",
+            Need::Loopback => "run outside a network namespace without loopback",
         }
     }
 
@@ -223,6 +231,7 @@ impl Need {
                 Need::Tmux => runs("tmux", "-V"),
                 Need::Curl => runs("curl", "--version"),
                 Need::Prometheus => runs(PROMETHEUS, "--version"),
+                Need::Loopback => loopback(),
             })
             .clone()
     }
@@ -240,6 +249,15 @@ fn answers(addr: &str) -> Result<(), String> {
     std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(1500))
         .map(drop)
         .map_err(|e| format!("connect to {addr}: {e}"))
+}
+
+/// A listener on 127.0.0.1 that a connect reaches: without a loopback interface binding may
+/// still succeed, but the connect is unreachable.
+fn loopback() -> Result<(), String> {
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind 127.0.0.1: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    answers(&addr.to_string())
 }
 
 fn runs(program: &str, arg: &str) -> Result<(), String> {
