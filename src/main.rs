@@ -4,7 +4,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use pipetop::collect::Collectors;
-use pipetop::config::{Config, ProcessEnv};
+use pipetop::config::{Config, ConfigError, ProcessEnv};
+use pipetop::config_contexts::{self, Loaded};
 use pipetop::report::{self, Report};
 use pipetop::ui::UiOptions;
 use pipetop::ui::theme::{ColorDepth, Theme};
@@ -16,10 +17,14 @@ use pipetop::ui::theme::{ColorDepth, Theme};
     about
 )]
 struct Cli {
-    /// TOML config file (see README). Without one, pipetop watches localhost:9092 and
+    /// TOML config file (see README). Without one, $XDG_CONFIG_HOME/pipetop/config.toml or
+    /// ~/.config/pipetop/config.toml when it exists, otherwise localhost:9092 and
     /// http://localhost:8123.
     #[arg(long, short, global = true, env = "PIPETOP_CONFIG")]
     config: Option<PathBuf>,
+    /// The config file's context to use (`[contexts.NAME]`), instead of its `default_context`.
+    #[arg(long, global = true, env = "PIPETOP_CONTEXT")]
+    context: Option<String>,
     /// Kafka bootstrap servers (overrides the config file).
     #[arg(long, global = true)]
     kafka: Option<String>,
@@ -49,7 +54,27 @@ enum Format {
 }
 
 #[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate the config (as a normal start does) and print the effective settings of the
+    /// chosen context as TOML, every secret shown as "***". Exit 0, or 2 with the error.
+    Check {
+        /// The file to check (default: --config, PIPETOP_CONFIG, then the default location).
+        file: Option<PathBuf>,
+    },
+    /// List the config file's contexts, the default marked.
+    Contexts {
+        /// The file to read (default: --config, PIPETOP_CONFIG, then the default location).
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
+    /// Check the config file or list its contexts, without connecting anywhere.
+    Config {
+        #[command(subcommand)]
+        action: ConfigCommand,
+    },
     /// Print a shell completion script: `pipetop completions bash > /etc/bash_completion.d/pipetop`.
     Completions {
         #[arg(value_enum)]
@@ -86,8 +111,20 @@ fn main() -> ExitCode {
     if let Some(code) = describe_command_line(cli.command.as_ref()) {
         return code;
     }
-    let config = match load_config(&cli) {
-        Ok(config) => config,
+    if let Some(Command::Config { action }) = &cli.command {
+        return match config_command(&cli, action) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("pipetop: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let config = match load_config(&cli, None) {
+        Ok(loaded) => loaded.config,
         // A check that cannot run is UNKNOWN to a monitoring agent, not CRITICAL.
         Err(e) if matches!(cli.command, Some(Command::Check { .. })) => {
             println!("PIPETOP UNKNOWN - {e}");
@@ -110,8 +147,10 @@ fn main() -> ExitCode {
             None => dashboard(&config, &cli).await,
             Some(Command::Snapshot { json, window }) => print_snapshot(&config, window, json).await,
             Some(Command::Check { window, format }) => check(&config, window, format).await,
-            // Printed above, before any config was read.
-            Some(Command::Completions { .. } | Command::Man) => Ok(ExitCode::SUCCESS),
+            // Printed above, before any servers were asked.
+            Some(Command::Completions { .. } | Command::Man | Command::Config { .. }) => {
+                Ok(ExitCode::SUCCESS)
+            }
         }
     });
     // Collector tasks may be mid-request; do not wait for them.
@@ -142,7 +181,7 @@ fn describe_command_line(command: Option<&Command>) -> Option<ExitCode> {
                 }
             },
         ),
-        Command::Check { .. } | Command::Snapshot { .. } => None,
+        Command::Check { .. } | Command::Snapshot { .. } | Command::Config { .. } => None,
     }
 }
 
@@ -166,8 +205,56 @@ async fn check(
     Ok(ExitCode::from(report.code))
 }
 
-fn load_config(cli: &Cli) -> Result<Config, pipetop::config::ConfigError> {
-    let mut config = Config::load(cli.config.as_deref(), &ProcessEnv)?;
+/// `config check` and `config contexts`: the text to print.
+fn config_command(cli: &Cli, action: &ConfigCommand) -> Result<String, ConfigError> {
+    match action {
+        ConfigCommand::Check { file } => {
+            let loaded = load_config(cli, file.as_deref())?;
+            let from = match &loaded.path {
+                Some(path) => format!("{}", path.display()),
+                None => "built-in defaults (no config file found)".to_string(),
+            };
+            let mut text = format!("# valid: {from}\n");
+            if let Some(context) = &loaded.context {
+                text += &format!(
+                    "# context {context} (of: {})\n",
+                    loaded.contexts.names.join(", ")
+                );
+            }
+            text += "# effective settings; secrets shown as \"***\"\n\n";
+            text += &config_contexts::effective_toml(&loaded);
+            Ok(text)
+        }
+        ConfigCommand::Contexts { file } => {
+            let path = file
+                .clone()
+                .or_else(|| cli.config.clone())
+                .or_else(|| config_contexts::default_path(&ProcessEnv));
+            let contexts = match &path {
+                Some(path) => {
+                    let text =
+                        std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                            path: path.clone(),
+                            source,
+                        })?;
+                    config_contexts::contexts_of(&text, path)?
+                }
+                None => Default::default(),
+            };
+            Ok(config_contexts::describe_contexts(
+                &contexts,
+                path.as_deref(),
+            ))
+        }
+    }
+}
+
+/// The config file (`file`, else --config / PIPETOP_CONFIG, else the default location, else the
+/// built-in defaults) for --context / PIPETOP_CONTEXT, with the command line's overrides.
+fn load_config(cli: &Cli, file: Option<&std::path::Path>) -> Result<Loaded, ConfigError> {
+    let file = file.or(cli.config.as_deref());
+    let mut loaded = config_contexts::load(file, cli.context.as_deref(), &ProcessEnv)?;
+    let config = &mut loaded.config;
     if let Some(kafka) = &cli.kafka {
         config.kafka.bootstrap_servers = kafka.clone();
     }
@@ -178,7 +265,7 @@ fn load_config(cli: &Cli) -> Result<Config, pipetop::config::ConfigError> {
         config.refresh = refresh;
     }
     config.validate(None)?;
-    Ok(config)
+    Ok(loaded)
 }
 
 async fn dashboard(config: &Config, cli: &Cli) -> anyhow::Result<ExitCode> {
