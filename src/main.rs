@@ -123,8 +123,8 @@ fn main() -> ExitCode {
             }
         };
     }
-    let config = match load_config(&cli, None) {
-        Ok(loaded) => loaded.config,
+    let loaded = match load_config(&cli, None) {
+        Ok(loaded) => loaded,
         // A check that cannot run is UNKNOWN to a monitoring agent, not CRITICAL.
         Err(e) if matches!(cli.command, Some(Command::Check { .. })) => {
             println!("PIPETOP UNKNOWN - {e}");
@@ -144,9 +144,11 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            None => dashboard(&config, &cli).await,
-            Some(Command::Snapshot { json, window }) => print_snapshot(&config, window, json).await,
-            Some(Command::Check { window, format }) => check(&config, window, format).await,
+            None => dashboard(&loaded, &cli).await,
+            Some(Command::Snapshot { json, window }) => {
+                print_snapshot(&loaded.config, window, json).await
+            }
+            Some(Command::Check { window, format }) => check(&loaded.config, window, format).await,
             // Printed above, before any servers were asked.
             Some(Command::Completions { .. } | Command::Man | Command::Config { .. }) => {
                 Ok(ExitCode::SUCCESS)
@@ -253,22 +255,49 @@ fn config_command(cli: &Cli, action: &ConfigCommand) -> Result<String, ConfigErr
 /// built-in defaults) for --context / PIPETOP_CONTEXT, with the command line's overrides.
 fn load_config(cli: &Cli, file: Option<&std::path::Path>) -> Result<Loaded, ConfigError> {
     let file = file.or(cli.config.as_deref());
-    let mut loaded = config_contexts::load(file, cli.context.as_deref(), &ProcessEnv)?;
+    load_with(file, cli.context.as_deref(), &Overrides::of(cli))
+}
+
+/// The settings given on the command line, which win over every context's.
+#[derive(Clone)]
+struct Overrides {
+    kafka: Option<String>,
+    clickhouse: Option<String>,
+    refresh: Option<std::time::Duration>,
+}
+
+impl Overrides {
+    fn of(cli: &Cli) -> Overrides {
+        Overrides {
+            kafka: cli.kafka.clone(),
+            clickhouse: cli.clickhouse.clone(),
+            refresh: cli.refresh,
+        }
+    }
+}
+
+fn load_with(
+    file: Option<&std::path::Path>,
+    context: Option<&str>,
+    overrides: &Overrides,
+) -> Result<Loaded, ConfigError> {
+    let mut loaded = config_contexts::load(file, context, &ProcessEnv)?;
     let config = &mut loaded.config;
-    if let Some(kafka) = &cli.kafka {
+    if let Some(kafka) = &overrides.kafka {
         config.kafka.bootstrap_servers = kafka.clone();
     }
-    if let Some(url) = &cli.clickhouse {
+    if let Some(url) = &overrides.clickhouse {
         config.clickhouse.url = url.clone();
     }
-    if let Some(refresh) = cli.refresh {
+    if let Some(refresh) = overrides.refresh {
         config.refresh = refresh;
     }
     config.validate(None)?;
     Ok(loaded)
 }
 
-async fn dashboard(config: &Config, cli: &Cli) -> anyhow::Result<ExitCode> {
+async fn dashboard(loaded: &Loaded, cli: &Cli) -> anyhow::Result<ExitCode> {
+    let config = &loaded.config;
     let depth = ColorDepth::from_env();
     let theme_name = cli.theme.as_deref().unwrap_or(&config.theme);
     // A bad theme is reported before the screen takes over the terminal.
@@ -279,6 +308,16 @@ async fn dashboard(config: &Config, cli: &Cli) -> anyhow::Result<ExitCode> {
         depth,
         mouse: cli.mouse,
         export: cli.export.clone(),
+        contexts: loaded.contexts.names.clone(),
+        // `:ctx NAME` reads the same file again (it may have been edited) for that context.
+        load_context: loaded.path.clone().map(|path| {
+            let overrides = Overrides::of(cli);
+            Box::new(move |name: &str| {
+                load_with(Some(&path), Some(name), &overrides)
+                    .map(|loaded| loaded.config)
+                    .map_err(|e| e.to_string())
+            }) as pipetop::ui::ContextLoader
+        }),
     };
     pipetop::ui::run(config, collectors, options).await?;
     Ok(ExitCode::SUCCESS)
