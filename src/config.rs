@@ -336,7 +336,18 @@ impl Config {
     }
 
     fn apply_env(&mut self, env: &dyn Env, path: Option<&Path>) -> Result<(), ConfigError> {
-        let origin = origin(path);
+        self.apply_env_in(env, path, None)
+    }
+
+    /// Secrets from the environment, for the settings of `context` (named in errors) when the
+    /// file has contexts.
+    pub(crate) fn apply_env_in(
+        &mut self,
+        env: &dyn Env,
+        path: Option<&Path>,
+        context: Option<&str>,
+    ) -> Result<(), ConfigError> {
+        let origin = origin(path, context);
         if let Some(var) = &self.clickhouse.password_env {
             let value = env.var(var).ok_or_else(|| ConfigError::Invalid {
                 origin: origin.clone(),
@@ -368,14 +379,25 @@ impl Config {
         path: Option<&Path>,
         text: Option<&str>,
     ) -> Result<(), ConfigError> {
+        self.validate_in(path, text, None)
+    }
+
+    /// `validate_text` for the settings of the file's `[contexts.<context>]` merged over its top
+    /// level: errors name the context, and lines are looked for in its tables first.
+    pub fn validate_in(
+        &self,
+        path: Option<&Path>,
+        text: Option<&str>,
+        context: Option<&str>,
+    ) -> Result<(), ConfigError> {
         let refused = |p: crate::config_check::Problem| ConfigError::Refused {
-            origin: origin(path),
+            origin: origin(path, context),
             line: p.line,
             key: p.key,
             message: p.message,
         };
         let invalid = |key: &str, expected: &str| ConfigError::Invalid {
-            origin: origin(path),
+            origin: origin(path, context),
             key: key.to_string(),
             expected: expected.to_string(),
         };
@@ -397,12 +419,13 @@ impl Config {
             &self.kafka.properties,
             &self.kafka.properties_env,
             text,
+            context,
         )
         .map_err(refused)?;
-        crate::config_check::check_alerts(&self.alerts, text).map_err(refused)?;
+        crate::config_check::check_alerts(&self.alerts, text, context).map_err(refused)?;
         if let Err(e) = crate::alerts::RuleSet::new(&self.alerts) {
             return Err(ConfigError::Invalid {
-                origin: origin(path),
+                origin: origin(path, context),
                 key: "alerts".to_string(),
                 expected: e,
             });
@@ -466,16 +489,19 @@ impl Config {
     }
 }
 
-fn origin(path: Option<&Path>) -> String {
-    match path {
-        Some(path) => format!("config file {}", path.display()),
-        None => "command line".to_string(),
+fn origin(path: Option<&Path>, context: Option<&str>) -> String {
+    match (path, context) {
+        (Some(path), Some(context)) => {
+            format!("config file {}, context {context}", path.display())
+        }
+        (Some(path), None) => format!("config file {}", path.display()),
+        (None, _) => "command line".to_string(),
     }
 }
 
 /// toml's own message says what was wrong; add where: the line and the dotted key, so the
 /// message reads "line 3, key `clickhouse.query_timeout`: expected a duration ...".
-fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+pub(crate) fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
     let message = e.message().trim();
     let Some(span) = e.span() else {
         return message.to_string();

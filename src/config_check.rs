@@ -20,8 +20,18 @@ pub struct Problem {
 /// the global one) in the right order. A rule's value grows with how bad it is and the critical
 /// bound is judged first, so warn may equal crit (a value there is critical at once) but not
 /// exceed it. Disabled entries are checked too: their numbers come back when `disabled` goes.
-pub fn check_alerts(alerts: &AlertsConfig, text: Option<&str>) -> Result<(), Problem> {
-    let lines = Lines(text.unwrap_or(""));
+///
+/// `context` names the file's `[contexts.<name>]` table the settings were merged from: a key is
+/// looked for there first, then at the top level.
+pub fn check_alerts(
+    alerts: &AlertsConfig,
+    text: Option<&str>,
+    context: Option<&str>,
+) -> Result<(), Problem> {
+    let lines = Lines {
+        text: text.unwrap_or(""),
+        context,
+    };
     for (rule, o) in &alerts.rules {
         let key = format!("alerts.rules.{rule}");
         let line = lines.header(&["alerts", "rules", rule.name()]);
@@ -135,8 +145,12 @@ pub fn check_kafka_properties(
     properties: &BTreeMap<String, String>,
     from_env: &BTreeMap<String, String>,
     text: Option<&str>,
+    context: Option<&str>,
 ) -> Result<(), Problem> {
-    let lines = Lines(text.unwrap_or(""));
+    let lines = Lines {
+        text: text.unwrap_or(""),
+        context,
+    };
     for (name, value) in properties {
         let mut config = rdkafka::ClientConfig::new();
         config.set(name, value);
@@ -182,26 +196,46 @@ fn redact(description: &str, value: &str) -> String {
 
 /// Finding keys in the TOML text, line by line: enough for the forms a config file uses
 /// (`[a.b]` sections, `[[a]]` arrays of tables, `key = ...` lines, inline tables on one line).
-struct Lines<'a>(&'a str);
+/// With a context, `[contexts.<name>.a.b]` is looked for first: the context's value won the merge.
+struct Lines<'a> {
+    text: &'a str,
+    context: Option<&'a str>,
+}
 
 impl Lines<'_> {
     fn numbered(&self) -> impl Iterator<Item = (usize, &str)> {
-        self.0.lines().enumerate().map(|(i, l)| (i + 1, l.trim()))
+        self.text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l.trim()))
     }
 
-    /// The line of the `[path]` header (`[[path]]` when `array`).
-    fn headers(&self, path: &[&str], array: bool) -> impl Iterator<Item = usize> {
-        self.numbered()
-            .filter(move |(_, l)| header_path(l, array).is_some_and(|p| p == path))
-            .map(|(n, _)| n)
+    /// The lines of the `[path]` headers (`[[path]]` when `array`): the chosen context's when it
+    /// has any, otherwise the top level's.
+    fn headers(&self, path: &[&str], array: bool) -> Vec<usize> {
+        let find = |path: &[&str]| -> Vec<usize> {
+            self.numbered()
+                .filter(|(_, l)| header_path(l, array).is_some_and(|p| p == path))
+                .map(|(n, _)| n)
+                .collect()
+        };
+        if let Some(context) = self.context {
+            let mut in_context = vec!["contexts", context];
+            in_context.extend_from_slice(path);
+            let found = find(&in_context);
+            if !found.is_empty() {
+                return found;
+            }
+        }
+        find(path)
     }
 
     fn header(&self, path: &[&str]) -> Option<usize> {
-        self.headers(path, false).next()
+        self.headers(path, false).first().copied()
     }
 
     fn nth_array_header(&self, path: &[&str], n: usize) -> Option<usize> {
-        self.headers(path, true).nth(n)
+        self.headers(path, true).get(n).copied()
     }
 
     /// The line of `key = ...` in the `[section]` table.

@@ -11,6 +11,7 @@ pub mod clickhouse;
 pub mod collect;
 pub mod config;
 pub mod config_check;
+pub mod config_contexts;
 pub mod format;
 pub mod kafka;
 pub mod live;

@@ -67,3 +67,29 @@ async fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `:ctx` switches by dropping the old session's receiver: the session task ends and drops
+    /// the collectors' receivers, so each collector sees its channel closed and stops.
+    #[tokio::test]
+    async fn dropping_the_models_receiver_stops_the_session_and_releases_the_collectors() {
+        let (kafka_tx, kafka_rx) = watch::channel(SourceStatus::default());
+        let (ch_tx, ch_rx) = watch::channel(SourceStatus::default());
+        let models = spawn_session(&Config::default(), kafka_rx, ch_rx);
+        tokio::task::yield_now().await;
+        assert!(!kafka_tx.is_closed() && !ch_tx.is_closed(), "running");
+        drop(models);
+        let both = async {
+            kafka_tx.closed().await;
+            ch_tx.closed().await;
+        };
+        let stopped = tokio::time::timeout(std::time::Duration::from_secs(5), both).await;
+        assert!(
+            stopped.is_ok(),
+            "the session still holds the collectors' channels"
+        );
+    }
+}

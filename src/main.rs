@@ -4,7 +4,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use pipetop::collect::Collectors;
-use pipetop::config::{Config, ProcessEnv};
+use pipetop::config::{Config, ConfigError, ProcessEnv};
+use pipetop::config_contexts::{self, Loaded};
 use pipetop::report::{self, Report};
 use pipetop::ui::UiOptions;
 use pipetop::ui::theme::{ColorDepth, Theme};
@@ -16,10 +17,14 @@ use pipetop::ui::theme::{ColorDepth, Theme};
     about
 )]
 struct Cli {
-    /// TOML config file (see README). Without one, pipetop watches localhost:9092 and
+    /// TOML config file (see README). Without one, $XDG_CONFIG_HOME/pipetop/config.toml or
+    /// ~/.config/pipetop/config.toml when it exists, otherwise localhost:9092 and
     /// http://localhost:8123.
     #[arg(long, short, global = true, env = "PIPETOP_CONFIG")]
     config: Option<PathBuf>,
+    /// The config file's context to use (`[contexts.NAME]`), instead of its `default_context`.
+    #[arg(long, global = true, env = "PIPETOP_CONTEXT")]
+    context: Option<String>,
     /// Kafka bootstrap servers (overrides the config file).
     #[arg(long, global = true)]
     kafka: Option<String>,
@@ -49,7 +54,27 @@ enum Format {
 }
 
 #[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate the config (as a normal start does) and print the effective settings of the
+    /// chosen context as TOML, every secret shown as "***". Exit 0, or 2 with the error.
+    Check {
+        /// The file to check (default: --config, PIPETOP_CONFIG, then the default location).
+        file: Option<PathBuf>,
+    },
+    /// List the config file's contexts, the default marked.
+    Contexts {
+        /// The file to read (default: --config, PIPETOP_CONFIG, then the default location).
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
+    /// Check the config file or list its contexts, without connecting anywhere.
+    Config {
+        #[command(subcommand)]
+        action: ConfigCommand,
+    },
     /// Print a shell completion script: `pipetop completions bash > /etc/bash_completion.d/pipetop`.
     Completions {
         #[arg(value_enum)]
@@ -93,8 +118,20 @@ fn main() -> ExitCode {
     if let Some(code) = describe_command_line(cli.command.as_ref()) {
         return code;
     }
-    let config = match load_config(&cli) {
-        Ok(config) => config,
+    if let Some(Command::Config { action }) = &cli.command {
+        return match config_command(&cli, action) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("pipetop: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let loaded = match load_config(&cli, None) {
+        Ok(loaded) => loaded,
         // A check that cannot run is UNKNOWN to a monitoring agent, not CRITICAL.
         Err(e) if matches!(cli.command, Some(Command::Check { .. })) => {
             println!("PIPETOP UNKNOWN - {e}");
@@ -114,14 +151,18 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            None => dashboard(&config, &cli).await,
-            Some(Command::Snapshot { json, window }) => print_snapshot(&config, window, json).await,
-            Some(Command::Check { window, format }) => check(&config, window, format).await,
-            Some(Command::Serve { listen }) => pipetop::serve::run(&config, listen)
+            None => dashboard(&loaded, &cli).await,
+            Some(Command::Snapshot { json, window }) => {
+                print_snapshot(&loaded.config, window, json).await
+            }
+            Some(Command::Check { window, format }) => check(&loaded.config, window, format).await,
+            Some(Command::Serve { listen }) => pipetop::serve::run(&loaded.config, listen)
                 .await
                 .map(|()| ExitCode::SUCCESS),
-            // Printed above, before any config was read.
-            Some(Command::Completions { .. } | Command::Man) => Ok(ExitCode::SUCCESS),
+            // Printed above, before any servers were asked.
+            Some(Command::Completions { .. } | Command::Man | Command::Config { .. }) => {
+                Ok(ExitCode::SUCCESS)
+            }
         }
     });
     // Collector tasks may be mid-request; do not wait for them.
@@ -152,7 +193,10 @@ fn describe_command_line(command: Option<&Command>) -> Option<ExitCode> {
                 }
             },
         ),
-        Command::Check { .. } | Command::Snapshot { .. } | Command::Serve { .. } => None,
+        Command::Check { .. }
+        | Command::Snapshot { .. }
+        | Command::Serve { .. }
+        | Command::Config { .. } => None,
     }
 }
 
@@ -176,22 +220,97 @@ async fn check(
     Ok(ExitCode::from(report.code))
 }
 
-fn load_config(cli: &Cli) -> Result<Config, pipetop::config::ConfigError> {
-    let mut config = Config::load(cli.config.as_deref(), &ProcessEnv)?;
-    if let Some(kafka) = &cli.kafka {
+/// `config check` and `config contexts`: the text to print.
+fn config_command(cli: &Cli, action: &ConfigCommand) -> Result<String, ConfigError> {
+    match action {
+        ConfigCommand::Check { file } => {
+            let loaded = load_config(cli, file.as_deref())?;
+            let from = match &loaded.path {
+                Some(path) => format!("{}", path.display()),
+                None => "built-in defaults (no config file found)".to_string(),
+            };
+            let mut text = format!("# valid: {from}\n");
+            if let Some(context) = &loaded.context {
+                text += &format!(
+                    "# context {context} (of: {})\n",
+                    loaded.contexts.names.join(", ")
+                );
+            }
+            text += "# effective settings; secrets shown as \"***\"\n\n";
+            text += &config_contexts::effective_toml(&loaded);
+            Ok(text)
+        }
+        ConfigCommand::Contexts { file } => {
+            let path = file
+                .clone()
+                .or_else(|| cli.config.clone())
+                .or_else(|| config_contexts::default_path(&ProcessEnv));
+            let contexts = match &path {
+                Some(path) => {
+                    let text =
+                        std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                            path: path.clone(),
+                            source,
+                        })?;
+                    config_contexts::contexts_of(&text, path)?
+                }
+                None => Default::default(),
+            };
+            Ok(config_contexts::describe_contexts(
+                &contexts,
+                path.as_deref(),
+            ))
+        }
+    }
+}
+
+/// The config file (`file`, else --config / PIPETOP_CONFIG, else the default location, else the
+/// built-in defaults) for --context / PIPETOP_CONTEXT, with the command line's overrides.
+fn load_config(cli: &Cli, file: Option<&std::path::Path>) -> Result<Loaded, ConfigError> {
+    let file = file.or(cli.config.as_deref());
+    load_with(file, cli.context.as_deref(), &Overrides::of(cli))
+}
+
+/// The settings given on the command line, which win over every context's.
+#[derive(Clone)]
+struct Overrides {
+    kafka: Option<String>,
+    clickhouse: Option<String>,
+    refresh: Option<std::time::Duration>,
+}
+
+impl Overrides {
+    fn of(cli: &Cli) -> Overrides {
+        Overrides {
+            kafka: cli.kafka.clone(),
+            clickhouse: cli.clickhouse.clone(),
+            refresh: cli.refresh,
+        }
+    }
+}
+
+fn load_with(
+    file: Option<&std::path::Path>,
+    context: Option<&str>,
+    overrides: &Overrides,
+) -> Result<Loaded, ConfigError> {
+    let mut loaded = config_contexts::load(file, context, &ProcessEnv)?;
+    let config = &mut loaded.config;
+    if let Some(kafka) = &overrides.kafka {
         config.kafka.bootstrap_servers = kafka.clone();
     }
-    if let Some(url) = &cli.clickhouse {
+    if let Some(url) = &overrides.clickhouse {
         config.clickhouse.url = url.clone();
     }
-    if let Some(refresh) = cli.refresh {
+    if let Some(refresh) = overrides.refresh {
         config.refresh = refresh;
     }
     config.validate(None)?;
-    Ok(config)
+    Ok(loaded)
 }
 
-async fn dashboard(config: &Config, cli: &Cli) -> anyhow::Result<ExitCode> {
+async fn dashboard(loaded: &Loaded, cli: &Cli) -> anyhow::Result<ExitCode> {
+    let config = &loaded.config;
     let depth = ColorDepth::from_env();
     let theme_name = cli.theme.as_deref().unwrap_or(&config.theme);
     // A bad theme is reported before the screen takes over the terminal.
@@ -202,6 +321,16 @@ async fn dashboard(config: &Config, cli: &Cli) -> anyhow::Result<ExitCode> {
         depth,
         mouse: cli.mouse,
         export: cli.export.clone(),
+        contexts: loaded.contexts.names.clone(),
+        // `:ctx NAME` reads the same file again (it may have been edited) for that context.
+        load_context: loaded.path.clone().map(|path| {
+            let overrides = Overrides::of(cli);
+            Box::new(move |name: &str| {
+                load_with(Some(&path), Some(name), &overrides)
+                    .map(|loaded| loaded.config)
+                    .map_err(|e| e.to_string())
+            }) as pipetop::ui::ContextLoader
+        }),
     };
     pipetop::ui::run(config, collectors, options).await?;
     Ok(ExitCode::SUCCESS)

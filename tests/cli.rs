@@ -7,10 +7,25 @@ mod common;
 use std::process::Command;
 
 fn pipetop(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_pipetop"))
+    pipetop_with(args, &[])
+}
+
+/// pipetop with `env` set, and with `XDG_CONFIG_HOME` and `HOME` in an empty temporary directory
+/// (unless `env` sets them) so the developer's own config file cannot leak into a test.
+fn pipetop_with(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let home = std::env::temp_dir().join(common::unique("pipetop_home"));
+    std::fs::create_dir_all(&home).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pipetop"));
+    command
         .args(args)
-        .output()
-        .expect("pipetop runs")
+        .env("XDG_CONFIG_HOME", &home)
+        .env("HOME", &home)
+        .env_remove("PIPETOP_CONFIG")
+        .env_remove("PIPETOP_CONTEXT");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("pipetop runs")
 }
 
 #[test]
@@ -266,4 +281,157 @@ fn wrong_order_threshold_and_unknown_kafka_property_are_config_errors() {
             assert!(!message.contains(secret), "{message}");
         }
     }
+}
+
+const CONTEXTS: &str = r#"
+default_context = "prod-eu"
+refresh = "3s"
+
+[kafka]
+request_timeout = "7s"
+
+[contexts.prod-eu.kafka]
+bootstrap_servers = "prod-eu-kafka:9093"
+properties = { "security.protocol" = "SASL_SSL", "sasl.mechanism" = "SCRAM-SHA-512", "sasl.username" = "monitor", "sasl.password" = "kafka-hunter2-secret" }
+
+[contexts.prod-eu.clickhouse]
+url = "https://ch.prod-eu:8443"
+password = "ch-hunter2-secret"
+
+[contexts.staging]
+refresh = "9s"
+
+[contexts.staging.clickhouse]
+url = "http://ch.staging:8123"
+password_env = "STAGING_CH_PASSWORD"
+"#;
+
+/// A config file with two contexts in a fresh directory; returns the directory.
+fn contexts_home() -> std::path::PathBuf {
+    let home = std::env::temp_dir().join(common::unique("pipetop_ctx_home"));
+    std::fs::create_dir_all(home.join("pipetop")).unwrap();
+    std::fs::write(home.join("pipetop/config.toml"), CONTEXTS).unwrap();
+    home
+}
+
+/// `config check` reads the default file, prints the default context's effective settings with
+/// every secret masked and never a secret; `--context` and `PIPETOP_CONTEXT` pick another one.
+/// No server needed.
+#[test]
+fn config_check_prints_the_chosen_context_with_secrets_masked() {
+    let home = contexts_home();
+    let xdg = home.to_str().unwrap();
+    let env = [("XDG_CONFIG_HOME", xdg)];
+    let out = pipetop_with(&["config", "check"], &env);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(!format!("{stdout}{stderr}").contains("hunter2"), "{stdout}");
+    for wanted in [
+        "pipetop/config.toml",
+        "context = \"prod-eu\"",
+        "refresh = \"3s\"",
+        "bootstrap_servers = \"prod-eu-kafka:9093\"",
+        "request_timeout = \"7s\"",
+        "url = \"https://ch.prod-eu:8443\"",
+        "password = \"***\"",
+        "\"sasl.password\" = \"***\"",
+        "\"sasl.username\" = \"monitor\"",
+    ] {
+        assert!(stdout.contains(wanted), "{wanted:?} missing: {stdout}");
+    }
+
+    let staging = [
+        ("XDG_CONFIG_HOME", xdg),
+        ("STAGING_CH_PASSWORD", "staging-hunter2-secret"),
+    ];
+    for out in [
+        pipetop_with(&["--context", "staging", "config", "check"], &staging),
+        pipetop_with(
+            &["config", "check"],
+            &[staging[0], staging[1], ("PIPETOP_CONTEXT", "staging")],
+        ),
+    ] {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}");
+        assert!(!stdout.contains("hunter2"), "{stdout}");
+        for wanted in [
+            "context = \"staging\"",
+            "refresh = \"9s\"",
+            "url = \"http://ch.staging:8123\"",
+            "password = \"***\"",
+            "bootstrap_servers = \"localhost:9092\"",
+        ] {
+            assert!(stdout.contains(wanted), "{wanted:?} missing: {stdout}");
+        }
+    }
+
+    // The file named on the command line wins over the default one.
+    let other = home.join("other.toml");
+    std::fs::write(&other, "context = \"other\"\n").unwrap();
+    let out = pipetop_with(&["config", "check", other.to_str().unwrap()], &env);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("context = \"other\""),
+        "{stdout}"
+    );
+
+    let out = pipetop_with(&["config", "contexts"], &env);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "prod-eu (default)\nstaging\n"
+    );
+}
+
+/// An unknown context, a missing secret variable and a bad value inside a context are config
+/// errors: exit 2 (`check`: 3, UNKNOWN), naming the file, the context or key. No server needed.
+#[test]
+fn context_errors_exit_2_and_name_what_is_wrong() {
+    let home = contexts_home();
+    let xdg = home.to_str().unwrap();
+    let env = [("XDG_CONFIG_HOME", xdg)];
+    for args in [
+        &["--context", "prod-us", "config", "check"][..],
+        &["--context", "prod-us", "snapshot", "--json"],
+    ] {
+        let out = pipetop_with(args, &env);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("pipetop/config.toml")
+                && stderr.contains("prod-us")
+                && stderr.contains("`prod-eu`, `staging`"),
+            "{stderr}"
+        );
+    }
+    let out = pipetop_with(&["--context", "prod-us", "check"], &env);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("PIPETOP UNKNOWN - config file "));
+
+    let out = pipetop_with(&["--context", "staging", "config", "check"], &env);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("context staging") && stderr.contains("STAGING_CH_PASSWORD"),
+        "{stderr}"
+    );
+
+    let bad = home.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[contexts.a.kafka]\nbootstrap_servers = \"k:9092\"\nrequest_timeout = \"soon\"\n",
+    )
+    .unwrap();
+    let out = pipetop_with(
+        &["--context", "a", "config", "check", bad.to_str().unwrap()],
+        &env,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bad.toml")
+            && stderr.contains("line 3, key `contexts.a.kafka.request_timeout`"),
+        "{stderr}"
+    );
 }

@@ -546,3 +546,80 @@ fn the_header_says_how_many_brokers_are_down_of_how_many() {
         "{summary}"
     );
 }
+
+/// `:ctx` lists the contexts (the shown one bracketed), `:ctx NAME` (Tab completes the name) asks
+/// for a switch, and the switch leaves nothing of the old context: the overview from the new
+/// model, no drill-down, filter or pause, and the new name in the header in the theme's accent.
+#[test]
+fn ctx_lists_and_switches_contexts_leaving_nothing_of_the_old_one() {
+    let mut app = fixtures::app();
+    command(&mut app, "ctx");
+    assert_eq!(
+        app.notice.as_deref(),
+        Some("no contexts: the config file has no [contexts]")
+    );
+    app.contexts = vec!["prod-eu".into(), "staging".into()];
+    command(&mut app, "ctx");
+    let notice = app.notice.clone().unwrap_or_default();
+    assert!(
+        notice.contains("[prod-eu]") && notice.contains("staging"),
+        "{notice}"
+    );
+    command(&mut app, "ctx prod-us");
+    let notice = app.notice.clone().unwrap_or_default();
+    assert!(
+        notice.contains("prod-us") && notice.contains("prod-eu, staging"),
+        "{notice}"
+    );
+    assert_eq!(app.switch_to, None);
+
+    // The old context's screen: a group drilled into, a filter, paused.
+    command(&mut app, "groups");
+    apply(&mut app, [Action::StartFilter]);
+    type_text(&mut app, "orders");
+    apply(&mut app, [Action::Submit]);
+    open_where(&mut app, |v| matches!(v, View::Group { .. }));
+    apply(&mut app, [Action::TogglePause]);
+    let before = lines(&draw(&mut app, 160, 48)).join("\n");
+    assert!(before.contains("orders"), "{before}");
+
+    apply(&mut app, [Action::StartCommand]);
+    type_text(&mut app, "ctx st");
+    apply(&mut app, [Action::Complete]);
+    assert_eq!(
+        app.mode,
+        Mode::Command {
+            input: "ctx staging".into()
+        }
+    );
+    apply(&mut app, [Action::Submit]);
+    assert_eq!(app.switch_to.as_deref(), Some("staging"));
+
+    // What the event loop does once the new collectors and session are started: the new
+    // context's first model, before any poll (its own pipelines, no data yet).
+    let generation = app.generation;
+    let staging = pipetop::config::Config::default();
+    let first = Arc::clone(pipetop::session::Session::new(&staging).model());
+    app.switch_context("staging", std::time::Duration::from_secs(5), first);
+    assert_eq!(app.switch_to, None);
+    assert_eq!(app.context, "staging");
+    assert_eq!(app.stack.len(), 1);
+    assert_eq!(app.level().view, View::Overview);
+    assert!(app.level().lists.iter().all(|l| l.filter.is_none()));
+    assert!(!app.paused && app.mode == Mode::Normal);
+    assert!(app.generation > generation);
+    let terminal = draw(&mut app, 160, 48);
+    let after = lines(&terminal).join("\n");
+    assert!(after.starts_with(" pipetop staging "), "{after}");
+    assert!(
+        !after.contains("orders"),
+        "old context's data on screen:\n{after}"
+    );
+    let cell = &terminal.backend().buffer()[(9, 0)];
+    assert_eq!(cell.symbol(), "s");
+    assert_eq!(
+        cell.style().fg,
+        app.theme.accent.fg,
+        "context in the accent"
+    );
+}

@@ -99,6 +99,10 @@ pub struct App {
     pub row_areas: Vec<(usize, u16, u16)>,
     /// A one-line notice (bad command, unknown theme) shown in the hint bar until the next key.
     pub notice: Option<String>,
+    /// The config file's contexts, for `:ctx` (empty: the file has none).
+    pub contexts: Vec<String>,
+    /// A context asked for with `:ctx NAME`, for the event loop to switch to.
+    pub switch_to: Option<String>,
 }
 
 impl App {
@@ -124,6 +128,64 @@ impl App {
             now: SystemTime::now(),
             row_areas: Vec::new(),
             notice: None,
+            contexts: Vec::new(),
+            switch_to: None,
+        }
+    }
+
+    /// Shows another context from scratch: its name, refresh and first model, an overview with
+    /// fresh lists (no filter, selection or drill-down of the old context's data), not paused.
+    pub fn switch_context(
+        &mut self,
+        context: impl Into<String>,
+        refresh: Duration,
+        model: Arc<Model>,
+    ) {
+        self.context = context.into();
+        self.refresh = refresh;
+        self.model = model;
+        self.generation += 1;
+        let mut root = Level::new(View::Overview);
+        root.focus = screens::default_focus(&self.model, &View::Overview, &self.theme);
+        self.stack = vec![root];
+        self.mode = Mode::Normal;
+        self.paused = false;
+        self.row_areas.clear();
+        self.switch_to = None;
+        self.notice = Some(format!("switched to context {}", self.context));
+    }
+
+    /// `:ctx` and `:ctx NAME`: list the contexts, or ask the event loop to switch.
+    fn context_command(&mut self, name: Option<String>) {
+        if self.contexts.is_empty() {
+            self.notice = Some("no contexts: the config file has no [contexts]".to_string());
+            return;
+        }
+        match name {
+            None => {
+                let names: Vec<String> = self
+                    .contexts
+                    .iter()
+                    .map(|n| {
+                        if *n == self.context {
+                            format!("[{n}]")
+                        } else {
+                            n.clone()
+                        }
+                    })
+                    .collect();
+                self.notice = Some(format!(
+                    "contexts: {} (:ctx NAME switches)",
+                    names.join(" ")
+                ));
+            }
+            Some(name) if self.contexts.contains(&name) => self.switch_to = Some(name),
+            Some(name) => {
+                self.notice = Some(format!(
+                    "no context `{name}`: one of {}",
+                    self.contexts.join(", ")
+                ))
+            }
         }
     }
 
@@ -173,13 +235,22 @@ impl App {
                     input.pop();
                 }
                 Action::Complete => {
-                    if let [only] = view::complete(input).as_slice() {
+                    let ctx = format!("{} ", view::CONTEXT_COMMAND);
+                    if let Some(prefix) = input.strip_prefix(&ctx) {
+                        if let [only] = view::complete_context(prefix, &self.contexts).as_slice() {
+                            *input = format!("{ctx}{only}");
+                        }
+                    } else if let [only] = view::complete(input).as_slice() {
                         *input = only.to_string();
                     }
                 }
                 Action::Submit => {
                     let text = input.clone();
                     self.mode = Mode::Normal;
+                    if let Some(name) = view::context_command(&text) {
+                        self.context_command(name);
+                        return true;
+                    }
                     match view::command(&text) {
                         Some(target) => self.jump(target),
                         None => {

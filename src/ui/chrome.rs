@@ -36,7 +36,7 @@ pub fn draw_compact(frame: &mut Frame, area: Rect, app: &App) {
     let lines = vec![
         Line::from(vec![
             Span::styled("pipetop ", theme.accent),
-            Span::styled(app.context.clone(), theme.header),
+            Span::styled(app.context.clone(), theme.accent),
         ]),
         alert_summary(app, false),
         source(
@@ -65,7 +65,7 @@ pub fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     let model = &app.model;
     let mut spans = vec![
         Span::styled(" pipetop ", theme.accent),
-        Span::styled(app.context.clone(), theme.header),
+        Span::styled(app.context.clone(), theme.accent),
         Span::styled(" │ ", theme.border),
     ];
     // First, so a narrow terminal never cuts it off: a frozen screen must say so.

@@ -32,6 +32,28 @@ pub struct UiOptions {
     pub mouse: bool,
     /// Where `e` writes the export.
     pub export: std::path::PathBuf,
+    /// The config file's contexts, which `:ctx` lists (empty: none).
+    pub contexts: Vec<String>,
+    /// Loads and validates the config of a context for `:ctx NAME` (the message on failure).
+    pub load_context: Option<ContextLoader>,
+}
+
+/// A context's name → its validated config, as a start with `--context NAME` would read it.
+pub type ContextLoader = Box<dyn Fn(&str) -> Result<Config, String> + Send>;
+
+/// The collectors and the session task of one context, as the event loop holds them. Dropping it
+/// closes their channels: the session task ends, and with it the collectors it was reading.
+struct Live {
+    control: crate::collect::CollectorControl,
+    models: tokio::sync::watch::Receiver<std::sync::Arc<crate::model::Model>>,
+}
+
+impl Live {
+    fn start(config: &Config, collectors: Collectors) -> Live {
+        let control = collectors.control();
+        let models = crate::live::spawn_session(config, collectors.kafka, collectors.clickhouse);
+        Live { control, models }
+    }
 }
 
 /// Draws one frame of the whole screen. Pure: everything comes from `app`.
@@ -74,23 +96,40 @@ async fn event_loop(
     collectors: Collectors,
     options: UiOptions,
 ) -> anyhow::Result<()> {
-    let control = collectors.control();
-    let mut models = crate::live::spawn_session(config, collectors.kafka, collectors.clickhouse);
-    let model = models.borrow_and_update().clone();
+    let mut live = Live::start(config, collectors);
+    let model = live.models.borrow_and_update().clone();
     let mut app = App::new(
         config.context.clone(),
         config.refresh,
         model,
-        options.theme,
+        options.theme.clone(),
         options.depth,
     );
+    app.contexts = options.contexts.clone();
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(AGE_TICK);
-    let bell = config.alerts.bell;
+    let mut bell = config.alerts.bell;
     let mut criticals_seen = 0;
     let mut hangup = signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
+        if let Some(name) = app.switch_to.take() {
+            match switch(&options, &name) {
+                Ok((config, next)) => {
+                    // The old context's collectors and session stop as their channels drop.
+                    live = next;
+                    app.switch_context(
+                        config.context.clone(),
+                        config.refresh,
+                        live.models.borrow_and_update().clone(),
+                    );
+                    bell = config.alerts.bell;
+                    criticals_seen = 0;
+                }
+                Err(e) => app.notice = Some(format!("cannot switch to context {name}: {e}")),
+            }
+        }
+        let (control, models) = (&live.control, &mut live.models);
         app.now = SystemTime::now();
         // The partition view's parts are fetched on demand: tell the collector what is open.
         control.focus(screens::focus_of(&app.level().view));
@@ -141,6 +180,18 @@ async fn event_loop(
             _ = terminate.recv() => return Ok(()),
         }
     }
+}
+
+/// The config of context `name` and its collectors and session, started.
+fn switch(options: &UiOptions, name: &str) -> Result<(Config, Live), String> {
+    let load = options
+        .load_context
+        .as_ref()
+        .ok_or_else(|| "no config file to read it from".to_string())?;
+    let config = load(name)?;
+    let collectors = Collectors::spawn(&config).map_err(|e| format!("{e:#}"))?;
+    let live = Live::start(&config, collectors);
+    Ok((config, live))
 }
 
 /// The same JSON as `pipetop snapshot --json`, from what is on screen now.

@@ -72,18 +72,48 @@ impl View {
     }
 }
 
+/// The command that lists the config file's contexts (`:ctx`) or switches to one (`:ctx NAME`).
+pub const CONTEXT_COMMAND: &str = "ctx";
+
 /// Commands that start with what was typed, for completion.
 pub fn complete(prefix: &str) -> Vec<&'static str> {
     let prefix = prefix.trim().to_lowercase();
     COMMANDS
         .iter()
         .map(|(name, _)| *name)
+        .chain([CONTEXT_COMMAND])
         .filter(|name| name.starts_with(&prefix))
         .collect()
 }
 
+/// `ctx` → Some(None) (list the contexts), `ctx NAME` → Some(Some(NAME)); None for anything else.
+pub fn context_command(text: &str) -> Option<Option<String>> {
+    let mut words = text.split_whitespace();
+    if words.next()? != CONTEXT_COMMAND {
+        return None;
+    }
+    match (words.next(), words.next()) {
+        (None, _) => Some(None),
+        (Some(name), None) => Some(Some(name.to_string())),
+        // Context names have no spaces: `ctx a b` is not a command.
+        (Some(_), Some(_)) => None,
+    }
+}
+
+/// Context names that start with what was typed after `ctx `, for completion.
+pub fn complete_context<'a>(prefix: &str, contexts: &'a [String]) -> Vec<&'a str> {
+    contexts
+        .iter()
+        .map(String::as_str)
+        .filter(|name| name.starts_with(prefix.trim()))
+        .collect()
+}
+
 pub fn command(name: &str) -> Option<View> {
-    let matches = complete(name);
+    let matches: Vec<_> = complete(name)
+        .into_iter()
+        .filter(|n| *n != CONTEXT_COMMAND)
+        .collect();
     match matches.as_slice() {
         [only] => COMMANDS
             .iter()
@@ -107,5 +137,25 @@ mod tests {
         assert_eq!(command("t"), None, "ambiguous");
         assert_eq!(command("merges"), Some(View::Merges));
         assert_eq!(command("nope"), None);
+        assert_eq!(complete("c"), ["consumers", "ctx"]);
+        assert_eq!(
+            command("c"),
+            Some(View::Consumers),
+            "views resolve as before"
+        );
+        assert_eq!(command("ctx"), None, "not a view");
+    }
+
+    #[test]
+    fn ctx_lists_or_names_a_context() {
+        assert_eq!(context_command("ctx"), Some(None));
+        assert_eq!(context_command(" ctx  "), Some(None));
+        assert_eq!(context_command("ctx staging"), Some(Some("staging".into())));
+        assert_eq!(context_command("ctx a b"), None);
+        assert_eq!(context_command("ctxx"), None);
+        assert_eq!(context_command("groups"), None);
+        let names = ["prod-eu".to_string(), "prod-us".into(), "staging".into()];
+        assert_eq!(complete_context("prod", &names), ["prod-eu", "prod-us"]);
+        assert_eq!(complete_context("s", &names), ["staging"]);
     }
 }
