@@ -110,6 +110,9 @@ enum Command {
         /// Address to listen on (loopback by default: put a proxy in front to expose it).
         #[arg(long, default_value = "127.0.0.1:9464")]
         listen: std::net::SocketAddr,
+        /// Also one lag and time-lag series per group and partition (many: filter groups first).
+        #[arg(long)]
+        partition_series: bool,
     },
 }
 
@@ -156,9 +159,19 @@ fn main() -> ExitCode {
                 print_snapshot(&loaded.config, window, json).await
             }
             Some(Command::Check { window, format }) => check(&loaded.config, window, format).await,
-            Some(Command::Serve { listen }) => pipetop::serve::run(&loaded.config, listen)
-                .await
-                .map(|()| ExitCode::SUCCESS),
+            Some(Command::Serve {
+                listen,
+                partition_series,
+            }) => {
+                let series = if partition_series {
+                    pipetop::serve::metrics::Series::WithPartitions
+                } else {
+                    pipetop::serve::metrics::Series::Bounded
+                };
+                pipetop::serve::run(&loaded.config, listen, series)
+                    .await
+                    .map(|()| ExitCode::SUCCESS)
+            }
             // Printed above, before any servers were asked.
             Some(Command::Completions { .. } | Command::Man | Command::Config { .. }) => {
                 Ok(ExitCode::SUCCESS)

@@ -262,3 +262,40 @@ async fn prometheus_scrapes_the_lag_kafka_consumer_groups_reports() {
     common::delete_topic(&topic).await;
     common::delete_groups(&[&group]).await;
 }
+
+/// Per-partition series only when asked for: the bounded scrape has none, `--partition-series`
+/// adds one lag and one time-lag series per group and partition.
+#[test]
+fn partition_series_only_when_turned_on() {
+    use pipetop::serve::metrics::{Series, render_with};
+    let model = fixtures::model();
+    let bounded = render_with(&model, fixtures::now(), Format::Text, Series::Bounded);
+    assert!(!bounded.contains("partition="), "{bounded}");
+    let full = render_with(
+        &model,
+        fixtures::now(),
+        Format::Text,
+        Series::WithPartitions,
+    );
+    let rows: usize = model
+        .kafka
+        .groups
+        .iter()
+        .map(|g| g.partitions.iter().filter(|p| p.lag.is_some()).count())
+        .sum();
+    let lag_lines = full
+        .lines()
+        .filter(|l| l.starts_with("pipetop_partition_lag_messages{"))
+        .count();
+    assert_eq!(lag_lines, rows, "{full}");
+    let g = &model.kafka.groups[0];
+    let p = g.partitions.iter().find(|p| p.lag.is_some()).unwrap();
+    let line = format!(
+        "pipetop_partition_lag_messages{{group=\"{}\",topic=\"{}\",partition=\"{}\"}} {}",
+        g.group_id,
+        p.topic,
+        p.partition,
+        p.lag.unwrap()
+    );
+    assert!(full.contains(&line), "{line} missing");
+}

@@ -165,3 +165,53 @@ fn drill_filter_back_quit_and_the_terminal_is_restored() {
         "the alternate screen was not left:\n{screen}"
     );
 }
+
+/// `:ctx` in the real binary: the contexts are listed, a switch to a context whose servers are
+/// down shows its name and nothing of the old context's data, and switching back brings the data
+/// back. The config comes from `$XDG_CONFIG_HOME/pipetop/config.toml`, as on an engineer's laptop.
+#[test]
+fn ctx_switches_the_context_and_leaves_nothing_of_the_old_one() {
+    common::needs!(Kafka, ClickHouse, Tmux);
+    let home = std::env::temp_dir().join(common::unique("tui_ctx"));
+    std::fs::create_dir_all(home.join("pipetop")).unwrap();
+    std::fs::write(
+        home.join("pipetop/config.toml"),
+        format!(
+            "default_context = \"local\"\nrefresh = \"1s\"\n\
+             [contexts.local.kafka]\nbootstrap_servers = \"{}\"\n\
+             [contexts.local.clickhouse]\nurl = \"{}\"\n\
+             [contexts.elsewhere.kafka]\nbootstrap_servers = \"127.0.0.1:1\"\nrequest_timeout = \"2s\"\n\
+             [contexts.elsewhere.clickhouse]\nurl = \"http://127.0.0.1:1\"\n",
+            common::KAFKA,
+            common::CLICKHOUSE
+        ),
+    )
+    .unwrap();
+    let binary = env!("CARGO_BIN_EXE_pipetop");
+    let tmux = Tmux::start(&format!(
+        "env -u PIPETOP_CONFIG -u PIPETOP_CONTEXT XDG_CONFIG_HOME={} {binary}; sleep 30",
+        home.display()
+    ));
+    let local = tmux.wait_until("for local's first polls", |s| {
+        s.contains("pipetop local") && s.contains("brokers") && s.contains("clickhouse 2")
+    });
+    assert!(!local.contains("elsewhere"), "{local}");
+
+    tmux.keys(&[":ctx", "Enter"]);
+    tmux.wait_for("contexts: elsewhere [local]");
+
+    tmux.keys(&[":ctx else", "Tab", "Enter"]);
+    let elsewhere = tmux.wait_until("for elsewhere to fail its first polls", |s| {
+        s.contains("pipetop elsewhere") && s.matches("DOWN").count() >= 2
+    });
+    // Nothing of local's data: no broker count, no ClickHouse version, no tables.
+    assert!(!elsewhere.contains("brokers"), "{elsewhere}");
+    assert!(!elsewhere.contains("clickhouse 2"), "{elsewhere}");
+    assert!(!elsewhere.contains("default.events"), "{elsewhere}");
+
+    tmux.keys(&[":ctx local", "Enter"]);
+    tmux.wait_until("for local's data again", |s| {
+        s.contains("pipetop local") && s.contains("brokers") && s.contains("clickhouse 2")
+    });
+    let _ = std::fs::remove_dir_all(&home);
+}

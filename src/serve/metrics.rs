@@ -99,8 +99,26 @@ fn messages_per_second() -> Option<Unit> {
 
 /// The metrics of `model` as of `now` (the scrape's clock, for the sources' data age).
 pub fn render(model: &Model, now: SystemTime, format: Format) -> String {
+    render_with(model, now, format, Series::Bounded)
+}
+
+/// Which series a scrape holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Series {
+    /// Per group and topic, table, broker, source and alert: bounded by the number of things
+    /// watched, never by partitions.
+    Bounded,
+    /// Also one lag and time-lag series per group and partition (`serve --partition-series`):
+    /// 200,000 series for 1,000 groups on 200 partitions each. Filter the groups first.
+    WithPartitions,
+}
+
+pub fn render_with(model: &Model, now: SystemTime, format: Format, series: Series) -> String {
     let mut registry = Registry::with_prefix("pipetop");
     kafka(&mut registry, model);
+    if series == Series::WithPartitions {
+        partitions(&mut registry, model);
+    }
     clickhouse(&mut registry, model);
     sources(&mut registry, model, now);
     alerts(&mut registry, model);
@@ -216,6 +234,35 @@ fn kafka(registry: &mut Registry, model: &Model) {
             vec![("broker", b.id.to_string())],
             i64::from(answering),
         );
+    }
+}
+
+fn partitions(registry: &mut Registry, model: &Model) {
+    let lag = int(
+        registry,
+        "partition_lag_messages",
+        "Committed-offset lag (end - committed) of one partition; no sample while unknown",
+    );
+    let time_lag = float(
+        registry,
+        "partition_time_lag",
+        "Age of the oldest unconsumed message of one partition; no sample while unknown",
+        Some(Unit::Seconds),
+    );
+    for g in &model.kafka.groups {
+        for p in &g.partitions {
+            let labels = || {
+                vec![
+                    ("group", g.group_id.clone()),
+                    ("topic", p.topic.clone()),
+                    ("partition", p.partition.to_string()),
+                ]
+            };
+            if let Some(l) = p.lag {
+                set_int(&lag, labels(), l);
+            }
+            set_float(&time_lag, labels(), p.time_lag_s);
+        }
     }
 }
 

@@ -27,11 +27,11 @@ use crate::config::Config;
 use crate::live::spawn_session;
 use crate::model::Model;
 
-use self::metrics::Format;
+use self::metrics::{Format, Series};
 
 /// Serves until SIGTERM or SIGINT. Fails when the address cannot be bound or the collectors
 /// cannot start.
-pub async fn run(config: &Config, listen: SocketAddr) -> anyhow::Result<()> {
+pub async fn run(config: &Config, listen: SocketAddr, series: Series) -> anyhow::Result<()> {
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
@@ -63,7 +63,7 @@ pub async fn run(config: &Config, listen: SocketAddr) -> anyhow::Result<()> {
         let models = models.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request| {
-                let response = respond(&request, &models);
+                let response = respond(&request, &models, series);
                 async move { Ok::<_, Infallible>(response) }
             });
             let connection = http1::Builder::new()
@@ -92,6 +92,7 @@ async fn shutdown_signal() -> anyhow::Result<()> {
 fn respond(
     request: &Request<Incoming>,
     models: &watch::Receiver<Arc<Model>>,
+    series: Series,
 ) -> Response<Full<Bytes>> {
     match (request.method(), request.uri().path()) {
         (&Method::GET | &Method::HEAD, "/metrics") => {
@@ -99,7 +100,7 @@ fn respond(
             let format = Format::from_accept(accept);
             // The newest finished model: a clone of the Arc, the session is never waited on.
             let model = Arc::clone(&models.borrow());
-            let body = metrics::render(&model, SystemTime::now(), format);
+            let body = metrics::render_with(&model, SystemTime::now(), format, series);
             reply(StatusCode::OK, format.content_type(), body)
         }
         (&Method::GET | &Method::HEAD, "/healthz") => {
