@@ -119,7 +119,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// Where the models come from, and what to do with the `r` key and an opened partition.
 struct Feed {
-    models: watch::Receiver<Arc<pipetop::model::Model>>,
+    session: pipetop::live::SessionHandle,
     control: Option<CollectorControl>,
     describe: Box<dyn Fn() -> String>,
 }
@@ -144,10 +144,10 @@ async fn live_feed(args: &Args, config: &mut Config) -> anyhow::Result<Feed> {
     let collectors = Collectors::spawn(config)?;
     let control = collectors.control();
     let (kafka, clickhouse) = (collectors.kafka.clone(), collectors.clickhouse.clone());
-    let models = pipetop::live::spawn_session(config, collectors.kafka, collectors.clickhouse);
+    let session = pipetop::live::spawn_session(config, collectors.kafka, collectors.clickhouse)?;
     let broker = args.kafka.clone();
     Ok(Feed {
-        models,
+        session,
         control: Some(control),
         describe: Box::new(move || {
             let (k, c) = (kafka.borrow(), clickhouse.borrow());
@@ -163,10 +163,10 @@ async fn live_feed(args: &Args, config: &mut Config) -> anyhow::Result<Feed> {
 }
 
 /// Synthetic full-size Kafka snapshots every refresh, through the real session task.
-fn scale_feed(args: &Args, config: &Config) -> Feed {
+fn scale_feed(args: &Args, config: &Config) -> anyhow::Result<Feed> {
     let (kafka_tx, kafka_rx) = watch::channel(SourceStatus::default());
     let (_clickhouse_tx, clickhouse_rx) = watch::channel(SourceStatus::default());
-    let models = pipetop::live::spawn_session(config, kafka_rx, clickhouse_rx);
+    let session = pipetop::live::spawn_session(config, kafka_rx, clickhouse_rx)?;
     let (topics, partitions, groups, refresh) =
         (args.topics, args.partitions, args.groups, args.refresh);
     let published = Arc::new(AtomicUsize::new(0));
@@ -193,8 +193,8 @@ fn scale_feed(args: &Args, config: &Config) -> Feed {
         }
     });
     let gp = partitions as usize * groups;
-    Feed {
-        models,
+    Ok(Feed {
+        session,
         control: None,
         describe: Box::new(move || {
             format!(
@@ -203,7 +203,7 @@ fn scale_feed(args: &Args, config: &Config) -> Feed {
                 published.load(Ordering::Relaxed)
             )
         }),
-    }
+    })
 }
 
 #[tokio::main]
@@ -214,7 +214,7 @@ async fn main() -> anyhow::Result<()> {
         ..Config::default()
     };
     let mut feed = if args.scale {
-        scale_feed(&args, &config)
+        scale_feed(&args, &config)?
     } else {
         live_feed(&args, &mut config).await?
     };
@@ -223,7 +223,7 @@ async fn main() -> anyhow::Result<()> {
     let mut app = App::new(
         config.context.clone(),
         config.refresh,
-        feed.models.borrow_and_update().clone(),
+        feed.session.models.borrow_and_update().clone(),
         theme,
         ColorDepth::TrueColor,
     );
@@ -273,16 +273,18 @@ async fn main() -> anyhow::Result<()> {
                         let was_paused = app.paused;
                         app.apply(action);
                         if was_paused && !app.paused {
-                            app.set_model(feed.models.borrow_and_update().clone());
+                            let shown = feed.session.models.borrow_and_update().clone();
+                            feed.session.retire(app.set_model(shown));
                         }
                     }
                 }
                 pending.push(sent);
             }
-            changed = feed.models.changed(), if !app.paused => {
+            changed = feed.session.models.changed(), if !app.paused => {
                 changed?;
                 updates += 1;
-                app.set_model(feed.models.borrow_and_update().clone());
+                let shown = feed.session.models.borrow_and_update().clone();
+                            feed.session.retire(app.set_model(shown));
             }
             _ = tick.tick() => {}
         }

@@ -36,11 +36,13 @@ pub async fn run(config: &Config, listen: SocketAddr, series: Series) -> anyhow:
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let collectors = Collectors::spawn(config)?;
-    let models = spawn_session(
+    // Kept for as long as this runs: dropping it would stop the session.
+    let session = spawn_session(
         config,
         collectors.kafka.clone(),
         collectors.clickhouse.clone(),
-    );
+    )?;
+    let models = session.models.clone();
     tracing::info!(
         "serving metrics on http://{}/metrics",
         listener.local_addr()?

@@ -199,12 +199,14 @@ impl App {
         &mut self.stack[last]
     }
 
-    /// Shows a newer model; lists re-sort once for it.
-    pub fn set_model(&mut self, model: Arc<Model>) {
-        if !Arc::ptr_eq(&self.model, &model) {
-            self.model = model;
-            self.generation += 1;
+    /// Shows a newer model; lists re-sort once for it. Returns the model it replaced, for the
+    /// caller to free off the UI thread (`live::retire`).
+    pub fn set_model(&mut self, model: Arc<Model>) -> Option<Arc<Model>> {
+        if Arc::ptr_eq(&self.model, &model) {
+            return None;
         }
+        self.generation += 1;
+        Some(std::mem::replace(&mut self.model, model))
     }
 
     /// Applies an action. Returns false when the app should quit.

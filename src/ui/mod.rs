@@ -45,14 +45,14 @@ pub type ContextLoader = Box<dyn Fn(&str) -> Result<Config, String> + Send>;
 /// closes their channels: the session task ends, and with it the collectors it was reading.
 struct Live {
     control: crate::collect::CollectorControl,
-    models: tokio::sync::watch::Receiver<std::sync::Arc<crate::model::Model>>,
+    session: crate::live::SessionHandle,
 }
 
 impl Live {
-    fn start(config: &Config, collectors: Collectors) -> Live {
+    fn start(config: &Config, collectors: Collectors) -> anyhow::Result<Live> {
         let control = collectors.control();
-        let models = crate::live::spawn_session(config, collectors.kafka, collectors.clickhouse);
-        Live { control, models }
+        let session = crate::live::spawn_session(config, collectors.kafka, collectors.clickhouse)?;
+        Ok(Live { control, session })
     }
 }
 
@@ -96,8 +96,8 @@ async fn event_loop(
     collectors: Collectors,
     options: UiOptions,
 ) -> anyhow::Result<()> {
-    let mut live = Live::start(config, collectors);
-    let model = live.models.borrow_and_update().clone();
+    let mut live = Live::start(config, collectors)?;
+    let model = live.session.models.borrow_and_update().clone();
     let mut app = App::new(
         config.context.clone(),
         config.refresh,
@@ -121,7 +121,7 @@ async fn event_loop(
                     app.switch_context(
                         config.context.clone(),
                         config.refresh,
-                        live.models.borrow_and_update().clone(),
+                        live.session.models.borrow_and_update().clone(),
                     );
                     bell = config.alerts.bell;
                     criticals_seen = 0;
@@ -129,7 +129,7 @@ async fn event_loop(
                 Err(e) => app.notice = Some(format!("cannot switch to context {name}: {e}")),
             }
         }
-        let (control, models) = (&live.control, &mut live.models);
+        let (control, session) = (&live.control, &mut live.session);
         app.now = SystemTime::now();
         // The partition view's parts are fetched on demand: tell the collector what is open.
         control.focus(screens::focus_of(&app.level().view));
@@ -164,15 +164,17 @@ async fn event_loop(
                             return Ok(());
                         }
                         if was_paused && !app.paused {
-                            app.set_model(models.borrow_and_update().clone());
+                            let shown = session.models.borrow_and_update().clone();
+                            session.retire(app.set_model(shown));
                         }
                     }
                     None => {}
                 }
             }
-            changed = models.changed(), if !app.paused => {
+            changed = session.models.changed(), if !app.paused => {
                 changed?;
-                app.set_model(models.borrow_and_update().clone());
+                let shown = session.models.borrow_and_update().clone();
+                session.retire(app.set_model(shown));
             }
             _ = tick.tick() => {}
             // A dropped ssh session or a kill must still leave the terminal usable.
@@ -190,7 +192,7 @@ fn switch(options: &UiOptions, name: &str) -> Result<(Config, Live), String> {
         .ok_or_else(|| "no config file to read it from".to_string())?;
     let config = load(name)?;
     let collectors = Collectors::spawn(&config).map_err(|e| format!("{e:#}"))?;
-    let live = Live::start(&config, collectors);
+    let live = Live::start(&config, collectors).map_err(|e| format!("{e:#}"))?;
     Ok((config, live))
 }
 
