@@ -43,34 +43,12 @@ fn config(url: &str, table: &str) -> ClickHouseConfig {
     }
 }
 
+/// (section, why, unavailable) for each section of the host without data, as the model lists them.
 fn sections_without_data(h: &HostSnapshot) -> Vec<(String, String, bool)> {
-    fn one<T>(name: &str, s: &Section<T>) -> Option<(String, String, bool)> {
-        match s {
-            Section::Ok { .. } => None,
-            Section::Unavailable { reason } => Some((name.into(), reason.clone(), true)),
-            Section::Failed { error } => Some((name.into(), error.clone(), false)),
-        }
-    }
-    let mut out: Vec<_> = [
-        one("tables", &h.tables),
-        one("partitions", &h.partitions),
-        one("thresholds", &h.thresholds),
-        one("detached_parts", &h.detached_parts),
-        one("merges", &h.merges),
-        one("mutations", &h.mutations),
-        one("inserts", &h.inserts),
-        one("failed_inserts", &h.failed_inserts),
-        one("latency", &h.latency),
-        one("slow_queries", &h.slow_queries),
-        one("insert_counters", &h.insert_counters),
-        one("kafka_consumers", &h.kafka_consumers),
-        one("errors", &h.errors),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    out.extend(h.freshness.iter().filter_map(|f| one(&f.table, &f.result)));
-    out
+    pipetop::model::clickhouse::problems(h)
+        .into_iter()
+        .map(|p| (p.section, p.reason, p.unavailable))
+        .collect()
 }
 
 /// Tiny batches pile parts into one partition: pipetop's per-partition count equals system.parts,
@@ -366,7 +344,7 @@ async fn current_engine_answers_every_section() {
     let missing: Vec<_> = sections_without_data(&host)
         .into_iter()
         // The default watched table belongs to the load generator, which may not have run.
-        .filter(|(n, _, _)| n != "default.events")
+        .filter(|(n, _, _)| n != "freshness default.events")
         .collect();
     assert!(missing.is_empty(), "{missing:?}");
     assert!(

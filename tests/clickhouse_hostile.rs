@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::hostile::{EXCEPTION, Hostile, Mode};
 use pipetop::clickhouse::collector::ClickHouseCollector;
-use pipetop::clickhouse::snapshot::{HostOutcome, HostSnapshot, Section};
+use pipetop::clickhouse::snapshot::{HostOutcome, HostSnapshot};
 use pipetop::config::ClickHouseConfig;
 use pipetop::source::Collector;
 
@@ -184,31 +184,13 @@ async fn the_cap_follows_max_response_bytes() {
     );
 }
 
-fn failed_sections(h: &HostSnapshot) -> Vec<(&'static str, String)> {
-    fn one<T>(name: &'static str, s: &Section<T>) -> Option<(&'static str, String)> {
-        match s {
-            Section::Failed { error } => Some((name, error.clone())),
-            _ => None,
-        }
-    }
-    [
-        one("tables", &h.tables),
-        one("partitions", &h.partitions),
-        one("thresholds", &h.thresholds),
-        one("detached_parts", &h.detached_parts),
-        one("merges", &h.merges),
-        one("mutations", &h.mutations),
-        one("inserts", &h.inserts),
-        one("failed_inserts", &h.failed_inserts),
-        one("latency", &h.latency),
-        one("slow_queries", &h.slow_queries),
-        one("insert_counters", &h.insert_counters),
-        one("kafka_consumers", &h.kafka_consumers),
-        one("errors", &h.errors),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+/// (section, error) for each section of the host whose query failed, as the model lists them.
+fn failed_sections(h: &HostSnapshot) -> Vec<(String, String)> {
+    pipetop::model::clickhouse::problems(h)
+        .into_iter()
+        .filter(|p| !p.unavailable)
+        .map(|p| (p.section, p.reason))
+        .collect()
 }
 
 /// Two hosts, the second hostile: the real one's figures all arrive, in their usual time; the

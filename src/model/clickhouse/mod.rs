@@ -158,7 +158,8 @@ fn failed_inserts(s: &HostSnapshot) -> Vec<FailedInsert> {
         .collect()
 }
 
-fn problems(s: &HostSnapshot) -> Vec<SectionProblem> {
+/// The sections of one host without data, and why (not available there, or the query failed).
+pub fn problems(s: &HostSnapshot) -> Vec<SectionProblem> {
     fn one<T>(name: &str, section: &Section<T>) -> Option<SectionProblem> {
         match section {
             Section::Ok { .. } => None,
