@@ -57,11 +57,7 @@ const SUMMARY_ROWS: usize = 5;
 pub fn summary(context: &str, model: &Model) -> String {
     let mut out = String::new();
     let down = model.kafka.brokers_down();
-    let known = model
-        .kafka
-        .brokers
-        .len()
-        .max(model.kafka.brokers_in_metadata);
+    let known = model.kafka.brokers_known();
     let brokers = match down.as_slice() {
         [] => plural(known, "broker"),
         ids => format!(

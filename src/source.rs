@@ -81,12 +81,6 @@ impl<T> SourceStatus<T> {
             Err(message) => self.error = Some(SourceError { message, at }),
         }
     }
-
-    /// Age of the last good data, or None if there never was any.
-    pub fn age(&self, now: SystemTime) -> Option<Duration> {
-        self.last_good_at
-            .map(|at| now.duration_since(at).unwrap_or_default())
-    }
 }
 
 /// A source that can be polled for a fresh snapshot. A source-wide failure (unreachable, auth) is
@@ -140,7 +134,7 @@ mod tests {
             Some("broker down")
         );
         assert_eq!(
-            s.age(t0 + Duration::from_secs(6)),
+            s.state().age(t0 + Duration::from_secs(6)),
             Some(Duration::from_secs(6))
         );
         s.record(Ok(8), t0 + Duration::from_secs(8));

@@ -125,7 +125,7 @@ fn kafka(model: &Model, out: &mut Vec<Observation>) {
         );
     }
     for b in &model.kafka.brokers {
-        let down = !b.in_metadata || b.answered == Some(false);
+        let down = b.is_down();
         let detail = match (&b.error, b.in_metadata) {
             (Some(e), _) => e.clone(),
             (None, false) => "in replica lists but not in the cluster metadata".to_string(),

@@ -98,6 +98,13 @@ pub struct BrokerHealth {
     pub error: Option<String>,
 }
 
+impl BrokerHealth {
+    /// Gone from the metadata (dead, fenced), or failing every answer for the partitions it leads.
+    pub fn is_down(&self) -> bool {
+        !self.in_metadata || self.answered == Some(false)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct GroupLogPartition {
     pub partition: i32,

@@ -228,7 +228,7 @@ fn kafka(registry: &mut Registry, model: &Model) {
         "1 when the broker is in the cluster metadata and answered for the partitions it leads",
     );
     for b in &model.kafka.brokers {
-        let answering = b.in_metadata && b.answered != Some(false);
+        let answering = !b.is_down();
         set_int(
             &up,
             vec![("broker", b.id.to_string())],

@@ -78,11 +78,7 @@ pub fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     }
     let kafka = &model.sources.kafka;
     let down = model.kafka.brokers_down();
-    let known = model
-        .kafka
-        .brokers
-        .len()
-        .max(model.kafka.brokers_in_metadata);
+    let known = model.kafka.brokers_known();
     match kafka.last_good_at {
         None => spans.push(Span::raw("kafka")),
         Some(_) if down.is_empty() => spans.push(Span::raw(format!("kafka {known} brokers"))),

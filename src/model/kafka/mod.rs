@@ -47,14 +47,18 @@ impl KafkaModel {
         self.groups.iter().find(|g| g.group_id == group_id)
     }
 
-    /// The brokers the cluster refers to that are down: gone from the metadata (dead, fenced) or
-    /// not answering for the partitions they lead.
+    /// The brokers the cluster refers to that are down (see `BrokerHealth::is_down`).
     pub fn brokers_down(&self) -> Vec<i32> {
         self.brokers
             .iter()
-            .filter(|b| !b.in_metadata || b.answered == Some(false))
+            .filter(|b| b.is_down())
             .map(|b| b.id)
             .collect()
+    }
+
+    /// Every broker the cluster refers to, up or down.
+    pub fn brokers_known(&self) -> usize {
+        self.brokers.len().max(self.brokers_in_metadata)
     }
 }
 
