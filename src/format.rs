@@ -62,6 +62,15 @@ pub fn age(age: Duration) -> String {
     }
 }
 
+/// "1 broker", "3 brokers".
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 pub fn seconds(s: f64) -> String {
     if !s.is_finite() || s < 0.0 {
         return "-".to_string();

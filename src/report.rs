@@ -6,7 +6,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::alerts::{AlertState, Severity};
-use crate::format::{seconds, thousands};
+use crate::format::{plural, seconds, thousands};
 use crate::model::{Model, Snapshots};
 
 /// Bumped when a field is renamed or removed; additions keep the version.
@@ -141,14 +141,6 @@ pub fn summary(context: &str, model: &Model) -> String {
 /// The column width that fits these names, within reason (longer ones push their row out).
 fn name_width<'a>(names: impl Iterator<Item = &'a str>) -> usize {
     names.map(|n| n.chars().count()).max().unwrap_or(0).min(48)
-}
-
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
 }
 
 fn more(out: &mut String, total: usize) {

@@ -81,7 +81,10 @@ pub fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     let known = model.kafka.brokers_known();
     match kafka.last_good_at {
         None => spans.push(Span::raw("kafka")),
-        Some(_) if down.is_empty() => spans.push(Span::raw(format!("kafka {known} brokers"))),
+        Some(_) if down.is_empty() => spans.push(Span::raw(format!(
+            "kafka {}",
+            format::plural(known, "broker")
+        ))),
         // The one thing in the header that must not be missed: say how many, of how many.
         Some(_) => {
             spans.push(Span::raw("kafka "));
