@@ -193,7 +193,7 @@ fn ctx_switches_the_context_and_leaves_nothing_of_the_old_one() {
         home.display()
     ));
     let local = tmux.wait_until("for local's first polls", |s| {
-        s.contains("pipetop local") && s.contains("brokers") && s.contains("clickhouse 2")
+        s.contains("pipetop local") && s.contains(" broker") && s.contains("clickhouse 2")
     });
     assert!(!local.contains("elsewhere"), "{local}");
 
@@ -205,13 +205,13 @@ fn ctx_switches_the_context_and_leaves_nothing_of_the_old_one() {
         s.contains("pipetop elsewhere") && s.matches("DOWN").count() >= 2
     });
     // Nothing of local's data: no broker count, no ClickHouse version, no tables.
-    assert!(!elsewhere.contains("brokers"), "{elsewhere}");
+    assert!(!elsewhere.contains(" broker"), "{elsewhere}");
     assert!(!elsewhere.contains("clickhouse 2"), "{elsewhere}");
     assert!(!elsewhere.contains("default.events"), "{elsewhere}");
 
     tmux.keys(&[":ctx local", "Enter"]);
     tmux.wait_until("for local's data again", |s| {
-        s.contains("pipetop local") && s.contains("brokers") && s.contains("clickhouse 2")
+        s.contains("pipetop local") && s.contains(" broker") && s.contains("clickhouse 2")
     });
     let _ = std::fs::remove_dir_all(&home);
 }
