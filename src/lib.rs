@@ -12,6 +12,7 @@ pub mod collect;
 pub mod config;
 pub mod config_check;
 pub mod config_contexts;
+pub mod config_effective;
 pub mod format;
 pub mod kafka;
 pub mod live;
