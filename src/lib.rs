@@ -23,4 +23,5 @@ pub mod serve;
 pub mod session;
 pub mod source;
 pub mod time;
+pub mod timeline;
 pub mod ui;

@@ -202,4 +202,4 @@ pub fn problems(s: &HostSnapshot) -> Vec<SectionProblem> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
