@@ -188,6 +188,8 @@ fn split<'i>(
             tables.insert(name, Spanned::new(span, table));
         }
     }
+    // Listed by name, whatever the file's order.
+    names.sort();
     let default = match root.remove(DEFAULT_CONTEXT) {
         None => None,
         Some(value) => {
