@@ -23,10 +23,16 @@ const QUERY_TIMEOUT: Duration = Duration::from_secs(2);
 /// The client's whole limit for one request: `query_timeout` plus the 1 s it waits beyond it for
 /// the server's own TIMEOUT_EXCEEDED (src/clickhouse/client.rs).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
-/// Detection may take one refresh (the tick after the fault) plus one request's time limit.
-const DETECTION_BOUND: Duration = Duration::from_secs(4);
+/// Detection may take one refresh (the tick after the fault) plus one request's time limit; a
+/// fault right after a poll ended costs nearly all of that (measured: 3.9 s of 4 s), so the bound
+/// has a stated scheduling margin for the publish, the session thread's derivation and this
+/// test's wake-up on a loaded 2-core machine.
+const SCHEDULING_MARGIN: Duration = Duration::from_millis(500);
+const DETECTION_BOUND: Duration = REFRESH
+    .saturating_add(REQUEST_TIMEOUT)
+    .saturating_add(SCHEDULING_MARGIN);
 /// Recovery: fresh data within two refreshes of the server answering again.
-const RECOVERY_BOUND: Duration = Duration::from_secs(2);
+const RECOVERY_BOUND: Duration = REFRESH.saturating_mul(2);
 
 /// The dashboard's collectors and session on `hosts`, with the shared stack's Kafka (read only).
 struct Dashboard {
@@ -121,7 +127,7 @@ fn clickhouse_down_since(m: &Model, fault: SystemTime) -> bool {
 /// One line per fault, the same shape in every test: the README's table is filled from these.
 fn report(fault: &str, detection: Duration, screen: &str, recovery: Duration) {
     eprintln!(
-        "FAULT {fault}: detection {:.2} s (bound {:.0} s) | screen: {screen} | recovery {:.2} s (bound {:.0} s)",
+        "FAULT {fault}: detection {:.2} s (bound {:.1} s) | screen: {screen} | recovery {:.2} s (bound {:.1} s)",
         detection.as_secs_f64(),
         DETECTION_BOUND.as_secs_f64(),
         recovery.as_secs_f64(),
@@ -132,7 +138,7 @@ fn report(fault: &str, detection: Duration, screen: &str, recovery: Duration) {
 fn assert_bounds(fault: &str, detection: Duration, recovery: Duration) {
     assert!(
         detection <= DETECTION_BOUND,
-        "{fault}: detected after {detection:?}, more than refresh + request timeout"
+        "{fault}: detected after {detection:?}, more than refresh + request timeout + margin"
     );
     assert!(
         recovery <= RECOVERY_BOUND,
