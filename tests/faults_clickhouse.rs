@@ -34,6 +34,10 @@ const DETECTION_BOUND: Duration = REFRESH
 /// Recovery: fresh data within two refreshes of the server answering again.
 const RECOVERY_BOUND: Duration = REFRESH.saturating_mul(2);
 
+/// One fault at a time: each test starts chdb servers of its own, and two at once on a 2-core
+/// machine measure each other's CPU rather than pipetop's recovery.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The dashboard's collectors and session on `hosts`, with the shared stack's Kafka (read only).
 struct Dashboard {
     models: watch::Receiver<Arc<Model>>,
@@ -152,6 +156,7 @@ fn assert_bounds(fault: &str, detection: Duration, recovery: Duration) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_server_is_down_within_one_request_timeout_and_back_after_sigcont() {
     common::needs!(ChdbVenv, Kafka, Loopback);
+    let _alone = ONE_AT_A_TIME.lock().await;
     let own = common::OwnClickHouse::start();
     let mut dashboard = Dashboard::start(&[&own.url]);
     dashboard.settle(SystemTime::UNIX_EPOCH).await;
@@ -212,6 +217,7 @@ async fn a_stalled_server_is_down_within_one_request_timeout_and_back_after_sigc
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_is_down_at_once_and_back_after_a_restart() {
     common::needs!(ChdbVenv, Kafka, Loopback);
+    let _alone = ONE_AT_A_TIME.lock().await;
     let mut own = common::OwnClickHouse::start();
     let mut dashboard = Dashboard::start(&[&own.url]);
     dashboard.settle(SystemTime::UNIX_EPOCH).await;
@@ -277,6 +283,7 @@ fn host_state(m: &Model, url: &str) -> (Option<SystemTime>, bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_of_two_hosts_stalled_leaves_the_other_updating_every_refresh() {
     common::needs!(ChdbVenv, Kafka, Loopback);
+    let _alone = ONE_AT_A_TIME.lock().await;
     let (live, stalled) = (
         common::OwnClickHouse::start(),
         common::OwnClickHouse::start(),
