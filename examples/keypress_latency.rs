@@ -315,6 +315,15 @@ async fn main() -> anyhow::Result<()> {
         frames.len()
     );
     println!("{}", (feed.describe)());
+    if let Some(peak) = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:").map(str::to_string))
+        })
+    {
+        println!("peak RSS: {}", peak.trim());
+    }
     println!(
         "models taken by the UI: {updates}; on screen: {} groups, {} topics",
         app.model.kafka.groups.len(),

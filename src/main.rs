@@ -6,6 +6,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use pipetop::collect::Collectors;
 use pipetop::config::{Config, ConfigError, ProcessEnv};
 use pipetop::config_contexts::{self, Loaded};
+use pipetop::config_effective;
 use pipetop::report::{self, Report};
 use pipetop::ui::UiOptions;
 use pipetop::ui::theme::{ColorDepth, Theme};
@@ -250,7 +251,7 @@ fn config_command(cli: &Cli, action: &ConfigCommand) -> Result<String, ConfigErr
                 );
             }
             text += "# effective settings; secrets shown as \"***\"\n\n";
-            text += &config_contexts::effective_toml(&loaded);
+            text += &config_effective::effective_toml(&loaded);
             Ok(text)
         }
         ConfigCommand::Contexts { file } => {

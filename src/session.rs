@@ -17,6 +17,7 @@ use crate::model::clickhouse::{ClickHouseModel, ClickHouseTracker};
 use crate::model::kafka::{KafkaModel, KafkaTracker};
 use crate::model::{Model, Snapshots, Sources};
 use crate::source::SourceStatus;
+use crate::timeline::{self, Timeline};
 
 #[derive(Clone)]
 pub struct Session {
@@ -35,6 +36,7 @@ pub struct Session {
     clock: Option<SystemTime>,
     evaluations: u64,
     criticals_fired: u64,
+    timeline: Timeline,
     model: Arc<Model>,
 }
 
@@ -56,6 +58,7 @@ impl Session {
             clock: None,
             evaluations: 0,
             criticals_fired: 0,
+            timeline: Timeline::default(),
             model: Arc::default(),
         };
         // The pipeline rows exist from the start (nothing found yet), so the screen's layout does
@@ -123,6 +126,11 @@ impl Session {
         model.alerts = self.alerts.summary();
         model.judged_at = self.clock;
         model.criticals_fired = self.criticals_fired;
+        if let Some(at) = self.clock {
+            self.timeline
+                .record(at, timeline::changes(&self.model, &model));
+        }
+        model.events = self.timeline.shared();
         self.model = Arc::new(model);
         true
     }

@@ -232,6 +232,11 @@ fn alerts() {
     snapshot_sizes("alerts", || at("alerts"));
 }
 
+#[test]
+fn events() {
+    snapshot_sizes("events", || at("events"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Overlays, prompts, states
 

@@ -25,16 +25,19 @@ impl Pattern {
     pub fn anchored(&self) -> &str {
         self.0.as_str()
     }
+
+    /// The pattern as written in the config, without the anchors [`Pattern::new`] adds.
+    pub fn source(&self) -> &str {
+        let text = self.0.as_str();
+        text.strip_prefix("^(?:")
+            .and_then(|t| t.strip_suffix(")$"))
+            .unwrap_or(text)
+    }
 }
 
 impl fmt::Debug for Pattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = self.0.as_str();
-        let inner = text
-            .strip_prefix("^(?:")
-            .and_then(|t| t.strip_suffix(")$"))
-            .unwrap_or(text);
-        write!(f, "{inner:?}")
+        write!(f, "{:?}", self.source())
     }
 }
 

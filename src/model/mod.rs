@@ -7,6 +7,7 @@
 //! history), `pipeline` joins them; the alerts are judged from outside, on a finished model.
 
 pub mod clickhouse;
+pub mod event;
 pub mod kafka;
 pub mod pipeline;
 
@@ -35,6 +36,9 @@ pub struct Model {
     /// The clock the alerts were judged on: the newest event of either source, never going back.
     #[serde(serialize_with = "crate::time::ser_opt_unix_ms")]
     pub judged_at: Option<SystemTime>,
+    /// What changed, newest first (bounded: `timeline::TIMELINE_LEN`), shared between models until
+    /// the next change.
+    pub events: Arc<[event::Event]>,
     /// Critical alerts that have fired so far; the UI rings the bell when it grows.
     #[serde(skip)]
     pub criticals_fired: u64,

@@ -14,7 +14,15 @@ use super::screens::panels;
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let view = app.level().view.clone();
     let panels = panels(&app.model, &view, &app.theme, app.now);
-    let areas = Layout::vertical(panels.iter().map(|p| p.height)).split(area);
+    let shown = |p: &super::panel::Panel| area.height >= p.shown_from_rows;
+    let heights = panels.iter().map(|p| {
+        if shown(p) {
+            p.height
+        } else {
+            ratatui::layout::Constraint::Length(0)
+        }
+    });
+    let areas = Layout::vertical(heights).split(area);
     let focus = app.level().focus;
     let generation = app.generation;
     let theme = app.theme.clone();
@@ -25,6 +33,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         .count()
         > 1;
     for (i, (panel, area)) in panels.iter().zip(areas.iter()).enumerate() {
+        if !shown(panel) {
+            continue;
+        }
         let focused = i == focus;
         let title_style = if focused && lists_focusable {
             theme.accent

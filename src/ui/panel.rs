@@ -20,6 +20,9 @@ pub struct Panel<'a> {
     /// The source the figures come from: its data age is shown when old, and an empty list
     /// before its first poll says so instead of "no groups".
     pub source: Option<Source>,
+    /// Shown only when the body is at least this many rows tall (0: always); below that it takes
+    /// no room, so what matters more keeps its rows on a small terminal.
+    pub shown_from_rows: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +50,7 @@ impl<'a> Panel<'a> {
             empty,
             problem: None,
             source: None,
+            shown_from_rows: 0,
         }
     }
 
@@ -62,11 +66,17 @@ impl<'a> Panel<'a> {
             empty: "",
             problem: None,
             source: None,
+            shown_from_rows: 0,
         }
     }
 
     pub fn with_problem(mut self, problem: Option<String>) -> Panel<'a> {
         self.problem = problem;
+        self
+    }
+
+    pub fn shown_from_rows(mut self, rows: u16) -> Panel<'a> {
+        self.shown_from_rows = rows;
         self
     }
 

@@ -34,6 +34,7 @@ pub enum View {
     },
     Errors,
     Alerts,
+    Events,
 }
 
 /// `:name` targets, in the order completion offers them.
@@ -47,6 +48,7 @@ pub const COMMANDS: &[(&str, View)] = &[
     ("consumers", View::Consumers),
     ("errors", View::Errors),
     ("alerts", View::Alerts),
+    ("events", View::Events),
 ];
 
 impl View {
@@ -68,6 +70,7 @@ impl View {
             View::Consumer { key } => key.clone(),
             View::Errors => "server errors".into(),
             View::Alerts => "alerts".into(),
+            View::Events => "events".into(),
         }
     }
 }
@@ -133,6 +136,7 @@ mod tests {
     #[test]
     fn commands_complete_and_resolve_unique_prefixes() {
         assert_eq!(complete("t"), ["topics", "tables"]);
+        assert_eq!(command("ev"), Some(View::Events));
         assert_eq!(command("gr"), Some(View::Groups));
         assert_eq!(command("t"), None, "ambiguous");
         assert_eq!(command("merges"), Some(View::Merges));

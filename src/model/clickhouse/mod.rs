@@ -226,4 +226,4 @@ pub fn problems(s: &HostSnapshot) -> Vec<SectionProblem> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

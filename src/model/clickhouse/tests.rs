@@ -3,11 +3,11 @@ use crate::alerts::RuleSet;
 use crate::alerts::Severity;
 use crate::clickhouse::snapshot::*;
 
-fn ok<T>(data: T) -> Section<T> {
+pub(crate) fn ok<T>(data: T) -> Section<T> {
     Section::Ok { data }
 }
 
-fn parts(table: &str, max: u64, per_day: Option<u64>) -> TableParts {
+pub(crate) fn parts(table: &str, max: u64, per_day: Option<u64>) -> TableParts {
     TableParts {
         database: "db".into(),
         table: table.into(),
@@ -21,7 +21,7 @@ fn parts(table: &str, max: u64, per_day: Option<u64>) -> TableParts {
     }
 }
 
-fn host(name: &str, tables: Vec<TableParts>) -> HostSnapshot {
+pub(crate) fn host(name: &str, tables: Vec<TableParts>) -> HostSnapshot {
     HostSnapshot {
         host: name.into(),
         server: ServerInfo {
@@ -62,7 +62,7 @@ fn host(name: &str, tables: Vec<TableParts>) -> HostSnapshot {
     }
 }
 
-fn snapshot(hosts: Vec<HostSnapshot>, taken_at_ms: i64) -> ClickHouseSnapshot {
+pub(crate) fn snapshot(hosts: Vec<HostSnapshot>, taken_at_ms: i64) -> ClickHouseSnapshot {
     ClickHouseSnapshot {
         taken_at_ms,
         poll_ms: 5,

@@ -3,6 +3,7 @@
 
 mod activity;
 mod alerts;
+mod events;
 mod failures;
 mod groups;
 mod judge;
@@ -26,7 +27,7 @@ use crate::model::Model;
 
 pub fn panels<'a>(model: &'a Model, view: &View, theme: &Theme, now: SystemTime) -> Vec<Panel<'a>> {
     match view {
-        View::Overview => overview::panels(model),
+        View::Overview => overview::panels(model, now),
         View::Groups => vec![groups::list_panel(model, Constraint::Fill(1))],
         View::Group { group } => groups::detail_panels(model, group),
         View::Topics => vec![topics::list_panel(model)],
@@ -43,6 +44,7 @@ pub fn panels<'a>(model: &'a Model, view: &View, theme: &Theme, now: SystemTime)
         View::Consumer { key } => activity::consumer_detail(model, key, theme),
         View::Errors => vec![activity::errors_panel(model)],
         View::Alerts => alerts::panels(model, now),
+        View::Events => events::panels(model, now),
     }
 }
 
