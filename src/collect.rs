@@ -53,7 +53,10 @@ impl Collectors {
         let kafka = KafkaCollector::new(&config.kafka)
             .map_err(|e| anyhow::anyhow!("kafka client configuration: {e}"))?;
         let (focus, focus_rx) = watch::channel(None);
-        let clickhouse = ClickHouseCollector::new(&config.clickhouse).with_focus(focus_rx);
+        // A stalled host must not hold back the others' figures past this refresh's tick.
+        let clickhouse = ClickHouseCollector::new(&config.clickhouse)
+            .with_focus(focus_rx)
+            .with_patience(config.refresh / 2);
         let refresh_kafka = Arc::new(Notify::new());
         let refresh_clickhouse = Arc::new(Notify::new());
         let (kafka_tx, kafka_rx) = watch::channel(SourceStatus::default());

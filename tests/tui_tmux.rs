@@ -215,3 +215,90 @@ fn ctx_switches_the_context_and_leaves_nothing_of_the_old_one() {
     });
     let _ = std::fs::remove_dir_all(&home);
 }
+
+/// The header's ClickHouse part: `clickhouse 26.9.2.1 · DOWN 7s` (what follows the last `│`).
+fn clickhouse_header(screen: &str) -> &str {
+    let header = screen.lines().next().unwrap_or_default();
+    header.rsplit('│').next().unwrap_or_default().trim()
+}
+
+/// The header's Kafka part: `kafka 1 broker · now`.
+fn kafka_header(screen: &str) -> &str {
+    let header = screen.lines().next().unwrap_or_default();
+    header
+        .split('│')
+        .find(|part| part.trim_start().starts_with("kafka"))
+        .unwrap_or_default()
+        .trim()
+}
+
+/// The seconds of `DOWN 7s` in the ClickHouse part of the header.
+fn down_for(screen: &str) -> Option<u64> {
+    let part = clickhouse_header(screen);
+    let age = part.split("DOWN ").nth(1)?;
+    age.trim_end_matches('s').parse().ok()
+}
+
+/// A stalled ClickHouse (SIGSTOP of a server of the test's own) in the real binary: the header and
+/// the ClickHouse panels say DOWN with the age of the data still on screen, the Kafka half keeps
+/// updating, and after SIGCONT the screen shows fresh ClickHouse data again.
+#[test]
+fn a_stalled_clickhouse_shows_down_with_its_age_while_kafka_updates() {
+    common::needs!(Kafka, ChdbVenv, Tmux);
+    let own = common::OwnClickHouse::start();
+    let dir = std::env::temp_dir().join(common::unique("tui_stall"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "refresh = \"1s\"\n[kafka]\nbootstrap_servers = \"{}\"\n\
+             [clickhouse]\nurl = \"{}\"\nquery_timeout = \"2s\"\n",
+            common::KAFKA,
+            own.url
+        ),
+    )
+    .unwrap();
+    let binary = env!("CARGO_BIN_EXE_pipetop");
+    let tmux = Tmux::start(&format!(
+        "env -u PIPETOP_CONTEXT PIPETOP_CONFIG={} {binary}; sleep 30",
+        config.display()
+    ));
+    tmux.wait_until("for both sources' first polls", |s| {
+        clickhouse_header(s).starts_with("clickhouse 26") && kafka_header(s).contains(" broker")
+    });
+
+    own.stall();
+    // Down within a request's time limit (2 s + 1 s) and a refresh, then past it: the age grows.
+    let screen = tmux.wait_until("for DOWN with an age of 6 s or more", |s| {
+        down_for(s).is_some_and(|age| age >= 6)
+    });
+    // The version of the last good poll is still there, with the age of that data.
+    assert!(
+        clickhouse_header(&screen).starts_with("clickhouse 26."),
+        "{screen}"
+    );
+    assert!(screen.contains("ClickHouse tables"), "{screen}");
+    assert!(
+        screen.contains("clickhouse: ") && screen.contains("timed out"),
+        "the ClickHouse panels say why:\n{screen}"
+    );
+    assert!(
+        screen.contains(" old "),
+        "panels show their data's age:\n{screen}"
+    );
+    // Meanwhile Kafka polled every refresh: its age is under two seconds, never DOWN.
+    let kafka = kafka_header(&screen);
+    assert!(
+        !kafka.contains("DOWN") && (kafka.ends_with("now") || kafka.ends_with(" 1s ago")),
+        "the Kafka half kept updating: {kafka:?}\n{screen}"
+    );
+
+    own.resume();
+    tmux.wait_until("for fresh ClickHouse data after SIGCONT", |s| {
+        let part = clickhouse_header(s);
+        part.starts_with("clickhouse 26.") && !part.contains("DOWN") && !s.contains(" old ")
+    });
+    tmux.keys(&["q"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

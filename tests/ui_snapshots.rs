@@ -628,3 +628,54 @@ fn ctx_lists_and_switches_contexts_leaving_nothing_of_the_old_one() {
         "context in the accent"
     );
 }
+
+/// One ClickHouse host of two down: the source is up (the other answers), so the header says how
+/// many hosts answer, which one is DOWN and how old its last answer is; the tables panel says why
+/// that host's tables are missing.
+#[test]
+fn the_header_says_which_clickhouse_host_is_down_and_since_when() {
+    use pipetop::clickhouse::snapshot::{HostOutcome, HostSnapshot};
+    let (mut session, _) = fixtures::session();
+    let mut ch = pipetop::source::SourceStatus::default();
+    let two_hosts = |n: u64, second_down: bool| {
+        let mut snap = fixtures::clickhouse_snapshot(n);
+        let first = snap.hosts[0].snapshot().unwrap().clone();
+        let second = HostSnapshot {
+            host: "http://ch-2.prod:8123".to_string(),
+            ..first
+        };
+        snap.hosts.push(if second_down {
+            HostOutcome::Failed {
+                host: second.host,
+                error: "timed out: no whole answer within 3s".to_string(),
+            }
+        } else {
+            HostOutcome::Ok(Box::new(second))
+        });
+        snap
+    };
+    // Answered at poll 0, down from poll 1 on; the frame is drawn at poll POLLS - 1 plus 1 s.
+    for n in 0..fixtures::POLLS {
+        ch.record(Ok(two_hosts(n, n > 0)), fixtures::t(n));
+        session.ingest(None, Some(ch.clone()));
+    }
+    let mut app = fixtures::app_with(Arc::clone(session.model()), fixtures::now());
+    let screen = lines(&draw(&mut app, 160, 48));
+    let age = fixtures::now()
+        .duration_since(fixtures::t(0))
+        .unwrap()
+        .as_secs();
+    let header = &screen[0];
+    assert!(
+        header.contains(&format!(
+            "hosts 1/2, 1 down http://ch-2.prod:8123 DOWN {age}s"
+        )),
+        "{header}"
+    );
+    assert!(
+        screen.iter().any(|l| l
+            .contains("http://ch-2.prod:8123 DOWN: timed out: no whole answer within 3s")),
+        "{}",
+        screen.join("\n")
+    );
+}

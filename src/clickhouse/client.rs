@@ -23,6 +23,9 @@ pub struct ChClient {
     max_response_bytes: u64,
     /// Queries sent, shared by clones so a poll can report how many it cost.
     sent: Arc<AtomicU32>,
+    /// Queries the server answered, with rows or with an exception (not timed out, refused or cut
+    /// off): none of a poll's answered means the server stopped answering mid-poll.
+    answered: Arc<AtomicU32>,
 }
 
 /// A statement with its values kept apart from the SQL text: every `?` in `sql` is replaced by the
@@ -98,6 +101,15 @@ pub mod codes {
 }
 
 impl ChError {
+    /// Whether the server answered at all: an exception, an answer too large or not rows is still
+    /// an answer; a timeout, a refused or broken connection and a cut-off body are not.
+    pub fn is_answer(&self) -> bool {
+        match self {
+            ChError::Server { .. } | ChError::TooLarge(_) | ChError::Invalid(_) => true,
+            ChError::Timeout(_) | ChError::Truncated | ChError::Transport(_) => false,
+        }
+    }
+
     pub fn code(&self) -> Option<u32> {
         match self {
             ChError::Server { code, .. } => *code,
@@ -126,6 +138,7 @@ impl ChClient {
             timeout: config.query_timeout,
             max_response_bytes: config.max_response_bytes,
             sent: Arc::new(AtomicU32::new(0)),
+            answered: Arc::new(AtomicU32::new(0)),
         }
     }
 
@@ -148,6 +161,11 @@ impl ChClient {
     /// Queries sent since the last call.
     pub fn take_sent(&self) -> u32 {
         self.sent.swap(0, Ordering::Relaxed)
+    }
+
+    /// Queries the server answered (rows or an exception) since the last call.
+    pub fn take_answered(&self) -> u32 {
+        self.answered.swap(0, Ordering::Relaxed)
     }
 
     /// Servers older than 2019 lack RowBinaryWithNamesAndTypes, which schema validation needs.
@@ -183,10 +201,15 @@ impl ChClient {
         }
         self.sent.fetch_add(1, Ordering::Relaxed);
         let limit = server_limit + CLIENT_GRACE;
-        match tokio::time::timeout(limit, collect_rows(query, self.max_response_bytes)).await {
-            Ok(result) => result,
-            Err(_) => Err(ChError::Timeout(limit)),
+        let result =
+            match tokio::time::timeout(limit, collect_rows(query, self.max_response_bytes)).await {
+                Ok(result) => result,
+                Err(_) => Err(ChError::Timeout(limit)),
+            };
+        if result.as_ref().map_or_else(ChError::is_answer, |_| true) {
+            self.answered.fetch_add(1, Ordering::Relaxed);
         }
+        result
     }
 
     pub async fn fetch_one<T>(&self, sql: &str) -> Result<T, ChError>

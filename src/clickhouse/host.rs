@@ -2,7 +2,7 @@
 //! reconnect and after a restart) and one poll of every section, run concurrently.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use clickhouse::Row;
 use serde::Deserialize;
@@ -82,6 +82,7 @@ impl HostCollector {
             }
         };
         let ctx = self.ensure_ctx(&server).await.map_err(|e| e.to_string())?;
+        self.client.take_answered();
         let client = &self.client;
         let watched: &[WatchedTable] = &self.config.freshness;
         let shapes = &self.shapes;
@@ -137,9 +138,10 @@ impl HostCollector {
                 f
             })
             .collect();
-        Ok(HostSnapshot {
+        let snapshot = HostSnapshot {
             host: self.host.clone(),
             server,
+            taken_at_ms: crate::time::unix_ms(SystemTime::now()),
             poll_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             queries: self.client.take_sent(),
             window_s: ctx.window_s,
@@ -158,7 +160,17 @@ impl HostCollector {
             freshness,
             errors,
             focused_parts,
-        })
+        };
+        // It answered who it is, then nothing (stopped, killed or cut off mid-poll): that is a
+        // host that is down now, not one whose every figure happens to have failed. Shown as
+        // down at once rather than a poll later, which would cost another time limit.
+        if self.client.take_answered() == 0
+            && let Some(error) = snapshot.first_failure()
+        {
+            self.ctx = None;
+            return Err(format!("stopped answering mid-poll: {error}"));
+        }
+        Ok(snapshot)
     }
 
     /// The first query also decides the wire format: servers from before 2019 cannot send

@@ -47,6 +47,9 @@ pub struct HostSnapshot {
     /// The endpoint URL, without credentials.
     pub host: String,
     pub server: ServerInfo,
+    /// When this host's poll ended (Unix ms): a slow host's last answer can be older than the
+    /// snapshot it is reported in (see `ClickHouseCollector`).
+    pub taken_at_ms: i64,
     pub poll_ms: u64,
     pub queries: u32,
     /// The query_log window the insert and latency figures cover.
@@ -69,6 +72,31 @@ pub struct HostSnapshot {
     pub errors: Section<Vec<ServerError>>,
     /// The parts of the partition the UI drilled into, when it names one for this host.
     pub focused_parts: Option<FocusedParts>,
+}
+
+impl HostSnapshot {
+    /// The error of the first section whose query failed, if any did.
+    pub fn first_failure(&self) -> Option<&str> {
+        [
+            self.tables.error(),
+            self.partitions.error(),
+            self.thresholds.error(),
+            self.detached_parts.error(),
+            self.merges.error(),
+            self.mutations.error(),
+            self.inserts.error(),
+            self.failed_inserts.error(),
+            self.latency.error(),
+            self.slow_queries.error(),
+            self.insert_counters.error(),
+            self.kafka_consumers.error(),
+            self.errors.error(),
+        ]
+        .into_iter()
+        .chain(self.freshness.iter().map(|f| f.result.error()))
+        .flatten()
+        .next()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -107,6 +135,14 @@ impl<T> Section<T> {
             Section::Ok { data } => Section::Ok { data: f(data) },
             Section::Unavailable { reason } => Section::Unavailable { reason },
             Section::Failed { error } => Section::Failed { error },
+        }
+    }
+
+    /// Why the query failed, if it did (not when the section is unavailable).
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            Section::Failed { error } => Some(error),
+            _ => None,
         }
     }
 

@@ -110,6 +110,31 @@ pub fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         .unwrap_or_else(|| "clickhouse".to_string());
     spans.push(Span::raw(version));
     spans.push(age_span(clickhouse, app));
+    // Of several hosts, one down leaves the source up: say which, and how old its last answer is.
+    let hosts = &model.clickhouse.hosts;
+    let down: Vec<_> = model.clickhouse.down_hosts().collect();
+    if clickhouse.error.is_none()
+        && let Some(first) = down.first()
+    {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(
+            format!(
+                "hosts {}/{}, {} down",
+                hosts.len() - down.len(),
+                hosts.len(),
+                down.len()
+            ),
+            theme.crit.add_modifier(ratatui::style::Modifier::REVERSED),
+        ));
+        let age = first
+            .last_good_at
+            .map(|at| app.now.duration_since(at).unwrap_or_default());
+        let text = match age {
+            Some(age) => format!(" {} DOWN {}", first.host, crate::time::short_duration(age)),
+            None => format!(" {} DOWN", first.host),
+        };
+        spans.push(Span::styled(text, theme.crit));
+    }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 

@@ -749,18 +749,18 @@ pub fn chdb_python() -> Result<std::path::PathBuf, String> {
 }
 
 /// A ClickHouse of the test's own: a second `tests/stack/chdb_http.py` (the same chdb engine as the
-/// shared stack's) with its own data directory and port, so a test may kill it. Killed and its
-/// directory removed when dropped.
+/// shared stack's) with its own data directory and port, so a test may stall, kill and restart it.
+/// Killed and its directory removed when dropped.
 pub struct OwnClickHouse {
     pub url: String,
     pub log: std::path::PathBuf,
+    port: u16,
     dir: std::path::PathBuf,
     child: Option<Process>,
 }
 
 impl OwnClickHouse {
     pub fn start() -> OwnClickHouse {
-        let python = chdb_python().unwrap_or_else(|e| panic!("{e}"));
         let dir = std::env::temp_dir().join(unique("own_clickhouse"));
         std::fs::create_dir_all(dir.join("data")).unwrap();
         std::fs::write(
@@ -777,7 +777,21 @@ impl OwnClickHouse {
         )
         .unwrap();
         let port = unused_port();
-        let log = dir.join("adaptor.log");
+        let mut own = OwnClickHouse {
+            url: format!("http://127.0.0.1:{port}"),
+            log: dir.join("adaptor.log"),
+            port,
+            dir,
+            child: None,
+        };
+        own.launch();
+        own
+    }
+
+    /// Starts the adaptor on this server's port and data directory and waits until it answers.
+    fn launch(&mut self) {
+        let python = chdb_python().unwrap_or_else(|e| panic!("{e}"));
+        let dir = &self.dir;
         let child = std::process::Command::new(python)
             .arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
@@ -787,7 +801,7 @@ impl OwnClickHouse {
                 "--host",
                 "127.0.0.1",
                 "--port",
-                &port.to_string(),
+                &self.port.to_string(),
                 "--verbose",
             ])
             .arg("--data")
@@ -798,29 +812,32 @@ impl OwnClickHouse {
             .arg(dir.join("users.json"))
             .stdin(std::process::Stdio::null())
             .stdout(std::fs::File::create(dir.join("adaptor.out")).unwrap())
-            .stderr(std::fs::File::create(&log).unwrap())
+            // Appended: a restart keeps what the previous run logged.
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&self.log)
+                    .unwrap(),
+            )
             .spawn()
             .unwrap();
-        let mut own = OwnClickHouse {
-            url: format!("http://127.0.0.1:{port}"),
-            log,
-            dir,
-            child: Some(Process(child)),
-        };
+        self.child = Some(Process(child));
         let started = std::time::Instant::now();
         loop {
-            if let Some(status) = own.child.as_mut().and_then(|c| c.0.try_wait().unwrap()) {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.0.try_wait().unwrap()) {
                 panic!(
                     "chdb_http.py exited ({status}) during startup: {}",
-                    std::fs::read_to_string(&own.log).unwrap_or_default()
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
                 );
             }
-            if ping(port) {
-                return own;
+            if ping(self.port) {
+                return;
             }
             assert!(
                 started.elapsed() < Duration::from_secs(60),
-                "own ClickHouse did not answer on port {port} within 60 s"
+                "own ClickHouse did not answer on port {} within 60 s",
+                self.port
             );
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -835,9 +852,45 @@ impl OwnClickHouse {
             .count()
     }
 
-    /// SIGKILL: the server vanishes mid-flight, as a crashed or unplugged one does.
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.0.id())
+    }
+
+    /// SIGSTOP: the kernel still accepts connections and takes requests into its buffers, but
+    /// nothing answers (a hung server, a full GC pause, a frozen VM). Undone by [`Self::resume`].
+    pub fn stall(&self) {
+        self.signal("STOP");
+    }
+
+    /// SIGCONT after [`Self::stall`]: the server answers again, the requests it got while stopped
+    /// first.
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, name: &str) {
+        let pid = self.pid().expect("the server runs");
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(pid.to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name} {pid}: {status}");
+    }
+
+    /// SIGKILL: the server vanishes mid-flight, as a crashed or unplugged one does; connections
+    /// are refused until [`Self::restart`].
+    /// (SIGKILL ends a stopped process too.)
     pub fn kill(&mut self) {
         drop(self.child.take());
+    }
+
+    /// Kills the server if it runs, then starts it again on the same port and data directory
+    /// (its tables are still there) and waits until it answers.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.launch();
     }
 }
 

@@ -1,6 +1,9 @@
 //! The ClickHouse half of the model: per-table health derived from the latest snapshot, per host,
 //! with the counters' growth between polls kept in bounded state.
 
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
 use serde::Serialize;
 
 use crate::alerts::RuleSet;
@@ -36,16 +39,30 @@ pub struct ClickHouseModel {
     pub activity: Activity,
 }
 
+impl ClickHouseModel {
+    /// The hosts whose latest poll failed; each keeps the time of its last answer.
+    pub fn down_hosts(&self) -> impl Iterator<Item = &HostHealth> {
+        self.hosts.iter().filter(|h| h.error.is_some())
+    }
+}
+
 /// Keeps the counters' previous values per host (to turn them into growth between polls) and
 /// derives a fresh [`ClickHouseModel`] from each snapshot.
 #[derive(Debug, Clone, Default)]
 pub struct ClickHouseTracker {
     counters: CounterHistory,
+    /// When each host last answered (its poll's end), so a host that is down now still shows the
+    /// age of the data it last gave. One entry per configured host.
+    answered_at: BTreeMap<String, SystemTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HostHealth {
     pub host: String,
+    /// When this host last answered: its poll's end, older than the snapshot when a slow host's
+    /// poll is still running, and before `error` when it is down now. None if it never did.
+    #[serde(serialize_with = "crate::time::ser_opt_unix_ms")]
+    pub last_good_at: Option<SystemTime>,
     /// None when the host could not be reached this poll (see `error`).
     pub version: Option<String>,
     pub uptime_s: Option<u64>,
@@ -85,11 +102,7 @@ impl ClickHouseTracker {
             Section::Unavailable { reason } => model.tables_problem = Some(reason.clone()),
             Section::Failed { error } => model.tables_problem = Some(error.clone()),
         }
-        model.hosts = snapshot
-            .hosts
-            .iter()
-            .map(|h| self.host_health(h, snapshot.taken_at_ms))
-            .collect();
+        model.hosts = snapshot.hosts.iter().map(|h| self.host_health(h)).collect();
         let answered: Vec<&str> = snapshot
             .hosts
             .iter()
@@ -97,6 +110,9 @@ impl ClickHouseTracker {
             .map(|s| s.host.as_str())
             .collect();
         self.counters.retain(&answered);
+        let configured: Vec<&str> = snapshot.hosts.iter().map(HostOutcome::host).collect();
+        self.answered_at
+            .retain(|h, _| configured.contains(&h.as_str()));
         let hosts: Vec<&HostSnapshot> = snapshot
             .hosts
             .iter()
@@ -115,27 +131,35 @@ impl ClickHouseTracker {
         model
     }
 
-    fn host_health(&mut self, outcome: &HostOutcome, taken_at_ms: i64) -> HostHealth {
+    fn host_health(&mut self, outcome: &HostOutcome) -> HostHealth {
         match outcome {
             HostOutcome::Failed { host, error } => HostHealth {
                 host: host.clone(),
+                last_good_at: self.answered_at.get(host).copied(),
                 version: None,
                 uptime_s: None,
                 error: Some(error.clone()),
                 insert_counters: None,
                 problems: Vec::new(),
             },
-            HostOutcome::Ok(s) => HostHealth {
-                host: s.host.clone(),
-                version: Some(s.server.version.clone()),
-                uptime_s: Some(s.server.uptime_s),
-                error: None,
-                insert_counters: s.insert_counters.data().and_then(|c| {
-                    self.counters
-                        .observe(&s.host, s.server.uptime_s, taken_at_ms, *c)
-                }),
-                problems: problems(s),
-            },
+            HostOutcome::Ok(s) => {
+                let at = crate::time::from_unix_ms(s.taken_at_ms);
+                self.answered_at.insert(s.host.clone(), at);
+                HostHealth {
+                    host: s.host.clone(),
+                    last_good_at: Some(at),
+                    version: Some(s.server.version.clone()),
+                    uptime_s: Some(s.server.uptime_s),
+                    error: None,
+                    // The host's own poll time: a slow host reported again with the same answer
+                    // has no growth to show.
+                    insert_counters: s.insert_counters.data().and_then(|c| {
+                        self.counters
+                            .observe(&s.host, s.server.uptime_s, s.taken_at_ms, *c)
+                    }),
+                    problems: problems(s),
+                }
+            }
         }
     }
 }

@@ -28,6 +28,7 @@ pub(crate) fn host(name: &str, tables: Vec<TableParts>) -> HostSnapshot {
             version: "26.9.2.1".into(),
             uptime_s: 100,
         },
+        taken_at_ms: 0,
         poll_ms: 5,
         queries: 14,
         window_s: 300,
@@ -70,7 +71,7 @@ pub(crate) fn snapshot(hosts: Vec<HostSnapshot>, taken_at_ms: i64) -> ClickHouse
         tables: hosts[0].tables.clone(),
         hosts: hosts
             .into_iter()
-            .map(|h| HostOutcome::Ok(Box::new(h)))
+            .map(|h| HostOutcome::Ok(Box::new(HostSnapshot { taken_at_ms, ..h })))
             .collect(),
     }
 }

@@ -22,8 +22,15 @@ pub fn clickhouse_problem(model: &Model) -> Option<String> {
         &model.clickhouse.tables_problem,
     ) {
         (Some(e), _) => Some(format!("clickhouse: {}", e.message)),
-        (None, Some(p)) => Some(p.clone()),
-        _ => None,
+        // One host of several down: its tables are missing from the list, and this says why.
+        (None, problem) => match model.clickhouse.down_hosts().next() {
+            Some(h) => Some(format!(
+                "{} DOWN: {}",
+                h.host,
+                h.error.as_deref().unwrap_or_default()
+            )),
+            None => problem.clone(),
+        },
     }
 }
 
