@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::alerts::{Alert, AlertState, Severity};
 use crate::config::Config;
+use crate::display_text::shown;
 use crate::model::Model;
 use crate::source::SourceState;
 
@@ -87,7 +88,8 @@ fn describe(name: &str, status: &SourceState) -> String {
     }
 }
 
-/// The Nagios text form: one summary line, then one line per alert.
+/// The Nagios text form: one summary line, then one line per alert (names and messages as
+/// shown: a newline in a group id must not start a line of its own).
 pub fn text(report: &CheckReport) -> String {
     let firing = |s: Severity| {
         report
@@ -110,7 +112,7 @@ pub fn text(report: &CheckReport) -> String {
         report.polls
     );
     for u in &report.unreachable {
-        out.push_str(&format!("UNKNOWN   {u}\n"));
+        out.push_str(&format!("UNKNOWN   {}\n", shown(u)));
     }
     for a in &report.alerts {
         let label = match (a.state, a.severity) {
@@ -137,7 +139,7 @@ pub fn text(report: &CheckReport) -> String {
             a.rule, a.subject
         ));
         if !a.detail.is_empty() {
-            out.push_str(&format!(" - {}", a.detail));
+            out.push_str(&format!(" - {}", shown(&a.detail)));
         }
         out.push('\n');
     }

@@ -4,7 +4,6 @@ use std::cmp::Ordering;
 
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Cell;
 
 use super::judge;
 use crate::alerts::{RuleKind, SubjectKind};
@@ -89,7 +88,7 @@ impl ListSource for Groups<'_> {
         // The model keeps groups worst first.
         a.cmp(&b)
     }
-    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let g = &self.groups()[i];
         let state_style = match g.state {
             GroupState::Stable => theme.text,
@@ -105,12 +104,12 @@ impl ListSource for Groups<'_> {
             g.time_lag_s,
         );
         vec![
-            Cell::from(g.group_id.clone()),
-            Cell::from(Span::styled(
+            Line::from(g.group_id.clone()),
+            Line::from(Span::styled(
                 g.status.as_str(),
                 judge::status_style(theme, g.status),
             )),
-            Cell::from(Span::styled(state_label(g.state), state_style)),
+            Line::from(Span::styled(state_label(g.state), state_style)),
             num_cell(g.members.to_string(), theme.text),
             num_cell(
                 compact(g.total_lag),
@@ -121,7 +120,7 @@ impl ListSource for Groups<'_> {
                 },
             ),
             num_cell(judge::time_lag(g.time_lag_s, g.time_lag_kind), lag_style),
-            Cell::from(trend(g, theme)),
+            Line::from(trend(g, theme)),
             num_cell(judge::opt_rate(g.produce_rate), theme.muted),
             num_cell(judge::opt_rate(g.consume_rate), theme.muted),
         ]
@@ -298,7 +297,7 @@ impl ListSource for Partitions<'_> {
         let (pa, pb) = (&self.rows()[a], &self.rows()[b]);
         (&pa.topic, pa.partition).cmp(&(&pb.topic, pb.partition))
     }
-    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let p = &self.rows()[i];
         let lag_style = judge::style(
             self.0,
@@ -314,9 +313,9 @@ impl ListSource for Partitions<'_> {
             (flag, _) => Span::styled(flag_label(flag), theme.warn),
         };
         vec![
-            Cell::from(p.topic.clone()),
+            Line::from(p.topic.clone()),
             num_cell(p.partition.to_string(), theme.text),
-            Cell::from(Span::styled(
+            Line::from(Span::styled(
                 p.status.as_str(),
                 judge::status_style(theme, p.status),
             )),
@@ -325,7 +324,7 @@ impl ListSource for Partitions<'_> {
             num_cell(or_dash(p.lag.map(thousands)), theme.text),
             num_cell(judge::time_lag(p.time_lag_s, p.time_lag_kind), lag_style),
             num_cell(p.idle_s.map_or("-".into(), format::seconds), theme.muted),
-            Cell::from(note),
+            Line::from(note),
         ]
     }
     fn open(&self, i: usize) -> Option<View> {
@@ -393,13 +392,13 @@ impl ListSource for Members<'_> {
             .cmp(&m[a].assignment.len())
             .then_with(|| m[a].consumer_id.cmp(&m[b].consumer_id))
     }
-    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let m = &self.members()[i];
         vec![
-            Cell::from(m.client_id.clone()),
-            Cell::from(m.host.trim_start_matches('/').to_string()),
+            Line::from(m.client_id.clone()),
+            Line::from(m.host.trim_start_matches('/').to_string()),
             num_cell(m.assignment.len().to_string(), theme.text),
-            Cell::from(Span::styled(m.consumer_id.clone(), theme.muted)),
+            Line::from(Span::styled(m.consumer_id.clone(), theme.muted)),
         ]
     }
 }

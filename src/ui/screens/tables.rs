@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 
 use ratatui::layout::Constraint;
-use ratatui::widgets::Cell;
+use ratatui::text::Line;
 
 use super::judge;
 use crate::alerts::{RuleKind, SubjectKind};
@@ -92,7 +92,7 @@ impl ListSource for Tables<'_> {
         // The model keeps tables worst first.
         a.cmp(&b)
     }
-    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let t = &self.rows()[i];
         let m = self.0;
         let judge = |rule, value| judge::style(m, theme, rule, SubjectKind::Table, &t.table, value);
@@ -108,7 +108,7 @@ impl ListSource for Tables<'_> {
             _ => "-".to_string(),
         };
         vec![
-            Cell::from(name),
+            Line::from(name),
             num_cell(parts, judge(RuleKind::PartsPressure, parts_value)),
             num_cell(
                 t.max_partitions_per_day
