@@ -87,7 +87,12 @@ pub fn padded(text: &str, columns: usize) -> String {
 
 /// The terminal columns text takes once shown.
 pub fn width(text: &str) -> usize {
-    shown(text).width()
+    columns(&shown(text))
+}
+
+/// The terminal columns already shown text takes (a screen read back, a cell being cut).
+pub fn columns(shown: &str) -> usize {
+    shown.width()
 }
 
 /// Whether the character at byte `i` of `text` is shown escaped.

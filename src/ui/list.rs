@@ -401,6 +401,12 @@ fn header_cell(column: &Column, marker: &str) -> Cell<'static> {
     }
 }
 
+/// A cell of text: a `Line::from(String)` would drop a newline in a name before it could be
+/// shown (`\n`); a span keeps the text whole for `shown_cell`.
+pub fn cell(text: impl Into<Cow<'static, str>>) -> Line<'static> {
+    Line::from(Span::raw(text))
+}
+
 /// A right-aligned cell, for numbers.
 pub fn num_cell(text: String, style: ratatui::style::Style) -> Line<'static> {
     Line::from(Span::styled(text, style)).right_aligned()

@@ -10,7 +10,7 @@ use crate::clickhouse::snapshot::{KafkaConsumer, Merge, ServerError};
 use crate::format;
 use crate::model::Model;
 use crate::model::clickhouse::activity::{AcrossHosts, Activity};
-use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
 use crate::ui::panel::{Panel, Source};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
@@ -90,13 +90,13 @@ impl ListSource for Merges<'_> {
     fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let m = self.0[i].1;
         vec![
-            Line::from(format!("{}.{}", m.database, m.table)),
+            cell(format!("{}.{}", m.database, m.table)),
             num_cell(format::seconds(m.elapsed_s), theme.text),
             num_cell(format!("{:.0}%", m.progress * 100.0), theme.text),
             num_cell(m.num_parts.to_string(), theme.text),
             num_cell(format::bytes(m.total_size_bytes_compressed), theme.text),
             num_cell(format::bytes(m.memory_usage), theme.muted),
-            Line::from(merge_kind(m)),
+            cell(merge_kind(m)),
             Line::from(Span::styled(m.result_part_name.clone(), theme.muted)),
         ]
     }
@@ -188,7 +188,7 @@ impl ListSource for Consumers<'_> {
         let c = self.0[i].1;
         let age = |s: Option<u64>| s.map_or("never".to_string(), |s| format::seconds(s as f64));
         vec![
-            Line::from(format!("{}.{}", c.database, c.table)),
+            cell(format!("{}.{}", c.database, c.table)),
             num_cell(c.assignments.len().to_string(), theme.text),
             num_cell(format::compact(c.num_messages_read), theme.text),
             num_cell(age(c.last_poll_age_s), theme.text),
@@ -347,14 +347,14 @@ impl ListSource for Errors<'_> {
     fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let e = self.0[i].1;
         vec![
-            Line::from(e.name.clone()),
+            cell(e.name.clone()),
             num_cell(e.code.to_string(), theme.text),
             num_cell(format::thousands(e.count), theme.warn),
             Line::from(Span::styled(
                 e.last_time.map_or("-".into(), clock),
                 theme.muted,
             )),
-            Line::from(
+            cell(
                 e.last_message
                     .as_deref()
                     .and_then(|m| m.lines().next())

@@ -12,7 +12,7 @@ use crate::alerts::rules::Unit;
 use crate::alerts::{Alert, AlertEvent, AlertState, Severity, Subject, SubjectKind};
 use crate::model::Model;
 use crate::time::short_duration;
-use crate::ui::list::{Column, ListSource, SortKey};
+use crate::ui::list::{Column, ListSource, SortKey, cell};
 use crate::ui::panel::Panel;
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
@@ -147,10 +147,10 @@ impl ListSource for Active<'_> {
         vec![
             Line::from(Span::styled(severity, style)),
             Line::from(Span::styled(state, style)),
-            Line::from(a.rule.to_string()),
-            Line::from(a.subject.to_string()),
-            Line::from(value_text(a)),
-            Line::from(ago(self.now, a.since)).right_aligned(),
+            cell(a.rule.to_string()),
+            cell(a.subject.to_string()),
+            cell(value_text(a)),
+            cell(ago(self.now, a.since)).right_aligned(),
             Line::from(Span::styled(
                 a.detail.lines().next().unwrap_or("").to_string(),
                 theme.muted,
@@ -233,11 +233,11 @@ impl ListSource for History<'_> {
                 },
                 style,
             )),
-            Line::from(e.rule.to_string()),
-            Line::from(e.subject.to_string()),
-            Line::from(format!("{} ago", ago(self.now, e.fired_at))).right_aligned(),
-            Line::from(lasted).right_aligned(),
-            Line::from(unit.format(e.peak)).right_aligned(),
+            cell(e.rule.to_string()),
+            cell(e.subject.to_string()),
+            cell(format!("{} ago", ago(self.now, e.fired_at))).right_aligned(),
+            cell(lasted).right_aligned(),
+            cell(unit.format(e.peak)).right_aligned(),
         ]
     }
     fn open(&self, i: usize) -> Option<View> {

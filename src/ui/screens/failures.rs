@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use super::tables::clickhouse_problem;
 use crate::model::Model;
 use crate::model::clickhouse::FailedInsert;
-use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
 use crate::ui::panel::{Panel, Source};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
@@ -69,11 +69,11 @@ impl ListSource for Failures<'_> {
     fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let f = &self.0[i];
         vec![
-            Line::from(f.table.clone()),
+            cell(f.table.clone()),
             num_cell(f.exception_code.to_string(), theme.text),
             num_cell(f.failures.to_string(), theme.warn),
             Line::from(Span::styled(clock(f.latest_time), theme.muted)),
-            Line::from(first_line(&f.latest_exception).to_string()),
+            cell(first_line(&f.latest_exception).to_string()),
         ]
     }
     fn open(&self, i: usize) -> Option<View> {

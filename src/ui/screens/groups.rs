@@ -11,7 +11,7 @@ use crate::format::{self, compact, thousands};
 use crate::kafka::types::GroupState;
 use crate::model::Model;
 use crate::model::kafka::lag::{GroupLag, OffsetFlag, PartitionLag, Trend};
-use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
 use crate::ui::panel::{Panel, Source, or_dash};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
@@ -104,7 +104,7 @@ impl ListSource for Groups<'_> {
             g.time_lag_s,
         );
         vec![
-            Line::from(g.group_id.clone()),
+            cell(g.group_id.clone()),
             Line::from(Span::styled(
                 g.status.as_str(),
                 judge::status_style(theme, g.status),
@@ -158,9 +158,10 @@ pub fn detail_panels<'a>(model: &'a Model, group: &str) -> Vec<Panel<'a>> {
     let Some(g) = model.kafka.groups.iter().find(|g| g.group_id == group) else {
         return vec![Panel::text(
             group.to_string(),
-            vec![Line::from(format!(
+            // A span, not `Line::from(String)`, which would drop a newline in the id unseen.
+            vec![Line::from(Span::raw(format!(
                 "group {group} is not in the latest poll (deleted, or filtered out)"
-            ))],
+            )))],
             Constraint::Fill(1),
         )];
     };
@@ -313,7 +314,7 @@ impl ListSource for Partitions<'_> {
             (flag, _) => Span::styled(flag_label(flag), theme.warn),
         };
         vec![
-            Line::from(p.topic.clone()),
+            cell(p.topic.clone()),
             num_cell(p.partition.to_string(), theme.text),
             Line::from(Span::styled(
                 p.status.as_str(),
@@ -395,8 +396,8 @@ impl ListSource for Members<'_> {
     fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let m = &self.members()[i];
         vec![
-            Line::from(m.client_id.clone()),
-            Line::from(m.host.trim_start_matches('/').to_string()),
+            cell(m.client_id.clone()),
+            cell(m.host.trim_start_matches('/').to_string()),
             num_cell(m.assignment.len().to_string(), theme.text),
             Line::from(Span::styled(m.consumer_id.clone(), theme.muted)),
         ]

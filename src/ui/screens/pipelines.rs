@@ -10,7 +10,7 @@ use crate::alerts::{RuleKind, SubjectKind};
 use crate::format;
 use crate::model::Model;
 use crate::model::pipeline::PipelineRow;
-use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
 use crate::ui::panel::Panel;
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
@@ -111,7 +111,7 @@ impl ListSource for Pipelines<'_> {
         };
         let name = format!("{} ▸ {}", p.group, tables_label(&p.tables));
         vec![
-            Line::from(p.topic.clone()),
+            cell(p.topic.clone()),
             Line::from(Span::styled(
                 name,
                 if p.missing_tables.is_empty() {

@@ -11,7 +11,7 @@ use super::tables::clickhouse_problem;
 use crate::clickhouse::snapshot::{Part, PartitionParts, PartsFocus, Section};
 use crate::format;
 use crate::model::Model;
-use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
 use crate::ui::panel::{Panel, Source};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
@@ -42,10 +42,10 @@ pub fn detail_panels<'a>(
             t.parts_to_delay_insert,
             t.parts_to_throw_insert,
         ) {
-            summary.push(Line::from(format!(
+            summary.push(Line::from(Span::raw(format!(
                 "worst partition {}: {p} parts · inserts slow down at {d}, rejected at {th}",
                 t.worst_partition.as_deref().unwrap_or("?")
-            )));
+            ))));
         }
         // One reason a line: each is a separate thing to look at.
         summary.extend(
@@ -128,7 +128,7 @@ impl ListSource for Partitions<'_> {
     fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let (host, p) = self.0[i];
         vec![
-            Line::from(p.partition.clone()),
+            cell(p.partition.clone()),
             Line::from(Span::styled(p.partition_id.clone(), theme.muted)),
             num_cell(format::thousands(p.active_parts), theme.text),
             num_cell(format::compact(p.rows), theme.text),
@@ -254,7 +254,7 @@ impl ListSource for Parts<'_> {
         // "tiny inserts" smell.
         let level_style = if p.level == 0 { theme.warn } else { theme.text };
         vec![
-            Line::from(p.name.clone()),
+            cell(p.name.clone()),
             num_cell(p.level.to_string(), level_style),
             num_cell(format::thousands(p.rows), theme.text),
             num_cell(format::thousands(p.marks), theme.muted),

@@ -11,7 +11,7 @@ use crate::alerts::{RuleKind, SubjectKind};
 use crate::format;
 use crate::model::Model;
 use crate::model::clickhouse::health::TableHealth;
-use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
 use crate::ui::panel::{Panel, Source};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
@@ -108,7 +108,7 @@ impl ListSource for Tables<'_> {
             _ => "-".to_string(),
         };
         vec![
-            Line::from(name),
+            cell(name),
             num_cell(parts, judge(RuleKind::PartsPressure, parts_value)),
             num_cell(
                 t.max_partitions_per_day

@@ -9,7 +9,7 @@ use super::judge;
 use crate::format::{compact, thousands};
 use crate::model::Model;
 use crate::model::kafka::topics::{TopicPartitionView, TopicView};
-use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
 use crate::ui::panel::{Panel, Source, or_dash};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
@@ -77,7 +77,7 @@ impl ListSource for Topics<'_> {
         let t = &self.0[i];
         let count = |n: usize| if n > 0 { n.to_string() } else { String::new() };
         vec![
-            Line::from(t.name.clone()),
+            cell(t.name.clone()),
             num_cell(t.partitions.len().to_string(), theme.text),
             num_cell(judge::opt_rate(t.produce_rate), theme.muted),
             num_cell(count(t.under_replicated), theme.crit),
@@ -192,8 +192,8 @@ impl ListSource for Partitions<'_> {
         vec![
             num_cell(p.partition.to_string(), theme.text),
             num_cell(or_dash(p.leader.map(|l| l.to_string())), theme.text),
-            Line::from(ids(&p.replicas)),
-            Line::from(ids(&p.isr)),
+            cell(ids(&p.replicas)),
+            cell(ids(&p.isr)),
             num_cell(judge::opt_rate(p.produce_rate), theme.muted),
             num_cell(
                 or_dash(p.start_offset.map(|v| thousands(v.max(0) as u64))),
