@@ -2,7 +2,9 @@
 //! terminal escape sequences, a newline, a bidi override, CJK and emoji, a zero-width space, a
 //! backslash and 10,000 characters (`common::hostile_names`). `snapshot --json` keeps every one
 //! exactly; the summary and the dashboard in tmux show them escaped, send none of their controls
-//! to the terminal, and keep every row's columns where a plain row has them.
+//! to the terminal, and keep every row's columns where a plain row has them. The same for
+//! ClickHouse database and table names and a failed insert's exception and query text
+//! (`common::hostile_tables`), on 26.9 and on 18.16.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
@@ -12,12 +14,13 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use common::hostile_names::{COMMITTED, HostileGroups, MESSAGES};
+use common::hostile_tables::{BAD_VALUE, HostileTables};
 use common::tmux::Tmux;
 use pipetop::display_text::{columns, shown};
 
-fn config_file(groups: &HostileGroups) -> PathBuf {
+fn config_file(toml: &str) -> PathBuf {
     let path = std::env::temp_dir().join(format!("{}.toml", common::unique("hostile_names")));
-    std::fs::write(&path, groups.config_toml(common::CLICKHOUSE)).unwrap();
+    std::fs::write(&path, toml).unwrap();
     path
 }
 
@@ -55,7 +58,7 @@ fn assert_inert(text: &str) {
 async fn snapshot_json_keeps_every_name_and_the_summary_shows_them_escaped() {
     common::needs!(Kafka, ClickHouse);
     let hostile = HostileGroups::create().await;
-    let config = config_file(&hostile);
+    let config = config_file(&hostile.config_toml(common::CLICKHOUSE));
 
     let out = pipetop(&config, &["snapshot", "--json"]);
     assert!(
@@ -156,7 +159,7 @@ fn from_column(row: &str, from: usize) -> &str {
 async fn the_dashboard_shows_hostile_names_escaped_in_their_columns() {
     common::needs!(Kafka, ClickHouse, Tmux);
     let hostile = HostileGroups::create().await;
-    let config = config_file(&hostile);
+    let config = config_file(&hostile.config_toml(common::CLICKHOUSE));
     let binary = env!("CARGO_BIN_EXE_pipetop");
     let tmux = Tmux::start(
         200,
@@ -252,4 +255,103 @@ async fn the_dashboard_shows_hostile_names_escaped_in_their_columns() {
     assert_eq!(tmux.title(), title_before, "the client.id set the title");
     tmux.keys(&["q"]);
     let _ = std::fs::remove_file(&config);
+}
+
+async fn clickhouse_names_keep_exactly_and_show_escaped(url: &str, legacy: bool) {
+    let hostile = HostileTables::create(url).await;
+    let config = config_file(&hostile.config_toml());
+
+    let out = pipetop(&config, &["snapshot", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    let clickhouse = &json["model"]["clickhouse"];
+    let tables: Vec<&str> = clickhouse["health"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["table"].as_str().unwrap())
+        .filter(|t| t.starts_with(&hostile.tag))
+        .collect();
+    for table in &hostile.tables {
+        assert!(
+            tables.contains(&table.as_str()),
+            "{table:?}, byte for byte:\n{clickhouse}"
+        );
+    }
+    // One row a table: inserts counted from query_log (names quoted there on 26.9, read from the
+    // query text on 18.16) land on the same row as the parts.
+    assert_eq!(tables.len(), hostile.tables.len(), "{tables:?}");
+    let failures = clickhouse["failed_inserts"].as_array().unwrap();
+    let failure = failures
+        .iter()
+        .find(|f| f["table"] == hostile.tables[0].as_str())
+        .unwrap_or_else(|| panic!("no failed insert into the hostile table:\n{clickhouse}"));
+    // 26.9 quotes the bad value in its exception; 18.16 says only "Got: String", and its
+    // query_log keeps the query without its VALUES data.
+    if !legacy {
+        let exception = failure["latest_exception"].as_str().unwrap();
+        assert!(
+            exception.contains(BAD_VALUE),
+            "escapes and all: {exception:?}"
+        );
+    }
+
+    let out = pipetop(&config, &["snapshot"]);
+    let summary = String::from_utf8(out.stdout).expect("UTF-8");
+    assert_inert(&summary);
+    assert!(summary.contains(&*shown(&hostile.tables[0])), "{summary}");
+
+    let binary = env!("CARGO_BIN_EXE_pipetop");
+    let tmux = Tmux::start(
+        200,
+        50,
+        &format!(
+            "env -u PIPETOP_CONTEXT {binary} --config {}; sleep 30",
+            config.display()
+        ),
+    );
+    let title_before = tmux.title();
+    tmux.wait_for("Consumer groups");
+    tmux.keys(&[":tables", "Enter"]);
+    let screen = tmux.wait_until("for both tables", |s| {
+        s.contains("› tables") && list_rows(s, &hostile.tag) == tables.len()
+    });
+    assert!(screen.contains(&*shown(&hostile.tables[0])), "{screen}");
+    assert!(
+        screen.contains("LLLL…"),
+        "the long name is cut with an ellipsis:\n{screen}"
+    );
+    assert_inert(&screen);
+    tmux.keys(&[":failures", "Enter"]);
+    let screen = tmux.wait_until("for the failed insert", |s| {
+        s.contains("› failed inserts") && list_rows(s, &hostile.tag) == 1
+    });
+    assert_inert(&screen);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("exception");
+    assert_inert(&screen);
+    assert!(
+        legacy || screen.contains("\\x1b[31mbad"),
+        "the bad value, escaped:\n{screen}"
+    );
+    assert_only_sgr(&tmux.screen_with_escapes());
+    assert_eq!(tmux.title(), title_before, "a name set the title");
+    tmux.keys(&["q"]);
+    let _ = std::fs::remove_file(&config);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clickhouse_names_on_26_9() {
+    common::needs!(Kafka, ClickHouse, Tmux);
+    clickhouse_names_keep_exactly_and_show_escaped(common::CLICKHOUSE, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clickhouse_names_on_legacy_18_16() {
+    common::needs!(Kafka, LegacyClickHouse, Tmux);
+    clickhouse_names_keep_exactly_and_show_escaped(common::LEGACY_CLICKHOUSE, true).await;
 }

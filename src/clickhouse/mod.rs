@@ -3,6 +3,7 @@ pub mod client;
 pub mod collector;
 pub mod engine_settings;
 pub mod host;
+pub mod identifier;
 pub mod response_cap;
 pub mod section_id;
 pub mod sections;

@@ -17,6 +17,7 @@ use pipetop::config::{ClickHouseConfig, Config};
 
 pub mod hostile;
 pub mod hostile_names;
+pub mod hostile_tables;
 pub mod tmux;
 
 pub const KAFKA: &str = "127.0.0.1:9092";
