@@ -317,16 +317,24 @@ async fn clickhouse_names_keep_exactly_and_show_escaped(url: &str, legacy: bool)
     let title_before = tmux.title();
     tmux.wait_for("Consumer groups");
     tmux.keys(&[":tables", "Enter"]);
-    let screen = tmux.wait_until("for both tables", |s| {
+    tmux.wait_for("› tables");
+    tmux.keys(&["/", &hostile.tag, "Enter"]);
+    let screen = tmux.wait_until("for the hostile tables", |s| {
         s.contains("› tables") && list_rows(s, &hostile.tag) == tables.len()
     });
     assert!(screen.contains(&*shown(&hostile.tables[0])), "{screen}");
+    assert!(
+        screen.contains("bin\u{fffd}"),
+        "the invalid byte, marked:\n{screen}"
+    );
     assert!(
         screen.contains("LLLL…"),
         "the long name is cut with an ellipsis:\n{screen}"
     );
     assert_inert(&screen);
     tmux.keys(&[":failures", "Enter"]);
+    tmux.wait_for("› failed inserts");
+    tmux.keys(&["/", &hostile.tag, "Enter"]);
     let screen = tmux.wait_until("for the failed insert", |s| {
         s.contains("› failed inserts") && list_rows(s, &hostile.tag) == 1
     });

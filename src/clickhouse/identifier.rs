@@ -6,8 +6,9 @@
 //! this one table would show as two: its parts under its name, its inserts under the quoted text.
 
 /// The bare `database.table` of `text`: backquoted or double-quoted parts unquoted and their
-/// backslash escapes read (`\n`, `\t`, `\xHH`, `` \` ``, `\\`, …). Text it cannot read (an
-/// unterminated quote, an escape that is not UTF-8) comes back as it is, visible as written.
+/// backslash escapes read (`\n`, `\t`, `\xHH`, `` \` ``, `\\`, …). Bytes that are not UTF-8
+/// become U+FFFD, as the same name does where the server sends it bare (`clickhouse::text`).
+/// Text it cannot read (an unterminated quote, a bad `\x`) comes back as written.
 pub fn unquote_qualified(text: &str) -> String {
     if !text.contains(['`', '"']) {
         return text.to_string();
@@ -48,7 +49,7 @@ fn unquote(text: &str) -> Option<String> {
             }
         }
     }
-    String::from_utf8(out).ok()
+    Some(String::from_utf8_lossy(&out).into_owned())
 }
 
 #[cfg(test)]
@@ -77,12 +78,12 @@ mod tests {
             "db数.t",
             "escaped UTF-8 bytes make one character"
         );
+        assert_eq!(unquote_qualified("`bin\\xff`.t"), "bin\u{fffd}.t");
     }
 
     #[test]
     fn unreadable_text_is_kept_as_written() {
         assert_eq!(unquote_qualified("`db.t"), "`db.t");
-        assert_eq!(unquote_qualified("`\\xff`.t"), "`\\xff`.t");
         assert_eq!(unquote_qualified("`\\xZZ`"), "`\\xZZ`");
     }
 }

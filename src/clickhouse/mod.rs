@@ -8,3 +8,4 @@ pub mod response_cap;
 pub mod section_id;
 pub mod sections;
 pub mod snapshot;
+pub mod text;

@@ -14,6 +14,7 @@ use crate::clickhouse::identifier::unquote_qualified;
 use crate::clickhouse::snapshot::{
     FailedInserts, InsertCounters, KindLatency, Quantiles, Section, SlowQuery, TableInserts,
 };
+use crate::clickhouse::text::Text;
 
 /// The target of `INSERT INTO [TABLE] db.t ...` as written, quotes and escapes and all (`??` is a
 /// literal `?` for the client): `identifier::unquote_qualified` reads it back to the names.
@@ -136,6 +137,7 @@ fn unavailable(ctx: &Ctx) -> Option<String> {
 
 #[derive(Debug, Row, Deserialize)]
 struct InsertRow {
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     table: String,
     inserts: u64,
     rows: u64,
@@ -143,7 +145,7 @@ struct InsertRow {
     latency_ms: Vec<f64>,
     /// One per exception code: (code, failures, latest exception, its query id, its query text,
     /// its time).
-    failures: Vec<(i32, u64, String, String, String, u32)>,
+    failures: Vec<(i32, u64, Text, Text, Text, u32)>,
 }
 
 /// Characters of a failed insert's query text kept (cut on the server: it can be long).
@@ -236,9 +238,9 @@ fn split_inserts(rows: Vec<InsertRow>, window_s: u64) -> (Vec<TableInserts>, Vec
                     table: r.table.clone(),
                     exception_code,
                     failures,
-                    latest_exception,
-                    latest_query_id,
-                    latest_query,
+                    latest_exception: latest_exception.0,
+                    latest_query_id: latest_query_id.0,
+                    latest_query: latest_query.0,
                     latest_time,
                 }
             },
@@ -268,11 +270,14 @@ fn split_inserts(rows: Vec<InsertRow>, window_s: u64) -> (Vec<TableInserts>, Vec
 
 #[derive(Debug, Row, Deserialize)]
 struct FinishedRow {
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     grp: String,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     kind: String,
     count: u64,
     latency_ms: Vec<f64>,
     max_ms: u64,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     normalized_query: String,
 }
 
@@ -352,6 +357,7 @@ fn split_finished(rows: Vec<FinishedRow>) -> (Vec<KindLatency>, Vec<SlowQuery>) 
 
 #[derive(Debug, Row, Deserialize)]
 struct EventRow {
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     event: String,
     value: u64,
 }
