@@ -145,3 +145,38 @@ pub fn text(report: &CheckReport) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::rules::{RuleKind, Subject, SubjectKind};
+
+    #[test]
+    fn names_and_messages_print_escaped_one_line_each() {
+        let report = CheckReport {
+            status: Outcome::Critical,
+            code: 2,
+            unreachable: vec!["kafka unreachable: broker\n\u{1b}[2J".to_string()],
+            polls: 1,
+            alerts: vec![Alert {
+                rule: RuleKind::ConsumerStatus,
+                subject: Subject::new(SubjectKind::Group, "g\u{1b}]0;title\u{7}\nx"),
+                severity: Severity::Critical,
+                state: AlertState::Firing,
+                since: SystemTime::now(),
+                value: 1.0,
+                threshold: 1.0,
+                detail: "status STOP\u{202e}".to_string(),
+            }],
+        };
+        let out = text(&report);
+        assert_eq!(out.lines().count(), 3, "{out}");
+        assert!(!out.contains(|c: char| (c.is_control() && c != '\n') || c == '\u{202e}'));
+        assert!(
+            out.contains("UNKNOWN   kafka unreachable: broker\\n\\x1b[2J"),
+            "{out}"
+        );
+        assert!(out.contains("group g\\x1b]0;title\\x07\\nx"), "{out}");
+        assert!(out.contains(" - status STOP\\u{202e}"), "{out}");
+    }
+}
