@@ -6,7 +6,10 @@
 //!   order (what every keypress and age tick costs);
 //! - `cold`: the model generation was bumped before the frame, so the focused list re-filters and
 //!   re-sorts its 20,000 rows (the first frame after each poll);
-//! - `session_ingest_kafka`: the session update for that poll, off the UI (for context).
+//! - `session_ingest_kafka`: the session update for that poll, off the UI (for context);
+//! - `frame_200x60_names`: the groups list of the fixture model with plain names, and with the
+//!   hostile ones beside them (escape sequences, CJK, emoji, a 10,000-character id): what showing
+//!   names escaped and cut to their column costs.
 //!
 //! Keypress-to-frame latency with a hanging ClickHouse is `examples/keypress_latency.rs`.
 
@@ -142,6 +145,20 @@ fn render(c: &mut Criterion) {
         )
     });
     ingest.finish();
+
+    let mut names = c.benchmark_group("frame_200x60_names");
+    for (label, model) in [
+        ("plain", fixtures::model()),
+        ("hostile", fixtures::hostile_model()),
+    ] {
+        let mut app = fixtures::app_with(model, fixtures::now());
+        app.open(View::Groups);
+        frame(&mut term, &mut app);
+        names.bench_function(format!("groups_list_warm_{label}"), |b| {
+            b.iter(|| frame(&mut term, &mut app))
+        });
+    }
+    names.finish();
 }
 
 /// The same model in a new `Arc`: the app takes it as an update and re-sorts its lists.

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::alerts::{Alert, AlertState, Severity};
 use crate::config::Config;
+use crate::display_text::shown;
 use crate::model::Model;
 use crate::source::SourceState;
 
@@ -87,7 +88,8 @@ fn describe(name: &str, status: &SourceState) -> String {
     }
 }
 
-/// The Nagios text form: one summary line, then one line per alert.
+/// The Nagios text form: one summary line, then one line per alert (names and messages as
+/// shown: a newline in a group id must not start a line of its own).
 pub fn text(report: &CheckReport) -> String {
     let firing = |s: Severity| {
         report
@@ -110,7 +112,7 @@ pub fn text(report: &CheckReport) -> String {
         report.polls
     );
     for u in &report.unreachable {
-        out.push_str(&format!("UNKNOWN   {u}\n"));
+        out.push_str(&format!("UNKNOWN   {}\n", shown(u)));
     }
     for a in &report.alerts {
         let label = match (a.state, a.severity) {
@@ -137,9 +139,44 @@ pub fn text(report: &CheckReport) -> String {
             a.rule, a.subject
         ));
         if !a.detail.is_empty() {
-            out.push_str(&format!(" - {}", a.detail));
+            out.push_str(&format!(" - {}", shown(&a.detail)));
         }
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::rules::{RuleKind, Subject, SubjectKind};
+
+    #[test]
+    fn names_and_messages_print_escaped_one_line_each() {
+        let report = CheckReport {
+            status: Outcome::Critical,
+            code: 2,
+            unreachable: vec!["kafka unreachable: broker\n\u{1b}[2J".to_string()],
+            polls: 1,
+            alerts: vec![Alert {
+                rule: RuleKind::ConsumerStatus,
+                subject: Subject::new(SubjectKind::Group, "g\u{1b}]0;title\u{7}\nx"),
+                severity: Severity::Critical,
+                state: AlertState::Firing,
+                since: SystemTime::now(),
+                value: 1.0,
+                threshold: 1.0,
+                detail: "status STOP\u{202e}".to_string(),
+            }],
+        };
+        let out = text(&report);
+        assert_eq!(out.lines().count(), 3, "{out}");
+        assert!(!out.contains(|c: char| (c.is_control() && c != '\n') || c == '\u{202e}'));
+        assert!(
+            out.contains("UNKNOWN   kafka unreachable: broker\\n\\x1b[2J"),
+            "{out}"
+        );
+        assert!(out.contains("group g\\x1b]0;title\\x07\\nx"), "{out}");
+        assert!(out.contains(" - status STOP\\u{202e}"), "{out}");
+    }
 }

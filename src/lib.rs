@@ -13,6 +13,7 @@ pub mod config;
 pub mod config_check;
 pub mod config_contexts;
 pub mod config_effective;
+pub mod display_text;
 pub mod format;
 pub mod kafka;
 pub mod live;

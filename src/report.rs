@@ -6,6 +6,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::alerts::{AlertState, Severity};
+use crate::display_text::{padded, shown, width};
 use crate::format::{plural, seconds, thousands};
 use crate::model::{Model, Snapshots};
 
@@ -42,10 +43,10 @@ impl<'a> Report<'a> {
 pub fn failures(model: &Model) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(e) = &model.sources.kafka.error {
-        out.push(format!("kafka: {}", e.message));
+        out.push(format!("kafka: {}", shown(&e.message)));
     }
     if let Some(e) = &model.sources.clickhouse.error {
-        out.push(format!("clickhouse: {}", e.message));
+        out.push(format!("clickhouse: {}", shown(&e.message)));
     }
     out
 }
@@ -72,13 +73,14 @@ pub fn summary(context: &str, model: &Model) -> String {
     };
     let _ = writeln!(
         out,
-        "pipetop {context}: kafka {} · clickhouse {}",
+        "pipetop {}: kafka {} · clickhouse {}",
+        shown(context),
         match &model.sources.kafka.error {
-            Some(e) => format!("DOWN ({})", e.message),
+            Some(e) => format!("DOWN ({})", shown(&e.message)),
             None => format!("{}, {} groups", brokers, model.kafka.groups.len()),
         },
         match &model.sources.clickhouse.error {
-            Some(e) => format!("DOWN ({})", e.message),
+            Some(e) => format!("DOWN ({})", shown(&e.message)),
             None => format!(
                 "{}, {} tables",
                 plural(model.clickhouse.hosts.len(), "host"),
@@ -103,7 +105,7 @@ pub fn summary(context: &str, model: &Model) -> String {
             "  {word}  {} {}: {}",
             a.rule,
             a.subject,
-            clean(&a.detail)
+            shown(&a.detail)
         );
     }
     more(&mut out, firing.len());
@@ -114,9 +116,9 @@ pub fn summary(context: &str, model: &Model) -> String {
         let time_lag = g.time_lag_s.map_or("-".to_string(), seconds);
         let _ = writeln!(
             out,
-            "  {:<9} {:<width$}  lag {:>11}  time lag {time_lag}",
+            "  {:<9} {}  lag {:>11}  time lag {time_lag}",
             g.status.as_str(),
-            clean(&g.group_id),
+            padded(&g.group_id, width),
             thousands(g.total_lag),
         );
     }
@@ -130,36 +132,28 @@ pub fn summary(context: &str, model: &Model) -> String {
             Some(Severity::Warning) => "WARN",
             None => "OK",
         };
-        let why = t.reasons.first().map(|r| clean(r)).unwrap_or_default();
-        let line = format!("  {word:<4} {:<width$}  {}  {why}", clean(&t.table), t.host);
+        let why = t.reasons.first().map(|r| shown(r)).unwrap_or_default();
+        let line = format!(
+            "  {word:<4} {}  {}  {why}",
+            padded(&t.table, width),
+            shown(&t.host)
+        );
         let _ = writeln!(out, "{}", line.trim_end());
     }
     more(&mut out, model.clickhouse.health.len());
     out
 }
 
-/// The column width that fits these names, within reason (longer ones push their row out).
+/// The column width that fits these names as shown, within reason (longer ones push their row
+/// out: a summary keeps whole names, the dashboard cuts them).
 fn name_width<'a>(names: impl Iterator<Item = &'a str>) -> usize {
-    names.map(|n| n.chars().count()).max().unwrap_or(0).min(48)
+    names.map(width).max().unwrap_or(0).min(48)
 }
 
 fn more(out: &mut String, total: usize) {
     if total > SUMMARY_ROWS {
         let _ = writeln!(out, "  … {} more (--json for all)", total - SUMMARY_ROWS);
     }
-}
-
-/// Names and exception texts come from anyone: control characters are shown, never sent.
-fn clean(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -178,6 +172,14 @@ mod tests {
 
     #[test]
     fn control_characters_never_reach_the_terminal() {
-        assert_eq!(clean("a\u{1b}[2Jb\n"), "a\\u{1b}[2Jb\\n");
+        let text = summary("ctx\u{1b}]0;title\u{7}", &Model::default());
+        assert!(
+            text.starts_with("pipetop ctx\\x1b]0;title\\x07: "),
+            "{text}"
+        );
+        assert!(
+            !text.contains(|c: char| c.is_control() && c != '\n'),
+            "{text}"
+        );
     }
 }

@@ -6,79 +6,8 @@
 mod common;
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-struct Tmux {
-    session: String,
-}
-
-impl Tmux {
-    fn start(command: &str) -> Tmux {
-        let session = common::unique("pipetop_tui");
-        let status = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &session,
-                "-x",
-                "120",
-                "-y",
-                "32",
-                command,
-            ])
-            .status()
-            .expect("tmux runs");
-        assert!(status.success(), "tmux new-session failed");
-        Tmux { session }
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let status = Command::new("tmux")
-            .args(["send-keys", "-t", &self.session])
-            .args(keys)
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.session])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).to_string()
-    }
-
-    /// Waits until the screen shows `text`, and returns the screen.
-    fn wait_for(&self, text: &str) -> String {
-        self.wait_until(&format!("to see {text:?}"), |screen| screen.contains(text))
-    }
-
-    /// Waits until `done` holds for the screen, and returns the screen.
-    fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let started = Instant::now();
-        loop {
-            let screen = self.screen();
-            if done(&screen) {
-                return screen;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "waited in vain {what}; screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.session])
-            .status();
-    }
-}
+use common::tmux::Tmux;
 
 struct Sink(Child);
 
@@ -124,9 +53,13 @@ fn drill_filter_back_quit_and_the_terminal_is_restored() {
 
     let binary = env!("CARGO_BIN_EXE_pipetop");
     // After pipetop exits, print its exit code and whether the tty is back in canonical mode.
-    let tmux = Tmux::start(&format!(
-        "{binary} --refresh 1s; echo EXIT=$?; stty -a | grep -o -- '-\\?icanon' | head -1 | sed 's/^/TTY=/'; sleep 30"
-    ));
+    let tmux = Tmux::start(
+        120,
+        32,
+        &format!(
+            "{binary} --refresh 1s; echo EXIT=$?; stty -a | grep -o -- '-\\?icanon' | head -1 | sed 's/^/TTY=/'; sleep 30"
+        ),
+    );
     tmux.wait_for("Consumer groups");
     // The pipeline strip names the group from the config at once; the groups panel needs a poll.
     tmux.wait_until("for the first Kafka poll", |screen| {
@@ -188,10 +121,14 @@ fn ctx_switches_the_context_and_leaves_nothing_of_the_old_one() {
     )
     .unwrap();
     let binary = env!("CARGO_BIN_EXE_pipetop");
-    let tmux = Tmux::start(&format!(
-        "env -u PIPETOP_CONFIG -u PIPETOP_CONTEXT XDG_CONFIG_HOME={} {binary}; sleep 30",
-        home.display()
-    ));
+    let tmux = Tmux::start(
+        120,
+        32,
+        &format!(
+            "env -u PIPETOP_CONFIG -u PIPETOP_CONTEXT XDG_CONFIG_HOME={} {binary}; sleep 30",
+            home.display()
+        ),
+    );
     let local = tmux.wait_until("for local's first polls", |s| {
         s.contains("pipetop local") && s.contains(" broker") && s.contains("clickhouse 2")
     });
@@ -260,10 +197,14 @@ fn a_stalled_clickhouse_shows_down_with_its_age_while_kafka_updates() {
     )
     .unwrap();
     let binary = env!("CARGO_BIN_EXE_pipetop");
-    let tmux = Tmux::start(&format!(
-        "env -u PIPETOP_CONTEXT PIPETOP_CONFIG={} {binary}; sleep 30",
-        config.display()
-    ));
+    let tmux = Tmux::start(
+        120,
+        32,
+        &format!(
+            "env -u PIPETOP_CONTEXT PIPETOP_CONFIG={} {binary}; sleep 30",
+            config.display()
+        ),
+    );
     tmux.wait_until("for both sources' first polls", |s| {
         clickhouse_header(s).starts_with("clickhouse 26") && kafka_header(s).contains(" broker")
     });

@@ -679,3 +679,63 @@ fn the_header_says_which_clickhouse_host_is_down_and_since_when() {
         screen.join("\n")
     );
 }
+
+/// Every cell of the screen as drawn: no control character, no bidi override or zero-width space
+/// (ratatui drops controls, but appends a zero-width character to the cell before it and so sends
+/// it to the terminal).
+fn assert_nothing_hidden(terminal: &Terminal<TestBackend>) {
+    let buffer = terminal.backend().buffer();
+    for cell in buffer.content() {
+        assert!(
+            !cell.symbol().contains(
+                |c: char| c.is_control() || matches!(c, '\u{200b}' | '\u{202a}'..='\u{202e}')
+            ),
+            "{:?} is drawn",
+            cell.symbol()
+        );
+    }
+}
+
+fn hostile_groups_app() -> App {
+    let mut app = fixtures::app_with(fixtures::hostile_model(), fixtures::now());
+    command(&mut app, "groups");
+    app
+}
+
+#[test]
+fn hostile_names_are_shown_escaped_and_cut_in_their_column() {
+    snapshot_sizes("hostile_groups", hostile_groups_app);
+    for &(w, h) in SIZES {
+        let mut app = hostile_groups_app();
+        let terminal = draw(&mut app, w, h);
+        assert_nothing_hidden(&terminal);
+        let screen = lines(&terminal).join("\n");
+        assert!(screen.contains("\\x1b[31mred"), "{screen}");
+        assert!(
+            screen.contains("L…"),
+            "the long id is cut with an ellipsis:\n{screen}"
+        );
+    }
+}
+
+#[test]
+fn a_hostile_member_is_shown_escaped() {
+    snapshot_sizes("hostile_member", || {
+        let mut app = hostile_groups_app();
+        open_where(
+            &mut app,
+            |v| matches!(v, View::Group { group } if group.starts_with("member")),
+        );
+        app
+    });
+    let mut app = hostile_groups_app();
+    open_where(
+        &mut app,
+        |v| matches!(v, View::Group { group } if group.starts_with("member")),
+    );
+    let terminal = draw(&mut app, 160, 48);
+    assert_nothing_hidden(&terminal);
+    let screen = lines(&terminal).join("\n");
+    assert!(screen.contains("cli\\x1b[2Jent\\n"), "{screen}");
+    assert!(screen.contains("host\\u{202e}1"), "{screen}");
+}

@@ -8,6 +8,8 @@ use std::time::Duration;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use crate::display_text::shown;
+
 /// Every rule pipetop evaluates. The snake_case names are the config keys and JSON values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -439,9 +441,10 @@ impl Subject {
     }
 }
 
+/// For people: the name as shown (controls escaped), never raw. JSON keeps the raw name.
 impl fmt::Display for Subject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.kind.name(), self.name)
+        write!(f, "{} {}", self.kind.name(), shown(&self.name))
     }
 }
 

@@ -104,7 +104,9 @@ pub struct Capabilities {
 
 #[derive(Debug, Row, Deserialize)]
 struct ColumnRow {
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     table: String,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     name: String,
 }
 

@@ -40,6 +40,7 @@ pub struct HostCollector {
 
 #[derive(Debug, Row, Deserialize)]
 struct ServerRow {
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     version: String,
     uptime: u64,
 }

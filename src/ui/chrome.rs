@@ -11,6 +11,7 @@ use super::app::{App, Mode};
 use super::keys;
 use super::theme::Theme;
 use crate::alerts::{Alert, AlertState, Severity};
+use crate::display_text::{fit, shown};
 use crate::format;
 use crate::source::SourceState;
 
@@ -36,7 +37,7 @@ pub fn draw_compact(frame: &mut Frame, area: Rect, app: &App) {
     let lines = vec![
         Line::from(vec![
             Span::styled("pipetop ", theme.accent),
-            Span::styled(app.context.clone(), theme.accent),
+            Span::styled(shown(&app.context).into_owned(), theme.accent),
         ]),
         alert_summary(app, false),
         source(
@@ -65,7 +66,7 @@ pub fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     let model = &app.model;
     let mut spans = vec![
         Span::styled(" pipetop ", theme.accent),
-        Span::styled(app.context.clone(), theme.accent),
+        Span::styled(shown(&app.context).into_owned(), theme.accent),
         Span::styled(" │ ", theme.border),
     ];
     // First, so a narrow terminal never cuts it off: a frozen screen must say so.
@@ -106,7 +107,7 @@ pub fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         .hosts
         .iter()
         .find_map(|h| h.version.as_deref())
-        .map(|v| format!("clickhouse {v}"))
+        .map(|v| format!("clickhouse {}", fit(v, 24)))
         .unwrap_or_else(|| "clickhouse".to_string());
     spans.push(Span::raw(version));
     spans.push(age_span(clickhouse, app));
@@ -187,7 +188,11 @@ fn breadcrumb(app: &App) -> Line<'static> {
         } else {
             theme.muted
         };
-        spans.push(Span::styled(level.view.label(), style));
+        // A label names a group or table: a 10,000-character one must leave the others room.
+        spans.push(Span::styled(
+            fit(&level.view.label(), 40).into_owned(),
+            style,
+        ));
     }
     Line::from(spans)
 }
@@ -245,7 +250,7 @@ pub fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
         Mode::Filter { input, error } => {
             let mut spans = vec![
                 Span::styled(" /", theme.accent),
-                Span::raw(input.clone()),
+                Span::raw(shown(input).into_owned()),
                 Span::styled("█", theme.muted),
             ];
             if let Some(e) = error {
@@ -257,13 +262,13 @@ pub fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
             let candidates = super::view::complete(input).join(" ");
             Line::from(vec![
                 Span::styled(" :", theme.accent),
-                Span::raw(input.clone()),
+                Span::raw(shown(input).into_owned()),
                 Span::styled("█", theme.muted),
                 Span::styled(format!("  {candidates}"), theme.muted),
             ])
         }
         _ => match &app.notice {
-            Some(notice) => Line::from(Span::styled(format!(" {notice}"), theme.warn)),
+            Some(notice) => Line::from(Span::styled(format!(" {}", shown(notice)), theme.warn)),
             None => hint_line(theme, keys::hints(&app.mode, app.stack.len(), app.paused)),
         },
     };

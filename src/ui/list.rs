@@ -2,16 +2,18 @@
 //! `S`) with a visible marker, a selection that follows its row across refreshes and re-sorts, and
 //! rendering of the visible window only, so a 20,000-row list costs what 60 rows cost.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use regex::Regex;
 
 use super::theme::Theme;
 use super::view::View;
+use crate::display_text;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Column {
@@ -97,8 +99,9 @@ pub trait ListSource {
     fn sort_key(&self, i: usize, column: usize) -> SortKey;
     /// The order rows come in before the user sorts: worst first.
     fn natural_order(&self, a: usize, b: usize) -> Ordering;
-    /// One cell per column, in `columns()` order; the list drops the hidden ones.
-    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>>;
+    /// One cell per column, in `columns()` order; the list drops the hidden ones. Cells carry the
+    /// model's text as it is: the list shows it escaped and cut to its column (`shown_cell`).
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>>;
     /// Where Enter on row `i` leads.
     fn open(&self, _i: usize) -> Option<View> {
         None
@@ -135,8 +138,16 @@ impl Filter {
         })
     }
 
+    /// Matches the real text or the text as shown, each field (line) on its own: `/\x1b` finds
+    /// an ESC (regex syntax), and `/\\x1b` the `\x1b` the screen shows for it; the user may type
+    /// either what is there or what they see.
     pub fn keeps(&self, text: &str) -> bool {
-        self.regex.is_match(text) != self.invert
+        let matched = self.regex.is_match(text)
+            || text.lines().any(|field| match display_text::shown(field) {
+                Cow::Owned(shown) => self.regex.is_match(&shown),
+                Cow::Borrowed(_) => false,
+            });
+        matched != self.invert
     }
 }
 
@@ -346,21 +357,35 @@ pub fn render(
         .to_vec();
     let scroll = state.scroll;
     debug_assert!(scroll_before <= state.order.len());
-    let rows = window.iter().enumerate().map(|(offset, &i)| {
-        let cells = source.cells(i, theme).into_iter().zip(&shown);
-        let row = Row::new(cells.filter(|(_, show)| **show).map(|(c, _)| c));
-        if focused && scroll + offset == selected {
-            row.style(theme.selection)
-        } else {
-            row
-        }
-    });
     let widths: Vec<Constraint> = columns
         .iter()
         .zip(&shown)
         .filter(|(_, show)| **show)
         .map(|(c, _)| c.width)
         .collect();
+    // The same split the table makes (no selection symbol, one cell between columns), so each
+    // cell is cut to exactly its column.
+    let cell_widths: Vec<u16> = Layout::horizontal(widths.iter().copied())
+        .flex(Flex::Start)
+        .spacing(1)
+        .split(Rect::new(0, 0, area.width, 1))
+        .iter()
+        .map(|r| r.width)
+        .collect();
+    let rows = window.iter().enumerate().map(|(offset, &i)| {
+        let cells = source.cells(i, theme).into_iter().zip(&shown);
+        let cells = cells.filter(|(_, show)| **show).map(|(c, _)| c);
+        let row = Row::new(
+            cells
+                .zip(&cell_widths)
+                .map(|(line, &width)| Cell::from(shown_cell(line, usize::from(width)))),
+        );
+        if focused && scroll + offset == selected {
+            row.style(theme.selection)
+        } else {
+            row
+        }
+    });
     frame.render_widget(
         Table::new(rows, widths).header(header).column_spacing(1),
         area,
@@ -376,9 +401,56 @@ fn header_cell(column: &Column, marker: &str) -> Cell<'static> {
     }
 }
 
+/// A cell of text: a `Line::from(String)` would drop a newline in a name before it could be
+/// shown (`\n`); a span keeps the text whole for `shown_cell`.
+pub fn cell(text: impl Into<Cow<'static, str>>) -> Line<'static> {
+    Line::from(Span::raw(text))
+}
+
 /// A right-aligned cell, for numbers.
-pub fn num_cell(text: String, style: ratatui::style::Style) -> Cell<'static> {
-    Cell::from(Line::from(Span::styled(text, style)).right_aligned())
+pub fn num_cell(text: String, style: ratatui::style::Style) -> Line<'static> {
+    Line::from(Span::styled(text, style)).right_aligned()
+}
+
+/// A cell's text as it may be drawn: every span escaped (`display_text::shown`: the terminal
+/// never gets a control character, two names never look the same), and the whole cut to `width`
+/// columns with an ellipsis, so a 10,000-character name neither wraps nor pushes the columns
+/// after it out, and a cut name says that it goes on.
+pub fn shown_cell(line: Line<'static>, width: usize) -> Line<'static> {
+    let mut spans: Vec<Span<'static>> = line
+        .spans
+        .into_iter()
+        .map(|span| match display_text::shown(&span.content) {
+            Cow::Borrowed(_) => span,
+            Cow::Owned(text) => Span::styled(text, span.style),
+        })
+        .collect();
+    let total: usize = spans.iter().map(Span::width).sum();
+    if total > width {
+        // Room for the ellipsis: whole spans while they fit, then the one that is cut.
+        let mut room = width.saturating_sub(1);
+        let mut kept = Vec::with_capacity(spans.len());
+        for span in spans {
+            let w = span.width();
+            if w <= room {
+                room -= w;
+                kept.push(span);
+                continue;
+            }
+            let cut = display_text::prefix(&span.content, room).to_string();
+            kept.push(Span::styled(cut, span.style));
+            if width > 0 {
+                kept.push(Span::styled("…", span.style));
+            }
+            break;
+        }
+        spans = kept;
+    }
+    Line {
+        spans,
+        style: line.style,
+        alignment: line.alignment,
+    }
 }
 
 #[cfg(test)]
@@ -414,8 +486,8 @@ mod tests {
         fn natural_order(&self, a: usize, b: usize) -> Ordering {
             self.0[b].1.cmp(&self.0[a].1)
         }
-        fn cells(&self, i: usize, _: &Theme) -> Vec<Cell<'static>> {
-            vec![Cell::from(self.0[i].0.clone())]
+        fn cells(&self, i: usize, _: &Theme) -> Vec<Line<'static>> {
+            vec![Line::from(self.0[i].0.clone())]
         }
     }
 
@@ -499,5 +571,40 @@ mod tests {
         let window = st.window(50).to_vec();
         assert_eq!(window.len(), 50);
         assert!(window.contains(&st.order[10_000]));
+    }
+
+    #[test]
+    fn a_filter_matches_the_real_name_or_the_shown_one() {
+        let esc = "a\u{1b}[31mred";
+        assert!(
+            Filter::parse("\\x1b").unwrap().keeps(esc),
+            "the regex escape finds the ESC"
+        );
+        assert!(
+            Filter::parse("\\\\x1b\\[31m").unwrap().keeps(esc),
+            "what the screen shows"
+        );
+        assert!(Filter::parse("^a.x1b").unwrap().keeps(esc));
+        assert!(!Filter::parse("!red").unwrap().keeps(esc));
+        assert!(!Filter::parse("x1b").unwrap().keeps("plain"));
+    }
+
+    #[test]
+    fn cells_are_escaped_and_cut_by_display_width() {
+        let text =
+            |line: Line| -> String { line.spans.iter().map(|s| s.content.as_ref()).collect() };
+        assert_eq!(
+            text(shown_cell(Line::from("a\u{1b}]0;t\u{7}"), 20)),
+            "a\\x1b]0;t\\x07"
+        );
+        assert_eq!(text(shown_cell(Line::from("消费者组"), 5)), "消费…");
+        let long = shown_cell(Line::from("g".repeat(10_000)), 30);
+        assert_eq!(long.width(), 30);
+        assert!(text(long).ends_with("g…"));
+        let spans = Line::from(vec![Span::raw("ab"), Span::raw("\u{202e}cd")]);
+        assert_eq!(text(shown_cell(spans, 6)), "ab\\u{…");
+        let number = shown_cell(num_cell("12,345".to_string(), Default::default()), 4);
+        assert_eq!(number.alignment, Some(ratatui::layout::Alignment::Right));
+        assert_eq!(number.width(), 4);
     }
 }

@@ -16,6 +16,9 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use pipetop::config::{ClickHouseConfig, Config};
 
 pub mod hostile;
+pub mod hostile_names;
+pub mod hostile_tables;
+pub mod tmux;
 
 pub const KAFKA: &str = "127.0.0.1:9092";
 pub const CLICKHOUSE: &str = "http://127.0.0.1:8123";

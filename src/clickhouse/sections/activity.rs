@@ -9,7 +9,9 @@ use crate::clickhouse::snapshot::{Merge, Mutation, Section};
 
 #[derive(Debug, Row, Deserialize)]
 struct MergeRow {
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     database: String,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     table: String,
     elapsed: f64,
     progress: f64,
@@ -18,6 +20,7 @@ struct MergeRow {
     rows_read: u64,
     rows_written: u64,
     memory_usage: u64,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     result_part_name: String,
     is_mutation: Option<u8>,
 }
@@ -71,12 +74,17 @@ pub async fn merges(client: &ChClient, ctx: &Ctx) -> Section<Vec<Merge>> {
 
 #[derive(Debug, Row, Deserialize)]
 struct MutationRow {
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     database: String,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     table: String,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     mutation_id: String,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     command: String,
     create_time: u32,
     parts_to_do: i64,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy_opt")]
     latest_fail_reason: Option<String>,
     latest_fail_time: Option<u32>,
 }

@@ -11,10 +11,12 @@ use crate::clickhouse::snapshot::{Section, ServerError};
 
 #[derive(Debug, Row, Deserialize)]
 struct ErrorRow {
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     name: String,
     code: i32,
     count: u64,
     last_time: Option<u32>,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy_opt")]
     last_message: Option<String>,
 }
 

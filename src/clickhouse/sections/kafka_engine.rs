@@ -10,13 +10,18 @@ use crate::clickhouse::snapshot::{KafkaAssignment, KafkaConsumer, KafkaException
 
 #[derive(Debug, Row, Deserialize)]
 struct ConsumerRow {
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     database: String,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     table: String,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     consumer_id: String,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy_vec")]
     topics: Vec<String>,
     partitions: Vec<i32>,
     offsets: Vec<i64>,
     exception_times: Vec<u32>,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy_vec")]
     exception_texts: Vec<String>,
     last_poll: u32,
     num_messages_read: u64,

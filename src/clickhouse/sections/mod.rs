@@ -53,6 +53,8 @@ impl Ctx {
 /// there are any) and no exclude pattern, the whole name as in the Kafka filters. The patterns
 /// are bound by the client (escaped as string literals), never spliced into SQL, and matched on
 /// the server (`match()`, RE2), so the lists' `LIMIT`s apply to the tables that are shown.
+/// RE2 reads UTF-8: its `.` never matches a byte that is not, so an include pattern leaves out a
+/// table whose name holds one (an exclude pattern never catches it).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TableFilter {
     /// One regex: any include pattern, each anchored at both ends. None: every table.

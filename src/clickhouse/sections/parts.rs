@@ -12,20 +12,24 @@ use crate::clickhouse::snapshot::{
     DetachedParts, FocusedParts, Part, PartitionParts, PartsFocus, PartsThresholds, Section,
     TableParts, TableThresholds,
 };
+use crate::clickhouse::text::Text;
 
 #[derive(Debug, Row, Deserialize)]
 struct TableRow {
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     database: String,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     table: String,
     active_parts: u64,
     partitions: u64,
     rows: u64,
     bytes_on_disk: u64,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     worst_partition: String,
     max_parts_in_partition: u64,
     max_partitions_per_day: u64,
     /// (partition, partition_id, active parts, rows, bytes), most parts first.
-    top_partitions: Vec<(String, String, u64, u64, u64)>,
+    top_partitions: Vec<(Text, Text, u64, u64, u64)>,
 }
 
 /// Partitions shown per table: the worst few are what an on-call engineer acts on.
@@ -99,8 +103,8 @@ fn split_tables(rows: Vec<TableRow>) -> (Vec<TableParts>, Vec<PartitionParts>) {
                 |(partition, partition_id, active_parts, rows, bytes_on_disk)| PartitionParts {
                     database: r.database.clone(),
                     table: r.table.clone(),
-                    partition,
-                    partition_id,
+                    partition: partition.0,
+                    partition_id: partition_id.0,
                     active_parts,
                     rows,
                     bytes_on_disk,
@@ -134,6 +138,7 @@ fn split_tables(rows: Vec<TableRow>) -> (Vec<TableParts>, Vec<PartitionParts>) {
 
 #[derive(Debug, Row, Deserialize)]
 struct PartRow {
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     name: String,
     rows: u64,
     bytes_on_disk: u64,
@@ -178,8 +183,11 @@ pub async fn focused(client: &ChClient, ctx: &Ctx, focus: &PartsFocus) -> Focuse
 
 #[derive(Debug, Row, Deserialize)]
 struct EngineRow {
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     database: String,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     name: String,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     engine_full: String,
 }
 
@@ -243,10 +251,13 @@ fn overrides(tables: Vec<EngineRow>) -> Vec<TableThresholds> {
 
 #[derive(Debug, Row, Deserialize)]
 struct DetachedRow {
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     database: String,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     table: String,
     parts: u64,
     bytes_on_disk: u64,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy_vec")]
     reasons: Vec<String>,
 }
 

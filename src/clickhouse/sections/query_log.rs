@@ -10,12 +10,20 @@ use serde::Deserialize;
 use super::{Ctx, SectionId, fetch, section, split};
 use crate::clickhouse::capabilities::features;
 use crate::clickhouse::client::{Arg, ChClient};
+use crate::clickhouse::identifier::unquote_qualified;
 use crate::clickhouse::snapshot::{
     FailedInserts, InsertCounters, KindLatency, Quantiles, Section, SlowQuery, TableInserts,
 };
+use crate::clickhouse::text::Text;
 
-/// The target of `INSERT INTO [TABLE] db.t ...` as written (`??` is a literal `?` for the client).
-const RAW_TARGET: &str = r"replaceAll(extract(query, '(??i)^\\s*INSERT\\s+INTO\\s+(??:TABLE\\s+)??([^\\s(]+)'), '`', '')";
+/// The target of `INSERT INTO [TABLE] db.t ...` as written, quotes and escapes and all (`??` is a
+/// literal `?` for the client): `identifier::unquote_qualified` reads it back to the names.
+const RAW_TARGET: &str =
+    r"extract(query, '(??i)^\\s*INSERT\\s+INTO\\s+(??:TABLE\\s+)??([^\\s(]+)')";
+
+/// The target as the table filter matches it: without its quotes, as the names were matched
+/// before quotes were kept (a name with escapes in it is matched as written).
+const FILTERED_TARGET: &str = "replaceAll(target, '`', '')";
 
 /// The pieces of SQL that differ between servers with and without the newer query_log columns.
 #[derive(Debug, Clone)]
@@ -129,6 +137,7 @@ fn unavailable(ctx: &Ctx) -> Option<String> {
 
 #[derive(Debug, Row, Deserialize)]
 struct InsertRow {
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     table: String,
     inserts: u64,
     rows: u64,
@@ -136,7 +145,7 @@ struct InsertRow {
     latency_ms: Vec<f64>,
     /// One per exception code: (code, failures, latest exception, its query id, its query text,
     /// its time).
-    failures: Vec<(i32, u64, String, String, String, u32)>,
+    failures: Vec<(i32, u64, Text, Text, Text, u32)>,
 }
 
 /// Characters of a failed insert's query text kept (cut on the server: it can be long).
@@ -195,7 +204,7 @@ pub async fn inserts_and_failures(
         return split(Section::Unavailable { reason });
     }
     let d = Dialect::for_ctx(ctx);
-    let (filter, filter_args) = ctx.filter.clause("target");
+    let (filter, filter_args) = ctx.filter.clause(FILTERED_TARGET);
     let stmt = ctx
         .stmt_for(
             &[SectionId::Inserts, SectionId::FailedInserts],
@@ -213,7 +222,9 @@ fn split_inserts(rows: Vec<InsertRow>, window_s: u64) -> (Vec<TableInserts>, Vec
     let per_s = |n: u64| n as f64 / window_s.max(1) as f64;
     let mut failed = Vec::new();
     let mut inserts = Vec::new();
-    for r in rows {
+    for mut r in rows {
+        // 26.x quotes names that need it in query_log.tables; 18.16's come from the query text.
+        r.table = unquote_qualified(&r.table);
         failed.extend(r.failures.into_iter().map(
             |(
                 exception_code,
@@ -227,9 +238,9 @@ fn split_inserts(rows: Vec<InsertRow>, window_s: u64) -> (Vec<TableInserts>, Vec
                     table: r.table.clone(),
                     exception_code,
                     failures,
-                    latest_exception,
-                    latest_query_id,
-                    latest_query,
+                    latest_exception: latest_exception.0,
+                    latest_query_id: latest_query_id.0,
+                    latest_query: latest_query.0,
                     latest_time,
                 }
             },
@@ -259,11 +270,14 @@ fn split_inserts(rows: Vec<InsertRow>, window_s: u64) -> (Vec<TableInserts>, Vec
 
 #[derive(Debug, Row, Deserialize)]
 struct FinishedRow {
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     grp: String,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     kind: String,
     count: u64,
     latency_ms: Vec<f64>,
     max_ms: u64,
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     normalized_query: String,
 }
 
@@ -343,6 +357,7 @@ fn split_finished(rows: Vec<FinishedRow>) -> (Vec<KindLatency>, Vec<SlowQuery>) 
 
 #[derive(Debug, Row, Deserialize)]
 struct EventRow {
+    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     event: String,
     value: u64,
 }

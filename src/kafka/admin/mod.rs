@@ -93,8 +93,9 @@ impl Admin {
             }
             tracing::warn!(
                 target: "pipetop::kafka::admin",
-                "{}: partial group listing, some brokers failed: {message}",
-                op.name
+                "{}: partial group listing, some brokers failed: {}",
+                op.name,
+                crate::display_text::shown(&message)
             );
         }
 

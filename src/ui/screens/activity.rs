@@ -4,14 +4,13 @@ use std::cmp::Ordering;
 
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Cell;
 
 use super::{failures::clock, tables::clickhouse_problem};
 use crate::clickhouse::snapshot::{KafkaConsumer, Merge, ServerError};
 use crate::format;
 use crate::model::Model;
 use crate::model::clickhouse::activity::{AcrossHosts, Activity};
-use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
 use crate::ui::panel::{Panel, Source};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
@@ -88,17 +87,17 @@ impl ListSource for Merges<'_> {
         // Longest-running first: a merge that never ends is the one to look at.
         self.0[b].1.elapsed_s.total_cmp(&self.0[a].1.elapsed_s)
     }
-    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let m = self.0[i].1;
         vec![
-            Cell::from(format!("{}.{}", m.database, m.table)),
+            cell(format!("{}.{}", m.database, m.table)),
             num_cell(format::seconds(m.elapsed_s), theme.text),
             num_cell(format!("{:.0}%", m.progress * 100.0), theme.text),
             num_cell(m.num_parts.to_string(), theme.text),
             num_cell(format::bytes(m.total_size_bytes_compressed), theme.text),
             num_cell(format::bytes(m.memory_usage), theme.muted),
-            Cell::from(merge_kind(m)),
-            Cell::from(Span::styled(m.result_part_name.clone(), theme.muted)),
+            cell(merge_kind(m)),
+            Line::from(Span::styled(m.result_part_name.clone(), theme.muted)),
         ]
     }
     fn open(&self, i: usize) -> Option<View> {
@@ -185,11 +184,11 @@ impl ListSource for Consumers<'_> {
             .cmp(&errors(a))
             .then_with(|| self.key(a).cmp(&self.key(b)))
     }
-    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let c = self.0[i].1;
         let age = |s: Option<u64>| s.map_or("never".to_string(), |s| format::seconds(s as f64));
         vec![
-            Cell::from(format!("{}.{}", c.database, c.table)),
+            cell(format!("{}.{}", c.database, c.table)),
             num_cell(c.assignments.len().to_string(), theme.text),
             num_cell(format::compact(c.num_messages_read), theme.text),
             num_cell(age(c.last_poll_age_s), theme.text),
@@ -203,7 +202,7 @@ impl ListSource for Consumers<'_> {
                     theme.warn
                 },
             ),
-            Cell::from(Span::styled(
+            Line::from(Span::styled(
                 c.latest_exceptions
                     .first()
                     .map(|e| e.text.lines().next().unwrap_or("").to_string())
@@ -345,17 +344,17 @@ impl ListSource for Errors<'_> {
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
         a.cmp(&b)
     }
-    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let e = self.0[i].1;
         vec![
-            Cell::from(e.name.clone()),
+            cell(e.name.clone()),
             num_cell(e.code.to_string(), theme.text),
             num_cell(format::thousands(e.count), theme.warn),
-            Cell::from(Span::styled(
+            Line::from(Span::styled(
                 e.last_time.map_or("-".into(), clock),
                 theme.muted,
             )),
-            Cell::from(
+            cell(
                 e.last_message
                     .as_deref()
                     .and_then(|m| m.lines().next())

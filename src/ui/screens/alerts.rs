@@ -6,14 +6,13 @@ use std::time::SystemTime;
 
 use ratatui::layout::Constraint;
 use ratatui::style::Style;
-use ratatui::text::Span;
-use ratatui::widgets::Cell;
+use ratatui::text::{Line, Span};
 
 use crate::alerts::rules::Unit;
 use crate::alerts::{Alert, AlertEvent, AlertState, Severity, Subject, SubjectKind};
 use crate::model::Model;
 use crate::time::short_duration;
-use crate::ui::list::{Column, ListSource, SortKey};
+use crate::ui::list::{Column, ListSource, SortKey, cell};
 use crate::ui::panel::Panel;
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
@@ -134,7 +133,7 @@ impl ListSource for Active<'_> {
         // The engine lists firing before pending, critical first, oldest first.
         a.cmp(&b)
     }
-    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let a = &self.alerts[i];
         let style = severity_style(theme, a.severity, a.state);
         let severity = match a.severity {
@@ -146,13 +145,13 @@ impl ListSource for Active<'_> {
             AlertState::Pending => "pending",
         };
         vec![
-            Cell::from(Span::styled(severity, style)),
-            Cell::from(Span::styled(state, style)),
-            Cell::from(a.rule.to_string()),
-            Cell::from(a.subject.to_string()),
-            Cell::from(value_text(a)),
-            Cell::from(ratatui::text::Line::from(ago(self.now, a.since)).right_aligned()),
-            Cell::from(Span::styled(
+            Line::from(Span::styled(severity, style)),
+            Line::from(Span::styled(state, style)),
+            cell(a.rule.to_string()),
+            cell(a.subject.to_string()),
+            cell(value_text(a)),
+            cell(ago(self.now, a.since)).right_aligned(),
+            Line::from(Span::styled(
                 a.detail.lines().next().unwrap_or("").to_string(),
                 theme.muted,
             )),
@@ -217,7 +216,7 @@ impl ListSource for History<'_> {
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
         a.cmp(&b)
     }
-    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let e = &self.events[i];
         let style = severity_style(theme, e.severity, AlertState::Firing);
         let lasted = match e.cleared_at {
@@ -226,7 +225,7 @@ impl ListSource for History<'_> {
         };
         let unit = e.rule.unit();
         vec![
-            Cell::from(Span::styled(
+            Line::from(Span::styled(
                 if e.severity == Severity::Critical {
                     "CRIT"
                 } else {
@@ -234,14 +233,11 @@ impl ListSource for History<'_> {
                 },
                 style,
             )),
-            Cell::from(e.rule.to_string()),
-            Cell::from(e.subject.to_string()),
-            Cell::from(
-                ratatui::text::Line::from(format!("{} ago", ago(self.now, e.fired_at)))
-                    .right_aligned(),
-            ),
-            Cell::from(ratatui::text::Line::from(lasted).right_aligned()),
-            Cell::from(ratatui::text::Line::from(unit.format(e.peak)).right_aligned()),
+            cell(e.rule.to_string()),
+            cell(e.subject.to_string()),
+            cell(format!("{} ago", ago(self.now, e.fired_at))).right_aligned(),
+            cell(lasted).right_aligned(),
+            cell(unit.format(e.peak)).right_aligned(),
         ]
     }
     fn open(&self, i: usize) -> Option<View> {

@@ -6,14 +6,13 @@ use std::time::SystemTime;
 
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Cell;
 
 use super::alerts::view_of;
 use crate::alerts::Severity;
 use crate::model::Model;
 use crate::model::event::Event;
 use crate::time::short_duration;
-use crate::ui::list::{Column, ListSource, SortKey};
+use crate::ui::list::{Column, ListSource, SortKey, cell};
 use crate::ui::panel::Panel;
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
@@ -99,7 +98,7 @@ impl ListSource for Events<'_> {
         // The timeline is newest first already.
         a.cmp(&b)
     }
-    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let e = &self.events[i];
         let style = match e.severity {
             Some(Severity::Critical) => theme.crit,
@@ -108,10 +107,10 @@ impl ListSource for Events<'_> {
         };
         let ago = short_duration(self.now.duration_since(e.at).unwrap_or_default());
         vec![
-            Cell::from(Line::from(Span::styled(format!("{ago} ago"), style)).right_aligned()),
-            Cell::from(Span::styled(e.kind.name(), style)),
-            Cell::from(e.subject.to_string()),
-            Cell::from(e.text.clone()),
+            Line::from(Span::styled(format!("{ago} ago"), style)).right_aligned(),
+            Line::from(Span::styled(e.kind.name(), style)),
+            cell(e.subject.to_string()),
+            cell(e.text.clone()),
         ]
     }
     fn open(&self, i: usize) -> Option<View> {

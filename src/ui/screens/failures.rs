@@ -4,12 +4,11 @@ use std::cmp::Ordering;
 
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Cell;
 
 use super::tables::clickhouse_problem;
 use crate::model::Model;
 use crate::model::clickhouse::FailedInsert;
-use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
 use crate::ui::panel::{Panel, Source};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
@@ -67,14 +66,14 @@ impl ListSource for Failures<'_> {
         // The model keeps them newest first.
         a.cmp(&b)
     }
-    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let f = &self.0[i];
         vec![
-            Cell::from(f.table.clone()),
+            cell(f.table.clone()),
             num_cell(f.exception_code.to_string(), theme.text),
             num_cell(f.failures.to_string(), theme.warn),
-            Cell::from(Span::styled(clock(f.latest_time), theme.muted)),
-            Cell::from(first_line(&f.latest_exception).to_string()),
+            Line::from(Span::styled(clock(f.latest_time), theme.muted)),
+            cell(first_line(&f.latest_exception).to_string()),
         ]
     }
     fn open(&self, i: usize) -> Option<View> {

@@ -4,7 +4,6 @@ use std::cmp::Ordering;
 
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Cell;
 
 use super::judge;
 use crate::alerts::{RuleKind, SubjectKind};
@@ -12,7 +11,7 @@ use crate::format::{self, compact, thousands};
 use crate::kafka::types::GroupState;
 use crate::model::Model;
 use crate::model::kafka::lag::{GroupLag, OffsetFlag, PartitionLag, Trend};
-use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
 use crate::ui::panel::{Panel, Source, or_dash};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
@@ -89,7 +88,7 @@ impl ListSource for Groups<'_> {
         // The model keeps groups worst first.
         a.cmp(&b)
     }
-    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let g = &self.groups()[i];
         let state_style = match g.state {
             GroupState::Stable => theme.text,
@@ -105,12 +104,12 @@ impl ListSource for Groups<'_> {
             g.time_lag_s,
         );
         vec![
-            Cell::from(g.group_id.clone()),
-            Cell::from(Span::styled(
+            cell(g.group_id.clone()),
+            Line::from(Span::styled(
                 g.status.as_str(),
                 judge::status_style(theme, g.status),
             )),
-            Cell::from(Span::styled(state_label(g.state), state_style)),
+            Line::from(Span::styled(state_label(g.state), state_style)),
             num_cell(g.members.to_string(), theme.text),
             num_cell(
                 compact(g.total_lag),
@@ -121,7 +120,7 @@ impl ListSource for Groups<'_> {
                 },
             ),
             num_cell(judge::time_lag(g.time_lag_s, g.time_lag_kind), lag_style),
-            Cell::from(trend(g, theme)),
+            Line::from(trend(g, theme)),
             num_cell(judge::opt_rate(g.produce_rate), theme.muted),
             num_cell(judge::opt_rate(g.consume_rate), theme.muted),
         ]
@@ -159,9 +158,10 @@ pub fn detail_panels<'a>(model: &'a Model, group: &str) -> Vec<Panel<'a>> {
     let Some(g) = model.kafka.groups.iter().find(|g| g.group_id == group) else {
         return vec![Panel::text(
             group.to_string(),
-            vec![Line::from(format!(
+            // A span, not `Line::from(String)`, which would drop a newline in the id unseen.
+            vec![Line::from(Span::raw(format!(
                 "group {group} is not in the latest poll (deleted, or filtered out)"
-            ))],
+            )))],
             Constraint::Fill(1),
         )];
     };
@@ -298,7 +298,7 @@ impl ListSource for Partitions<'_> {
         let (pa, pb) = (&self.rows()[a], &self.rows()[b]);
         (&pa.topic, pa.partition).cmp(&(&pb.topic, pb.partition))
     }
-    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let p = &self.rows()[i];
         let lag_style = judge::style(
             self.0,
@@ -314,9 +314,9 @@ impl ListSource for Partitions<'_> {
             (flag, _) => Span::styled(flag_label(flag), theme.warn),
         };
         vec![
-            Cell::from(p.topic.clone()),
+            cell(p.topic.clone()),
             num_cell(p.partition.to_string(), theme.text),
-            Cell::from(Span::styled(
+            Line::from(Span::styled(
                 p.status.as_str(),
                 judge::status_style(theme, p.status),
             )),
@@ -325,7 +325,7 @@ impl ListSource for Partitions<'_> {
             num_cell(or_dash(p.lag.map(thousands)), theme.text),
             num_cell(judge::time_lag(p.time_lag_s, p.time_lag_kind), lag_style),
             num_cell(p.idle_s.map_or("-".into(), format::seconds), theme.muted),
-            Cell::from(note),
+            Line::from(note),
         ]
     }
     fn open(&self, i: usize) -> Option<View> {
@@ -393,13 +393,13 @@ impl ListSource for Members<'_> {
             .cmp(&m[a].assignment.len())
             .then_with(|| m[a].consumer_id.cmp(&m[b].consumer_id))
     }
-    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let m = &self.members()[i];
         vec![
-            Cell::from(m.client_id.clone()),
-            Cell::from(m.host.trim_start_matches('/').to_string()),
+            cell(m.client_id.clone()),
+            cell(m.host.trim_start_matches('/').to_string()),
             num_cell(m.assignment.len().to_string(), theme.text),
-            Cell::from(Span::styled(m.consumer_id.clone(), theme.muted)),
+            Line::from(Span::styled(m.consumer_id.clone(), theme.muted)),
         ]
     }
 }

@@ -3,15 +3,14 @@
 use std::cmp::Ordering;
 
 use ratatui::layout::Constraint;
-use ratatui::text::Span;
-use ratatui::widgets::Cell;
+use ratatui::text::{Line, Span};
 
 use super::judge;
 use crate::alerts::{RuleKind, SubjectKind};
 use crate::format;
 use crate::model::Model;
 use crate::model::pipeline::PipelineRow;
-use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
 use crate::ui::panel::Panel;
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
@@ -88,7 +87,7 @@ impl ListSource for Pipelines<'_> {
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
         a.cmp(&b)
     }
-    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let p = &self.rows()[i];
         let m = self.0;
         let kafka_polled = m.sources.kafka.last_good_at.is_some();
@@ -112,8 +111,8 @@ impl ListSource for Pipelines<'_> {
         };
         let name = format!("{} ▸ {}", p.group, tables_label(&p.tables));
         vec![
-            Cell::from(p.topic.clone()),
-            Cell::from(Span::styled(
+            cell(p.topic.clone()),
+            Line::from(Span::styled(
                 name,
                 if p.missing_tables.is_empty() {
                     theme.text
@@ -121,7 +120,7 @@ impl ListSource for Pipelines<'_> {
                     theme.warn
                 },
             )),
-            Cell::from(status),
+            Line::from(status),
             num_cell(p.lag.map_or("-".into(), format::compact), theme.text),
             num_cell(
                 judge::time_lag(

@@ -5,14 +5,13 @@ use std::cmp::Ordering;
 
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Cell;
 
 use super::failures::clock;
 use super::tables::clickhouse_problem;
 use crate::clickhouse::snapshot::{Part, PartitionParts, PartsFocus, Section};
 use crate::format;
 use crate::model::Model;
-use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
 use crate::ui::panel::{Panel, Source};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
@@ -43,10 +42,10 @@ pub fn detail_panels<'a>(
             t.parts_to_delay_insert,
             t.parts_to_throw_insert,
         ) {
-            summary.push(Line::from(format!(
+            summary.push(Line::from(Span::raw(format!(
                 "worst partition {}: {p} parts · inserts slow down at {d}, rejected at {th}",
                 t.worst_partition.as_deref().unwrap_or("?")
-            )));
+            ))));
         }
         // One reason a line: each is a separate thing to look at.
         summary.extend(
@@ -126,15 +125,15 @@ impl ListSource for Partitions<'_> {
             .cmp(&pa.active_parts)
             .then_with(|| pa.partition_id.cmp(&pb.partition_id))
     }
-    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let (host, p) = self.0[i];
         vec![
-            Cell::from(p.partition.clone()),
-            Cell::from(Span::styled(p.partition_id.clone(), theme.muted)),
+            cell(p.partition.clone()),
+            Line::from(Span::styled(p.partition_id.clone(), theme.muted)),
             num_cell(format::thousands(p.active_parts), theme.text),
             num_cell(format::compact(p.rows), theme.text),
             num_cell(format::bytes(p.bytes_on_disk), theme.text),
-            Cell::from(Span::styled(host.to_string(), theme.muted)),
+            Line::from(Span::styled(host.to_string(), theme.muted)),
         ]
     }
     fn open(&self, i: usize) -> Option<View> {
@@ -249,18 +248,18 @@ impl ListSource for Parts<'_> {
             .cmp(&self.0[a].modification_time)
             .then_with(|| self.0[a].name.cmp(&self.0[b].name))
     }
-    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let p = &self.0[i];
         // Level 0 parts are fresh inserts that no merge has touched yet: many of them is the
         // "tiny inserts" smell.
         let level_style = if p.level == 0 { theme.warn } else { theme.text };
         vec![
-            Cell::from(p.name.clone()),
+            cell(p.name.clone()),
             num_cell(p.level.to_string(), level_style),
             num_cell(format::thousands(p.rows), theme.text),
             num_cell(format::thousands(p.marks), theme.muted),
             num_cell(format::bytes(p.bytes_on_disk), theme.text),
-            Cell::from(Span::styled(clock(p.modification_time), theme.muted)),
+            Line::from(Span::styled(clock(p.modification_time), theme.muted)),
         ]
     }
 }

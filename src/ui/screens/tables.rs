@@ -4,14 +4,14 @@
 use std::cmp::Ordering;
 
 use ratatui::layout::Constraint;
-use ratatui::widgets::Cell;
+use ratatui::text::Line;
 
 use super::judge;
 use crate::alerts::{RuleKind, SubjectKind};
 use crate::format;
 use crate::model::Model;
 use crate::model::clickhouse::health::TableHealth;
-use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
 use crate::ui::panel::{Panel, Source};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
@@ -99,7 +99,7 @@ impl ListSource for Tables<'_> {
         // The model keeps tables worst first.
         a.cmp(&b)
     }
-    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let t = &self.rows()[i];
         let m = self.0;
         let judge = |rule, value| judge::style(m, theme, rule, SubjectKind::Table, &t.table, value);
@@ -115,7 +115,7 @@ impl ListSource for Tables<'_> {
             _ => "-".to_string(),
         };
         vec![
-            Cell::from(name),
+            cell(name),
             num_cell(parts, judge(RuleKind::PartsPressure, parts_value)),
             num_cell(
                 t.max_partitions_per_day

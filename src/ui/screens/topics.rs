@@ -4,13 +4,12 @@ use std::cmp::Ordering;
 
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Cell;
 
 use super::judge;
 use crate::format::{compact, thousands};
 use crate::model::Model;
 use crate::model::kafka::topics::{TopicPartitionView, TopicView};
-use crate::ui::list::{Column, ListSource, SortKey, num_cell};
+use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
 use crate::ui::panel::{Panel, Source, or_dash};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
@@ -74,11 +73,11 @@ impl ListSource for Topics<'_> {
         // The model keeps topics with problems first, then the busiest.
         a.cmp(&b)
     }
-    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let t = &self.0[i];
         let count = |n: usize| if n > 0 { n.to_string() } else { String::new() };
         vec![
-            Cell::from(t.name.clone()),
+            cell(t.name.clone()),
             num_cell(t.partitions.len().to_string(), theme.text),
             num_cell(judge::opt_rate(t.produce_rate), theme.muted),
             num_cell(count(t.under_replicated), theme.crit),
@@ -179,7 +178,7 @@ impl ListSource for Partitions<'_> {
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
         self.0[a].partition.cmp(&self.0[b].partition)
     }
-    fn cells(&self, i: usize, theme: &Theme) -> Vec<Cell<'static>> {
+    fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let p = &self.0[i];
         let problem = if p.leaderless {
             Span::styled("no leader", theme.crit)
@@ -193,8 +192,8 @@ impl ListSource for Partitions<'_> {
         vec![
             num_cell(p.partition.to_string(), theme.text),
             num_cell(or_dash(p.leader.map(|l| l.to_string())), theme.text),
-            Cell::from(ids(&p.replicas)),
-            Cell::from(ids(&p.isr)),
+            cell(ids(&p.replicas)),
+            cell(ids(&p.isr)),
             num_cell(judge::opt_rate(p.produce_rate), theme.muted),
             num_cell(
                 or_dash(p.start_offset.map(|v| thousands(v.max(0) as u64))),
@@ -204,7 +203,7 @@ impl ListSource for Partitions<'_> {
                 or_dash(p.end_offset.map(|v| thousands(v.max(0) as u64))),
                 theme.text,
             ),
-            Cell::from(problem),
+            Line::from(problem),
         ]
     }
 }
