@@ -194,6 +194,39 @@ fn redact(description: &str, value: &str) -> String {
     }
 }
 
+/// The longest history accepted: a day at one point per poll.
+pub const MAX_HISTORY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+/// Fewer polls than this make no line worth drawing.
+pub const MIN_HISTORY_POLLS: u32 = 10;
+
+/// `history`: at least ten polls (a line needs points) and at most a day (its memory grows with
+/// the points kept: at a 500 ms refresh a day is 172,800 points a series).
+pub fn check_history(
+    history: std::time::Duration,
+    refresh: std::time::Duration,
+    text: Option<&str>,
+) -> Result<(), Problem> {
+    let shortest = refresh * MIN_HISTORY_POLLS;
+    if history >= shortest && history <= MAX_HISTORY {
+        return Ok(());
+    }
+    let line = text.and_then(|t| {
+        t.lines()
+            .take_while(|l| !l.trim_start().starts_with('['))
+            .position(|l| key_of(l.trim()) == Some("history"))
+            .map(|i| i + 1)
+    });
+    Err(Problem {
+        key: "history".to_string(),
+        line,
+        message: format!(
+            "expected a duration from {} (ten refreshes) up to 24h, found {}",
+            humantime::format_duration(shortest),
+            humantime::format_duration(history)
+        ),
+    })
+}
+
 /// Finding keys in the TOML text, line by line: enough for the forms a config file uses
 /// (`[a.b]` sections, `[[a]]` arrays of tables, `key = ...` lines, inline tables on one line).
 /// With a context, `[contexts.<name>.a.b]` is looked for first: the context's value won the merge.
@@ -314,6 +347,20 @@ mod tests {
         for part in parts {
             assert!(e.contains(part), "{part:?} missing: {e}");
         }
+    }
+
+    #[test]
+    fn history_is_ten_refreshes_to_a_day() {
+        let e = refused("refresh = \"2s\"\nhistory = \"10s\"\n");
+        assert_has(&e, &["line 2, key `history`", "from 20s", "found 10s"]);
+        let e = refused("history = \"2days\"\n");
+        assert_has(&e, &["key `history`", "up to 24h"]);
+        let c = validated("history = \"15m\"\nrefresh = \"5s\"\n").unwrap();
+        assert_eq!(c.history_points(), 180);
+        assert_eq!(
+            Config::default().history_points(),
+            crate::config::DEFAULT_HISTORY_POINTS
+        );
     }
 
     #[test]

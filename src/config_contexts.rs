@@ -305,6 +305,7 @@ pub fn effective_toml(loaded: &Loaded) -> String {
     let mut t = loaded.table.clone();
     t.insert("context".into(), Value::String(c.context.clone()));
     t.insert("refresh".into(), duration(c.refresh));
+    t.insert("history".into(), duration(c.history));
     t.insert("theme".into(), Value::String(c.theme.clone()));
 
     let kafka = sub_table(&mut t, "kafka");

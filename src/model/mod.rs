@@ -9,6 +9,8 @@
 pub mod clickhouse;
 pub mod kafka;
 pub mod pipeline;
+pub mod projection;
+pub mod series;
 
 use std::sync::Arc;
 use std::time::SystemTime;

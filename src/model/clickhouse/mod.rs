@@ -8,10 +8,12 @@ use crate::alerts::RuleSet;
 pub mod activity;
 pub mod counters;
 pub mod health;
+pub mod table_series;
 
 use self::activity::Activity;
 use self::counters::{CounterDeltas, CounterHistory};
 use self::health::{TableHealth, sort_worst_first, table_health};
+use self::table_series::{ClickHouseHistory, ClickHouseSeries};
 use crate::clickhouse::snapshot::{
     ClickHouseSnapshot, HostOutcome, HostSnapshot, Section, TableParts,
 };
@@ -34,6 +36,9 @@ pub struct ClickHouseModel {
     pub failed_inserts: Vec<FailedInsert>,
     /// Merges, Kafka-engine consumers, server errors, partitions and latency across hosts.
     pub activity: Activity,
+    /// Each table's figures, poll by poll (charts, sparklines, projections).
+    #[serde(skip)]
+    pub series: ClickHouseSeries,
 }
 
 /// Keeps the counters' previous values per host (to turn them into growth between polls) and
@@ -41,6 +46,7 @@ pub struct ClickHouseModel {
 #[derive(Debug, Clone, Default)]
 pub struct ClickHouseTracker {
     counters: CounterHistory,
+    series: ClickHouseHistory,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -77,6 +83,19 @@ pub struct FailedInsert {
 }
 
 impl ClickHouseTracker {
+    /// A tracker whose charted series keep the last `points` polls.
+    pub fn with_history(points: usize) -> ClickHouseTracker {
+        ClickHouseTracker {
+            counters: CounterHistory::default(),
+            series: ClickHouseHistory::new(points),
+        }
+    }
+
+    /// Heap bytes held by the charted series (see `table_series`).
+    pub fn series_bytes(&self) -> usize {
+        self.series.heap_bytes()
+    }
+
     /// The model of this snapshot; table health is judged by the alert thresholds in `rules`.
     pub fn update(&mut self, snapshot: &ClickHouseSnapshot, rules: &RuleSet) -> ClickHouseModel {
         let mut model = ClickHouseModel::default();
@@ -112,6 +131,7 @@ impl ClickHouseTracker {
         });
         model.failed_inserts.truncate(FAILED_INSERTS_KEPT);
         model.activity = Activity::gather(&hosts);
+        model.series = self.series.record(snapshot.taken_at_ms, &model.health);
         model
     }
 
