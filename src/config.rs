@@ -21,7 +21,7 @@ pub struct Config {
     pub context: String,
     #[serde(deserialize_with = "duration")]
     pub refresh: Duration,
-    /// How far back the charts and sparklines go: one point per poll for this long.
+    /// How far back the charts and sparklines go (one point per poll); an hour by default.
     #[serde(deserialize_with = "duration")]
     pub history: Duration,
     /// A built-in theme name (dark, light, high-contrast, colorblind) or a theme file path.
@@ -194,7 +194,7 @@ impl Default for Config {
         Config {
             context: "local".to_string(),
             refresh: Duration::from_secs(2),
-            history: DEFAULT_HISTORY,
+            history: Duration::from_secs(3600),
             theme: "dark".to_string(),
             kafka: KafkaConfig::default(),
             clickhouse: ClickHouseConfig::default(),
@@ -269,11 +269,6 @@ pub const MIN_WINDOW: Duration = Duration::from_secs(10);
 /// The shortest per-section time limit: `max_execution_time` counts whole seconds.
 pub const MIN_SECTION_TIME_LIMIT: Duration = Duration::from_secs(1);
 
-/// The charts' reach by default: an hour, one point per poll.
-pub const DEFAULT_HISTORY: Duration = Duration::from_secs(3600);
-/// Points an hour holds at the default 2 s refresh.
-pub const DEFAULT_HISTORY_POINTS: usize = 1_800;
-
 /// The shortest refresh interval accepted: faster polling only loads the servers being watched.
 pub const MIN_REFRESH: Duration = Duration::from_millis(500);
 
@@ -320,12 +315,6 @@ impl Env for ProcessEnv {
 }
 
 impl Config {
-    /// Points each charted series keeps: one per poll over `history`.
-    pub fn history_points(&self) -> usize {
-        let refresh = self.refresh.as_millis().max(1);
-        usize::try_from(self.history.as_millis().div_ceil(refresh)).unwrap_or(usize::MAX)
-    }
-
     /// Reads `path` if given (defaults otherwise), then applies secrets from the environment.
     pub fn load(path: Option<&Path>, env: &dyn Env) -> Result<Config, ConfigError> {
         let (mut config, text) = match path {

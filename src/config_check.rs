@@ -356,10 +356,12 @@ mod tests {
         let e = refused("history = \"2days\"\n");
         assert_has(&e, &["key `history`", "up to 24h"]);
         let c = validated("history = \"15m\"\nrefresh = \"5s\"\n").unwrap();
-        assert_eq!(c.history_points(), 180);
+        let points = crate::model::series::history_points;
+        assert_eq!(points(c.history, c.refresh), 180);
+        let d = Config::default();
         assert_eq!(
-            Config::default().history_points(),
-            crate::config::DEFAULT_HISTORY_POINTS
+            points(d.history, d.refresh),
+            crate::model::series::DEFAULT_HISTORY_POINTS
         );
     }
 

@@ -23,6 +23,15 @@ use std::sync::atomic::{AtomicI64, AtomicU8, AtomicU32, Ordering};
 /// of sealed chunks (rebuilt once per chunk) stays short.
 pub const CHUNK: usize = 64;
 
+/// Points an hour holds at the default 2 s refresh (the default `history` and `refresh`).
+pub const DEFAULT_HISTORY_POINTS: usize = 1_800;
+
+/// Points each series keeps: one per poll over `history` (the config's key).
+pub fn history_points(history: std::time::Duration, refresh: std::time::Duration) -> usize {
+    let refresh = refresh.as_millis().max(1);
+    usize::try_from(history.as_millis().div_ceil(refresh)).unwrap_or(usize::MAX)
+}
+
 /// A value a series can hold, stored in an atomic slot of the same size.
 pub trait Slot: Send + Sync + 'static {
     type Value: Copy;

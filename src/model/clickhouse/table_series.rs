@@ -123,7 +123,7 @@ pub struct ClickHouseHistory {
 
 impl Default for ClickHouseHistory {
     fn default() -> ClickHouseHistory {
-        ClickHouseHistory::new(crate::config::DEFAULT_HISTORY_POINTS)
+        ClickHouseHistory::new(crate::model::series::DEFAULT_HISTORY_POINTS)
     }
 }
 

@@ -146,7 +146,7 @@ pub struct KafkaHistory {
 
 impl Default for KafkaHistory {
     fn default() -> KafkaHistory {
-        KafkaHistory::new(crate::config::DEFAULT_HISTORY_POINTS)
+        KafkaHistory::new(crate::model::series::DEFAULT_HISTORY_POINTS)
     }
 }
 
