@@ -281,6 +281,7 @@ fn effective_toml_masks_secrets_and_fills_in_defaults() {
         "password = \"***\"",
         "bootstrap_servers = \"localhost:9092\"",
         "refresh = \"2s\"",
+        "history = \"1h\"",
         "url = \"http://localhost:8123\"",
     ] {
         assert!(printed.contains(shown), "{shown}: {printed}");

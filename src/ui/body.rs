@@ -6,6 +6,7 @@ use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::app::App;
+use super::chart;
 use super::list;
 use super::panel::{PanelBody, source_state};
 use super::screens::panels;
@@ -13,7 +14,7 @@ use super::screens::panels;
 /// Draws the current view's panels into `area` and records where list rows landed (for clicks).
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let view = app.level().view.clone();
-    let panels = panels(&app.model, &view, &app.theme, app.now);
+    let panels = panels(&app.model, &view, &app.theme, app.now, app.zoom);
     let areas = Layout::vertical(panels.iter().map(|p| p.height)).split(area);
     let focus = app.level().focus;
     let generation = app.generation;
@@ -85,6 +86,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                 app.row_areas
                     .push((i, inner.y + 1, inner.height.saturating_sub(1)));
             }
+            PanelBody::Chart(charts) => chart::render(frame, inner, charts, &theme),
             PanelBody::Text(lines) => {
                 frame.render_widget(
                     Paragraph::new(lines.clone()).wrap(Wrap { trim: false }),

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use ratatui::layout::Constraint;
 use ratatui::text::Line;
 
+use super::chart::Charts;
 use super::list::ListSource;
 use crate::model::Model;
 
@@ -31,6 +32,7 @@ pub enum Source {
 pub enum PanelBody<'a> {
     List(Box<dyn ListSource + 'a>),
     Text(Vec<Line<'static>>),
+    Chart(Charts),
 }
 
 impl<'a> Panel<'a> {
@@ -58,6 +60,17 @@ impl<'a> Panel<'a> {
         Panel {
             title: title.into(),
             body: PanelBody::Text(lines),
+            height,
+            empty: "",
+            problem: None,
+            source: None,
+        }
+    }
+
+    pub fn chart(title: impl Into<String>, charts: Charts, height: Constraint) -> Panel<'a> {
+        Panel {
+            title: title.into(),
+            body: PanelBody::Chart(charts),
             height,
             empty: "",
             problem: None,
