@@ -427,7 +427,7 @@ impl Config {
         )
         .map_err(refused)?;
         crate::config_check::check_alerts(&self.alerts, text, context).map_err(refused)?;
-        crate::config_check::check_history(self.history, self.refresh, text).map_err(refused)?;
+        crate::config_check::check_history(self.history, text).map_err(refused)?;
         if let Err(e) = crate::alerts::RuleSet::new(&self.alerts) {
             return Err(ConfigError::Invalid {
                 origin: origin(path, context),

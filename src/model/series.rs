@@ -26,10 +26,12 @@ pub const CHUNK: usize = 64;
 /// Points an hour holds at the default 2 s refresh (the default `history` and `refresh`).
 pub const DEFAULT_HISTORY_POINTS: usize = 1_800;
 
-/// Points each series keeps: one per poll over `history` (the config's key).
+/// Points each series keeps: one per poll over `history` (the config's key), at least two.
 pub fn history_points(history: std::time::Duration, refresh: std::time::Duration) -> usize {
     let refresh = refresh.as_millis().max(1);
-    usize::try_from(history.as_millis().div_ceil(refresh)).unwrap_or(usize::MAX)
+    usize::try_from(history.as_millis().div_ceil(refresh))
+        .unwrap_or(usize::MAX)
+        .max(2)
 }
 
 /// A value a series can hold, stored in an atomic slot of the same size.
