@@ -351,7 +351,7 @@ mod tests {
             &["line 2, key `history`", "from 1m to 24h", "found 10s"],
         );
         let e = refused("history = \"2days\"\n");
-        assert_has(&e, &["key `history`", "up to 24h"]);
+        assert_has(&e, &["line 1, key `history`", "found 2days"]);
         let c = validated("history = \"15m\"\nrefresh = \"5s\"\n").unwrap();
         let points = crate::model::series::history_points;
         assert_eq!(points(c.history, c.refresh), 180);
