@@ -306,9 +306,23 @@ pub fn timed(times: &Times, values: &Values, since_ms: i64) -> Vec<(i64, f32)> {
     let from = times.first_index().max(values.first_index());
     let to =
         (times.first_index() + times.len() as u64).min(values.first_index() + values.len() as u64);
-    (from..to)
+    if from >= to {
+        return Vec::new();
+    }
+    // Poll times only grow: the first point in the window is found by bisection, so a window of
+    // 15 minutes reads 15 minutes of points, not the whole hour.
+    let (mut lo, mut hi) = (from, to);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if times.at(mid).is_some_and(|t| t < since_ms) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    (lo..to)
         .filter_map(|i| Some((times.at(i)?, values.at(i)?)))
-        .filter(|(t, v)| *t >= since_ms && v.is_finite())
+        .filter(|(_, v)| v.is_finite())
         .collect()
 }
 

@@ -145,14 +145,17 @@ fn draw_pane(frame: &mut Frame, area: Rect, charts: &Charts, pane: &Pane, theme:
         return;
     };
     let since = newest - (window * 1000.0) as i64;
+    // Two braille dots a cell across: more points than that only cost time to draw.
+    let columns = usize::from(area.width) * 2;
     let data: Vec<Vec<(f64, f64)>> = pane
         .lines
         .iter()
         .map(|plot| {
-            timed(&charts.times, &plot.values, since)
+            let points: Vec<(f64, f64)> = timed(&charts.times, &plot.values, since)
                 .into_iter()
                 .map(|(t, v)| ((t - newest) as f64 / 1000.0, f64::from(v)))
-                .collect()
+                .collect();
+            thin(points, window, columns)
         })
         .collect();
     let levels: Vec<[(f64, f64); 2]> = pane
@@ -221,6 +224,35 @@ fn draw_pane(frame: &mut Frame, area: Rect, charts: &Charts, pane: &Pane, theme:
     frame.render_widget(chart, area);
 }
 
+/// At most the lowest and the highest point of each of `columns` equal slices of the window, in
+/// time order: the line keeps its spikes and dips however many points an hour holds.
+fn thin(points: Vec<(f64, f64)>, window: f64, columns: usize) -> Vec<(f64, f64)> {
+    if points.len() <= 2 * columns || columns == 0 {
+        return points;
+    }
+    let slice = window / columns as f64;
+    let mut out = Vec::with_capacity(2 * columns);
+    let mut i = 0;
+    while i < points.len() {
+        let column = ((points[i].0 + window) / slice).floor();
+        let mut end = i;
+        while end < points.len() && ((points[end].0 + window) / slice).floor() == column {
+            end += 1;
+        }
+        let group = &points[i..end];
+        let low = (0..group.len()).min_by(|&a, &b| group[a].1.total_cmp(&group[b].1));
+        let high = (0..group.len()).max_by(|&a, &b| group[a].1.total_cmp(&group[b].1));
+        if let (Some(low), Some(high)) = (low, high) {
+            out.push(group[low.min(high)]);
+            if low != high {
+                out.push(group[low.max(high)]);
+            }
+        }
+        i = end.max(i + 1);
+    }
+    out
+}
+
 /// "-15m … now", fewer labels on a narrow pane.
 fn time_labels(zoom: Zoom, width: u16) -> Vec<String> {
     let all: &[&str] = match zoom {
@@ -234,4 +266,24 @@ fn time_labels(zoom: Zoom, width: u16) -> Vec<String> {
         vec![all[0], all[all.len() - 1]]
     };
     labels.into_iter().map(str::to_string).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thinning_keeps_each_slices_extremes_in_time_order() {
+        // 3,600 points over an hour, a spike at -1800 s, into 100 slices.
+        let points: Vec<(f64, f64)> = (0..3_600)
+            .map(|i| (f64::from(i) - 3_600.0, if i == 1_800 { 99.0 } else { 1.0 }))
+            .collect();
+        let thinned = thin(points, 3_600.0, 100);
+        assert!(thinned.len() <= 200, "{}", thinned.len());
+        assert!(thinned.iter().any(|p| p.1 == 99.0), "the spike survives");
+        assert!(thinned.windows(2).all(|w| w[0].0 < w[1].0));
+        // Few points: untouched.
+        let few = vec![(-2.0, 1.0), (-1.0, 2.0)];
+        assert_eq!(thin(few.clone(), 10.0, 5), few);
+    }
 }
