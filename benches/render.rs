@@ -10,6 +10,8 @@
 //! - `frame_200x60_names`: the groups list of the fixture model with plain names, and with the
 //!   hostile ones beside them (escape sequences, CJK, emoji, a 10,000-character id): what showing
 //!   names escaped and cut to their column costs.
+//! - `frame_200x60_history`: an hour of history (1,800 polls of `fixtures::history`): the group and
+//!   table drill-downs with their charts at each zoom, and the lists with their sparklines.
 //!
 //! Keypress-to-frame latency with a hanging ClickHouse is `examples/keypress_latency.rs`.
 
@@ -23,7 +25,7 @@ use std::sync::Arc;
 
 use pipetop::model::Model;
 use pipetop::ui::app::{Action, App};
-use pipetop::ui::view::View;
+use pipetop::ui::view::{View, Zoom};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -159,6 +161,53 @@ fn render(c: &mut Criterion) {
         });
     }
     names.finish();
+    history(c);
+}
+
+/// Frames with charts and sparklines over an hour of points (target ≤ 2 ms at 200×60).
+fn history(c: &mut Criterion) {
+    let mut group = c.benchmark_group("frame_200x60_history");
+    let model = Arc::clone(fixtures::history::session(1_800).model());
+    let now = fixtures::t(1_800);
+    let mut term = terminal();
+    let views = [
+        (
+            "group_chart",
+            View::Group {
+                group: "orders_enricher".to_string(),
+            },
+        ),
+        (
+            "table_chart",
+            View::Table {
+                database: "metrics".to_string(),
+                table: "raw_samples".to_string(),
+            },
+        ),
+    ];
+    for (name, view) in views {
+        for zoom in [Zoom::FiveMinutes, Zoom::FifteenMinutes, Zoom::Hour] {
+            let mut app = fixtures::app_with(Arc::clone(&model), now);
+            app.open(view.clone());
+            app.zoom = zoom;
+            let label = format!("{name}_{}", zoom.label());
+            frame(&mut term, &mut app);
+            group.bench_function(label, |b| b.iter(|| frame(&mut term, &mut app)));
+        }
+    }
+    for list in ["groups", "tables", "overview"] {
+        let mut app = fixtures::app_with(Arc::clone(&model), now);
+        app.apply(Action::StartCommand);
+        for ch in list.chars() {
+            app.apply(Action::Input(ch));
+        }
+        app.apply(Action::Submit);
+        frame(&mut term, &mut app);
+        group.bench_function(format!("{list}_sparklines"), |b| {
+            b.iter(|| frame(&mut term, &mut app))
+        });
+    }
+    group.finish();
 }
 
 /// The same model in a new `Arc`: the app takes it as an update and re-sorts its lists.

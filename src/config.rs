@@ -21,6 +21,9 @@ pub struct Config {
     pub context: String,
     #[serde(deserialize_with = "duration")]
     pub refresh: Duration,
+    /// How far back the charts and sparklines go (one point per poll); an hour by default.
+    #[serde(deserialize_with = "duration")]
+    pub history: Duration,
     /// A built-in theme name (dark, light, high-contrast, colorblind) or a theme file path.
     pub theme: String,
     pub kafka: KafkaConfig,
@@ -191,6 +194,7 @@ impl Default for Config {
         Config {
             context: "local".to_string(),
             refresh: Duration::from_secs(2),
+            history: Duration::from_secs(3600),
             theme: "dark".to_string(),
             kafka: KafkaConfig::default(),
             clickhouse: ClickHouseConfig::default(),
@@ -423,6 +427,7 @@ impl Config {
         )
         .map_err(refused)?;
         crate::config_check::check_alerts(&self.alerts, text, context).map_err(refused)?;
+        crate::config_check::check_history(self.history, text).map_err(refused)?;
         if let Err(e) = crate::alerts::RuleSet::new(&self.alerts) {
             return Err(ConfigError::Invalid {
                 origin: origin(path, context),

@@ -194,6 +194,33 @@ fn redact(description: &str, value: &str) -> String {
     }
 }
 
+/// The history accepted: a minute (shorter shows no trend) to a day (its memory grows with the
+/// points kept: at a 500 ms refresh a day is 172,800 points a series).
+pub const MIN_HISTORY: std::time::Duration = std::time::Duration::from_secs(60);
+pub const MAX_HISTORY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// `history`: from a minute to a day. (Not tied to `refresh`: a slow refresh keeps fewer points,
+/// and a config that only changes `refresh` stays valid.)
+pub fn check_history(history: std::time::Duration, text: Option<&str>) -> Result<(), Problem> {
+    if (MIN_HISTORY..=MAX_HISTORY).contains(&history) {
+        return Ok(());
+    }
+    let line = text.and_then(|t| {
+        t.lines()
+            .take_while(|l| !l.trim_start().starts_with('['))
+            .position(|l| key_of(l.trim()) == Some("history"))
+            .map(|i| i + 1)
+    });
+    Err(Problem {
+        key: "history".to_string(),
+        line,
+        message: format!(
+            "expected a duration from 1m to 24h, found {}",
+            humantime::format_duration(history)
+        ),
+    })
+}
+
 /// Finding keys in the TOML text, line by line: enough for the forms a config file uses
 /// (`[a.b]` sections, `[[a]]` arrays of tables, `key = ...` lines, inline tables on one line).
 /// With a context, `[contexts.<name>.a.b]` is looked for first: the context's value won the merge.
@@ -314,6 +341,27 @@ mod tests {
         for part in parts {
             assert!(e.contains(part), "{part:?} missing: {e}");
         }
+    }
+
+    #[test]
+    fn history_is_a_minute_to_a_day() {
+        let e = refused("refresh = \"2s\"\nhistory = \"10s\"\n");
+        assert_has(
+            &e,
+            &["line 2, key `history`", "from 1m to 24h", "found 10s"],
+        );
+        let e = refused("history = \"2days\"\n");
+        assert_has(&e, &["line 1, key `history`", "found 2days"]);
+        let c = validated("history = \"15m\"\nrefresh = \"5s\"\n").unwrap();
+        let points = crate::model::series::history_points;
+        assert_eq!(points(c.history, c.refresh), 180);
+        // A refresh slower than the history still keeps a line's two ends.
+        assert_eq!(points(c.history, std::time::Duration::from_secs(3600)), 2);
+        let d = Config::default();
+        assert_eq!(
+            points(d.history, d.refresh),
+            crate::model::series::DEFAULT_HISTORY_POINTS
+        );
     }
 
     #[test]

@@ -33,6 +33,7 @@ fn secrets_are_masked_and_defaults_filled_in() {
         "password = \"***\"",
         "bootstrap_servers = \"localhost:9092\"",
         "refresh = \"2s\"",
+        "history = \"1h\"",
         "url = \"http://localhost:8123\"",
     ] {
         assert!(printed.contains(shown), "{shown}: {printed}");

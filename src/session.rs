@@ -44,13 +44,14 @@ impl Session {
     /// A session judged by the config's alert rules (validated when the config was loaded).
     pub fn new(config: &Config) -> Session {
         let rules = RuleSet::new(&config.alerts).unwrap_or_default();
+        let points = crate::model::series::history_points(config.history, config.refresh);
         let mut session = Session {
             pipelines: config.pipelines.clone(),
             window_s: config.clickhouse.window.as_secs(),
             kafka_status: SourceStatus::default(),
             clickhouse_status: SourceStatus::default(),
-            kafka_tracker: KafkaTracker::default(),
-            clickhouse_tracker: ClickHouseTracker::default(),
+            kafka_tracker: KafkaTracker::with_history(points),
+            clickhouse_tracker: ClickHouseTracker::with_history(points),
             kafka: Arc::default(),
             clickhouse: Arc::default(),
             alerts: AlertEngine::new(rules.clone()),

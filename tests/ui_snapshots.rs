@@ -739,3 +739,158 @@ fn a_hostile_member_is_shown_escaped() {
     assert!(screen.contains("cli\\x1b[2Jent\\n"), "{screen}");
     assert!(screen.contains("host\\u{202e}1"), "{screen}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// History: charts in the drill-downs, sparklines in the lists (fixtures::history: a consumer
+// that stops and resumes, a table whose parts pile up, over 14 minutes)
+
+fn history_at(name: &str) -> App {
+    let mut app = fixtures::history::app();
+    command(&mut app, name);
+    app
+}
+
+fn history_group() -> App {
+    let mut app = history_at("groups");
+    open_where(
+        &mut app,
+        |v| matches!(v, View::Group { group } if group == "orders_enricher"),
+    );
+    app
+}
+
+fn history_table() -> App {
+    let mut app = history_at("tables");
+    raw_samples(&mut app);
+    app
+}
+
+#[test]
+fn group_chart() {
+    snapshot_sizes("history_group_chart", history_group);
+}
+
+#[test]
+fn group_chart_zoomed_in_and_out() {
+    let mut app = history_group();
+    apply(&mut app, [Action::ZoomIn]);
+    insta::assert_snapshot!(
+        "history_group_chart_5m_160x48",
+        draw(&mut app, 160, 48).backend()
+    );
+    apply(&mut app, [Action::ZoomOut, Action::ZoomOut]);
+    insta::assert_snapshot!(
+        "history_group_chart_1h_160x48",
+        draw(&mut app, 160, 48).backend()
+    );
+}
+
+#[test]
+fn table_chart() {
+    snapshot_sizes("history_table_chart", history_table);
+}
+
+/// Just above the size where the whole screen gives way to the compact summary: each chart is
+/// one line, a sparkline with its figures.
+#[test]
+fn charts_fall_back_to_sparkline_lines_on_tiny_terminals() {
+    let mut app = history_group();
+    let terminal = draw(&mut app, 60, 16);
+    insta::assert_snapshot!("history_group_chart_tiny_60x16", terminal.backend());
+    let screen = lines(&terminal).join("\n");
+    assert!(screen.contains("drains in 42s"), "{screen}");
+    let mut app = history_table();
+    insta::assert_snapshot!(
+        "history_table_chart_tiny_60x16",
+        draw(&mut app, 60, 16).backend()
+    );
+}
+
+#[test]
+fn sparklines_in_the_lists() {
+    for (name, view) in [
+        ("groups", "groups"),
+        ("tables", "tables"),
+        ("overview", "overview"),
+    ] {
+        let mut app = history_at(view);
+        insta::assert_snapshot!(
+            format!("history_sparklines_{name}_160x48"),
+            draw(&mut app, 160, 48).backend()
+        );
+        // At 80 columns the sparklines are the first columns to give way.
+        let narrow = lines(&draw(&mut app, 80, 24)).join("\n");
+        assert!(
+            !narrow.contains("LAG 15m") && !narrow.contains("PARTS 15m"),
+            "{narrow}"
+        );
+    }
+}
+
+/// The stopped-then-resumed consumer is draining at the end: the chart says when it will be
+/// done; the table's parts grow steadily: the chart says when inserts will be rejected.
+#[test]
+fn projections_are_shown_when_the_trend_supports_them() {
+    let screen = lines(&draw(&mut history_group(), 160, 48)).join("\n");
+    assert!(!screen.contains("drains in –"), "{screen}");
+    assert!(screen.contains("drains in "), "{screen}");
+    let screen = lines(&draw(&mut history_table(), 160, 48)).join("\n");
+    assert!(!screen.contains("reject in –"), "{screen}");
+    // The fixture scenario's 20 polls of a stopped consumer: no drain to project.
+    let mut app = at("groups");
+    open_where(
+        &mut app,
+        |v| matches!(v, View::Group { group } if group == "orders_enricher"),
+    );
+    let screen = lines(&draw(&mut app, 160, 48)).join("\n");
+    assert!(screen.contains("drains in –"), "{screen}");
+}
+
+/// Lines are braille, levels rows of `•`, and the legend names each, in every built-in theme and
+/// without colour: nothing depends on telling two colours apart.
+#[test]
+fn charts_read_in_every_theme_and_without_colour() {
+    use pipetop::ui::theme::{ColorDepth, Theme, builtin_names};
+    for depth in [ColorDepth::TrueColor, ColorDepth::None] {
+        for name in builtin_names() {
+            let mut app = history_group();
+            app.theme = Theme::load(name, depth).unwrap();
+            let terminal = draw(&mut app, 160, 48);
+            let screen = lines(&terminal).join("\n");
+            for legend in ["time lag", "warn 30s", "crit 1m", "produced", "consumed"] {
+                assert!(
+                    screen.contains(legend),
+                    "{name} {depth:?}: {legend}\n{screen}"
+                );
+            }
+            assert!(screen.contains('•'), "{name} {depth:?}: no level drawn");
+            assert!(
+                screen
+                    .chars()
+                    .any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)),
+                "{name} {depth:?}: no line drawn"
+            );
+        }
+    }
+}
+
+#[test]
+fn zoom_keys_are_in_the_hint_bar_and_help_on_chart_views_only() {
+    let mut app = history_group();
+    let screen = lines(&draw(&mut app, 160, 48));
+    assert!(screen[47].contains("z zoom 15m→1h"), "{:?}", screen[47]);
+    assert!(screen.iter().any(|l| l.contains("History · last 15m")));
+    apply(&mut app, [Action::ZoomOut]);
+    let screen = lines(&draw(&mut app, 160, 48));
+    assert!(screen[47].contains("z zoom 1h→5m"), "{:?}", screen[47]);
+    assert!(screen.iter().any(|l| l.contains("History · last 1h")));
+    apply(&mut app, [Action::ToggleHelp]);
+    let help = lines(&draw(&mut app, 160, 48)).join("\n");
+    assert!(
+        help.contains("charts: zoom out / in (5m, 15m, 1h)"),
+        "{help}"
+    );
+    let mut app = history_at("groups");
+    let screen = lines(&draw(&mut app, 160, 48));
+    assert!(!screen[47].contains("zoom"), "{:?}", screen[47]);
+}

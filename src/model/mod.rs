@@ -5,11 +5,15 @@
 //! changed afterwards: the UI holds it behind an `Arc` and draws it while the next one is built.
 //! `kafka` and `clickhouse` are the two halves (each with the tracker that keeps its bounded
 //! history), `pipeline` joins them; the alerts are judged from outside, on a finished model.
+//! Each half also carries its charted series (`series`: bounded, shared between models, never
+//! copied per update) and `projection` says when a series' trend supports a forecast.
 
 pub mod clickhouse;
 pub mod event;
 pub mod kafka;
 pub mod pipeline;
+pub mod projection;
+pub mod series;
 
 use std::sync::Arc;
 use std::time::SystemTime;

@@ -7,7 +7,7 @@ use super::list::{Filter, ListState};
 use super::panel::PanelBody;
 use super::screens;
 use super::theme::{self, ColorDepth, Theme};
-use super::view::{self, View};
+use super::view::{self, View, Zoom};
 use std::sync::Arc;
 
 use crate::model::Model;
@@ -32,6 +32,9 @@ pub enum Action {
     SortReverse,
     ToggleHelp,
     CycleTheme,
+    /// `z` / `Z`: the charts reach further back / less far.
+    ZoomOut,
+    ZoomIn,
     /// Write the model and the alert history to the export file (for an incident note).
     Export,
     /// Text entry in the filter or command prompt.
@@ -95,6 +98,8 @@ pub struct App {
     pub theme: Theme,
     pub depth: ColorDepth,
     pub now: SystemTime,
+    /// How far back the drill-down charts reach.
+    pub zoom: Zoom,
     /// Where each panel's rows were drawn last frame: (panel index, first row line, rows).
     pub row_areas: Vec<(usize, u16, u16)>,
     /// A one-line notice (bad command, unknown theme) shown in the hint bar until the next key.
@@ -126,6 +131,7 @@ impl App {
             theme,
             depth,
             now: SystemTime::now(),
+            zoom: Zoom::default(),
             row_areas: Vec::new(),
             notice: None,
             contexts: Vec::new(),
@@ -288,6 +294,8 @@ impl App {
                 }
             }
             Action::CycleTheme => self.cycle_theme(),
+            Action::ZoomOut => self.zoom = self.zoom.wider(),
+            Action::ZoomIn => self.zoom = self.zoom.closer(),
             Action::Back => {
                 if self.stack.len() > 1 {
                     self.stack.pop();
@@ -421,12 +429,18 @@ impl App {
     }
 
     fn list_panel_indices(&self) -> Vec<usize> {
-        screens::panels(&self.model, &self.level().view, &self.theme, self.now)
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| matches!(p.body, PanelBody::List(_)))
-            .map(|(i, _)| i)
-            .collect()
+        screens::panels(
+            &self.model,
+            &self.level().view,
+            &self.theme,
+            self.now,
+            self.zoom,
+        )
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| matches!(p.body, PanelBody::List(_)))
+        .map(|(i, _)| i)
+        .collect()
     }
 
     fn focused_list_state(&self) -> Option<&ListState> {
@@ -448,7 +462,7 @@ impl App {
         let view = self.level().view.clone();
         let focus = self.level().focus;
         let generation = self.generation;
-        let panels = screens::panels(&self.model, &view, &self.theme, self.now);
+        let panels = screens::panels(&self.model, &view, &self.theme, self.now, self.zoom);
         let PanelBody::List(source) = &panels.get(focus)?.body else {
             return None;
         };

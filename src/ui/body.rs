@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::app::App;
+use super::chart;
 use super::list;
 use super::panel::{PanelBody, source_state};
 use super::screens::panels;
@@ -14,10 +15,10 @@ use crate::display_text::{fit, shown};
 /// Draws the current view's panels into `area` and records where list rows landed (for clicks).
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let view = app.level().view.clone();
-    let panels = panels(&app.model, &view, &app.theme, app.now);
-    let shown = |p: &super::panel::Panel| area.height >= p.shown_from_rows;
+    let panels = panels(&app.model, &view, &app.theme, app.now, app.zoom);
+    let visible = |p: &super::panel::Panel| area.height >= p.shown_from_rows;
     let heights = panels.iter().map(|p| {
-        if shown(p) {
+        if visible(p) {
             p.height
         } else {
             ratatui::layout::Constraint::Length(0)
@@ -34,7 +35,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         .count()
         > 1;
     for (i, (panel, area)) in panels.iter().zip(areas.iter()).enumerate() {
-        if !shown(panel) {
+        if !visible(panel) {
             continue;
         }
         let focused = i == focus;
@@ -109,6 +110,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                 app.row_areas
                     .push((i, inner.y + 1, inner.height.saturating_sub(1)));
             }
+            PanelBody::Chart(charts) => chart::render(frame, inner, charts, &theme),
             PanelBody::Text(lines) => {
                 // Whole texts (an exception, a query) wrap to be read in full; escaped here, at
                 // the one place text panels are drawn, so no screen can forget it.

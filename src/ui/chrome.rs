@@ -269,7 +269,13 @@ pub fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
         }
         _ => match &app.notice {
             Some(notice) => Line::from(Span::styled(format!(" {}", shown(notice)), theme.warn)),
-            None => hint_line(theme, keys::hints(&app.mode, app.stack.len(), app.paused)),
+            None => {
+                let zoom = app.level().view.has_charts().then_some(app.zoom);
+                hint_line(
+                    theme,
+                    keys::hints(&app.mode, app.stack.len(), app.paused, zoom),
+                )
+            }
         },
     };
     frame.render_widget(Paragraph::new(line), area);

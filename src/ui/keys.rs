@@ -4,6 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 
 use super::app::{Action, Mode};
+use super::view::Zoom;
 
 pub fn action_for_key(mode: &Mode, key: KeyEvent) -> Option<Action> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
@@ -34,6 +35,8 @@ pub fn action_for_key(mode: &Mode, key: KeyEvent) -> Option<Action> {
             KeyCode::Char('s') => Action::SortNext,
             KeyCode::Char('S') => Action::SortReverse,
             KeyCode::Char('t') => Action::CycleTheme,
+            KeyCode::Char('z') => Action::ZoomOut,
+            KeyCode::Char('Z') => Action::ZoomIn,
             KeyCode::Tab => Action::FocusNext,
             KeyCode::Enter | KeyCode::Right | KeyCode::Char('l') => Action::Open,
             KeyCode::Esc | KeyCode::Left | KeyCode::Backspace | KeyCode::Char('h') => Action::Back,
@@ -58,7 +61,13 @@ pub fn action_for_mouse(mouse: MouseEvent) -> Option<Action> {
 }
 
 /// The keys that work right now, for the hint bar: (key, what it does).
-pub fn hints(mode: &Mode, depth: usize, paused: bool) -> Vec<(&'static str, &'static str)> {
+/// `zoom`: the charts' reach, on a view that has charts.
+pub fn hints(
+    mode: &Mode,
+    depth: usize,
+    paused: bool,
+    zoom: Option<Zoom>,
+) -> Vec<(&'static str, &'static str)> {
     match mode {
         Mode::Filter { .. } => vec![("Enter", "apply"), ("Esc", "cancel"), ("!re", "invert")],
         Mode::Command { .. } => vec![("Tab", "complete"), ("Enter", "go"), ("Esc", "cancel")],
@@ -67,6 +76,9 @@ pub fn hints(mode: &Mode, depth: usize, paused: bool) -> Vec<(&'static str, &'st
             let mut keys = vec![("↑↓", "move"), ("Enter", "open")];
             if depth > 1 {
                 keys.push(("Esc", "back"));
+            }
+            if let Some(zoom) = zoom {
+                keys.push(("z", zoom_hint(zoom)));
             }
             keys.extend([
                 ("/", "filter"),
@@ -78,6 +90,15 @@ pub fn hints(mode: &Mode, depth: usize, paused: bool) -> Vec<(&'static str, &'st
             ]);
             keys
         }
+    }
+}
+
+/// What `z` does next, so the hint bar shows where the charts are and where `z` takes them.
+fn zoom_hint(zoom: Zoom) -> &'static str {
+    match zoom {
+        Zoom::FiveMinutes => "zoom 5m→15m",
+        Zoom::FifteenMinutes => "zoom 15m→1h",
+        Zoom::Hour => "zoom 1h→5m",
     }
 }
 
@@ -95,6 +116,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("p", "pause the screen (collectors keep polling)"),
     ("r", "refresh now"),
     ("t", "next theme"),
+    ("z  Z", "charts: zoom out / in (5m, 15m, 1h)"),
     ("e", "export model + alert history (--export FILE)"),
     ("?", "this help"),
     ("q  Ctrl-C", "quit"),

@@ -4,11 +4,13 @@
 
 pub mod app;
 pub mod body;
+pub mod chart;
 pub mod chrome;
 pub mod keys;
 pub mod list;
 pub mod panel;
 pub mod screens;
+pub mod sparkline;
 pub mod theme;
 pub mod view;
 

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use ratatui::layout::Constraint;
 use ratatui::text::Line;
 
+use super::chart::Charts;
 use super::list::ListSource;
 use crate::model::Model;
 
@@ -34,6 +35,7 @@ pub enum Source {
 pub enum PanelBody<'a> {
     List(Box<dyn ListSource + 'a>),
     Text(Vec<Line<'static>>),
+    Chart(Charts),
 }
 
 impl<'a> Panel<'a> {
@@ -62,6 +64,18 @@ impl<'a> Panel<'a> {
         Panel {
             title: title.into(),
             body: PanelBody::Text(lines),
+            height,
+            empty: "",
+            problem: None,
+            source: None,
+            shown_from_rows: 0,
+        }
+    }
+
+    pub fn chart(title: impl Into<String>, charts: Charts, height: Constraint) -> Panel<'a> {
+        Panel {
+            title: title.into(),
+            body: PanelBody::Chart(charts),
             height,
             empty: "",
             problem: None,

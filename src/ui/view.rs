@@ -37,6 +37,58 @@ pub enum View {
     Events,
 }
 
+/// How far back the drill-down charts reach; `z` / `Z` step through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Zoom {
+    FiveMinutes,
+    #[default]
+    FifteenMinutes,
+    Hour,
+}
+
+impl Zoom {
+    pub fn seconds(self) -> f64 {
+        match self {
+            Zoom::FiveMinutes => 300.0,
+            Zoom::FifteenMinutes => 900.0,
+            Zoom::Hour => 3600.0,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Zoom::FiveMinutes => "5m",
+            Zoom::FifteenMinutes => "15m",
+            Zoom::Hour => "1h",
+        }
+    }
+
+    /// `z`: further out, wrapping from an hour back to five minutes.
+    pub fn wider(self) -> Zoom {
+        match self {
+            Zoom::FiveMinutes => Zoom::FifteenMinutes,
+            Zoom::FifteenMinutes => Zoom::Hour,
+            Zoom::Hour => Zoom::FiveMinutes,
+        }
+    }
+
+    /// `Z`: closer in, wrapping from five minutes to an hour.
+    pub fn closer(self) -> Zoom {
+        match self {
+            Zoom::FiveMinutes => Zoom::Hour,
+            Zoom::FifteenMinutes => Zoom::FiveMinutes,
+            Zoom::Hour => Zoom::FifteenMinutes,
+        }
+    }
+}
+
+impl View {
+    /// Whether the view draws charts (and so whether the zoom keys do anything).
+    pub fn has_charts(&self) -> bool {
+        matches!(self, View::Group { .. } | View::Table { .. })
+    }
+}
+
 /// `:name` targets, in the order completion offers them.
 pub const COMMANDS: &[(&str, View)] = &[
     ("overview", View::Overview),

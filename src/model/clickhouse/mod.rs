@@ -11,10 +11,12 @@ use crate::alerts::RuleSet;
 pub mod activity;
 pub mod counters;
 pub mod health;
+pub mod table_series;
 
 use self::activity::Activity;
 use self::counters::{CounterDeltas, CounterHistory};
 use self::health::{TableHealth, sort_worst_first, table_health};
+use self::table_series::{ClickHouseHistory, ClickHouseSeries};
 use crate::clickhouse::snapshot::{
     ClickHouseSnapshot, HostOutcome, HostSnapshot, Section, TableParts,
 };
@@ -37,6 +39,9 @@ pub struct ClickHouseModel {
     pub failed_inserts: Vec<FailedInsert>,
     /// Merges, Kafka-engine consumers, server errors, partitions and latency across hosts.
     pub activity: Activity,
+    /// Each table's figures, poll by poll (charts, sparklines, projections).
+    #[serde(skip)]
+    pub series: ClickHouseSeries,
 }
 
 impl ClickHouseModel {
@@ -54,6 +59,7 @@ pub struct ClickHouseTracker {
     /// When each host last answered (its poll's end), so a host that is down now still shows the
     /// age of the data it last gave. One entry per configured host.
     answered_at: BTreeMap<String, SystemTime>,
+    series: ClickHouseHistory,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -94,6 +100,20 @@ pub struct FailedInsert {
 }
 
 impl ClickHouseTracker {
+    /// A tracker whose charted series keep the last `points` polls.
+    pub fn with_history(points: usize) -> ClickHouseTracker {
+        ClickHouseTracker {
+            counters: CounterHistory::default(),
+            answered_at: BTreeMap::new(),
+            series: ClickHouseHistory::new(points),
+        }
+    }
+
+    /// Heap bytes held by the charted series (see `table_series`).
+    pub fn series_bytes(&self) -> usize {
+        self.series.heap_bytes()
+    }
+
     /// The model of this snapshot; table health is judged by the alert thresholds in `rules`.
     pub fn update(&mut self, snapshot: &ClickHouseSnapshot, rules: &RuleSet) -> ClickHouseModel {
         let mut model = ClickHouseModel::default();
@@ -128,6 +148,7 @@ impl ClickHouseTracker {
         });
         model.failed_inserts.truncate(FAILED_INSERTS_KEPT);
         model.activity = Activity::gather(&hosts);
+        model.series = self.series.record(snapshot.taken_at_ms, &model.health);
         model
     }
 

@@ -4,6 +4,7 @@
 //! snapshots: one `EndHistory` per partition (fixed 32 points) and one `PartitionTrack` per
 //! group-partition (120 bytes), both dropped as soon as their partition or group disappears.
 
+pub mod group_series;
 pub mod history;
 pub mod lag;
 pub mod rollup;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use self::group_series::{KafkaHistory, KafkaSeries};
 use self::history::{EndHistory, TimeLag, TimeLagKind};
 use self::lag::{GroupLag, PartitionLag, group_lags};
 use self::rollup::fill_group;
@@ -40,6 +42,9 @@ pub struct KafkaModel {
     pub brokers_in_metadata: usize,
     /// Every broker the cluster refers to (metadata, replica lists) and whether it answered.
     pub brokers: Vec<BrokerHealth>,
+    /// The groups' figures and the brokers answering, poll by poll (charts, sparklines).
+    #[serde(skip)]
+    pub series: KafkaSeries,
 }
 
 impl KafkaModel {
@@ -67,6 +72,7 @@ impl KafkaModel {
 #[derive(Debug, Clone, Default)]
 pub struct KafkaTracker {
     state: History,
+    series: KafkaHistory,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -99,6 +105,14 @@ impl GroupTrack {
 }
 
 impl KafkaTracker {
+    /// A tracker whose charted series keep the last `points` polls.
+    pub fn with_history(points: usize) -> KafkaTracker {
+        KafkaTracker {
+            state: History::default(),
+            series: KafkaHistory::new(points),
+        }
+    }
+
     /// The model of this snapshot, or None when it is not newer than the last one seen.
     pub fn update(&mut self, snapshot: &KafkaSnapshot) -> Option<KafkaModel> {
         let now = snapshot.taken_at_ms;
@@ -143,12 +157,23 @@ impl KafkaTracker {
         });
         let ends = &self.state.ends;
         let topics = topic_views(snapshot, |t, p| ends.get(t)?.get(usize::try_from(p).ok()?));
-        Some(KafkaModel {
+        let mut model = KafkaModel {
             groups,
             topics,
             brokers_in_metadata: snapshot.brokers.len(),
             brokers: snapshot.broker_health.clone(),
-        })
+            series: KafkaSeries::default(),
+        };
+        let answering = model
+            .brokers_known()
+            .saturating_sub(model.brokers_down().len());
+        model.series = self.series.record(now, &model.groups, answering);
+        Some(model)
+    }
+
+    /// Heap bytes held by the charted series (see `group_series`).
+    pub fn series_bytes(&self) -> usize {
+        self.series.heap_bytes()
     }
 
     /// Group-partitions and partitions whose history the model holds.

@@ -64,7 +64,7 @@ struct Events<'a> {
 }
 
 const COLUMNS: &[Column] = &[
-    Column::num("WHEN", Constraint::Length(9)),
+    Column::num("AGO", Constraint::Length(9)),
     Column::text("KIND", Constraint::Length(11)).from_width(100),
     Column::text("SUBJECT", Constraint::Fill(1)),
     Column::text("WHAT", Constraint::Fill(3)),
@@ -107,7 +107,7 @@ impl ListSource for Events<'_> {
         };
         let ago = short_duration(self.now.duration_since(e.at).unwrap_or_default());
         vec![
-            Line::from(Span::styled(format!("{ago} ago"), style)).right_aligned(),
+            Line::from(Span::styled(ago, style)).right_aligned(),
             Line::from(Span::styled(e.kind.name(), style)),
             cell(e.subject.to_string()),
             cell(e.text.clone()),

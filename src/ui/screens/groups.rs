@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
 
-use super::judge;
+use super::{history_charts, judge};
 use crate::alerts::{RuleKind, SubjectKind};
 use crate::format::{self, compact, thousands};
 use crate::kafka::types::GroupState;
@@ -13,8 +13,9 @@ use crate::model::Model;
 use crate::model::kafka::lag::{GroupLag, OffsetFlag, PartitionLag, Trend};
 use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
 use crate::ui::panel::{Panel, Source, or_dash};
+use crate::ui::sparkline;
 use crate::ui::theme::Theme;
-use crate::ui::view::View;
+use crate::ui::view::{View, Zoom};
 
 pub const TITLE: &str = "Consumer groups";
 
@@ -42,7 +43,28 @@ const GROUP_COLUMNS: &[Column] = &[
     Column::text("TREND", Constraint::Length(10)).from_width(70),
     Column::num("IN/s", Constraint::Length(7)).from_width(100),
     Column::num("OUT/s", Constraint::Length(7)).from_width(100),
+    Column::text("LAG 15m", Constraint::Length(SPARK)).from_width(120),
 ];
+
+/// Cells of a sparkline column: one per 90 s of the last 15 minutes.
+pub const SPARK: u16 = 10;
+
+/// The lag's trend over the list window, or blanks before the group has a history.
+pub fn lag_sparkline(model: &Model, group_id: &str, theme: &Theme) -> Line<'static> {
+    let text = model
+        .kafka
+        .series
+        .group(group_id)
+        .map_or_else(String::new, |s| {
+            sparkline::blocks(
+                &model.kafka.series.times,
+                &s.group.lag,
+                sparkline::LIST_WINDOW_S,
+                usize::from(SPARK),
+            )
+        });
+    Line::from(Span::styled(text, theme.accent))
+}
 
 impl Groups<'_> {
     fn groups(&self) -> &[GroupLag] {
@@ -81,7 +103,8 @@ impl ListSource for Groups<'_> {
             5 => g.time_lag_s.into(),
             6 => g.catch_up_s.into(),
             7 => g.produce_rate.into(),
-            _ => g.consume_rate.into(),
+            8 => g.consume_rate.into(),
+            _ => SortKey::Num(g.total_lag as f64),
         }
     }
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
@@ -123,6 +146,7 @@ impl ListSource for Groups<'_> {
             Line::from(trend(g, theme)),
             num_cell(judge::opt_rate(g.produce_rate), theme.muted),
             num_cell(judge::opt_rate(g.consume_rate), theme.muted),
+            lag_sparkline(self.0, &g.group_id, theme),
         ]
     }
     fn open(&self, i: usize) -> Option<View> {
@@ -154,7 +178,12 @@ pub fn state_label(state: GroupState) -> &'static str {
     }
 }
 
-pub fn detail_panels<'a>(model: &'a Model, group: &str) -> Vec<Panel<'a>> {
+pub fn detail_panels<'a>(
+    model: &'a Model,
+    group: &str,
+    theme: &Theme,
+    zoom: Zoom,
+) -> Vec<Panel<'a>> {
     let Some(g) = model.kafka.groups.iter().find(|g| g.group_id == group) else {
         return vec![Panel::text(
             group.to_string(),
@@ -168,13 +197,16 @@ pub fn detail_panels<'a>(model: &'a Model, group: &str) -> Vec<Panel<'a>> {
     let members = (g.members.clamp(1, 6) as u16) + 3;
     let summary = summary(g);
     let summary_height = summary.len().min(6) as u16 + 2;
-    vec![
+    let mut panels = vec![
         Panel::text(
             g.group_id.clone(),
             summary,
             Constraint::Length(summary_height),
         )
         .with_problem(g.error.clone()),
+    ];
+    panels.extend(history_charts::group_panel(model, g, theme, zoom));
+    panels.extend([
         Panel::list(
             "Partitions",
             Partitions(model, g),
@@ -187,7 +219,8 @@ pub fn detail_panels<'a>(model: &'a Model, group: &str) -> Vec<Panel<'a>> {
             Constraint::Length(members),
             "no active members: the group is empty",
         ),
-    ]
+    ]);
+    panels
 }
 
 /// Short lines, one fact each, so nothing is lost to wrapping on an 80-column terminal.

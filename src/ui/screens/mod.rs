@@ -6,6 +6,7 @@ mod alerts;
 mod events;
 mod failures;
 mod groups;
+mod history_charts;
 mod judge;
 mod overview;
 mod pipelines;
@@ -22,19 +23,25 @@ use ratatui::layout::Constraint;
 
 use super::panel::{Panel, PanelBody};
 use super::theme::Theme;
-use super::view::View;
+use super::view::{View, Zoom};
 use crate::model::Model;
 
-pub fn panels<'a>(model: &'a Model, view: &View, theme: &Theme, now: SystemTime) -> Vec<Panel<'a>> {
+pub fn panels<'a>(
+    model: &'a Model,
+    view: &View,
+    theme: &Theme,
+    now: SystemTime,
+    zoom: Zoom,
+) -> Vec<Panel<'a>> {
     match view {
         View::Overview => overview::panels(model, now),
         View::Groups => vec![groups::list_panel(model, Constraint::Fill(1))],
-        View::Group { group } => groups::detail_panels(model, group),
+        View::Group { group } => groups::detail_panels(model, group, theme, zoom),
         View::Topics => vec![topics::list_panel(model)],
         View::Topic { topic } => topics::detail_panels(model, topic),
         View::Tables => vec![tables::list_panel(model, Constraint::Fill(1))],
         View::Table { database, table } => {
-            table_detail::detail_panels(model, database, table, theme)
+            table_detail::detail_panels(model, database, table, theme, zoom)
         }
         View::Partition { .. } => table_detail::partition_panels(model, view, theme),
         View::Failures => vec![failures::list_panel(model)],
@@ -51,7 +58,7 @@ pub fn panels<'a>(model: &'a Model, view: &View, theme: &Theme, now: SystemTime)
 /// The panel the keyboard starts on: the first list, except on the overview, where the
 /// consumer groups are what one scrolls through (the pipeline strip is a few rows to read).
 pub fn default_focus(model: &Model, view: &View, theme: &Theme) -> usize {
-    let panels = panels(model, view, theme, SystemTime::now());
+    let panels = panels(model, view, theme, SystemTime::now(), Zoom::default());
     let lists = panels
         .iter()
         .enumerate()

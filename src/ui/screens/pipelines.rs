@@ -5,7 +5,9 @@ use std::cmp::Ordering;
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
 
+use super::groups::{SPARK, lag_sparkline};
 use super::judge;
+use super::tables::parts_sparkline;
 use crate::alerts::{RuleKind, SubjectKind};
 use crate::format;
 use crate::model::Model;
@@ -46,6 +48,8 @@ const COLUMNS: &[Column] = &[
     Column::num("FAILED", Constraint::Length(6)),
     Column::num("PARTS", Constraint::Length(6)),
     Column::num("FRESH", Constraint::Length(6)),
+    Column::text("LAG 15m", Constraint::Length(SPARK)).from_width(130),
+    Column::text("PARTS 15m", Constraint::Length(SPARK)).from_width(130),
 ];
 
 impl ListSource for Pipelines<'_> {
@@ -81,7 +85,9 @@ impl ListSource for Pipelines<'_> {
             5 => p.inserts_per_s.into(),
             6 => p.failed_inserts.into(),
             7 => p.parts_to_delay_ratio.into(),
-            _ => p.freshness_s.map(|s| s as f64).into(),
+            8 => p.freshness_s.map(|s| s as f64).into(),
+            9 => p.lag.into(),
+            _ => p.parts_to_delay_ratio.into(),
         }
     }
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
@@ -155,12 +161,32 @@ impl ListSource for Pipelines<'_> {
                     .map_or("-".into(), |s| format::seconds(s as f64)),
                 worst(RuleKind::Freshness, p.freshness_s.map(|s| s as f64)),
             ),
+            lag_sparkline(m, &p.group, theme),
+            worst_table_sparkline(m, &p.tables, theme),
         ]
     }
     fn open(&self, i: usize) -> Option<View> {
         Some(View::Group {
             group: self.rows()[i].group.clone(),
         })
+    }
+}
+
+/// The parts trend of the pipeline's table nearest to "Too many parts" (on any host).
+fn worst_table_sparkline(model: &Model, tables: &[String], theme: &Theme) -> Line<'static> {
+    let worst = model
+        .clickhouse
+        .health
+        .iter()
+        .filter(|t| tables.contains(&t.table))
+        .max_by(|a, b| {
+            a.parts_to_delay_ratio
+                .unwrap_or(0.0)
+                .total_cmp(&b.parts_to_delay_ratio.unwrap_or(0.0))
+        });
+    match worst {
+        Some(t) => parts_sparkline(model, &t.host, &t.table, theme),
+        None => Line::default(),
     }
 }
 

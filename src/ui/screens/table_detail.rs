@@ -7,6 +7,7 @@ use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
 
 use super::failures::clock;
+use super::history_charts;
 use super::tables::clickhouse_problem;
 use crate::clickhouse::snapshot::{Part, PartitionParts, PartsFocus, Section};
 use crate::format;
@@ -14,13 +15,14 @@ use crate::model::Model;
 use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
 use crate::ui::panel::{Panel, Source};
 use crate::ui::theme::Theme;
-use crate::ui::view::View;
+use crate::ui::view::{View, Zoom};
 
 pub fn detail_panels<'a>(
     model: &'a Model,
     database: &str,
     table: &str,
     theme: &Theme,
+    zoom: Zoom,
 ) -> Vec<Panel<'a>> {
     let name = format!("{database}.{table}");
     let mut summary = Vec::new();
@@ -70,8 +72,16 @@ pub fn detail_panels<'a>(
         .map(|p| (p.host.as_str(), &p.item))
         .collect();
     let height = summary.len().min(8) as u16 + 2;
-    vec![
-        Panel::text(name, summary, Constraint::Length(height)),
+    // The chart of the worst host's row (the model keeps them worst first).
+    let chart = model
+        .clickhouse
+        .health
+        .iter()
+        .find(|t| t.table == name)
+        .and_then(|t| history_charts::table_panel(model, t, theme, zoom));
+    let mut panels = vec![Panel::text(name, summary, Constraint::Length(height))];
+    panels.extend(chart);
+    panels.push(
         Panel::list(
             "Partitions (most parts first)",
             Partitions(rows),
@@ -80,7 +90,8 @@ pub fn detail_panels<'a>(
         )
         .with_problem(clickhouse_problem(model))
         .from_source(Source::ClickHouse),
-    ]
+    );
+    panels
 }
 
 struct Partitions<'a>(Vec<(&'a str, &'a PartitionParts)>);

@@ -4,8 +4,9 @@
 use std::cmp::Ordering;
 
 use ratatui::layout::Constraint;
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 
+use super::groups::SPARK;
 use super::judge;
 use crate::alerts::{RuleKind, SubjectKind};
 use crate::format;
@@ -13,6 +14,7 @@ use crate::model::Model;
 use crate::model::clickhouse::health::TableHealth;
 use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
 use crate::ui::panel::{Panel, Source};
+use crate::ui::sparkline;
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
 
@@ -65,7 +67,25 @@ const COLUMNS: &[Column] = &[
     Column::num("P95 INS", Constraint::Length(8)).from_width(90),
     Column::num("INS/s", Constraint::Length(6)).from_width(100),
     Column::num("FRESH", Constraint::Length(6)),
+    Column::text("PARTS 15m", Constraint::Length(SPARK)).from_width(120),
 ];
+
+/// The worst partition's parts over the list window: the pressure's trend.
+pub fn parts_sparkline(model: &Model, host: &str, table: &str, theme: &Theme) -> Line<'static> {
+    let text = model
+        .clickhouse
+        .series
+        .table(host, table)
+        .map_or_else(String::new, |s| {
+            sparkline::blocks(
+                &model.clickhouse.series.times,
+                &s.worst_parts,
+                sparkline::LIST_WINDOW_S,
+                usize::from(SPARK),
+            )
+        });
+    Line::from(Span::styled(text, theme.accent))
+}
 
 impl ListSource for Tables<'_> {
     fn columns(&self) -> &'static [Column] {
@@ -92,7 +112,8 @@ impl ListSource for Tables<'_> {
             4 => t.failed_inserts.into(),
             5 => t.p95_insert_ms.into(),
             6 => t.inserts_per_s.into(),
-            _ => t.freshness_s.map(|s| s as f64).into(),
+            7 => t.freshness_s.map(|s| s as f64).into(),
+            _ => t.parts_to_delay_ratio.into(),
         }
     }
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
@@ -144,6 +165,7 @@ impl ListSource for Tables<'_> {
                     .map_or("-".into(), |s| format::seconds(s as f64)),
                 judge(RuleKind::Freshness, t.freshness_s.map(|s| s as f64)),
             ),
+            parts_sparkline(m, &t.host, &t.table, theme),
         ]
     }
     fn open(&self, i: usize) -> Option<View> {

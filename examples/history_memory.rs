@@ -1,0 +1,107 @@
+//! The charts' history at scale: its memory after an hour of polls, and what recording one poll
+//! costs the session.
+//!
+//!   cargo run --release --example history_memory -- [--topics 100] [--partitions 200]
+//!       [--groups 1000] [--hours 1] [--refresh-ms 2000]
+//!
+//! One synthetic Kafka snapshot of `topics` × `partitions` (20,000 partitions by default) read by
+//! `groups` groups (1,000) is derived by the real `KafkaTracker` once; its groups are then
+//! recorded into a `KafkaHistory` (the tracker's own recording step, `group_series`) once per poll
+//! for an hour of polls and more, so the figure is the steady state, after eviction started.
+//! Deriving 200,000 group-partitions 1,800 times would take minutes and change nothing here: the
+//! history holds per group what the derived group says, whatever its partitions did.
+//!
+//! Printed: the history's heap bytes (series chunks, time axis, keys), the points kept, the
+//! bytes per group, and the time one poll's recording takes (plus handing its views to a model).
+
+#[path = "../tests/fixtures/mod.rs"]
+mod fixtures;
+
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+
+use pipetop::model::kafka::KafkaTracker;
+use pipetop::model::kafka::group_series::KafkaHistory;
+use pipetop::model::series::history_points;
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value_t = 100)]
+    topics: usize,
+    #[arg(long, default_value_t = 200)]
+    partitions: i32,
+    #[arg(long, default_value_t = 1000)]
+    groups: usize,
+    #[arg(long, default_value_t = 1.0)]
+    hours: f64,
+    #[arg(long, default_value_t = 2000)]
+    refresh_ms: u64,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let refresh = Duration::from_millis(args.refresh_ms);
+    let history = Duration::from_secs_f64(args.hours * 3600.0);
+    let capacity = history_points(history, refresh);
+    let t0 = 1_800_000_000_000_i64;
+    let step = i64::try_from(args.refresh_ms)?;
+
+    // Two polls so rates, time lag and status are known, as on a running dashboard.
+    let mut tracker = KafkaTracker::default();
+    let snapshot = |n: u64| {
+        fixtures::scale_snapshot(
+            args.topics,
+            args.partitions,
+            args.groups,
+            n,
+            t0 + step * n as i64,
+        )
+    };
+    tracker.update(&snapshot(0));
+    let model = tracker
+        .update(&snapshot(1))
+        .ok_or_else(|| anyhow::anyhow!("the second poll was not newer"))?;
+    let groups = &model.groups;
+    let group_partitions: usize = groups.iter().map(|g| g.partitions.len()).sum();
+    println!(
+        "scale: {} topics × {} partitions, {} groups ({} group-partitions); history {} at {} ms = {} points",
+        args.topics,
+        args.partitions,
+        groups.len(),
+        group_partitions,
+        humantime::format_duration(history),
+        args.refresh_ms,
+        capacity
+    );
+
+    let mut recorder = KafkaHistory::new(capacity);
+    // Past the first hour: the oldest chunks are being dropped, memory is at its steady state.
+    let polls = capacity * 2;
+    let mut record_times = Vec::with_capacity(polls);
+    let mut kept = 0;
+    for n in 0..polls {
+        let started = Instant::now();
+        let series = recorder.record(t0 + step * n as i64, groups, 3);
+        record_times.push(started.elapsed());
+        kept = series.times.len();
+        // The model drops its views when the next one replaces it, as on the dashboard.
+        drop(series);
+    }
+    let bytes = recorder.heap_bytes();
+    record_times.sort();
+    let pct = |p: f64| record_times[((record_times.len() - 1) as f64 * p) as usize];
+    println!(
+        "history after {polls} polls: {:.1} MiB ({} bytes), {kept} points a series, {} bytes a group",
+        bytes as f64 / (1024.0 * 1024.0),
+        bytes,
+        bytes / groups.len().max(1)
+    );
+    println!(
+        "recording one poll of {} groups: p50 {:.2} ms, p99 {:.2} ms",
+        groups.len(),
+        pct(0.5).as_secs_f64() * 1000.0,
+        pct(0.99).as_secs_f64() * 1000.0
+    );
+    Ok(())
+}
