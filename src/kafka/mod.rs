@@ -2,8 +2,10 @@
 #[allow(unsafe_code)]
 pub mod admin;
 pub mod collector;
+pub mod down_brokers;
 pub mod filter;
 pub mod group_log;
+pub mod health;
 pub mod metadata;
 pub mod produce_time;
 pub mod snapshot;
