@@ -10,7 +10,9 @@ mod common;
 mod faults;
 
 use faults::cluster::Action;
-use faults::scenario::{DETECTION_LIMIT, Fault, RECOVERY_LIMIT, UPDATE_LIMIT, Victim, run};
+use faults::scenario::{
+    DETECTION_LIMIT, Fault, RECOVERY_LIMIT, REQUEST_TIMEOUT, UPDATE_LIMIT, Victim, all_down, run,
+};
 
 async fn fault(fault: Fault) {
     let m = run(&fault).await;
@@ -80,4 +82,38 @@ async fn the_controller_killed_then_restarted() {
         back: Action::Start,
     })
     .await;
+}
+
+/// Every broker down: the source fails as a whole, the screen keeps the last figures with their
+/// age; all back: whole again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_broker_killed_then_all_restarted() {
+    common::needs!(FaultKafka);
+    let m = all_down().await;
+    assert!(
+        m.detection <= DETECTION_LIMIT,
+        "all-down: detected after {:?}",
+        m.detection
+    );
+    assert!(
+        m.max_gap <= UPDATE_LIMIT + REQUEST_TIMEOUT,
+        "all-down: {:?} between polls",
+        m.max_gap
+    );
+    assert!(
+        m.recovery <= RECOVERY_LIMIT,
+        "all-down: every broker up {:?} after the cluster answered again (limit {RECOVERY_LIMIT:?})",
+        m.recovery
+    );
+}
+
+/// The real binary in tmux: the header during a SIGSTOP, and keys answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_header_says_which_brokers_answer_while_one_is_stalled() {
+    common::needs!(FaultKafka, Tmux);
+    let detection = faults::screen::header_during_pause().await;
+    assert!(
+        detection <= DETECTION_LIMIT,
+        "header said 2/3 after {detection:?} (limit {DETECTION_LIMIT:?})"
+    );
 }

@@ -7,12 +7,12 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use rdkafka::ClientConfig;
 use rdkafka::types::RDKafkaErrorCode;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::admin::{Admin, AdminError};
+use super::client_config::client_config;
 use super::down_brokers::{
     PROBE_TIMEOUT, cluster_wide_timeout, coordinator_down_group, coordinator_of, split_batches,
 };
@@ -29,7 +29,7 @@ use super::types::{
     GroupDescription, GroupListing, GroupOffsets, GroupState, GroupType, Node, OffsetSpec,
     OffsetsBatch, PartitionOffset, TopicPartition,
 };
-use super::unlisted::{unlisted_group, unlisted_groups};
+use super::unlisted::{unlisted_description, unlisted_group, unlisted_groups};
 use crate::config::KafkaConfig;
 use crate::source::Collector;
 
@@ -102,29 +102,6 @@ impl Collector for KafkaCollector {
     }
 }
 
-/// librdkafka settings for the admin client: the user's properties verbatim, then ours.
-pub fn client_config(config: &KafkaConfig) -> ClientConfig {
-    let mut cc = ClientConfig::new();
-    for (key, value) in &config.properties {
-        cc.set(key, value);
-    }
-    cc.set("bootstrap.servers", &config.bootstrap_servers);
-    cc.set("client.id", "pipetop");
-    // A stalled broker (alive, no answers) must cost a fraction of a request timeout, not
-    // librdkafka's own 60 s socket timeout and 30 s connection setup: with these, librdkafka
-    // drops its connection once a request to it times out, so the next Metadata request goes to
-    // a broker that answers (see `fetch_metadata`). A user's own values (above) are kept.
-    let half = (config.request_timeout / 2).as_millis().max(1).to_string();
-    for key in ["socket.timeout.ms", "socket.connection.setup.timeout.ms"] {
-        if !config.properties.contains_key(key) {
-            cc.set(key, &half);
-        }
-    }
-    // Without this librdkafka logs every broker disconnect to stderr, on top of our screen.
-    cc.set("log_level", "3");
-    cc
-}
-
 fn poll_blocking(
     admin: &Admin,
     config: &KafkaConfig,
@@ -138,8 +115,9 @@ fn poll_blocking(
     let cluster_wide = cluster_wide_timeout(timeout, down);
     // The poll's phases run one after another, and a broker that does not answer would make each
     // wait a whole request timeout. So they share one: each phase gets what is left of it, never
-    // less than `PROBE_TIMEOUT`, which brokers that answer need only a fraction of.
-    let deadline = started + timeout;
+    // less than `PROBE_TIMEOUT`, which brokers that answer need only a fraction of. The last
+    // phase (the log ends, which show a broker down) is kept inside it too.
+    let deadline = started + timeout.saturating_sub(PROBE_TIMEOUT).max(PROBE_TIMEOUT);
     let left = || {
         deadline
             .saturating_duration_since(Instant::now())
@@ -194,7 +172,13 @@ fn poll_blocking(
         .collect();
     seen.retain(|id, _| coordinator_down(id).is_none());
     let unlisted = unlisted_groups(seen, &watched);
-    let group_ids: Vec<String> = watched.iter().map(|g| g.group_id.clone()).collect();
+    // Unlisted groups are asked for their commits too: a coordinator that has just taken a group
+    // over leaves it out of its listing while it loads, yet answers for its commits.
+    let group_ids: Vec<String> = watched
+        .iter()
+        .map(|g| g.group_id.clone())
+        .chain(unlisted.iter().map(|(id, _)| id.clone()))
+        .collect();
     // DescribeGroups only for groups with members. An Empty group has none by definition, so its
     // description would only repeat what ListGroups just said (state Empty, no members, no
     // assignor); its coordinator is the leader of its `__consumer_offsets` partition, which is how
@@ -291,7 +275,17 @@ fn poll_blocking(
         (descriptions?, offsets?, ends, starts)
     };
     let t_assemble = Instant::now();
+    // An unlisted group whose commits came back is there after all (not deleted): its data is
+    // this poll's. Those without (deleted, expired, or their coordinator not answering) stay
+    // marked, without data.
+    let (answered, unlisted): (Vec<_>, Vec<_>) =
+        unlisted.into_iter().partition(|(id, _): &(String, u32)| {
+            offsets
+                .iter()
+                .any(|o| &o.group_id == id && o.error.is_none() && !o.offsets.is_empty())
+        });
     let mut descriptions = descriptions;
+    descriptions.extend(answered.iter().map(|(id, _)| unlisted_description(id)));
     descriptions.extend(
         idle.iter()
             .map(|g| idle_description(g, group_log_topic, &leaders, &metadata.brokers)),

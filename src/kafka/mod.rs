@@ -1,6 +1,7 @@
 // The librdkafka FFI wrapper: the only module allowed unsafe code (see `unsafe_code` in Cargo.toml).
 #[allow(unsafe_code)]
 pub mod admin;
+pub mod client_config;
 pub mod collector;
 pub mod down_brokers;
 pub mod filter;

@@ -16,6 +16,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use pipetop::config::{ClickHouseConfig, Config};
 
 pub mod hostile;
+pub mod tmux;
 
 pub const KAFKA: &str = "127.0.0.1:9092";
 /// The first broker of the three-node fault cluster (`scripts/test` starts it; see

@@ -256,7 +256,7 @@ fn committer(group: String, topic: String, stop: Arc<AtomicBool>) -> std::thread
     })
 }
 
-/// About 50 messages a second spread over the replicated topic's partitions.
+/// About 50 messages a second over the replicated topic's partitions.
 fn producer(topic: String, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let producer: BaseProducer = client_config()
@@ -267,8 +267,15 @@ fn producer(topic: String, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()>
             .set("acks", "1")
             .create()
             .unwrap();
+        // Each partition in turn, explicitly: a partition without a leader only fails its own
+        // messages, never holds up the others' (as a sticky partitioner's batch could).
+        let mut partition = 0;
         while !stop.load(Ordering::SeqCst) {
-            let _ = producer.send(BaseRecord::<(), _>::to(&topic).payload("{}"));
+            let record = BaseRecord::<(), _>::to(&topic)
+                .partition(partition)
+                .payload("{}");
+            let _ = producer.send(record);
+            partition = (partition + 1) % PARTITIONS;
             producer.poll(Duration::from_millis(20));
         }
         let _ = producer.flush(Duration::from_secs(5));

@@ -4,4 +4,5 @@
 pub mod cluster;
 pub mod fixture;
 pub mod scenario;
+pub mod screen;
 pub mod watcher;

@@ -201,9 +201,11 @@ pub async fn run(fault: &Fault) -> Measured {
             (g.total_lag, g.partitions.iter().filter_map(|p| p.end).sum())
         })
         .collect();
+    // (Every poll reads it fresh, checked above; the ends move with the test's producer, which
+    // can itself pause a poll or two while partitions move, so over the four polls.)
     assert!(
-        live.windows(2).all(|w| w[1].1 > w[0].1),
-        "{}: the live group's log ends did not advance every poll: {live:?}",
+        live.last().map(|l| l.1) > live.first().map(|l| l.1),
+        "{}: the live group's log ends did not advance during the fault: {live:?}",
         fault.name
     );
     let max_gap = during
@@ -211,6 +213,27 @@ pub async fn run(fault: &Fault) -> Measured {
         .map(|w| w[1].at.duration_since(w[0].at))
         .max()
         .unwrap_or_default();
+
+    // The binary says the same as the model, from a fresh process (no history of the fault).
+    let config_toml = binary_config(&fixture);
+    let expected = format!("brokers 2/3, 1 down ({victim})");
+    let (snapshot, check) = tokio::task::spawn_blocking(move || binary_during_fault(&config_toml))
+        .await
+        .unwrap();
+    assert!(
+        snapshot.contains(&format!("kafka {expected}")),
+        "{}: pipetop snapshot during the fault:\n{snapshot}",
+        fault.name
+    );
+    assert!(
+        check
+            .lines()
+            .next()
+            .is_some_and(|l| l.ends_with(&format!(" · kafka {expected}")))
+            && check.contains(&format!("broker_unreachable broker {victim}")),
+        "{}: pipetop check during the fault:\n{check}",
+        fault.name
+    );
 
     let back = fault.back;
     tokio::task::spawn_blocking(move || cluster::node(back, victim))
@@ -239,4 +262,166 @@ pub async fn run(fault: &Fault) -> Measured {
         REQUEST_TIMEOUT.as_millis()
     );
     measured
+}
+
+/// The fixture's config as a file for the binary; ClickHouse on a port nobody listens on (the
+/// fault tests are about Kafka, and must not load the shared ClickHouse).
+pub fn binary_config(fixture: &Fixture) -> String {
+    let unused = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    format!(
+        "refresh = \"{}s\"\n[kafka]\nbootstrap_servers = \"{}\"\nrequest_timeout = \"{}s\"\n\
+         include_groups = ['{}']\ninclude_topics = ['{}']\n[clickhouse]\nurl = \"http://127.0.0.1:{unused}\"\n",
+        REFRESH.as_secs(),
+        cluster::bootstrap(),
+        REQUEST_TIMEOUT.as_secs(),
+        fixture.group_pattern(),
+        fixture.topic_pattern(),
+    )
+}
+
+/// `pipetop snapshot` and `pipetop check` (text), each one poll, run with `config`.
+fn binary_during_fault(config: &str) -> (String, String) {
+    let path = std::env::temp_dir().join(format!("{}.toml", crate::common::unique("faults")));
+    std::fs::write(&path, config).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pipetop"))
+            .arg("--config")
+            .arg(&path)
+            .args(args)
+            .env_remove("PIPETOP_CONFIG")
+            .env_remove("PIPETOP_CONTEXT")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let snapshot = run(&["snapshot"]);
+    let check = run(&["check"]);
+    let _ = std::fs::remove_file(&path);
+    (snapshot, check)
+}
+
+/// Every broker killed, then all started again: the Kafka source fails as a whole (the screen
+/// keeps the last figures with their age, see `SourceState`), then comes back.
+pub async fn all_down() -> Measured {
+    let _whole = Whole::take();
+    let fixture = Fixture::new(1).await;
+    let mut watcher = Watcher::start(&config(&fixture));
+    watcher
+        .until(Duration::from_secs(60), |f| whole(f, &fixture))
+        .await
+        .unwrap_or_else(|e| panic!("all-down: never whole before the fault: {e}"));
+    let fault_at = Instant::now();
+    tokio::task::spawn_blocking(|| {
+        for n in cluster::NODES {
+            cluster::node(Action::Kill, n);
+        }
+    })
+    .await
+    .unwrap();
+    let detected = watcher
+        .until(DETECTION_LIMIT + Duration::from_secs(30), |f| {
+            f.error.is_some()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("all-down: the source never failed: {e}"));
+    let detection = detected.at.duration_since(fault_at);
+    // The last good figures stay, with the age of the last good poll.
+    let mut during = vec![detected];
+    let until = Instant::now() + 2 * (REFRESH + 2 * REQUEST_TIMEOUT);
+    while during.len() < 3 {
+        let Some(f) = watcher.next(until).await else {
+            break;
+        };
+        during.push(f);
+    }
+    assert_eq!(
+        during.len(),
+        3,
+        "all-down: polls stopped while the cluster was down"
+    );
+    for f in &during {
+        assert!(
+            f.error.is_some(),
+            "all-down: a poll succeeded: {}",
+            describe(f)
+        );
+        let sources = &f.model.sources.kafka;
+        assert!(
+            sources.last_good_at.is_some(),
+            "all-down: the last good data is gone"
+        );
+        for id in fixture.groups() {
+            assert!(
+                f.model.kafka.group(&id).is_some(),
+                "all-down: group {id} gone"
+            );
+        }
+    }
+    let max_gap = during
+        .windows(2)
+        .map(|w| w[1].at.duration_since(w[0].at))
+        .max()
+        .unwrap_or_default();
+    tokio::task::spawn_blocking(|| {
+        // Together: a single KRaft node cannot form a quorum, so each start waits for its port
+        // only, and the cluster answers once a majority runs.
+        let handles: Vec<_> = cluster::NODES
+            .iter()
+            .map(|&n| std::thread::spawn(move || cluster::node(Action::Start, n)))
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    // Back: from the first poll the cluster answers (a quorum, leaders elected) to every broker
+    // shown up, and (printed only: that is Kafka loading its group log) every group read fresh.
+    let answering = watcher
+        .until(Duration::from_secs(90), |f| f.error.is_none())
+        .await
+        .unwrap_or_else(|e| panic!("all-down: never answered again: {e}"));
+    let up = |f: &Frame| f.error.is_none() && f.model.kafka.brokers_down().is_empty();
+    let all_up = if up(&answering) {
+        answering.clone()
+    } else {
+        watcher
+            .until(RECOVERY_LIMIT + Duration::from_secs(60), up)
+            .await
+            .unwrap_or_else(|e| panic!("all-down: brokers never all up again: {e}"))
+    };
+    let recovery = all_up.at.duration_since(answering.at);
+    let fresh = if whole(&all_up, &fixture) {
+        all_up.clone()
+    } else {
+        watcher
+            .until(Duration::from_secs(60), |f| whole(f, &fixture))
+            .await
+            .unwrap_or_else(|e| panic!("all-down: groups never fresh again: {e}"))
+    };
+    eprintln!(
+        "all-down: every group fresh {:?} after the cluster answered again",
+        fresh.at.duration_since(answering.at)
+    );
+    eprintln!(
+        "FAULT-TIMES all-down detection_ms={} recovery_ms={} max_gap_ms={} refresh_ms={} timeout_ms={}",
+        detection.as_millis(),
+        recovery.as_millis(),
+        max_gap.as_millis(),
+        REFRESH.as_millis(),
+        REQUEST_TIMEOUT.as_millis()
+    );
+    Measured {
+        detection,
+        recovery,
+        max_gap,
+    }
 }
