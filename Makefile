@@ -16,6 +16,7 @@ stack-up:
 
 stack-down:
 	tests/stack/down
+	PIPETOP_STACK_DIR=$(CURDIR)/target/fault-stack tests/stack/down
 
 # Import cycles between the files of src/ (scripts/check-import-cycles): there are none, and a new
 # one fails the lint (`make lint IMPORT_CYCLES=warn` only reports them, while untangling one).

@@ -42,6 +42,9 @@ pub struct CheckReport {
     /// Sources that never answered during the check.
     pub unreachable: Vec<String>,
     pub polls: u32,
+    /// The Kafka brokers, as `snapshot` says it ("brokers 2/3, 1 down (2)"); None when Kafka
+    /// never answered.
+    pub kafka_brokers: Option<String>,
     pub alerts: Vec<Alert>,
 }
 
@@ -77,6 +80,11 @@ pub fn verdict(model: &Model, polls: u32) -> CheckReport {
         code: status.code(),
         unreachable,
         polls,
+        kafka_brokers: model
+            .sources
+            .kafka
+            .last_good_at
+            .map(|_| crate::report::brokers(model)),
         alerts,
     }
 }
@@ -103,8 +111,13 @@ pub fn text(report: &CheckReport) -> String {
         .iter()
         .filter(|a| a.state == AlertState::Pending)
         .count();
+    let brokers = report
+        .kafka_brokers
+        .as_ref()
+        .map(|b| format!(" · kafka {b}"))
+        .unwrap_or_default();
     let mut out = format!(
-        "PIPETOP {} - {} critical, {} warning, {} pending ({} polls)\n",
+        "PIPETOP {} - {} critical, {} warning, {} pending ({} polls){brokers}\n",
         report.status.word(),
         firing(Severity::Critical),
         firing(Severity::Warning),
@@ -158,6 +171,7 @@ mod tests {
             code: 2,
             unreachable: vec!["kafka unreachable: broker\n\u{1b}[2J".to_string()],
             polls: 1,
+            kafka_brokers: None,
             alerts: vec![Alert {
                 rule: RuleKind::ConsumerStatus,
                 subject: Subject::new(SubjectKind::Group, "g\u{1b}]0;title\u{7}\nx"),

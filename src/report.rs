@@ -54,12 +54,12 @@ pub fn failures(model: &Model) -> Vec<String> {
 /// Rows of each list in the summary.
 const SUMMARY_ROWS: usize = 5;
 
-/// A few lines for a terminal: the sources, firing alerts, the worst groups and tables.
-pub fn summary(context: &str, model: &Model) -> String {
-    let mut out = String::new();
+/// The Kafka brokers as `snapshot` and `check` print them: "3 brokers", or "brokers 2/3, 1 down
+/// (2)" (the same count as the header's).
+pub fn brokers(model: &Model) -> String {
     let down = model.kafka.brokers_down();
     let known = model.kafka.brokers_known();
-    let brokers = match down.as_slice() {
+    match down.as_slice() {
         [] => plural(known, "broker"),
         ids => format!(
             "brokers {}/{known}, {} down ({})",
@@ -70,7 +70,13 @@ pub fn summary(context: &str, model: &Model) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-    };
+    }
+}
+
+/// A few lines for a terminal: the sources, firing alerts, the worst groups and tables.
+pub fn summary(context: &str, model: &Model) -> String {
+    let mut out = String::new();
+    let brokers = brokers(model);
     let _ = writeln!(
         out,
         "pipetop {}: kafka {} · clickhouse {}",

@@ -7,27 +7,34 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use rdkafka::ClientConfig;
 use rdkafka::types::RDKafkaErrorCode;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::admin::{Admin, AdminError};
+use super::client_config::client_config;
+use super::down_brokers::{
+    PROBE_TIMEOUT, cluster_wide_timeout, coordinator_down_group, coordinator_of, split_batches,
+};
 use super::filter::{Filters, is_internal_topic};
 use super::group_log::{GROUP_LOG_TOPIC, group_log_partition};
+use super::health::broker_health;
 use super::metadata::{self, TopicMetadata};
 use super::produce_time::{ProduceTimeStats, ProduceTimes, Wanted};
 use super::snapshot::{
-    BrokerHealth, Committed, Group, GroupLogPartition, KafkaSnapshot, Member, Partition,
-    PhaseTimes, RequestCounts, Topic,
+    Committed, Group, GroupLogPartition, KafkaSnapshot, Member, Partition, PhaseTimes,
+    RequestCounts, Topic,
 };
 use super::types::{
     GroupDescription, GroupListing, GroupOffsets, GroupState, GroupType, Node, OffsetSpec,
     OffsetsBatch, PartitionOffset, TopicPartition,
 };
-use super::unlisted::{unlisted_group, unlisted_groups};
+use super::unlisted::{unlisted_description, unlisted_group, unlisted_groups};
 use crate::config::KafkaConfig;
 use crate::source::Collector;
+
+/// A partition's error when its leader gave no log end (no offset and no error).
+const NO_END: &str = "its leader gave no log end this poll";
 
 /// Concurrent OffsetFetch requests; enough to keep thousands of groups inside one refresh without
 /// flooding the group coordinators.
@@ -42,6 +49,8 @@ pub struct KafkaCollector {
     /// The groups of the last snapshot, each with how many polls in a row ListGroups has left it
     /// out (see `unlisted_groups`). Carried from poll to poll.
     seen: Option<HashMap<String, u32>>,
+    /// The brokers down at the last poll (see `down_brokers`).
+    down: BTreeSet<i32>,
 }
 
 impl KafkaCollector {
@@ -53,6 +62,7 @@ impl KafkaCollector {
             filters: Arc::new(config.filters()),
             produce_times: Some(ProduceTimes::default()),
             seen: Some(HashMap::new()),
+            down: BTreeSet::new(),
         })
     }
 }
@@ -67,14 +77,23 @@ impl Collector for KafkaCollector {
         let filters = Arc::clone(&self.filters);
         let mut times = self.produce_times.take().unwrap_or_default();
         let mut seen = self.seen.take().unwrap_or_default();
+        let down = self.down.clone();
         let task = tokio::task::spawn_blocking(move || {
-            let result = poll_blocking(&admin, &config, &filters, &mut times, &mut seen);
+            let result = poll_blocking(&admin, &config, &filters, &mut times, &mut seen, &down);
             (result, times, seen)
         });
         match task.await {
             Ok((result, times, seen)) => {
                 self.produce_times = Some(times);
                 self.seen = Some(seen);
+                if let Ok(snapshot) = &result {
+                    self.down = snapshot
+                        .broker_health
+                        .iter()
+                        .filter(|b| b.is_down())
+                        .map(|b| b.id)
+                        .collect();
+                }
                 result.map_err(|e| e.to_string())
             }
             // The state went down with the task: searches start again next poll.
@@ -83,39 +102,32 @@ impl Collector for KafkaCollector {
     }
 }
 
-/// librdkafka settings for the admin client: the user's properties verbatim, then ours.
-pub fn client_config(config: &KafkaConfig) -> ClientConfig {
-    let mut cc = ClientConfig::new();
-    for (key, value) in &config.properties {
-        cc.set(key, value);
-    }
-    cc.set("bootstrap.servers", &config.bootstrap_servers);
-    cc.set("client.id", "pipetop");
-    // Without this librdkafka logs every broker disconnect to stderr, on top of our screen.
-    cc.set("log_level", "3");
-    cc
-}
-
 fn poll_blocking(
     admin: &Admin,
     config: &KafkaConfig,
     filters: &Filters,
     times: &mut ProduceTimes,
     seen: &mut HashMap<String, u32>,
+    down: &BTreeSet<i32>,
 ) -> Result<KafkaSnapshot, AdminError> {
     let started = Instant::now();
     let timeout = config.request_timeout;
+    let cluster_wide = cluster_wide_timeout(timeout, down);
+    // The poll's phases run one after another, and a broker that does not answer would make each
+    // wait a whole request timeout. So they share one: each phase gets what is left of it, never
+    // less than `PROBE_TIMEOUT`, which brokers that answer need only a fraction of. The last
+    // phase (the log ends, which show a broker down) is kept inside it too.
+    let deadline = started + timeout.saturating_sub(PROBE_TIMEOUT).max(PROBE_TIMEOUT);
+    let left = || {
+        deadline
+            .saturating_duration_since(Instant::now())
+            .max(PROBE_TIMEOUT)
+    };
     let mut counts = RequestCounts::default();
 
-    let metadata =
-        metadata::fetch(admin.client().inner(), timeout).map_err(|e| AdminError::Kafka {
-            op: "metadata",
-            code: e.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Unknown),
-            message: e.to_string(),
-        })?;
-    counts.metadata = 1;
+    let metadata = fetch_metadata(admin, timeout, &mut counts)?;
     let t = Instant::now();
-    let cluster = admin.describe_cluster(timeout).ok();
+    let cluster = admin.describe_cluster(cluster_wide.min(left())).ok();
     counts.describe_cluster = 1;
     let describe_cluster_ms = ms(t);
 
@@ -125,15 +137,48 @@ fn poll_blocking(
         ..PhaseTimes::default()
     };
     let t = Instant::now();
-    let listings = admin.list_groups(timeout)?;
+    let listings = admin.list_groups(cluster_wide.min(left()))?;
     phases.list_groups = ms(t);
     // librdkafka asks every broker for its groups.
     counts.list_groups = count(metadata.brokers.len().max(1));
+    let group_log_topic = metadata.topics.iter().find(|t| t.name == GROUP_LOG_TOPIC);
+    let leaders: HashMap<(&str, i32), i32> = metadata
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .filter_map(move |p| p.leader.map(|l| ((t.name.as_str(), p.partition), l)))
+        })
+        .collect();
     let (watched, unwatched): (Vec<_>, Vec<_>) = listings
         .into_iter()
         .partition(|g| filters.group(&g.group_id));
+    // Groups whose coordinator is down are not asked (see `down_brokers`), listed or not: kept,
+    // without data, for as long as it is down (not only for the polls of `unlisted_groups`).
+    let coordinator_down =
+        |id: &str| coordinator_of(id, group_log_topic, &leaders).filter(|b| down.contains(b));
+    let held: Vec<Group> = watched
+        .iter()
+        .map(|g| g.group_id.as_str())
+        .chain(seen.keys().map(String::as_str))
+        .filter_map(|id| coordinator_down(id).map(|b| (id, coordinator_down_group(id, b))))
+        .collect::<BTreeMap<_, _>>()
+        .into_values()
+        .collect();
+    let watched: Vec<GroupListing> = watched
+        .into_iter()
+        .filter(|g| coordinator_down(&g.group_id).is_none())
+        .collect();
+    seen.retain(|id, _| coordinator_down(id).is_none());
     let unlisted = unlisted_groups(seen, &watched);
-    let group_ids: Vec<String> = watched.iter().map(|g| g.group_id.clone()).collect();
+    // Unlisted groups are asked for their commits too: a coordinator that has just taken a group
+    // over leaves it out of its listing while it loads, yet answers for its commits.
+    let group_ids: Vec<String> = watched
+        .iter()
+        .map(|g| g.group_id.clone())
+        .chain(unlisted.iter().map(|(id, _)| id.clone()))
+        .collect();
     // DescribeGroups only for groups with members. An Empty group has none by definition, so its
     // description would only repeat what ListGroups just said (state Empty, no members, no
     // assignor); its coordinator is the leader of its `__consumer_offsets` partition, which is how
@@ -149,16 +194,6 @@ fn poll_blocking(
         .iter()
         .filter(|t| filters.topic(&t.name, t.internal))
         .collect();
-    let group_log_topic = metadata.topics.iter().find(|t| t.name == GROUP_LOG_TOPIC);
-    let leaders: HashMap<(&str, i32), i32> = metadata
-        .topics
-        .iter()
-        .flat_map(|t| {
-            t.partitions
-                .iter()
-                .filter_map(move |p| p.leader.map(|l| ((t.name.as_str(), p.partition), l)))
-        })
-        .collect();
     let led = |t: &&TopicMetadata| {
         t.partitions
             .iter()
@@ -173,8 +208,17 @@ fn poll_blocking(
     {
         ends_wanted.extend(led(&t));
     }
-    let end_batches = offsets_batches(ask_all(&ends_wanted, OffsetSpec::Latest), &leaders);
-    let start_batches = offsets_batches(ask_all(&starts_wanted, OffsetSpec::Earliest), &leaders);
+    // The partitions of brokers down at the last poll: asked apart, with a short limit.
+    let (probe_ends, end_batches) = split_batches(
+        offsets_batches(ask_all(&ends_wanted, OffsetSpec::Latest), &leaders),
+        &leaders,
+        down,
+    );
+    let (probe_starts, start_batches) = split_batches(
+        offsets_batches(ask_all(&starts_wanted, OffsetSpec::Earliest), &leaders),
+        &leaders,
+        down,
+    );
 
     // The three request streams are independent, so they run at once (librdkafka and the
     // brokers work on all of them together) instead of one after another:
@@ -184,6 +228,9 @@ fn poll_blocking(
     //   look like a truncated partition (committed > end);
     // - the log starts: only ever grow, so reading them before a commit can only under-report
     //   "fell off retention", never invent it.
+    // While a broker is down, librdkafka may still route a moved group's requests to it (its
+    // coordinator cache), so every group request gets the short limit, not only its share.
+    let timeout = left().min(cluster_wide);
     let (described, (fetched, ends), starts) = std::thread::scope(|scope| {
         let describe = scope.spawn(|| {
             let t = Instant::now();
@@ -196,7 +243,9 @@ fn poll_blocking(
         });
         let starts = scope.spawn(|| {
             let t = Instant::now();
-            (list_offsets(admin, &start_batches, timeout), ms(t))
+            let mut starts = list_offsets(admin, &start_batches, timeout);
+            starts.extend(list_offsets(admin, &probe_starts, cluster_wide));
+            (starts, ms(t))
         });
         let t = Instant::now();
         let fetched = if group_ids.is_empty() {
@@ -206,7 +255,8 @@ fn poll_blocking(
         };
         let fetch_ms = ms(t);
         let t = Instant::now();
-        let ends = list_offsets(admin, &end_batches, timeout);
+        let mut ends = list_offsets(admin, &end_batches, timeout);
+        ends.extend(list_offsets(admin, &probe_ends, cluster_wide));
         let ends_ms = ms(t);
         (
             join(describe),
@@ -225,7 +275,17 @@ fn poll_blocking(
         (descriptions?, offsets?, ends, starts)
     };
     let t_assemble = Instant::now();
+    // An unlisted group whose commits came back is there after all (not deleted): its data is
+    // this poll's. Those without (deleted, expired, or their coordinator not answering) stay
+    // marked, without data.
+    let (answered, unlisted): (Vec<_>, Vec<_>) =
+        unlisted.into_iter().partition(|(id, _): &(String, u32)| {
+            offsets
+                .iter()
+                .any(|o| &o.group_id == id && o.error.is_none() && !o.offsets.is_empty())
+        });
     let mut descriptions = descriptions;
+    descriptions.extend(answered.iter().map(|(id, _)| unlisted_description(id)));
     descriptions.extend(
         idle.iter()
             .map(|g| idle_description(g, group_log_topic, &leaders, &metadata.brokers)),
@@ -234,7 +294,8 @@ fn poll_blocking(
     // One request per group to its coordinator.
     counts.offset_fetch = count(group_ids.len());
     // Every batch holds one leader's partitions: one request each.
-    counts.list_offsets = count(end_batches.len() + start_batches.len());
+    counts.list_offsets =
+        count(end_batches.len() + start_batches.len() + probe_ends.len() + probe_starts.len());
 
     let end_of = index_offsets(&ends);
     let start_of = index_offsets(&starts);
@@ -262,7 +323,13 @@ fn poll_blocking(
                             .error
                             .clone()
                             .or(no_leader)
-                            .or_else(|| end.and_then(|o| o.error.clone())),
+                            .or_else(|| end.and_then(|o| o.error.clone()))
+                            .or_else(|| {
+                                // Asked, and neither an offset nor an error came back.
+                                let unanswered = end.is_none_or(|o| o.offset.is_none());
+                                let asked = p.leader.is_some();
+                                (asked && unanswered).then(|| NO_END.to_string())
+                            }),
                     }
                 })
                 .collect(),
@@ -270,6 +337,7 @@ fn poll_blocking(
         .collect();
 
     let mut groups = groups(descriptions, offsets, filters);
+    groups.extend(held);
     *seen = groups
         .iter()
         .map(|g| (g.group_id.clone(), 0))
@@ -287,15 +355,8 @@ fn poll_blocking(
 
     let now_ms = crate::time::unix_ms(SystemTime::now());
     let t_produce_times = Instant::now();
-    let produce_times = fill_produce_times(
-        admin,
-        times,
-        &mut groups,
-        &topics,
-        &leaders,
-        now_ms,
-        timeout,
-    );
+    let produce_times =
+        fill_produce_times(admin, times, &mut groups, &topics, &leaders, now_ms, left());
     counts.list_offsets_by_time = produce_times.requests;
     phases.produce_times = ms(t_produce_times);
 
@@ -316,6 +377,33 @@ fn poll_blocking(
         group_log,
         produce_times,
     })
+}
+
+/// librdkafka sends Metadata to one broker it holds a connection to, and a stalled one never
+/// answers: each try gets half the request timeout, which is also when librdkafka gives up on
+/// that broker's connection (`socket.timeout.ms`, see `client_config`), so a later try reaches
+/// another broker. At most three tries: a cluster that answers none is down.
+fn fetch_metadata(
+    admin: &Admin,
+    timeout: std::time::Duration,
+    counts: &mut RequestCounts,
+) -> Result<metadata::ClusterMetadata, AdminError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        counts.metadata += 1;
+        match metadata::fetch(admin.client().inner(), timeout / 2) {
+            Ok(metadata) => return Ok(metadata),
+            Err(_) if tries < 3 => {}
+            Err(e) => {
+                return Err(AdminError::Kafka {
+                    op: "metadata",
+                    code: e.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Unknown),
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
 }
 
 /// Sets `produced_ms` on every commit whose next message was already in the log when pipetop
@@ -661,64 +749,6 @@ fn group_log(
                 .unwrap_or(0),
         })
         .collect()
-}
-
-/// Brokers from the metadata plus any only named in replica lists (a broker that died or was
-/// fenced leaves the metadata but stays in the replica lists of its partitions).
-fn broker_health(
-    metadata: &metadata::ClusterMetadata,
-    asked: &[TopicPartition],
-    leaders: &HashMap<(&str, i32), i32>,
-    end_of: &HashMap<(&str, i32), &PartitionOffset>,
-) -> Vec<BrokerHealth> {
-    let mut health: BTreeMap<i32, BrokerHealth> = BTreeMap::new();
-    let blank = |id: i32| BrokerHealth {
-        id,
-        host: None,
-        port: None,
-        in_metadata: false,
-        leader_of: 0,
-        answered: None,
-        error: None,
-    };
-    for b in &metadata.brokers {
-        let h = health.entry(b.id).or_insert_with(|| blank(b.id));
-        h.host = Some(b.host.clone());
-        h.port = Some(b.port);
-        h.in_metadata = true;
-    }
-    for t in &metadata.topics {
-        for p in &t.partitions {
-            for &id in p.replicas.iter().chain(&p.isr).chain(p.leader.iter()) {
-                health.entry(id).or_insert_with(|| blank(id));
-            }
-        }
-    }
-    for tp in asked {
-        let key = (tp.topic.as_str(), tp.partition);
-        let Some(&leader) = leaders.get(&key) else {
-            continue;
-        };
-        let h = health.entry(leader).or_insert_with(|| blank(leader));
-        h.leader_of += 1;
-        match end_of.get(&key) {
-            Some(o) if o.error.is_none() => h.answered = Some(true),
-            other => {
-                if h.answered.is_none() {
-                    h.answered = Some(false);
-                }
-                if h.error.is_none() {
-                    h.error = other.and_then(|o| o.error.clone());
-                }
-            }
-        }
-    }
-    for h in health.values_mut() {
-        if h.answered == Some(true) {
-            h.error = None;
-        }
-    }
-    health.into_values().collect()
 }
 
 fn index_offsets(offsets: &[PartitionOffset]) -> HashMap<(&str, i32), &PartitionOffset> {

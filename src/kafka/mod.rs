@@ -1,9 +1,12 @@
 // The librdkafka FFI wrapper: the only module allowed unsafe code (see `unsafe_code` in Cargo.toml).
 #[allow(unsafe_code)]
 pub mod admin;
+pub mod client_config;
 pub mod collector;
+pub mod down_brokers;
 pub mod filter;
 pub mod group_log;
+pub mod health;
 pub mod metadata;
 pub mod produce_time;
 pub mod snapshot;

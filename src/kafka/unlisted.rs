@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::snapshot::Group;
-use super::types::{GroupListing, GroupState};
+use super::types::{GroupDescription, GroupListing, GroupState};
 
 /// How many polls in a row a group of an earlier snapshot is kept while ListGroups leaves it out.
 pub const UNLISTED_POLLS: u32 = 3;
@@ -21,10 +21,10 @@ pub const UNLISTED_POLLS: u32 = 3;
 /// several brokers one whose listing fails drops out of librdkafka's merged answer
 /// (`Admin::list_groups` keeps the partial list). Such a group is kept, without data.
 ///
-/// It is not asked about directly: with librdkafka 2.12, a DescribeGroups or OffsetFetch sent
-/// while the coordinator's connection is down can abort the process (use-after-free in
-/// `rd_kafka_admin_coord_request`'s error path, confluentinc/librdkafka#4605), and a coordinator
-/// that is down or moving is exactly why a group goes unlisted.
+/// Its commits are still asked for (OffsetFetch, not DescribeGroups): a group whose commits come
+/// back is shown with them (the collector's `unlisted_description`), one without stays marked.
+/// With stock librdkafka 2.12 that request could abort the process while the coordinator's
+/// connection was down (confluentinc/librdkafka#4605), which vendor/rdkafka-sys fixes.
 pub fn unlisted_groups(
     seen: &HashMap<String, u32>,
     watched: &[GroupListing],
@@ -55,6 +55,19 @@ pub fn unlisted_group(group_id: &str, polls: u32) -> Group {
             "{UNLISTED} (its coordinator moving or loading, or a broker's listing failed): no \
              data this poll; kept {polls} of {UNLISTED_POLLS} polls"
         )),
+    }
+}
+
+/// What is known of a group ListGroups left out but whose commits came back: nothing but them.
+pub fn unlisted_description(group_id: &str) -> GroupDescription {
+    GroupDescription {
+        group_id: group_id.to_string(),
+        error: None,
+        state: GroupState::Unknown,
+        is_simple: false,
+        partition_assignor: String::new(),
+        coordinator: None,
+        members: Vec::new(),
     }
 }
 

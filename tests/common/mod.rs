@@ -21,6 +21,9 @@ pub mod hostile_tables;
 pub mod tmux;
 
 pub const KAFKA: &str = "127.0.0.1:9092";
+/// The first broker of the three-node fault cluster (`scripts/test` starts it; see
+/// tests/stack/README.md): the fault tests kill and pause its brokers, never the shared one.
+pub const FAULT_KAFKA: &str = "127.0.0.1:29092";
 pub const CLICKHOUSE: &str = "http://127.0.0.1:8123";
 pub const LEGACY_CLICKHOUSE: &str = "http://127.0.0.1:18123";
 /// Debian's Prometheus (`tests/stack/deps` installs it; no service runs, tests start their own).
@@ -152,6 +155,8 @@ pub fn commit(group: &str, topic: &str, offsets: &[(i32, i64)]) {
 pub enum Need {
     /// The Kafka broker of `tests/stack/up` on 127.0.0.1:9092.
     Kafka,
+    /// The three-node fault cluster on 127.0.0.1:29092/29192/29292 (`scripts/test` starts it).
+    FaultKafka,
     /// ClickHouse 26.x (the chdb adaptor) on 127.0.0.1:8123.
     ClickHouse,
     /// The legacy clickhouse-server 18.16 on 127.0.0.1:18123.
@@ -173,8 +178,9 @@ pub enum Need {
 }
 
 impl Need {
-    const ALL: [Need; 9] = [
+    const ALL: [Need; 10] = [
         Need::Kafka,
+        Need::FaultKafka,
         Need::ClickHouse,
         Need::LegacyClickHouse,
         Need::ChdbVenv,
@@ -189,6 +195,7 @@ impl Need {
     pub fn what(self) -> String {
         match self {
             Need::Kafka => format!("Kafka on {KAFKA}"),
+            Need::FaultKafka => format!("the three-broker fault cluster on {FAULT_KAFKA}"),
             Need::ClickHouse => format!("ClickHouse on {CLICKHOUSE}"),
             Need::LegacyClickHouse => format!("legacy ClickHouse 18.16 on {LEGACY_CLICKHOUSE}"),
             Need::ChdbVenv => "the chdb venv of tests/stack/up".to_string(),
@@ -206,6 +213,10 @@ impl Need {
             Need::Kafka | Need::ClickHouse | Need::LegacyClickHouse => {
                 "start it with tests/stack/up"
             }
+            Need::FaultKafka => {
+                "start it with PIPETOP_STACK_DIR=target/fault-stack PIPETOP_KAFKA_PORT=29092 \
+                 PIPETOP_KAFKA_HEAP=512m tests/stack/up --only kafka --brokers 3"
+            }
             Need::ChdbVenv => "install it with tests/stack/up",
             Need::LoadGenerator => "build it with cargo build --examples",
             Need::Tmux | Need::Curl | Need::Prometheus => "install it with tests/stack/deps",
@@ -220,6 +231,7 @@ impl Need {
         CHECKED[self as usize]
             .get_or_init(|| match self {
                 Need::Kafka => answers(KAFKA),
+                Need::FaultKafka => answers(FAULT_KAFKA),
                 Need::ClickHouse => answers(host_port(CLICKHOUSE)),
                 Need::LegacyClickHouse => answers(host_port(LEGACY_CLICKHOUSE)),
                 Need::ChdbVenv => chdb_python().map(drop),

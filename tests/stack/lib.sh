@@ -63,6 +63,8 @@ stop_pidfile() { # pidfile name [timeout]
   if pid_alive "$f"; then
     log "stopping $name (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
+    # A paused process (kafka-node pause) only acts on the TERM once it runs again.
+    kill -CONT "$pid" 2>/dev/null || true
     for ((i = 0; i < timeout * 10; i++)); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1

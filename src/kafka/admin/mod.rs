@@ -100,6 +100,8 @@ impl Admin {
         }
 
         groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+        // While a coordinator moves, its old and new brokers can both list the group.
+        groups.dedup_by(|a, b| a.group_id == b.group_id);
         Ok(groups)
     }
 

@@ -31,6 +31,11 @@ pub struct GroupLag {
     pub partitions_without_commit: usize,
     pub partitions: Vec<PartitionLag>,
     pub error: Option<String>,
+    /// Seconds since this group's committed offsets were last read, when not this poll (its
+    /// coordinator did not answer, or was not asked because it is down): the rows then hold
+    /// those last commits against this poll's log ends, and no status is judged on them.
+    /// None: read this poll.
+    pub stale_s: Option<f64>,
     /// Worst partition status (see `kafka_status`).
     pub status: Status,
     /// Largest partition time lag, seconds; `time_lag_kind` says how it was obtained.
@@ -126,15 +131,7 @@ pub enum OffsetFlag {
 }
 
 pub fn group_lags(snapshot: &KafkaSnapshot) -> Vec<GroupLag> {
-    let partitions: HashMap<(&str, i32), &Partition> = snapshot
-        .topics
-        .iter()
-        .flat_map(|t| {
-            t.partitions
-                .iter()
-                .map(move |p| ((t.name.as_str(), p.partition), p))
-        })
-        .collect();
+    let partitions = partition_index(snapshot);
     snapshot
         .groups
         .iter()
@@ -142,7 +139,20 @@ pub fn group_lags(snapshot: &KafkaSnapshot) -> Vec<GroupLag> {
         .collect()
 }
 
-fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -> GroupLag {
+/// The snapshot's partitions by (topic, partition).
+pub fn partition_index(snapshot: &KafkaSnapshot) -> HashMap<(&str, i32), &Partition> {
+    snapshot
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .map(move |p| ((t.name.as_str(), p.partition), p))
+        })
+        .collect()
+}
+
+pub fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -> GroupLag {
     // Committed and assigned partitions merged; BTreeMap keeps them in topic/partition order.
     let mut rows: BTreeMap<(&str, i32), GroupPartition> = group
         .committed
@@ -196,6 +206,7 @@ fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -> Gr
             .count(),
         partitions,
         error: group.error.clone(),
+        stale_s: None,
         status: Status::Unknown,
         time_lag_s: None,
         time_lag_kind: TimeLagKind::Unknown,

@@ -20,12 +20,12 @@ use serde::Serialize;
 
 use self::group_series::{KafkaHistory, KafkaSeries};
 use self::history::{EndHistory, TimeLag, TimeLagKind};
-use self::lag::{GroupLag, PartitionLag, group_lags};
+use self::lag::{GroupLag, PartitionLag, group_lag, group_lags, partition_index};
 use self::rollup::fill_group;
 use self::status::{PartitionTrack, StatusInput, lag_rising, partition_status};
 use self::topics::{TopicView, topic_views};
 use crate::kafka::group_log::group_log_partition;
-use crate::kafka::snapshot::{BrokerHealth, Group, KafkaSnapshot};
+use crate::kafka::snapshot::{BrokerHealth, Committed, Group, KafkaSnapshot};
 use crate::kafka::types::GroupState;
 
 /// Rates of partitions without a commit (no checkpoints to align with) use this window.
@@ -93,6 +93,8 @@ struct GroupTrack {
     /// Last poll at which the group log advanced with only this group able to have written it,
     /// while none of its committed offsets changed: a re-commit of unchanged offsets.
     recommit_ms: Option<i64>,
+    /// The last poll that read the group's data.
+    read_ms: i64,
 }
 
 impl GroupTrack {
@@ -127,19 +129,29 @@ impl KafkaTracker {
         let mut groups = group_lags(snapshot);
         let recommits = self.state.attribute_group_log(snapshot, &groups);
         let mut tracks = HashMap::with_capacity(groups.len());
+        let mut partitions = None;
         for ((lag, group), recommit) in groups.iter_mut().zip(&snapshot.groups).zip(recommits) {
             let old = self.state.groups.remove(&lag.group_id).unwrap_or_default();
             // Nothing read this poll (an error, no members, no commits: e.g. a group ListGroups
-            // left out, see `kafka::collector::unlisted_groups`): its history waits for its data.
+            // left out, see `kafka::collector::unlisted_groups`, or whose coordinator is down):
+            // its history waits for its data, and its last commits are shown, marked stale.
             let unread =
                 group.error.is_some() && group.members.is_empty() && group.committed.is_empty();
             let track = if unread {
+                if old.read_ms > 0 {
+                    let partitions = partitions.get_or_insert_with(|| partition_index(snapshot));
+                    *lag = self.state.stale(group, &old, partitions, now);
+                }
                 old
             } else {
                 self.state
                     .fill(lag, group, old, recommit, now, poll_interval)
             };
             fill_group(lag);
+            if lag.stale_s.is_some() {
+                // Nothing is judged on data this old: no status, no trend.
+                lag.status = status::Status::Unknown;
+            }
             tracks.insert(lag.group_id.clone(), track);
         }
         self.state.groups = tracks;
@@ -332,6 +344,7 @@ impl History {
             partitions: HashMap::new(),
             members_sig: members_sig(group),
             recommit_ms,
+            read_ms: now,
         };
         // Only Empty and Stable groups have settled assignments; mid-rebalance nobody owns
         // anything for a moment and that is not a stop.
@@ -425,6 +438,46 @@ impl History {
         track
     }
 
+    /// The rows of a group not read this poll, from the commits of the last poll that read it
+    /// (kept in its track) against this poll's log ends: lag and time lag, marked stale with
+    /// their age. The track itself is left as it was.
+    fn stale(
+        &self,
+        group: &Group,
+        track: &GroupTrack,
+        partitions: &HashMap<(&str, i32), &crate::kafka::snapshot::Partition>,
+        now: i64,
+    ) -> GroupLag {
+        let mut last = group.clone();
+        last.committed = track
+            .partitions
+            .iter()
+            .flat_map(|(topic, slots)| {
+                slots.iter().enumerate().filter_map(move |(i, slot)| {
+                    Some(Committed {
+                        topic: topic.to_string(),
+                        partition: i32::try_from(i).ok()?,
+                        offset: slot.as_ref()?.committed,
+                        produced_ms: None,
+                    })
+                })
+            })
+            .collect();
+        last.committed
+            .sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+        let mut lag = group_lag(&last, partitions);
+        // Time lag from the end history; rates and status need fresh commits, so the track's
+        // copy is filled and thrown away.
+        self.fill(&mut lag, &last, track.clone(), None, now, 0);
+        for row in &mut lag.partitions {
+            row.status = status::Status::Unknown;
+            row.consume_rate = None;
+            row.idle_s = None;
+        }
+        lag.stale_s = Some((now - track.read_ms).max(0) as f64 / 1000.0);
+        lag
+    }
+
     /// Shares the topic name with the end history, so 1,000 groups on a topic hold one copy.
     fn topic_key(&self, topic: &str) -> Arc<str> {
         self.ends
@@ -473,7 +526,8 @@ fn members_sig(group: &Group) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kafka::snapshot::{Committed, Member, Partition, Topic};
+    use crate::kafka::snapshot::{Member, Partition, Topic};
+    use crate::model::kafka::status::Status;
 
     fn snapshot(at_ms: i64, end: i64, committed: i64, produced_ms: Option<i64>) -> KafkaSnapshot {
         KafkaSnapshot {
@@ -537,8 +591,21 @@ mod tests {
         unread.groups[0].committed.clear();
         unread.groups[0].error = Some("not in this poll's ListGroups answer".into());
         let model = tracker.update(&unread).unwrap();
-        assert_eq!(model.groups[0].error, unread.groups[0].error);
-        assert!(model.groups[0].partitions.is_empty());
+        let g = &model.groups[0];
+        assert_eq!(g.error, unread.groups[0].error);
+        // Never an empty group with zero lag: the last commits read, against this poll's end,
+        // marked stale with their age, and judged by nothing.
+        assert_eq!(g.stale_s, Some(10.0));
+        let rows: Vec<_> = g
+            .partitions
+            .iter()
+            .map(|p| (p.committed, p.end, p.lag, p.status))
+            .collect();
+        assert_eq!(
+            rows,
+            [(Some(1_000), Some(5_000), Some(4_000), Status::Unknown)]
+        );
+        assert_eq!((g.total_lag, g.status), (4_000, Status::Unknown));
         let model = tracker
             .update(&snapshot(t0 + 20_000, 5_000, 1_000, None))
             .unwrap();

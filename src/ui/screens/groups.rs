@@ -126,22 +126,28 @@ impl ListSource for Groups<'_> {
             &g.group_id,
             g.time_lag_s,
         );
+        // Figures of an earlier poll (its coordinator is down) say so, with their age; a group
+        // without any figures shows none, never a lag of 0.
+        let status = match g.stale_s {
+            Some(age) => Span::styled(format!("stale {}", format::seconds(age)), theme.stale),
+            None => Span::styled(g.status.as_str(), judge::status_style(theme, g.status)),
+        };
+        let lag = if g.partitions.is_empty() && g.error.is_some() {
+            num_cell("-".to_string(), theme.muted)
+        } else {
+            let style = match (g.stale_s, g.total_lag) {
+                (Some(_), _) => theme.stale,
+                (None, 0) => theme.muted,
+                (None, _) => theme.text,
+            };
+            num_cell(compact(g.total_lag), style)
+        };
         vec![
             cell(g.group_id.clone()),
-            Line::from(Span::styled(
-                g.status.as_str(),
-                judge::status_style(theme, g.status),
-            )),
+            Line::from(status),
             Line::from(Span::styled(state_label(g.state), state_style)),
             num_cell(g.members.to_string(), theme.text),
-            num_cell(
-                compact(g.total_lag),
-                if g.total_lag > 0 {
-                    theme.text
-                } else {
-                    theme.muted
-                },
-            ),
+            lag,
             num_cell(judge::time_lag(g.time_lag_s, g.time_lag_kind), lag_style),
             Line::from(trend(g, theme)),
             num_cell(judge::opt_rate(g.produce_rate), theme.muted),

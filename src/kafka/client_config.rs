@@ -1,0 +1,59 @@
+//! librdkafka settings for pipetop's one (admin) client.
+
+use rdkafka::ClientConfig;
+
+use crate::config::KafkaConfig;
+
+/// librdkafka settings for the admin client: the user's properties verbatim, then ours.
+pub fn client_config(config: &KafkaConfig) -> ClientConfig {
+    let mut cc = ClientConfig::new();
+    for (key, value) in &config.properties {
+        cc.set(key, value);
+    }
+    cc.set("bootstrap.servers", &config.bootstrap_servers);
+    cc.set("client.id", "pipetop");
+    // A stalled broker (alive, no answers) must cost a fraction of a request timeout, not
+    // librdkafka's own 60 s socket timeout and 30 s connection setup: with these, librdkafka
+    // drops its connection once a request to it times out, so the next Metadata request goes to
+    // a broker that answers (see `fetch_metadata`). A user's own values (above) are kept.
+    // (librdkafka takes no connection setup timeout under 1 s.)
+    let half = (config.request_timeout / 2)
+        .as_millis()
+        .max(1_000)
+        .to_string();
+    for key in ["socket.timeout.ms", "socket.connection.setup.timeout.ms"] {
+        if !config.properties.contains_key(key) {
+            cc.set(key, &half);
+        }
+    }
+    // Without this librdkafka logs every broker disconnect to stderr, on top of our screen.
+    cc.set("log_level", "3");
+    cc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_timeouts_follow_the_request_timeout_unless_set() {
+        let mut config = KafkaConfig {
+            request_timeout: std::time::Duration::from_secs(10),
+            ..KafkaConfig::default()
+        };
+        let cc = client_config(&config);
+        assert_eq!(cc.get("socket.timeout.ms"), Some("5000"));
+        assert_eq!(cc.get("socket.connection.setup.timeout.ms"), Some("5000"));
+        config.request_timeout = std::time::Duration::from_secs(1);
+        config
+            .properties
+            .insert("socket.timeout.ms".into(), "60000".into());
+        let cc = client_config(&config);
+        assert_eq!(
+            cc.get("socket.timeout.ms"),
+            Some("60000"),
+            "the user's value"
+        );
+        assert_eq!(cc.get("socket.connection.setup.timeout.ms"), Some("1000"));
+    }
+}
