@@ -27,6 +27,18 @@ fn pipeline() -> Command {
     Command::new(path)
 }
 
+/// The rows of the consumer-groups panel (the pipeline strip above it lists every pipeline's
+/// group too).
+fn group_rows(screen: &str) -> Vec<&str> {
+    screen
+        .lines()
+        .skip_while(|l| !l.contains("Consumer groups"))
+        .skip(2)
+        .take_while(|l| !l.starts_with('└'))
+        .filter(|l| !l.trim_matches(|c| c == '│' || c == ' ').is_empty())
+        .collect()
+}
+
 #[test]
 fn drill_filter_back_quit_and_the_terminal_is_restored() {
     common::needs!(Kafka, ClickHouse, LoadGenerator, Tmux);
@@ -67,15 +79,12 @@ fn drill_filter_back_quit_and_the_terminal_is_restored() {
     });
 
     tmux.keys(&["/", "^clickhouse_group$", "Enter"]);
-    let screen = tmux.wait_for("/^clickhouse_group$");
-    // The consumer-groups panel (the pipeline strip above it lists every pipeline's group).
-    let groups: Vec<&str> = screen
-        .lines()
-        .skip_while(|l| !l.contains("Consumer groups"))
-        .skip(2)
-        .take_while(|l| !l.starts_with('└'))
-        .filter(|l| !l.trim_matches(|c| c == '│' || c == ' ').is_empty())
-        .collect();
+    // The prompt shows the typed text before Enter is handled: wait for the list itself to
+    // narrow (the prompt's text alone raced the key in CI).
+    let screen = tmux.wait_until("the filter to keep only the match", |screen| {
+        screen.contains("/^clickhouse_group$") && group_rows(screen).len() == 1
+    });
+    let groups = group_rows(&screen);
     assert_eq!(groups.len(), 1, "filter keeps only the match:\n{screen}");
     assert!(groups[0].contains("clickhouse_group"), "{screen}");
     tmux.keys(&["Enter"]);
