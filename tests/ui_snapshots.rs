@@ -894,3 +894,40 @@ fn zoom_keys_are_in_the_hint_bar_and_help_on_chart_views_only() {
     let screen = lines(&draw(&mut app, 160, 48));
     assert!(!screen[47].contains("zoom"), "{:?}", screen[47]);
 }
+
+/// A group whose coordinator did not answer this poll shows its last figures marked stale with
+/// their age, in the pipeline strip as in the groups list: never a fresh-looking status.
+#[test]
+fn a_pipeline_whose_group_was_not_read_this_poll_says_stale_with_its_age() {
+    let (mut session, mut kafka) = fixtures::session();
+    let mut snap = fixtures::kafka_snapshot(fixtures::POLLS);
+    for g in snap
+        .groups
+        .iter_mut()
+        .filter(|g| g.group_id == "orders_enricher")
+    {
+        // What the collector reports for a group whose coordinator is down: no members, no
+        // commits, and why.
+        g.committed.clear();
+        g.members.clear();
+        g.error = Some("coordinator 2 did not answer within 6s".into());
+    }
+    kafka.record(Ok(snap), fixtures::t(fixtures::POLLS));
+    session.ingest(Some(kafka), None);
+    let mut app = fixtures::app_with(
+        Arc::clone(session.model()),
+        fixtures::t(fixtures::POLLS) + std::time::Duration::from_secs(1),
+    );
+    let screen = lines(&draw(&mut app, 160, 48));
+    let strip = screen
+        .iter()
+        .find(|l| l.contains("orders_enricher ▸"))
+        .expect("the pipeline strip lists orders_enricher");
+    assert!(strip.contains("stale 2s"), "{strip}");
+    let listed = screen
+        .iter()
+        .skip_while(|l| !l.contains("Consumer groups"))
+        .find(|l| l.contains("orders_enricher"))
+        .expect("the groups list shows orders_enricher");
+    assert!(listed.contains("stale 2s"), "{listed}");
+}

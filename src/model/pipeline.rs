@@ -20,6 +20,8 @@ pub struct PipelineRow {
     /// False when the group is not in the latest Kafka poll (never consumed, or deleted).
     pub group_found: bool,
     pub status: Option<Status>,
+    /// The group's figures are from an earlier poll (its coordinator is down): their age.
+    pub stale_s: Option<f64>,
     pub lag: Option<u64>,
     pub time_lag_s: Option<f64>,
     pub time_lag_kind: Option<TimeLagKind>,
@@ -76,6 +78,7 @@ fn row(p: &PipelineConfig, kafka: &KafkaModel, clickhouse: &ClickHouseModel) -> 
         tables: p.tables.clone(),
         group_found: group.is_some(),
         status: topic.map(|t| t.status),
+        stale_s: group.and_then(|g| g.stale_s),
         lag: topic.map(|t| t.total_lag),
         time_lag_s: topic.and_then(|t| t.time_lag_s),
         time_lag_kind: topic.map(|t| t.time_lag_kind),

@@ -101,7 +101,7 @@ impl ListSource for Groups<'_> {
             3 => SortKey::Num(g.members as f64),
             4 => SortKey::Num(g.total_lag as f64),
             5 => g.time_lag_s.into(),
-            6 => g.catch_up_s.into(),
+            6 => drain_s(self.0, &g.group_id).into(),
             7 => g.produce_rate.into(),
             8 => g.consume_rate.into(),
             _ => SortKey::Num(g.total_lag as f64),
@@ -149,7 +149,7 @@ impl ListSource for Groups<'_> {
             num_cell(g.members.to_string(), theme.text),
             lag,
             num_cell(judge::time_lag(g.time_lag_s, g.time_lag_kind), lag_style),
-            Line::from(trend(g, theme)),
+            Line::from(trend(g, drain_s(self.0, &g.group_id), theme)),
             num_cell(judge::opt_rate(g.produce_rate), theme.muted),
             num_cell(judge::opt_rate(g.consume_rate), theme.muted),
             lag_sparkline(self.0, &g.group_id, theme),
@@ -162,12 +162,19 @@ impl ListSource for Groups<'_> {
     }
 }
 
-/// Which way the lag is heading, in a word an engineer reads at once.
-pub fn trend(g: &GroupLag, theme: &Theme) -> Span<'static> {
+/// The time to drain the backlog, only when the lag's history supports the rates' estimate
+/// (see `model::projection`): a rate blip alone never shows a number.
+pub fn drain_s(model: &Model, group_id: &str) -> Option<f64> {
+    model.kafka.series.group(group_id).and_then(|s| s.drain_s)
+}
+
+/// Which way the lag is heading, in a word an engineer reads at once; the drain time only when
+/// the history supports it, else "–".
+pub fn trend(g: &GroupLag, drain_s: Option<f64>, theme: &Theme) -> Span<'static> {
     match g.trend {
         Trend::CaughtUp => Span::styled("caught up", theme.muted),
         Trend::CatchingUp => Span::styled(
-            format!("↓ {}", g.catch_up_s.map_or("?".into(), format::seconds)),
+            format!("↓ {}", drain_s.map_or("–".into(), format::seconds)),
             theme.ok,
         ),
         Trend::FallingBehind => Span::styled("↑ behind", theme.warn),
@@ -201,7 +208,7 @@ pub fn detail_panels<'a>(
         )];
     };
     let members = (g.members.clamp(1, 6) as u16) + 3;
-    let summary = summary(g);
+    let summary = summary(g, drain_s(model, group));
     let summary_height = summary.len().min(6) as u16 + 2;
     let mut panels = vec![
         Panel::text(
@@ -230,12 +237,12 @@ pub fn detail_panels<'a>(
 }
 
 /// Short lines, one fact each, so nothing is lost to wrapping on an 80-column terminal.
-fn summary(g: &GroupLag) -> Vec<Line<'static>> {
+fn summary(g: &GroupLag, drain_s: Option<f64>) -> Vec<Line<'static>> {
     let trend = match g.trend {
-        Trend::CatchingUp => format!(
-            "catching up in {}",
-            g.catch_up_s.map_or("?".into(), format::seconds)
-        ),
+        Trend::CatchingUp => match drain_s {
+            Some(s) => format!("catching up in {}", format::seconds(s)),
+            None => "catching up (too early to say when)".to_string(),
+        },
         Trend::FallingBehind => "falling behind".to_string(),
         Trend::Steady => "lag steady".to_string(),
         Trend::CaughtUp => "caught up".to_string(),

@@ -97,12 +97,16 @@ impl ListSource for Pipelines<'_> {
         let p = &self.rows()[i];
         let m = self.0;
         let kafka_polled = m.sources.kafka.last_good_at.is_some();
-        let status = match (p.group_found, p.status) {
+        let status = match (p.group_found, p.stale_s, p.status) {
             // Before the first Kafka poll nothing is known, least of all that the group is missing.
-            (false, _) if !kafka_polled => Span::styled("-", theme.muted),
-            (false, _) => Span::styled("NO GROUP", theme.crit),
-            (true, Some(s)) => Span::styled(s.as_str(), judge::status_style(theme, s)),
-            (true, None) => Span::styled("-", theme.muted),
+            (false, _, _) if !kafka_polled => Span::styled("-", theme.muted),
+            (false, _, _) => Span::styled("NO GROUP", theme.crit),
+            // As in the groups list: an earlier poll's figures say so, with their age.
+            (true, Some(age), _) => {
+                Span::styled(format!("stale {}", format::seconds(age)), theme.stale)
+            }
+            (true, None, Some(s)) => Span::styled(s.as_str(), judge::status_style(theme, s)),
+            (true, None, None) => Span::styled("-", theme.muted),
         };
         let first_table = p.tables.first().cloned().unwrap_or_default();
         let worst = |rule, value: Option<f64>| {
