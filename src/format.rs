@@ -83,6 +83,24 @@ pub fn seconds(s: f64) -> String {
     }
 }
 
+/// A configured duration as people write it: "7d", "12h", "90m", "20s", "1500ms" (the largest
+/// unit that divides it), not "7d0h".
+pub fn whole_duration_ms(ms: i64) -> String {
+    const UNITS: [(i64, &str); 4] = [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1000, "s"),
+    ];
+    UNITS
+        .iter()
+        .find(|(size, _)| ms >= *size && ms % size == 0)
+        .map_or_else(
+            || format!("{ms}ms"),
+            |(size, unit)| format!("{}{unit}", ms / size),
+        )
+}
+
 pub fn rate(per_second: f64) -> String {
     if !per_second.is_finite() {
         return "-".to_string();
@@ -99,6 +117,16 @@ pub fn rate(per_second: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configured_durations_read_as_written() {
+        assert_eq!(whole_duration_ms(604_800_000), "7d");
+        assert_eq!(whole_duration_ms(43_200_000), "12h");
+        assert_eq!(whole_duration_ms(5_400_000), "90m");
+        assert_eq!(whole_duration_ms(20_000), "20s");
+        assert_eq!(whole_duration_ms(1_500), "1500ms");
+        assert_eq!(whole_duration_ms(0), "0ms");
+    }
 
     #[test]
     fn numbers_read_at_a_glance() {

@@ -75,6 +75,34 @@ fn reachable(out: &mut Vec<Observation>, rule: RuleKind, name: &str, source: &So
     !down && source.last_good_at.is_some()
 }
 
+/// How near a group's unread messages are to deletion, and how many were deleted unread.
+fn retention(g: &crate::model::kafka::lag::GroupLag, out: &mut Vec<Observation>) {
+    let r = &g.retention;
+    if let (Some(used), Some(left), Some(limit)) = (r.used, r.left_s, r.retention_ms) {
+        let left = crate::format::seconds(left);
+        let limit = crate::format::whole_duration_ms(limit);
+        obs(
+            out,
+            RuleKind::RetentionRisk,
+            SubjectKind::Group,
+            &g.group_id,
+            used,
+            format!("oldest unread message may be deleted in {left} (retention {limit})"),
+        );
+    }
+    obs(
+        out,
+        RuleKind::MessagesLost,
+        SubjectKind::Group,
+        &g.group_id,
+        r.lost as f64,
+        format!(
+            "{} messages deleted by retention before the group read them",
+            crate::format::thousands(r.lost)
+        ),
+    );
+}
+
 fn kafka(model: &Model, out: &mut Vec<Observation>) {
     let source = &model.sources.kafka;
     if !reachable(out, RuleKind::KafkaUnreachable, "kafka", source) {
@@ -98,6 +126,7 @@ fn kafka(model: &Model, out: &mut Vec<Observation>) {
                 detail,
             );
         }
+        retention(g, out);
         let bad = matches!(g.status, Status::Stop | Status::Stall | Status::Rewind);
         let detail = format!("status {}", g.status.as_str());
         obs(

@@ -46,10 +46,14 @@ pub enum RuleKind {
     ClickHouseUnreachable,
     /// 1 when no Kafka broker answers.
     KafkaUnreachable,
+    /// The age of a group's oldest unread message as a share of its topic's `retention.ms`.
+    RetentionRisk,
+    /// Messages deleted by retention before a group read them (committed below the log start).
+    MessagesLost,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 15] = [
+    pub const ALL: [RuleKind; 17] = [
         RuleKind::ConsumerTimeLag,
         RuleKind::ConsumerStatus,
         RuleKind::FailedInserts,
@@ -65,6 +69,8 @@ impl RuleKind {
         RuleKind::UnderReplicated,
         RuleKind::ClickHouseUnreachable,
         RuleKind::KafkaUnreachable,
+        RuleKind::RetentionRisk,
+        RuleKind::MessagesLost,
     ];
 
     pub fn name(self) -> &'static str {
@@ -84,6 +90,8 @@ impl RuleKind {
             RuleKind::UnderReplicated => "under_replicated",
             RuleKind::ClickHouseUnreachable => "clickhouse_unreachable",
             RuleKind::KafkaUnreachable => "kafka_unreachable",
+            RuleKind::RetentionRisk => "retention_risk",
+            RuleKind::MessagesLost => "messages_lost",
         }
     }
 
@@ -118,6 +126,11 @@ impl RuleKind {
             RuleKind::ClickHouseUnreachable | RuleKind::KafkaUnreachable => {
                 t(None, Some(0.0), secs(0))
             }
+            RuleKind::RetentionRisk => Threshold {
+                inclusive: true,
+                ..t(Some(0.5), Some(0.8), secs(0))
+            },
+            RuleKind::MessagesLost => t(None, Some(0.0), secs(0)),
         }
     }
 
@@ -126,7 +139,7 @@ impl RuleKind {
         match self {
             RuleKind::ConsumerTimeLag | RuleKind::Freshness => Unit::Seconds,
             RuleKind::InsertLatencyP95 | RuleKind::SelectLatencyP95 => Unit::Millis,
-            RuleKind::PartsPressure => Unit::Percent,
+            RuleKind::PartsPressure | RuleKind::RetentionRisk => Unit::Percent,
             RuleKind::ConsumerStatus
             | RuleKind::ClickHouseUnreachable
             | RuleKind::KafkaUnreachable => Unit::Flag,

@@ -25,6 +25,7 @@ use super::snapshot::{
     Committed, Group, GroupLogPartition, KafkaSnapshot, Member, Partition, PhaseTimes,
     RequestCounts, Topic,
 };
+use super::topic_configs::TopicConfigTask;
 use super::types::{
     GroupDescription, GroupListing, GroupOffsets, GroupState, GroupType, Node, OffsetSpec,
     OffsetsBatch, PartitionOffset, TopicPartition,
@@ -51,6 +52,8 @@ pub struct KafkaCollector {
     seen: Option<HashMap<String, u32>>,
     /// The brokers down at the last poll (see `down_brokers`).
     down: BTreeSet<i32>,
+    /// Topic retention settings, read on their own slower cadence (see `topic_configs`).
+    topic_configs: TopicConfigTask,
 }
 
 impl KafkaCollector {
@@ -63,6 +66,7 @@ impl KafkaCollector {
             produce_times: Some(ProduceTimes::default()),
             seen: Some(HashMap::new()),
             down: BTreeSet::new(),
+            topic_configs: TopicConfigTask::new(),
         })
     }
 }
@@ -86,7 +90,17 @@ impl Collector for KafkaCollector {
             Ok((result, times, seen)) => {
                 self.produce_times = Some(times);
                 self.seen = Some(seen);
-                if let Ok(snapshot) = &result {
+                let mut result = result;
+                if let Ok(snapshot) = &mut result {
+                    let topics = snapshot
+                        .topics
+                        .iter()
+                        .filter(|t| !t.internal)
+                        .map(|t| t.name.clone())
+                        .collect();
+                    snapshot.topic_configs =
+                        self.topic_configs
+                            .step(&self.admin, topics, self.config.request_timeout);
                     self.down = snapshot
                         .broker_health
                         .iter()
@@ -376,6 +390,8 @@ fn poll_blocking(
         groups,
         group_log,
         produce_times,
+        // Filled by `KafkaCollector::poll` from its own task (`topic_configs`).
+        topic_configs: Default::default(),
     })
 }
 

@@ -10,5 +10,6 @@ pub mod health;
 pub mod metadata;
 pub mod produce_time;
 pub mod snapshot;
+pub mod topic_configs;
 pub mod types;
 pub mod unlisted;

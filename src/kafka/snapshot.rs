@@ -32,6 +32,9 @@ pub struct KafkaSnapshot {
     pub group_log: Vec<GroupLogPartition>,
     /// The search for old messages' produce times this poll (see `produce_time`).
     pub produce_times: ProduceTimeStats,
+    /// Each topic's retention settings, read every few minutes (see `topic_configs`): shared
+    /// between the snapshots of the polls in between, never copied.
+    pub topic_configs: std::sync::Arc<super::topic_configs::TopicConfigs>,
 }
 
 /// Wall time per phase. DescribeGroups, OffsetFetch followed by the log ends, and the log

@@ -173,7 +173,35 @@ fn kafka(registry: &mut Registry, model: &Model) {
         "consumer_members",
         "Members of the consumer group",
     );
+    let retention_left = float(
+        registry,
+        "consumer_retention_left",
+        "Time until the group's oldest unread message may be deleted by its topic's retention.ms; no sample while unknown or unlimited",
+        Some(Unit::Seconds),
+    );
+    let retention_used = float(
+        registry,
+        "consumer_retention_used_ratio",
+        "Age of the group's oldest unread message as a share of its topic's retention.ms",
+        None,
+    );
+    let lost = int(
+        registry,
+        "consumer_messages_lost",
+        "Messages deleted by retention before the group read them (committed below the log start)",
+    );
     for g in &model.kafka.groups {
+        set_float(
+            &retention_left,
+            vec![("group", g.group_id.clone())],
+            g.retention.left_s,
+        );
+        set_float(
+            &retention_used,
+            vec![("group", g.group_id.clone())],
+            g.retention.used,
+        );
+        set_int(&lost, vec![("group", g.group_id.clone())], g.retention.lost);
         set_int(
             &status,
             vec![("group", g.group_id.clone())],

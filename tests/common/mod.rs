@@ -72,8 +72,16 @@ pub fn kafka_config() -> ClientConfig {
 }
 
 pub async fn create_topic(name: &str, partitions: i32) {
+    create_topic_with(name, partitions, &[]).await;
+}
+
+/// [`create_topic`] with topic configs, e.g. `[("retention.ms", "20000")]`.
+pub async fn create_topic_with(name: &str, partitions: i32, configs: &[(&str, &str)]) {
     let admin: AdminClient<DefaultClientContext> = kafka_config().create().unwrap();
-    let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+    let topic = configs.iter().fold(
+        NewTopic::new(name, partitions, TopicReplication::Fixed(1)),
+        |topic, (key, value)| topic.set(key, value),
+    );
     let results = admin
         .create_topics(
             [&topic],

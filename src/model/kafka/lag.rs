@@ -49,6 +49,8 @@ pub struct GroupLag {
     pub trend: Trend,
     /// The same figures per topic the group consumes.
     pub topic_lags: Vec<TopicLag>,
+    /// How near its unread messages are to deletion by retention, and how many were deleted.
+    pub retention: super::retention::GroupRetention,
 }
 
 /// Whether a group (or topic within it) is gaining on its backlog.
@@ -215,6 +217,7 @@ pub fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -
         catch_up_s: None,
         trend: Trend::Unknown,
         topic_lags: Vec::new(),
+        retention: Default::default(),
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod group_series;
 pub mod history;
 pub mod lag;
+pub mod retention;
 pub mod rollup;
 pub mod status;
 pub mod topics;
@@ -45,6 +46,8 @@ pub struct KafkaModel {
     /// The groups' figures and the brokers answering, poll by poll (charts, sparklines).
     #[serde(skip)]
     pub series: KafkaSeries,
+    /// Each topic's retention settings, as last read (see `kafka::topic_configs`).
+    pub topic_configs: std::sync::Arc<crate::kafka::topic_configs::TopicConfigs>,
 }
 
 impl KafkaModel {
@@ -148,6 +151,21 @@ impl KafkaTracker {
                     .fill(lag, group, old, recommit, now, poll_interval)
             };
             fill_group(lag);
+            let rows = lag.partitions.iter().map(|p| retention::Row {
+                topic: &p.topic,
+                partition: p.partition,
+                committed: p.committed,
+                lag: p.lag,
+                time_lag_s: p.time_lag_s,
+                below_log_start: p.flag == lag::OffsetFlag::BelowLogStart,
+            });
+            lag.retention =
+                retention::of_group(rows, &snapshot.topic_configs, |topic, partition| {
+                    partitions
+                        .get_or_insert_with(|| partition_index(snapshot))
+                        .get(&(topic, partition))?
+                        .start_offset
+                });
             if lag.stale_s.is_some() {
                 // Nothing is judged on data this old: no status, no trend.
                 lag.status = status::Status::Unknown;
@@ -175,6 +193,7 @@ impl KafkaTracker {
             brokers_in_metadata: snapshot.brokers.len(),
             brokers: snapshot.broker_health.clone(),
             series: KafkaSeries::default(),
+            topic_configs: std::sync::Arc::clone(&snapshot.topic_configs),
         };
         let answering = model
             .brokers_known()

@@ -208,7 +208,12 @@ pub fn detail_panels<'a>(
         )];
     };
     let members = (g.members.clamp(1, 6) as u16) + 3;
-    let summary = summary(g, drain_s(model, group));
+    let mut summary = summary(g, drain_s(model, group));
+    // Third, so a short panel never cuts it: it is how long until the backlog becomes data loss.
+    let at = summary.len().min(2);
+    for (i, line) in retention_lines(model, g, theme).into_iter().enumerate() {
+        summary.insert(at + i, line);
+    }
     let summary_height = summary.len().min(6) as u16 + 2;
     let mut panels = vec![
         Panel::text(
@@ -234,6 +239,53 @@ pub fn detail_panels<'a>(
         ),
     ]);
     panels
+}
+
+/// Below this share of its retention the oldest unread message is no news: a week's retention
+/// and a minute of lag need no line.
+const NOTABLE_RETENTION_USED: f64 = 0.1;
+
+/// How near the unread messages are to deletion by retention, and how many were deleted unread;
+/// nothing when the topics' retention is unknown or unlimited and nothing was lost.
+fn retention_lines(model: &Model, g: &GroupLag, theme: &Theme) -> Vec<Line<'static>> {
+    let r = &g.retention;
+    let mut lines = Vec::new();
+    let notable = r.used.is_some_and(|u| u >= NOTABLE_RETENTION_USED);
+    if let (Some(left), Some(used), Some(limit), true) = (r.left_s, r.used, r.retention_ms, notable)
+    {
+        let style = judge::style(
+            model,
+            theme,
+            RuleKind::RetentionRisk,
+            SubjectKind::Group,
+            &g.group_id,
+            Some(used),
+        );
+        let text = if left > 0.0 {
+            format!(
+                "loses data in {} · oldest unread is {:.0}% of retention {}",
+                format::seconds(left),
+                used * 100.0,
+                format::whole_duration_ms(limit)
+            )
+        } else {
+            format!(
+                "losing data now: oldest unread is past retention {}",
+                format::whole_duration_ms(limit)
+            )
+        };
+        lines.push(Line::from(Span::styled(text, style)));
+    }
+    if r.lost > 0 {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{} messages deleted by retention before they were read",
+                thousands(r.lost)
+            ),
+            theme.crit,
+        )));
+    }
+    lines
 }
 
 /// Short lines, one fact each, so nothing is lost to wrapping on an 80-column terminal.

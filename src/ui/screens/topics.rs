@@ -6,7 +6,8 @@ use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
 
 use super::judge;
-use crate::format::{compact, thousands};
+use crate::format::{self, compact, thousands};
+use crate::kafka::topic_configs::TopicConfigs;
 use crate::model::Model;
 use crate::model::kafka::topics::{TopicPartitionView, TopicView};
 use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
@@ -26,7 +27,7 @@ fn kafka_problem(model: &Model) -> Option<String> {
 pub fn list_panel(model: &Model) -> Panel<'_> {
     Panel::list(
         "Topics",
-        Topics(&model.kafka.topics),
+        Topics(&model.kafka.topics, &model.kafka.topic_configs),
         Constraint::Fill(1),
         "no topics",
     )
@@ -34,7 +35,23 @@ pub fn list_panel(model: &Model) -> Panel<'_> {
     .from_source(Source::Kafka)
 }
 
-struct Topics<'a>(&'a [TopicView]);
+/// A topic's retention in a word: "7d", "compact", "7d+compact", "unlimited", or "-" before
+/// its settings are read (or when pipetop may not read them).
+pub fn retention_label(configs: &TopicConfigs, topic: &str) -> String {
+    let Some(r) = configs.topics.get(topic) else {
+        return "-".to_string();
+    };
+    let time = r.retention_ms.map(format::whole_duration_ms);
+    match (r.delete, r.compact, time) {
+        (true, false, Some(t)) => t,
+        (true, true, Some(t)) => format!("{t}+cmp"),
+        (false, true, _) => "compact".to_string(),
+        (true, _, None) => "unlimited".to_string(),
+        (false, false, _) => "-".to_string(),
+    }
+}
+
+struct Topics<'a>(&'a [TopicView], &'a TopicConfigs);
 
 const TOPIC_COLUMNS: &[Column] = &[
     Column::text("TOPIC", Constraint::Fill(3)),
@@ -43,6 +60,7 @@ const TOPIC_COLUMNS: &[Column] = &[
     Column::num("UNDER-REPL", Constraint::Length(10)),
     Column::num("NO LEADER", Constraint::Length(9)),
     Column::num("MESSAGES", Constraint::Length(10)).from_width(90),
+    Column::num("RETENTION", Constraint::Length(9)).from_width(100),
 ];
 
 impl ListSource for Topics<'_> {
@@ -66,7 +84,14 @@ impl ListSource for Topics<'_> {
             2 => t.produce_rate.into(),
             3 => SortKey::Num(t.under_replicated as f64),
             4 => SortKey::Num(t.leaderless as f64),
-            _ => SortKey::Num(t.messages as f64),
+            5 => SortKey::Num(t.messages as f64),
+            _ => self
+                .1
+                .topics
+                .get(&t.name)
+                .and_then(|r| r.time_limit_ms())
+                .map(|ms| ms as f64)
+                .into(),
         }
     }
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
@@ -83,6 +108,7 @@ impl ListSource for Topics<'_> {
             num_cell(count(t.under_replicated), theme.crit),
             num_cell(count(t.leaderless), theme.crit),
             num_cell(compact(t.messages), theme.text),
+            num_cell(retention_label(self.1, &t.name), theme.muted),
         ]
     }
     fn open(&self, i: usize) -> Option<View> {
@@ -97,10 +123,11 @@ pub fn detail_panels<'a>(model: &'a Model, topic: &str) -> Vec<Panel<'a>> {
         Some(t) => vec![
             Panel::list(
                 format!(
-                    "{} · {} partitions · {}",
+                    "{} · {} partitions · {} · retention {}",
                     t.name,
                     t.partitions.len(),
-                    judge::opt_rate(t.produce_rate)
+                    judge::opt_rate(t.produce_rate),
+                    retention_label(&model.kafka.topic_configs, &t.name)
                 ),
                 Partitions(&t.partitions),
                 Constraint::Fill(1),

@@ -1,0 +1,250 @@
+//! Each topic's retention settings (`cleanup.policy`, `retention.ms`, `retention.bytes`), read
+//! with DescribeConfigs on a slow cadence: they change rarely, and one request per poll for every
+//! topic would be load for nothing. A topic that appears between two reads is read at the next
+//! poll (at most every [`NEW_TOPIC_RETRY`]).
+//!
+//! What a retention setting means for a consumer (how long until its oldest unconsumed message
+//! may be deleted) is derived in `model::kafka::retention`.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminOptions, ResourceSpecifier};
+use serde::Serialize;
+
+use super::admin::Admin;
+
+/// How often every watched topic's configs are read again.
+pub const REFRESH: Duration = Duration::from_secs(300);
+/// How soon a topic that was not read yet (new, or its read failed) is tried again.
+pub const NEW_TOPIC_RETRY: Duration = Duration::from_secs(30);
+/// Topics per DescribeConfigs request: one request is answered by one broker, so a cluster of
+/// thousands of topics is read in a few requests, none of them huge.
+const BATCH: usize = 500;
+
+/// The retention settings of the topics read so far, and how fresh they are.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TopicConfigs {
+    /// When the last read finished (unix ms); None before the first.
+    pub read_at_ms: Option<i64>,
+    /// Why the last read failed, when it did; the settings read before stay.
+    pub error: Option<String>,
+    pub topics: BTreeMap<String, Retention>,
+}
+
+/// One topic's retention, as the brokers apply it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Retention {
+    /// `cleanup.policy` includes `delete`: old segments are deleted by time or size.
+    pub delete: bool,
+    /// `cleanup.policy` includes `compact`.
+    pub compact: bool,
+    /// `retention.ms`; None when unlimited (-1).
+    pub retention_ms: Option<i64>,
+    /// `retention.bytes` per partition; None when unlimited (-1).
+    pub retention_bytes: Option<i64>,
+}
+
+impl Retention {
+    /// The age after which a message may be deleted, when time-based deletion applies.
+    pub fn time_limit_ms(&self) -> Option<i64> {
+        self.retention_ms.filter(|_| self.delete)
+    }
+
+    /// Reads the settings from a topic's config entries; None when the answer holds none of them
+    /// (the broker returns an empty resource where pipetop may not DESCRIBE_CONFIGS it).
+    fn from_entries<'a>(mut value: impl FnMut(&str) -> Option<&'a str>) -> Option<Retention> {
+        let policy = value("cleanup.policy")?;
+        let limit = |v: Option<&str>| {
+            v.and_then(|v| v.trim().parse::<i64>().ok())
+                .filter(|v| *v >= 0)
+        };
+        Some(Retention {
+            delete: policy.split(',').any(|p| p.trim() == "delete"),
+            compact: policy.split(',').any(|p| p.trim() == "compact"),
+            retention_ms: limit(value("retention.ms")),
+            retention_bytes: limit(value("retention.bytes")),
+        })
+    }
+}
+
+/// The collector's reader: what was read, and when to read again.
+#[derive(Debug, Default)]
+pub struct TopicConfigReader {
+    configs: std::sync::Arc<TopicConfigs>,
+    next_full_read: Option<Instant>,
+    next_new_topic_read: Option<Instant>,
+}
+
+impl TopicConfigReader {
+    /// The settings as last read, for this poll's snapshot (shared, not copied).
+    pub fn current(&self) -> std::sync::Arc<TopicConfigs> {
+        std::sync::Arc::clone(&self.configs)
+    }
+
+    /// Reads the configs of `topics` when the cadence says so: all of them every [`REFRESH`],
+    /// the ones never read every [`NEW_TOPIC_RETRY`]. Blocking (run on the blocking pool).
+    /// Returns the number of requests sent.
+    pub fn refresh(
+        &mut self,
+        admin: &Admin,
+        topics: &[&str],
+        timeout: Duration,
+        now_ms: i64,
+    ) -> u32 {
+        let now = Instant::now();
+        let full = self.next_full_read.is_none_or(|at| now >= at);
+        let wanted: Vec<&str> = if full {
+            topics.to_vec()
+        } else if self.next_new_topic_read.is_none_or(|at| now >= at) {
+            topics
+                .iter()
+                .copied()
+                .filter(|t| !self.configs.topics.contains_key(*t))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if wanted.is_empty() {
+            return 0;
+        }
+        let mut next = (*self.configs).clone();
+        if full {
+            // Deleted topics go; the ones read now come back below.
+            next.topics
+                .retain(|name, _| topics.contains(&name.as_str()));
+        }
+        let mut requests = 0;
+        let mut failure = None;
+        for batch in wanted.chunks(BATCH) {
+            requests += 1;
+            match describe(admin, batch, timeout) {
+                Ok(read) => next.topics.extend(read),
+                Err(e) => failure = Some(e),
+            }
+        }
+        next.read_at_ms = Some(now_ms);
+        next.error = failure;
+        if full && next.error.is_none() {
+            self.next_full_read = Some(now + REFRESH);
+        } else if full {
+            // A failed full read is tried again soon, not in five minutes.
+            self.next_full_read = Some(now + NEW_TOPIC_RETRY);
+        }
+        self.next_new_topic_read = Some(now + NEW_TOPIC_RETRY);
+        self.configs = std::sync::Arc::new(next);
+        requests
+    }
+}
+
+/// Runs the reader off the poll: a read that waits on a slow broker never delays the offsets.
+/// Each poll hands in the topics it saw and gets the settings as last read.
+#[derive(Debug, Default)]
+pub struct TopicConfigTask {
+    idle: Option<TopicConfigReader>,
+    running: Option<tokio::task::JoinHandle<TopicConfigReader>>,
+    last: std::sync::Arc<TopicConfigs>,
+}
+
+impl TopicConfigTask {
+    pub fn new() -> TopicConfigTask {
+        TopicConfigTask {
+            idle: Some(TopicConfigReader::default()),
+            running: None,
+            last: std::sync::Arc::default(),
+        }
+    }
+
+    /// Collects a finished read, starts the next one when one is due, and returns the settings
+    /// as last read. Must be called on a tokio runtime.
+    pub fn step(
+        &mut self,
+        admin: &std::sync::Arc<Admin>,
+        topics: Vec<String>,
+        timeout: Duration,
+    ) -> std::sync::Arc<TopicConfigs> {
+        if self.running.as_ref().is_some_and(|t| t.is_finished())
+            && let Some(task) = self.running.take()
+        {
+            // A read that panicked starts over from nothing rather than never again.
+            let reader = futures::FutureExt::now_or_never(task)
+                .and_then(Result::ok)
+                .unwrap_or_default();
+            self.last = reader.current();
+            self.idle = Some(reader);
+        }
+        if let Some(mut reader) = self.idle.take() {
+            let admin = std::sync::Arc::clone(admin);
+            self.running = Some(tokio::task::spawn_blocking(move || {
+                let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+                let now_ms = crate::time::unix_ms(std::time::SystemTime::now());
+                reader.refresh(&admin, &names, timeout, now_ms);
+                reader
+            }));
+        }
+        std::sync::Arc::clone(&self.last)
+    }
+}
+
+/// One DescribeConfigs request for `topics`.
+fn describe(
+    admin: &Admin,
+    topics: &[&str],
+    timeout: Duration,
+) -> Result<Vec<(String, Retention)>, String> {
+    let specifiers: Vec<ResourceSpecifier> =
+        topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
+    let options = AdminOptions::new().request_timeout(Some(timeout));
+    let answer =
+        futures::executor::block_on(admin.client().describe_configs(&specifiers, &options))
+            .map_err(|e| format!("DescribeConfigs (topic retention): {e}"))?;
+    Ok(answer
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter_map(|resource| {
+            let rdkafka::admin::OwnedResourceSpecifier::Topic(name) = &resource.specifier else {
+                return None;
+            };
+            let entries = resource.entry_map();
+            let retention =
+                Retention::from_entries(|key| entries.get(key).and_then(|e| e.value.as_deref()))?;
+            Some((name.clone(), retention))
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(entries: &[(&'static str, &'static str)]) -> Option<Retention> {
+        Retention::from_entries(|key| entries.iter().find(|(k, _)| *k == key).map(|(_, v)| *v))
+    }
+
+    #[test]
+    fn settings_are_read_as_the_brokers_apply_them() {
+        let week = read(&[
+            ("cleanup.policy", "delete"),
+            ("retention.ms", "604800000"),
+            ("retention.bytes", "-1"),
+        ])
+        .unwrap();
+        assert_eq!(week.time_limit_ms(), Some(604_800_000));
+        assert_eq!(week.retention_bytes, None);
+        let compacted = read(&[("cleanup.policy", "compact"), ("retention.ms", "1000")]).unwrap();
+        assert!(compacted.compact);
+        assert_eq!(
+            compacted.time_limit_ms(),
+            None,
+            "compaction deletes no old offsets"
+        );
+        let both = read(&[
+            ("cleanup.policy", "compact, delete"),
+            ("retention.ms", "1000"),
+        ]);
+        assert_eq!(both.unwrap().time_limit_ms(), Some(1000));
+        let forever = read(&[("cleanup.policy", "delete"), ("retention.ms", "-1")]).unwrap();
+        assert_eq!(forever.time_limit_ms(), None);
+        assert_eq!(read(&[]), None, "an empty answer is unknown, not unlimited");
+    }
+}
