@@ -46,10 +46,18 @@ pub enum RuleKind {
     ClickHouseUnreachable,
     /// 1 when no Kafka broker answers.
     KafkaUnreachable,
+    /// 1 when a table's replica on some host is read-only (inserts into it fail).
+    ReadonlyReplica,
+    /// Seconds a table's replica is behind (`absolute_delay`), the worst host's.
+    ReplicaDelay,
+    /// Replication queue entries of a table tried more than 100 times or older than 10 minutes.
+    ReplicationQueueStuck,
+    /// 1 when a host has lost its ZooKeeper/Keeper session.
+    KeeperSession,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 15] = [
+    pub const ALL: [RuleKind; 19] = [
         RuleKind::ConsumerTimeLag,
         RuleKind::ConsumerStatus,
         RuleKind::FailedInserts,
@@ -65,6 +73,10 @@ impl RuleKind {
         RuleKind::UnderReplicated,
         RuleKind::ClickHouseUnreachable,
         RuleKind::KafkaUnreachable,
+        RuleKind::ReadonlyReplica,
+        RuleKind::ReplicaDelay,
+        RuleKind::ReplicationQueueStuck,
+        RuleKind::KeeperSession,
     ];
 
     pub fn name(self) -> &'static str {
@@ -84,6 +96,10 @@ impl RuleKind {
             RuleKind::UnderReplicated => "under_replicated",
             RuleKind::ClickHouseUnreachable => "clickhouse_unreachable",
             RuleKind::KafkaUnreachable => "kafka_unreachable",
+            RuleKind::ReadonlyReplica => "readonly_replica",
+            RuleKind::ReplicaDelay => "replica_delay",
+            RuleKind::ReplicationQueueStuck => "replication_queue_stuck",
+            RuleKind::KeeperSession => "keeper_session",
         }
     }
 
@@ -118,18 +134,25 @@ impl RuleKind {
             RuleKind::ClickHouseUnreachable | RuleKind::KafkaUnreachable => {
                 t(None, Some(0.0), secs(0))
             }
+            RuleKind::ReadonlyReplica | RuleKind::KeeperSession => t(None, Some(0.0), secs(0)),
+            RuleKind::ReplicaDelay => t(Some(60.0), Some(300.0), secs(0)),
+            RuleKind::ReplicationQueueStuck => t(Some(0.0), None, secs(0)),
         }
     }
 
     /// How a value of this rule reads on screen.
     pub fn unit(self) -> Unit {
         match self {
-            RuleKind::ConsumerTimeLag | RuleKind::Freshness => Unit::Seconds,
+            RuleKind::ConsumerTimeLag | RuleKind::Freshness | RuleKind::ReplicaDelay => {
+                Unit::Seconds
+            }
             RuleKind::InsertLatencyP95 | RuleKind::SelectLatencyP95 => Unit::Millis,
             RuleKind::PartsPressure => Unit::Percent,
             RuleKind::ConsumerStatus
             | RuleKind::ClickHouseUnreachable
-            | RuleKind::KafkaUnreachable => Unit::Flag,
+            | RuleKind::KafkaUnreachable
+            | RuleKind::ReadonlyReplica
+            | RuleKind::KeeperSession => Unit::Flag,
             _ => Unit::Count,
         }
     }
@@ -467,6 +490,14 @@ mod tests {
         );
         let failed = RuleKind::FailedInserts.default_threshold();
         assert_eq!((failed.warn, failed.crit), (Some(0.0), Some(100.0)));
+        let delay = RuleKind::ReplicaDelay.default_threshold();
+        assert_eq!((delay.warn, delay.crit), (Some(60.0), Some(300.0)));
+        for flag in [RuleKind::ReadonlyReplica, RuleKind::KeeperSession] {
+            let t = flag.default_threshold();
+            assert_eq!((t.warn, t.crit), (None, Some(0.0)), "{flag}");
+        }
+        let stuck = RuleKind::ReplicationQueueStuck.default_threshold();
+        assert_eq!((stuck.warn, stuck.crit), (Some(0.0), None));
     }
 
     #[test]
