@@ -95,3 +95,81 @@ impl Replication {
 pub fn qualified(database: &str, table: &str) -> String {
     format!("{database}.{table}")
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::alerts::RuleSet;
+    use crate::clickhouse::replication::{KeeperSession, Replica};
+    use crate::clickhouse::snapshot::Section;
+    use crate::model::clickhouse::ClickHouseTracker;
+    use crate::model::clickhouse::tests::{host, ok, snapshot};
+
+    fn replica(table: &str, readonly: bool, delay: u64, queue: u64) -> Replica {
+        Replica {
+            database: "db".into(),
+            table: table.into(),
+            replica_name: "r".into(),
+            is_readonly: readonly,
+            is_session_expired: readonly,
+            absolute_delay_s: delay,
+            queue_size: queue,
+            inserts_in_queue: queue,
+            merges_in_queue: 0,
+            log_gap: 0,
+            total_replicas: 2,
+            active_replicas: 2,
+            zookeeper_exception: None,
+        }
+    }
+
+    #[test]
+    fn replicas_rank_read_only_then_delay_and_count_per_host() {
+        let mut a = host("a", vec![]);
+        a.replicas = ok(vec![
+            replica("t1", false, 0, 0),
+            replica("t2", false, 90, 4),
+        ]);
+        a.keeper = ok(KeeperSession {
+            source: "system.zookeeper".into(),
+            connected: true,
+            address: None,
+            error: None,
+        });
+        let mut b = host("b", vec![]);
+        b.replicas = ok(vec![replica("t1", true, 5, 1)]);
+        let mut c = host("c", vec![]);
+        c.replicas = Section::Failed {
+            error: "Code: 999. Coordination::Exception: Connection loss".into(),
+        };
+        let model =
+            ClickHouseTracker::default().update(&snapshot(vec![a, b, c], 0), &RuleSet::default());
+        let r = &model.replication;
+        let order: Vec<(&str, &str)> = r
+            .replicas
+            .rows
+            .iter()
+            .map(|r| (r.host.as_str(), r.item.table.as_str()))
+            .collect();
+        assert_eq!(order, [("b", "t1"), ("a", "t2"), ("a", "t1")]);
+        assert_eq!(
+            r.replicas.problem.as_deref(),
+            Some("c: Code: 999. Coordination::Exception: Connection loss")
+        );
+        let t1: Vec<&str> = r
+            .replicas_of("db.t1")
+            .iter()
+            .map(|r| r.host.as_str())
+            .collect();
+        assert_eq!(t1, ["b", "a"]);
+        let readonly: Vec<Option<u64>> = model.hosts.iter().map(|h| h.readonly_replicas).collect();
+        assert_eq!(readonly, [Some(0), Some(1), None], "c could not say");
+        assert!(r.keeper[0].session.as_ref().is_some_and(|s| s.connected));
+        assert_eq!(r.keeper[1].session, None);
+        assert!(
+            r.keeper[1]
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("ZooKeeper"))
+        );
+    }
+}
