@@ -20,6 +20,9 @@ const SECTIONS: &[&str] = &[
     "insert_counters",
     "kafka_consumers",
     "errors",
+    "replicas",
+    "replication_queue",
+    "keeper",
 ];
 
 #[test]

@@ -237,6 +237,29 @@ fn events() {
     snapshot_sizes("events", || at("events"));
 }
 
+/// The replicated pair (fixtures/replication.rs): `:replicas`, a replicated table's drill-down
+/// with its replicas, and the overview's line per host.
+#[test]
+fn replicas() {
+    let replicated =
+        || fixtures::app_with(fixtures::replication::replicated_model(), fixtures::now());
+    snapshot_sizes("replicas", || {
+        let mut app = replicated();
+        command(&mut app, "replicas");
+        app
+    });
+    snapshot_sizes("replicas_table_detail", || {
+        let mut app = replicated();
+        command(&mut app, "replicas");
+        open_where(
+            &mut app,
+            |v| matches!(v, View::Table { table, .. } if table == "events"),
+        );
+        app
+    });
+    snapshot_sizes("replicas_overview", replicated);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Overlays, prompts, states
 

@@ -268,6 +268,7 @@ fn clickhouse(model: &Model, now_unix_s: i64, window_s: u64, out: &mut Vec<Obser
             );
         }
     }
+    replication(model, out);
     let activity = &model.clickhouse.activity;
     for host in &activity.latency {
         if let Some(select) = host
@@ -308,6 +309,85 @@ fn clickhouse(model: &Model, now_unix_s: i64, window_s: u64, out: &mut Vec<Obser
             recent as f64,
             detail,
         );
+    }
+}
+
+/// Replicas are judged per table (`database.table`, so the alert drills into the table and its
+/// replicas), the worst host standing for it; Keeper sessions per host.
+fn replication(model: &Model, out: &mut Vec<Observation>) {
+    use crate::clickhouse::replication::{STUCK_AGE_S, STUCK_TRIES};
+    let replication = &model.clickhouse.replication;
+    for r in &replication.replicas.rows {
+        let (host, replica) = (&r.host, &r.item);
+        let table = format!("{}.{}", replica.database, replica.table);
+        let why = match (&replica.zookeeper_exception, replica.is_session_expired) {
+            (Some(e), _) => format!(": {e}"),
+            (None, true) => ": ZooKeeper session expired".to_string(),
+            (None, false) => String::new(),
+        };
+        obs(
+            out,
+            RuleKind::ReadonlyReplica,
+            SubjectKind::Table,
+            &table,
+            f64::from(u8::from(replica.is_readonly)),
+            format!(
+                "read-only on {host} (replica {}){why}",
+                replica.replica_name
+            ),
+        );
+        obs(
+            out,
+            RuleKind::ReplicaDelay,
+            SubjectKind::Table,
+            &table,
+            replica.absolute_delay_s as f64,
+            format!(
+                "{}s behind on {host} (replica {}), {} in its queue",
+                replica.absolute_delay_s, replica.replica_name, replica.queue_size
+            ),
+        );
+    }
+    for q in &replication.queues.rows {
+        let queue = &q.item;
+        let table = format!("{}.{}", queue.database, queue.table);
+        let worst = &queue.worst;
+        let mut detail = format!(
+            "{} of {} entries on {} tried > {STUCK_TRIES} times or older than {}; worst {} {} tried {} times",
+            queue.stuck,
+            queue.entries,
+            q.host,
+            crate::time::short_duration(std::time::Duration::from_secs(STUCK_AGE_S)),
+            worst.kind,
+            worst.new_part_name,
+            worst.num_tries
+        );
+        if !worst.last_exception.is_empty() {
+            detail.push_str(&format!(": {}", worst.last_exception));
+        }
+        if let Some(p) = &worst.postpone_reason {
+            detail.push_str(&format!(" (postponed: {p})"));
+        }
+        obs(
+            out,
+            RuleKind::ReplicationQueueStuck,
+            SubjectKind::Table,
+            &table,
+            queue.stuck as f64,
+            detail,
+        );
+    }
+    for k in &replication.keeper {
+        if let Some(session) = &k.session {
+            obs(
+                out,
+                RuleKind::KeeperSession,
+                SubjectKind::Server,
+                &k.host,
+                f64::from(u8::from(!session.connected)),
+                session.error.clone().unwrap_or_default(),
+            );
+        }
     }
 }
 

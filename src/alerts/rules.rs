@@ -50,10 +50,18 @@ pub enum RuleKind {
     RetentionRisk,
     /// Messages deleted by retention before a group read them (committed below the log start).
     MessagesLost,
+    /// 1 when a table's replica on some host is read-only (inserts into it fail).
+    ReadonlyReplica,
+    /// Seconds a table's replica is behind (`absolute_delay`), the worst host's.
+    ReplicaDelay,
+    /// Replication queue entries of a table tried more than 100 times or older than 10 minutes.
+    ReplicationQueueStuck,
+    /// 1 when a host has lost its ZooKeeper/Keeper session.
+    KeeperSession,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 17] = [
+    pub const ALL: [RuleKind; 21] = [
         RuleKind::ConsumerTimeLag,
         RuleKind::ConsumerStatus,
         RuleKind::FailedInserts,
@@ -71,6 +79,10 @@ impl RuleKind {
         RuleKind::KafkaUnreachable,
         RuleKind::RetentionRisk,
         RuleKind::MessagesLost,
+        RuleKind::ReadonlyReplica,
+        RuleKind::ReplicaDelay,
+        RuleKind::ReplicationQueueStuck,
+        RuleKind::KeeperSession,
     ];
 
     pub fn name(self) -> &'static str {
@@ -92,6 +104,10 @@ impl RuleKind {
             RuleKind::KafkaUnreachable => "kafka_unreachable",
             RuleKind::RetentionRisk => "retention_risk",
             RuleKind::MessagesLost => "messages_lost",
+            RuleKind::ReadonlyReplica => "readonly_replica",
+            RuleKind::ReplicaDelay => "replica_delay",
+            RuleKind::ReplicationQueueStuck => "replication_queue_stuck",
+            RuleKind::KeeperSession => "keeper_session",
         }
     }
 
@@ -131,18 +147,25 @@ impl RuleKind {
                 ..t(Some(0.5), Some(0.8), secs(0))
             },
             RuleKind::MessagesLost => t(None, Some(0.0), secs(0)),
+            RuleKind::ReadonlyReplica | RuleKind::KeeperSession => t(None, Some(0.0), secs(0)),
+            RuleKind::ReplicaDelay => t(Some(60.0), Some(300.0), secs(0)),
+            RuleKind::ReplicationQueueStuck => t(Some(0.0), None, secs(0)),
         }
     }
 
     /// How a value of this rule reads on screen.
     pub fn unit(self) -> Unit {
         match self {
-            RuleKind::ConsumerTimeLag | RuleKind::Freshness => Unit::Seconds,
+            RuleKind::ConsumerTimeLag | RuleKind::Freshness | RuleKind::ReplicaDelay => {
+                Unit::Seconds
+            }
             RuleKind::InsertLatencyP95 | RuleKind::SelectLatencyP95 => Unit::Millis,
             RuleKind::PartsPressure | RuleKind::RetentionRisk => Unit::Percent,
             RuleKind::ConsumerStatus
             | RuleKind::ClickHouseUnreachable
-            | RuleKind::KafkaUnreachable => Unit::Flag,
+            | RuleKind::KafkaUnreachable
+            | RuleKind::ReadonlyReplica
+            | RuleKind::KeeperSession => Unit::Flag,
             _ => Unit::Count,
         }
     }
@@ -480,6 +503,14 @@ mod tests {
         );
         let failed = RuleKind::FailedInserts.default_threshold();
         assert_eq!((failed.warn, failed.crit), (Some(0.0), Some(100.0)));
+        let delay = RuleKind::ReplicaDelay.default_threshold();
+        assert_eq!((delay.warn, delay.crit), (Some(60.0), Some(300.0)));
+        for flag in [RuleKind::ReadonlyReplica, RuleKind::KeeperSession] {
+            let t = flag.default_threshold();
+            assert_eq!((t.warn, t.crit), (None, Some(0.0)), "{flag}");
+        }
+        let stuck = RuleKind::ReplicationQueueStuck.default_threshold();
+        assert_eq!((stuck.warn, stuck.crit), (Some(0.0), None));
     }
 
     #[test]

@@ -53,6 +53,10 @@ pub const PROBED_TABLES: &[&str] = &[
     "tables",
     "kafka_consumers",
     "errors",
+    "replicas",
+    "replication_queue",
+    "zookeeper",
+    "zookeeper_connection",
 ];
 
 /// A system table or column some section needs, with the first release that has it.
@@ -85,6 +89,25 @@ pub mod features {
         table: "errors",
         column: None,
         since: Version::new(20, 11),
+        configurable: false,
+    };
+    pub const REPLICAS: Feature = Feature {
+        table: "replicas",
+        column: None,
+        since: Version::new(1, 1),
+        configurable: false,
+    };
+    pub const REPLICATION_QUEUE: Feature = Feature {
+        table: "replication_queue",
+        column: None,
+        since: Version::new(1, 1),
+        configurable: false,
+    };
+    /// `system.replicas.zookeeper_exception` (ClickHouse PR 9138, released in 20.3).
+    pub const ZOOKEEPER_EXCEPTION: Feature = Feature {
+        table: "replicas",
+        column: Some("zookeeper_exception"),
+        since: Version::new(20, 3),
         configurable: false,
     };
     pub const QUERY_LOG: Feature = Feature {

@@ -7,11 +7,12 @@ use std::time::{Duration, Instant, SystemTime};
 use clickhouse::Row;
 use serde::Deserialize;
 
-use super::capabilities::Capabilities;
+use super::capabilities::{Capabilities, features};
 use super::client::{ChClient, ChError};
 use super::sections::freshness::Shape;
 use super::sections::{
     Ctx, SectionId, TableFilter, activity, errors, freshness, kafka_engine, parts, query_log,
+    replication,
 };
 use super::snapshot::{HostSnapshot, PartsFocus, ServerInfo};
 use crate::config::{ClickHouseConfig, WatchedTable};
@@ -93,6 +94,7 @@ impl HostCollector {
             ((tables, partitions), thresholds, detached_parts, errors),
             (merges, mutations, insert_counters, kafka_consumers),
             ((inserts, failed_inserts), (latency, slow_queries), focused_parts),
+            (replicas, replication_queue, keeper),
             freshness,
         ) =
             tokio::join!(
@@ -122,6 +124,13 @@ impl HostCollector {
                                 None => None,
                             }
                         },
+                    )
+                },
+                async {
+                    tokio::join!(
+                        replication::replicas(client, &ctx),
+                        replication::queue(client, &ctx),
+                        replication::keeper(client, &ctx),
                     )
                 },
                 futures::future::join_all(watched.iter().map(|w| {
@@ -161,6 +170,10 @@ impl HostCollector {
             freshness,
             errors,
             focused_parts,
+            replicas,
+            replication_queue,
+            keeper,
+            zookeeper_exception_missing: ctx.caps.missing(features::ZOOKEEPER_EXCEPTION),
         };
         // It answered who it is, then nothing (stopped, killed or cut off mid-poll): that is a
         // host that is down now, not one whose every figure happens to have failed. Shown as

@@ -4,6 +4,7 @@ pub mod collector;
 pub mod engine_settings;
 pub mod host;
 pub mod identifier;
+pub mod replication;
 pub mod response_cap;
 pub mod section_id;
 pub mod sections;

@@ -24,10 +24,13 @@ pub enum SectionId {
     Errors,
     /// The parts of the partition the UI drilled into (on demand).
     FocusedParts,
+    Replicas,
+    ReplicationQueue,
+    Keeper,
 }
 
 impl SectionId {
-    pub const ALL: [SectionId; 15] = [
+    pub const ALL: [SectionId; 18] = [
         SectionId::Tables,
         SectionId::Partitions,
         SectionId::Thresholds,
@@ -43,6 +46,9 @@ impl SectionId {
         SectionId::Freshness,
         SectionId::Errors,
         SectionId::FocusedParts,
+        SectionId::Replicas,
+        SectionId::ReplicationQueue,
+        SectionId::Keeper,
     ];
 
     /// The name in the config file and the snapshot (snake_case, as serde spells it).
@@ -63,6 +69,9 @@ impl SectionId {
             SectionId::Freshness => "freshness",
             SectionId::Errors => "errors",
             SectionId::FocusedParts => "focused_parts",
+            SectionId::Replicas => "replicas",
+            SectionId::ReplicationQueue => "replication_queue",
+            SectionId::Keeper => "keeper",
         }
     }
 }

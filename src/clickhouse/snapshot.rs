@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::replication::{KeeperSession, Replica, ReplicationQueue};
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ClickHouseSnapshot {
     pub taken_at_ms: i64,
@@ -72,6 +74,14 @@ pub struct HostSnapshot {
     pub errors: Section<Vec<ServerError>>,
     /// The parts of the partition the UI drilled into, when it names one for this host.
     pub focused_parts: Option<FocusedParts>,
+    /// This host's replica of each replicated table (system.replicas).
+    pub replicas: Section<Vec<Replica>>,
+    /// Its replication queue per table, the most stuck first.
+    pub replication_queue: Section<Vec<ReplicationQueue>>,
+    /// Its ZooKeeper/Keeper session.
+    pub keeper: Section<KeeperSession>,
+    /// Why `replicas` carry no `zookeeper_exception` (the server has no such column), if so.
+    pub zookeeper_exception_missing: Option<String>,
 }
 
 impl HostSnapshot {
@@ -91,6 +101,9 @@ impl HostSnapshot {
             self.insert_counters.error(),
             self.kafka_consumers.error(),
             self.errors.error(),
+            self.replicas.error(),
+            self.replication_queue.error(),
+            self.keeper.error(),
         ]
         .into_iter()
         .chain(self.freshness.iter().map(|f| f.result.error()))
@@ -133,6 +146,15 @@ impl<T> Section<T> {
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Section<U> {
         match self {
             Section::Ok { data } => Section::Ok { data: f(data) },
+            Section::Unavailable { reason } => Section::Unavailable { reason },
+            Section::Failed { error } => Section::Failed { error },
+        }
+    }
+
+    /// The data turned into another section (which may say it has none).
+    pub fn and_then<U>(self, f: impl FnOnce(T) -> Section<U>) -> Section<U> {
+        match self {
+            Section::Ok { data } => f(data),
             Section::Unavailable { reason } => Section::Unavailable { reason },
             Section::Failed { error } => Section::Failed { error },
         }

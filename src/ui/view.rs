@@ -35,6 +35,8 @@ pub enum View {
     Errors,
     Alerts,
     Events,
+    /// Replicas of every replicated table, the replication queues, the Keeper sessions.
+    Replicas,
 }
 
 /// How far back the drill-down charts reach; `z` / `Z` step through them.
@@ -101,6 +103,7 @@ pub const COMMANDS: &[(&str, View)] = &[
     ("errors", View::Errors),
     ("alerts", View::Alerts),
     ("events", View::Events),
+    ("replicas", View::Replicas),
 ];
 
 impl View {
@@ -123,6 +126,7 @@ impl View {
             View::Errors => "server errors".into(),
             View::Alerts => "alerts".into(),
             View::Events => "events".into(),
+            View::Replicas => "replicas".into(),
         }
     }
 }

@@ -26,6 +26,10 @@ pub const KAFKA: &str = "127.0.0.1:9092";
 pub const FAULT_KAFKA: &str = "127.0.0.1:29092";
 pub const CLICKHOUSE: &str = "http://127.0.0.1:8123";
 pub const LEGACY_CLICKHOUSE: &str = "http://127.0.0.1:18123";
+/// The replicated 18.16 pair of `tests/stack/up` (service `replicas`) and its ZooKeeper.
+pub const REPLICA_1: &str = "http://127.0.0.1:18223";
+pub const REPLICA_2: &str = "http://127.0.0.1:18323";
+pub const ZOOKEEPER: &str = "127.0.0.1:12181";
 /// Debian's Prometheus (`tests/stack/deps` installs it; no service runs, tests start their own).
 pub const PROMETHEUS: &str = "/usr/bin/prometheus";
 
@@ -169,6 +173,8 @@ pub enum Need {
     ClickHouse,
     /// The legacy clickhouse-server 18.16 on 127.0.0.1:18123.
     LegacyClickHouse,
+    /// The replicated 18.16 pair on 127.0.0.1:18223 / :18323 and ZooKeeper on 127.0.0.1:12181.
+    Replicas,
     /// The chdb venv `tests/stack/up` installs, for a ClickHouse of the test's own
     /// ([`OwnClickHouse`]).
     ChdbVenv,
@@ -186,11 +192,12 @@ pub enum Need {
 }
 
 impl Need {
-    const ALL: [Need; 10] = [
+    const ALL: [Need; 11] = [
         Need::Kafka,
         Need::FaultKafka,
         Need::ClickHouse,
         Need::LegacyClickHouse,
+        Need::Replicas,
         Need::ChdbVenv,
         Need::LoadGenerator,
         Need::Tmux,
@@ -206,6 +213,11 @@ impl Need {
             Need::FaultKafka => format!("the three-broker fault cluster on {FAULT_KAFKA}"),
             Need::ClickHouse => format!("ClickHouse on {CLICKHOUSE}"),
             Need::LegacyClickHouse => format!("legacy ClickHouse 18.16 on {LEGACY_CLICKHOUSE}"),
+            Need::Replicas => {
+                format!(
+                    "the replicated pair on {REPLICA_1}, {REPLICA_2} with ZooKeeper {ZOOKEEPER}"
+                )
+            }
             Need::ChdbVenv => "the chdb venv of tests/stack/up".to_string(),
             Need::LoadGenerator => "the load generator (examples/pipeline)".to_string(),
             Need::Tmux => "tmux".to_string(),
@@ -221,6 +233,7 @@ impl Need {
             Need::Kafka | Need::ClickHouse | Need::LegacyClickHouse => {
                 "start it with tests/stack/up"
             }
+            Need::Replicas => "start it with tests/stack/up --only replicas",
             Need::FaultKafka => {
                 "start it with PIPETOP_STACK_DIR=target/fault-stack PIPETOP_KAFKA_PORT=29092 \
                  PIPETOP_KAFKA_HEAP=512m tests/stack/up --only kafka --brokers 3"
@@ -242,6 +255,9 @@ impl Need {
                 Need::FaultKafka => answers(FAULT_KAFKA),
                 Need::ClickHouse => answers(host_port(CLICKHOUSE)),
                 Need::LegacyClickHouse => answers(host_port(LEGACY_CLICKHOUSE)),
+                Need::Replicas => answers(host_port(REPLICA_1))
+                    .and_then(|()| answers(host_port(REPLICA_2)))
+                    .and_then(|()| answers(ZOOKEEPER)),
                 Need::ChdbVenv => chdb_python().map(drop),
                 Need::LoadGenerator => {
                     let path = load_generator_path();

@@ -28,6 +28,14 @@ LEGACY_TCP_PORT=19000
 LEGACY_INTERSERVER_PORT=19009
 LEGACY_BIN=/usr/sbin/clickhouse-server
 
+# The replicated pair (service `replicas`): two more clickhouse-server 18.16 and Debian's
+# ZooKeeper, run as our own processes (never the system services).
+ZK_PORT=12181
+ZK_JAR=/usr/share/java/zookeeper.jar
+REPLICA_HTTP_PORTS=(18223 18323)
+REPLICA_TCP_PORTS=(19200 19300)
+REPLICA_INTERSERVER_PORTS=(19209 19309)
+
 START_TIMEOUT="${PIPETOP_START_TIMEOUT:-90}"
 
 # Kafka node i (1-based): broker port P+100*(i-1), controller P+1+100*(i-1), where P is

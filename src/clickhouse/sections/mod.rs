@@ -8,6 +8,7 @@ pub mod freshness;
 pub mod kafka_engine;
 pub mod parts;
 pub mod query_log;
+pub mod replication;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

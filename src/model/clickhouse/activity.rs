@@ -66,7 +66,7 @@ impl Activity {
     }
 }
 
-fn across<T: Clone>(
+pub(crate) fn across<T: Clone>(
     hosts: &[&HostSnapshot],
     section: impl Fn(&HostSnapshot) -> &Section<Vec<T>>,
 ) -> AcrossHosts<T> {

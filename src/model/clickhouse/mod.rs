@@ -11,11 +11,13 @@ use crate::alerts::RuleSet;
 pub mod activity;
 pub mod counters;
 pub mod health;
+pub mod replication;
 pub mod table_series;
 
 use self::activity::Activity;
 use self::counters::{CounterDeltas, CounterHistory};
 use self::health::{TableHealth, sort_worst_first, table_health};
+use self::replication::Replication;
 use self::table_series::{ClickHouseHistory, ClickHouseSeries};
 use crate::clickhouse::snapshot::{
     ClickHouseSnapshot, HostOutcome, HostSnapshot, Section, TableParts,
@@ -39,6 +41,8 @@ pub struct ClickHouseModel {
     pub failed_inserts: Vec<FailedInsert>,
     /// Merges, Kafka-engine consumers, server errors, partitions and latency across hosts.
     pub activity: Activity,
+    /// Replicas, replication queues and ZooKeeper/Keeper sessions across hosts.
+    pub replication: Replication,
     /// Each table's figures, poll by poll (charts, sparklines, projections).
     #[serde(skip)]
     pub series: ClickHouseSeries,
@@ -77,6 +81,8 @@ pub struct HostHealth {
     pub insert_counters: Option<CounterDeltas>,
     /// Sections without data and why: "not available on ..." or the query's error.
     pub problems: Vec<SectionProblem>,
+    /// Its read-only replicas; None when it could not say (down, or system.replicas failed).
+    pub readonly_replicas: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -148,6 +154,7 @@ impl ClickHouseTracker {
         });
         model.failed_inserts.truncate(FAILED_INSERTS_KEPT);
         model.activity = Activity::gather(&hosts);
+        model.replication = Replication::gather(&hosts);
         model.series = self.series.record(snapshot.taken_at_ms, &model.health);
         model
     }
@@ -162,6 +169,7 @@ impl ClickHouseTracker {
                 error: Some(error.clone()),
                 insert_counters: None,
                 problems: Vec::new(),
+                readonly_replicas: None,
             },
             HostOutcome::Ok(s) => {
                 let at = crate::time::from_unix_ms(s.taken_at_ms);
@@ -179,6 +187,10 @@ impl ClickHouseTracker {
                             .observe(&s.host, s.server.uptime_s, s.taken_at_ms, *c)
                     }),
                     problems: problems(s),
+                    readonly_replicas: s
+                        .replicas
+                        .data()
+                        .map(|r| r.iter().filter(|r| r.is_readonly).count() as u64),
                 }
             }
         }
@@ -234,6 +246,9 @@ pub fn problems(s: &HostSnapshot) -> Vec<SectionProblem> {
         one("insert_counters", &s.insert_counters),
         one("kafka_consumers", &s.kafka_consumers),
         one("errors", &s.errors),
+        one("replicas", &s.replicas),
+        one("replication_queue", &s.replication_queue),
+        one("keeper", &s.keeper),
     ]
     .into_iter()
     .flatten()

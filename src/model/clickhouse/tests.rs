@@ -58,6 +58,12 @@ pub(crate) fn host(name: &str, tables: Vec<TableParts>) -> HostSnapshot {
         },
         freshness: vec![],
         errors: ok(vec![]),
+        replicas: ok(vec![]),
+        replication_queue: ok(vec![]),
+        keeper: Section::Unavailable {
+            reason: "no ZooKeeper/Keeper configured on this server".into(),
+        },
+        zookeeper_exception_missing: None,
         focused_parts: None,
     }
 }

@@ -10,6 +10,7 @@ mod history_charts;
 mod judge;
 mod overview;
 mod pipelines;
+mod replicas;
 mod table_detail;
 mod tables;
 mod topics;
@@ -34,7 +35,7 @@ pub fn panels<'a>(
     zoom: Zoom,
 ) -> Vec<Panel<'a>> {
     match view {
-        View::Overview => overview::panels(model, now),
+        View::Overview => overview::panels(model, theme, now),
         View::Groups => vec![groups::list_panel(model, Constraint::Fill(1))],
         View::Group { group } => groups::detail_panels(model, group, theme, zoom),
         View::Topics => vec![topics::list_panel(model)],
@@ -52,6 +53,7 @@ pub fn panels<'a>(
         View::Errors => vec![activity::errors_panel(model)],
         View::Alerts => alerts::panels(model, now),
         View::Events => events::panels(model, now),
+        View::Replicas => replicas::panels(model, theme),
     }
 }
 

@@ -81,6 +81,7 @@ pub fn detail_panels<'a>(
         .and_then(|t| history_charts::table_panel(model, t, theme, zoom));
     let mut panels = vec![Panel::text(name, summary, Constraint::Length(height))];
     panels.extend(chart);
+    panels.extend(super::replicas::table_panel(model, database, table));
     panels.push(
         Panel::list(
             "Partitions (most parts first)",
