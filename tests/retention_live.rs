@@ -73,7 +73,7 @@ async fn a_group_behind_a_short_retention_raises_retention_risk_then_messages_lo
         ],
     )
     .await;
-    let _producer = common::start_producer(&topic, 20);
+    let producer = common::start_producer(&topic, 20);
     // The group read nothing: everything produced from now on is unread.
     common::commit(&group, &topic, &[(0, 0)]);
 
@@ -144,8 +144,11 @@ async fn a_group_behind_a_short_retention_raises_retention_risk_then_messages_lo
     assert_eq!(seen[lost_at].messages_lost, Some(Severity::Critical));
 
     // The count: the broker's log start minus the committed 0, read when it did not move across
-    // pipetop's poll (retention deletes every few seconds, so such a moment comes quickly).
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // pipetop's poll. With the producer stopped no segment rolls, so once retention has deleted
+    // the closed ones the log start holds still (the reference tool takes seconds to start).
+    drop(producer);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut tries = Vec::new();
     loop {
         let before = log_start_by_reference_tool(&topic);
         watch.poll_kafka().await;
@@ -156,9 +159,10 @@ async fn a_group_behind_a_short_retention_raises_retention_risk_then_messages_lo
             assert_eq!(lost, u64::try_from(before).unwrap(), "messages lost");
             break;
         }
+        tries.push((before, lost, after));
         assert!(
             Instant::now() < deadline,
-            "the log start never held still across a poll"
+            "the log start never held still across a poll: (before, pipetop, after) {tries:?}"
         );
     }
     common::delete_topic(&topic).await;
