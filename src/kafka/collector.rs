@@ -80,6 +80,14 @@ impl Collector for KafkaCollector {
         let down = self.down.clone();
         let task = tokio::task::spawn_blocking(move || {
             let result = poll_blocking(&admin, &config, &filters, &mut times, &mut seen, &down);
+            // A failure to get in (authentication, TLS) is the cause of whatever timed out.
+            let result = match result {
+                Ok(snapshot) => {
+                    admin.clear_connect_failure();
+                    Ok(snapshot)
+                }
+                Err(e) => Err(admin.connect_failure().unwrap_or_else(|| e.to_string())),
+            };
             (result, times, seen)
         });
         match task.await {
@@ -94,7 +102,7 @@ impl Collector for KafkaCollector {
                         .map(|b| b.id)
                         .collect();
                 }
-                result.map_err(|e| e.to_string())
+                result
             }
             // The state went down with the task: searches start again next poll.
             Err(e) => Err(format!("kafka poll task failed: {e}")),
@@ -394,7 +402,8 @@ fn fetch_metadata(
         counts.metadata += 1;
         match metadata::fetch(admin.client().inner(), timeout / 2) {
             Ok(metadata) => return Ok(metadata),
-            Err(_) if tries < 3 => {}
+            // Another try cannot get past a refused login or certificate.
+            Err(_) if tries < 3 && admin.connect_failure().is_none() => {}
             Err(e) => {
                 return Err(AdminError::Kafka {
                     op: "metadata",

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod client_config;
 pub mod collector;
+pub mod connect_failure;
 pub mod down_brokers;
 pub mod filter;
 pub mod group_log;
@@ -10,5 +11,6 @@ pub mod health;
 pub mod metadata;
 pub mod produce_time;
 pub mod snapshot;
+pub mod tls_verify;
 pub mod types;
 pub mod unlisted;
