@@ -12,6 +12,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::admin::{Admin, AdminError};
+use super::authorization::not_authorized;
 use super::client_config::client_config;
 use super::down_brokers::{
     PROBE_TIMEOUT, cluster_wide_timeout, coordinator_down_group, coordinator_of, split_batches,
@@ -357,6 +358,12 @@ fn poll_blocking(
             .map(|(id, polls)| unlisted_group(id, *polls)),
     );
     groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+    let principal = admin.identity().principal();
+    for g in &mut groups {
+        if let Some(said) = g.error.as_deref().and_then(|e| not_authorized(e, &principal)) {
+            g.error = Some(said);
+        }
+    }
     let group_log = group_log(group_log_topic, &end_of, &unwatched);
     let broker_health = broker_health(&metadata, &ends_wanted, &leaders, &end_of);
     phases.assemble = ms(t_assemble);

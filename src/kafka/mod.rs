@@ -1,6 +1,7 @@
 // The librdkafka FFI wrapper: the only module allowed unsafe code (see `unsafe_code` in Cargo.toml).
 #[allow(unsafe_code)]
 pub mod admin;
+pub mod authorization;
 pub mod client_config;
 pub mod collector;
 pub mod connect_failure;
