@@ -360,7 +360,11 @@ fn poll_blocking(
     groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
     let principal = admin.identity().principal();
     for g in &mut groups {
-        if let Some(said) = g.error.as_deref().and_then(|e| not_authorized(e, &principal)) {
+        if let Some(said) = g
+            .error
+            .as_deref()
+            .and_then(|e| not_authorized(e, &principal))
+        {
             g.error = Some(said);
         }
     }

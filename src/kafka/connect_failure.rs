@@ -73,7 +73,11 @@ pub fn classify(
     })
 }
 
-fn tls_sentence(message: &str, who: &Identity, verify: impl FnOnce(&str) -> Option<String>) -> String {
+fn tls_sentence(
+    message: &str,
+    who: &Identity,
+    verify: impl FnOnce(&str) -> Option<String>,
+) -> String {
     let lower = message.to_ascii_lowercase();
     if lower.contains("certificate verify failed")
         || lower.contains("could not be verified")
