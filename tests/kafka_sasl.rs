@@ -1,6 +1,7 @@
 //! pipetop as `User:pipetop` over the stack's SASL_SSL listener, with only the ACLs of "The
 //! permissions pipetop needs" (README): it sees what it sees over plaintext, says which group it
 //! may not describe, and says in one sentence why it cannot get in, without a secret.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
 mod common;
 
