@@ -178,7 +178,14 @@ async fn least_privilege_snapshot_equals_plaintext() {
     // The human summary says it too.
     let text = pipetop(&secure, &["snapshot"]);
     let text = String::from_utf8_lossy(&text.stdout);
-    assert!(text.contains(&denied), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains(&denied))
+        .unwrap_or_else(|| panic!("{denied} missing: {text}"));
+    assert!(
+        line.contains("not authorized: User:pipetop may not DESCRIBE this group"),
+        "{line}"
+    );
 
     let secret_free = [&plain_out, &secure_out];
     for out in secret_free {
