@@ -30,7 +30,12 @@ pub fn client_config(config: &KafkaConfig) -> ClientConfig {
     // the certificate) every reconnect.backoff.ms, without the growth it applies to other
     // failures: at its 100 ms that is about 10 handshakes a second for as long as pipetop runs.
     // A second keeps that to one a second; growth to reconnect.backoff.max.ms (10 s) is unchanged.
-    if !config.properties.contains_key("reconnect.backoff.ms") {
+    // Only over TLS: a plaintext cluster keeps librdkafka's quicker reconnect to a broker back up.
+    let tls = config
+        .properties
+        .get("security.protocol")
+        .is_some_and(|p| p.eq_ignore_ascii_case("ssl") || p.eq_ignore_ascii_case("sasl_ssl"));
+    if tls && !config.properties.contains_key("reconnect.backoff.ms") {
         cc.set("reconnect.backoff.ms", "1000");
     }
     // Without this librdkafka logs every broker disconnect to stderr, on top of our screen.
@@ -65,8 +70,12 @@ mod tests {
     }
 
     #[test]
-    fn reconnects_are_paced_unless_set() {
+    fn reconnects_over_tls_are_paced_unless_set() {
         let mut config = KafkaConfig::default();
+        assert_eq!(client_config(&config).get("reconnect.backoff.ms"), None);
+        config
+            .properties
+            .insert("security.protocol".into(), "SASL_SSL".into());
         assert_eq!(
             client_config(&config).get("reconnect.backoff.ms"),
             Some("1000")
