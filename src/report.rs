@@ -120,9 +120,15 @@ pub fn summary(context: &str, model: &Model) -> String {
     let width = name_width(groups.iter().map(|g| g.group_id.as_str()));
     for g in groups {
         let time_lag = g.time_lag_s.map_or("-".to_string(), seconds);
+        // A group without figures says why (its coordinator's error, "not authorized: …").
+        let why = g
+            .error
+            .as_deref()
+            .map(|e| format!("  {}", shown(e)))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "  {:<9} {}  lag {:>11}  time lag {time_lag}",
+            "  {:<9} {}  lag {:>11}  time lag {time_lag}{why}",
             g.status.as_str(),
             padded(&g.group_id, width),
             thousands(g.total_lag),

@@ -26,6 +26,18 @@ pub fn client_config(config: &KafkaConfig) -> ClientConfig {
             cc.set(key, &half);
         }
     }
+    // librdkafka reconnects to a broker that refuses its TLS handshake (a wrong CA, a name not in
+    // the certificate) every reconnect.backoff.ms, without the growth it applies to other
+    // failures: at its 100 ms that is about 10 handshakes a second for as long as pipetop runs.
+    // A second keeps that to one a second; growth to reconnect.backoff.max.ms (10 s) is unchanged.
+    // Only over TLS: a plaintext cluster keeps librdkafka's quicker reconnect to a broker back up.
+    let tls = config
+        .properties
+        .get("security.protocol")
+        .is_some_and(|p| p.eq_ignore_ascii_case("ssl") || p.eq_ignore_ascii_case("sasl_ssl"));
+    if tls && !config.properties.contains_key("reconnect.backoff.ms") {
+        cc.set("reconnect.backoff.ms", "1000");
+    }
     // Without this librdkafka logs every broker disconnect to stderr, on top of our screen.
     cc.set("log_level", "3");
     cc
@@ -55,5 +67,25 @@ mod tests {
             "the user's value"
         );
         assert_eq!(cc.get("socket.connection.setup.timeout.ms"), Some("1000"));
+    }
+
+    #[test]
+    fn reconnects_over_tls_are_paced_unless_set() {
+        let mut config = KafkaConfig::default();
+        assert_eq!(client_config(&config).get("reconnect.backoff.ms"), None);
+        config
+            .properties
+            .insert("security.protocol".into(), "SASL_SSL".into());
+        assert_eq!(
+            client_config(&config).get("reconnect.backoff.ms"),
+            Some("1000")
+        );
+        config
+            .properties
+            .insert("reconnect.backoff.ms".into(), "50".into());
+        assert_eq!(
+            client_config(&config).get("reconnect.backoff.ms"),
+            Some("50")
+        );
     }
 }

@@ -12,6 +12,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::admin::{Admin, AdminError};
+use super::authorization::not_authorized;
 use super::client_config::client_config;
 use super::down_brokers::{
     PROBE_TIMEOUT, cluster_wide_timeout, coordinator_down_group, coordinator_of, split_batches,
@@ -84,6 +85,14 @@ impl Collector for KafkaCollector {
         let down = self.down.clone();
         let task = tokio::task::spawn_blocking(move || {
             let result = poll_blocking(&admin, &config, &filters, &mut times, &mut seen, &down);
+            // A failure to get in (authentication, TLS) is the cause of whatever timed out.
+            let result = match result {
+                Ok(snapshot) => {
+                    admin.clear_connect_failure();
+                    Ok(snapshot)
+                }
+                Err(e) => Err(admin.connect_failure().unwrap_or_else(|| e.to_string())),
+            };
             (result, times, seen)
         });
         match task.await {
@@ -108,7 +117,7 @@ impl Collector for KafkaCollector {
                         .map(|b| b.id)
                         .collect();
                 }
-                result.map_err(|e| e.to_string())
+                result
             }
             // The state went down with the task: searches start again next poll.
             Err(e) => Err(format!("kafka poll task failed: {e}")),
@@ -363,6 +372,16 @@ fn poll_blocking(
             .map(|(id, polls)| unlisted_group(id, *polls)),
     );
     groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+    let principal = admin.identity().principal();
+    for g in &mut groups {
+        if let Some(said) = g
+            .error
+            .as_deref()
+            .and_then(|e| not_authorized(e, &principal))
+        {
+            g.error = Some(said);
+        }
+    }
     let group_log = group_log(group_log_topic, &end_of, &unwatched);
     let broker_health = broker_health(&metadata, &ends_wanted, &leaders, &end_of);
     phases.assemble = ms(t_assemble);
@@ -410,7 +429,8 @@ fn fetch_metadata(
         counts.metadata += 1;
         match metadata::fetch(admin.client().inner(), timeout / 2) {
             Ok(metadata) => return Ok(metadata),
-            Err(_) if tries < 3 => {}
+            // Another try cannot get past a refused login or certificate.
+            Err(_) if tries < 3 && admin.connect_failure().is_none() => {}
             Err(e) => {
                 return Err(AdminError::Kafka {
                     op: "metadata",

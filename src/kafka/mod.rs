@@ -1,8 +1,10 @@
 // The librdkafka FFI wrapper: the only module allowed unsafe code (see `unsafe_code` in Cargo.toml).
 #[allow(unsafe_code)]
 pub mod admin;
+pub mod authorization;
 pub mod client_config;
 pub mod collector;
+pub mod connect_failure;
 pub mod down_brokers;
 pub mod filter;
 pub mod group_log;
@@ -10,6 +12,7 @@ pub mod health;
 pub mod metadata;
 pub mod produce_time;
 pub mod snapshot;
+pub mod tls_verify;
 pub mod topic_configs;
 pub mod types;
 pub mod unlisted;

@@ -18,6 +18,7 @@ use pipetop::config::{ClickHouseConfig, Config};
 pub mod hostile;
 pub mod hostile_names;
 pub mod hostile_tables;
+pub mod secure;
 pub mod tmux;
 
 pub const KAFKA: &str = "127.0.0.1:9092";
@@ -167,6 +168,9 @@ pub fn commit(group: &str, topic: &str, offsets: &[(i32, i64)]) {
 pub enum Need {
     /// The Kafka broker of `tests/stack/up` on 127.0.0.1:9092.
     Kafka,
+    /// The SASL_SSL listener of `tests/stack/up` (127.0.0.1:9094) and its CA
+    /// (see [`secure::secure_kafka`]).
+    SaslKafka,
     /// The three-node fault cluster on 127.0.0.1:29092/29192/29292 (`scripts/test` starts it).
     FaultKafka,
     /// ClickHouse 26.x (the chdb adaptor) on 127.0.0.1:8123.
@@ -192,8 +196,9 @@ pub enum Need {
 }
 
 impl Need {
-    const ALL: [Need; 11] = [
+    const ALL: [Need; 12] = [
         Need::Kafka,
+        Need::SaslKafka,
         Need::FaultKafka,
         Need::ClickHouse,
         Need::LegacyClickHouse,
@@ -210,6 +215,14 @@ impl Need {
     pub fn what(self) -> String {
         match self {
             Need::Kafka => format!("Kafka on {KAFKA}"),
+            Need::SaslKafka => {
+                let k = secure::secure_kafka();
+                format!(
+                    "Kafka's SASL_SSL listener on {} (CA {})",
+                    k.sasl,
+                    k.ca.display()
+                )
+            }
             Need::FaultKafka => format!("the three-broker fault cluster on {FAULT_KAFKA}"),
             Need::ClickHouse => format!("ClickHouse on {CLICKHOUSE}"),
             Need::LegacyClickHouse => format!("legacy ClickHouse 18.16 on {LEGACY_CLICKHOUSE}"),
@@ -230,7 +243,7 @@ impl Need {
     /// How to get it.
     pub fn how(self) -> &'static str {
         match self {
-            Need::Kafka | Need::ClickHouse | Need::LegacyClickHouse => {
+            Need::Kafka | Need::SaslKafka | Need::ClickHouse | Need::LegacyClickHouse => {
                 "start it with tests/stack/up"
             }
             Need::Replicas => "start it with tests/stack/up --only replicas",
@@ -252,6 +265,7 @@ impl Need {
         CHECKED[self as usize]
             .get_or_init(|| match self {
                 Need::Kafka => answers(KAFKA),
+                Need::SaslKafka => secure::secure_kafka().check(),
                 Need::FaultKafka => answers(FAULT_KAFKA),
                 Need::ClickHouse => answers(host_port(CLICKHOUSE)),
                 Need::LegacyClickHouse => answers(host_port(LEGACY_CLICKHOUSE)),
@@ -283,7 +297,7 @@ fn host_port(url: &str) -> &str {
 
 /// A TCP connect with a short timeout: a stopped server is refused at once, and a network namespace
 /// without loopback (`unshare -n`) is unreachable at once, so this never hangs.
-fn answers(addr: &str) -> Result<(), String> {
+pub(crate) fn answers(addr: &str) -> Result<(), String> {
     let addr: std::net::SocketAddr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
     std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(1500))
         .map(drop)

@@ -2,13 +2,18 @@
 //! librdkafka handle the other files of this module submit requests on.
 
 use std::fmt;
+use std::sync::Mutex;
+use std::time::Duration;
 
 use rdkafka::ClientConfig;
 use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka_sys as rd;
 
 use super::error::{AdminError, creation_error};
+use crate::kafka::connect_failure::{Identity, broker_of, classify};
+use crate::kafka::tls_verify::verify_error;
 
 /// Read-only admin queries against one Kafka cluster.
 ///
@@ -19,6 +24,12 @@ use super::error::{AdminError, creation_error};
 /// several threads never share mutable librdkafka state.
 pub struct Admin {
     client: AdminClient<DefaultClientContext>,
+    /// Who this client connects as (non-secret properties only), to name a failure's cause.
+    pub(super) identity: Identity,
+    /// The last authentication or TLS failure librdkafka reported (see `connect_failure`),
+    /// until [`Admin::clear_connect_failure`].
+    /// Keyed by the error code and broker, to tell a repeat from a new failure.
+    connect_failure: Mutex<Option<(String, String)>>,
 }
 
 const _: () = {
@@ -42,7 +53,35 @@ impl Admin {
         let client = config
             .create::<AdminClient<DefaultClientContext>>()
             .map_err(|e| creation_error(e, config))?;
-        Ok(Admin { client })
+        Ok(Admin {
+            client,
+            identity: Identity::of(config),
+            connect_failure: Mutex::new(None),
+        })
+    }
+
+    /// Who this client connects as.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// The authentication or TLS failure librdkafka reported since the last
+    /// [`Admin::clear_connect_failure`], as one sentence (see `connect_failure`).
+    pub fn connect_failure(&self) -> Option<String> {
+        self.drain_main_queue();
+        self.connect_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .map(|(_, sentence)| sentence.clone())
+    }
+
+    /// Forgets the last failure: the cluster answered since.
+    pub fn clear_connect_failure(&self) {
+        *self
+            .connect_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 
     /// The underlying rdkafka client, for what its safe API does offer
@@ -56,4 +95,28 @@ impl Admin {
     pub(super) fn rk(&self) -> *mut rd::rd_kafka_t {
         self.client.inner().native_ptr()
     }
+
+    /// Records an error event of librdkafka's when it is an authentication or TLS failure. The
+    /// same failure of the same broker again (every reconnect repeats it) is not looked into
+    /// again: a refused certificate costs one handshake of our own (`tls_verify`), not one per
+    /// reconnect.
+    pub(super) fn note_error(&self, code: RDKafkaErrorCode, message: &str) {
+        let key = format!("{code:?} {}", broker_of(message).unwrap_or_default());
+        let mut slot = self
+            .connect_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if slot.as_ref().is_some_and(|(k, _)| *k == key) {
+            return;
+        }
+        let ca = self.identity.ca.as_deref();
+        if let Some(sentence) = classify(code, message, &self.identity, |broker| {
+            verify_error(broker, ca, TLS_CHECK_TIMEOUT)
+        }) {
+            *slot = Some((key, sentence));
+        }
+    }
 }
+
+/// The limit of `tls_verify`'s own handshake, well inside any request timeout.
+const TLS_CHECK_TIMEOUT: Duration = Duration::from_secs(2);

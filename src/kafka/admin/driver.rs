@@ -174,7 +174,9 @@ impl Admin {
             let Some(event) = main.poll(Duration::ZERO) else {
                 break;
             };
-            event.forward_to_tracing();
+            if let Some((code, message)) = event.forward_to_tracing() {
+                self.note_error(code, &message);
+            }
         }
     }
 }

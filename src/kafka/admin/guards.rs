@@ -146,7 +146,8 @@ impl Event<'_> {
         unsafe { partition_slice(list) }
     }
 
-    pub(super) fn forward_to_tracing(&self) {
+    /// Logs a log line or error event; returns the error of an error event.
+    pub(super) fn forward_to_tracing(&self) -> Option<(RDKafkaErrorCode, String)> {
         match self.kind() {
             rd::RD_KAFKA_EVENT_LOG => {
                 let mut fac: *const c_char = ptr::null();
@@ -159,7 +160,7 @@ impl Event<'_> {
                 // we return without reading them.
                 let (fac, msg) = unsafe {
                     if rd::rd_kafka_event_log(self.ptr(), &mut fac, &mut msg, &mut level) != 0 {
-                        return;
+                        return None;
                     }
                     (string(fac), string(msg))
                 };
@@ -169,13 +170,16 @@ impl Event<'_> {
                     5 | 6 => tracing::info!(target: "librdkafka", "{fac}: {msg}"),
                     _ => tracing::debug!(target: "librdkafka", "{fac}: {msg}"),
                 }
+                None
             }
             rd::RD_KAFKA_EVENT_ERROR => {
-                if let Some((code, msg)) = self.error() {
+                let error = self.error();
+                if let Some((code, msg)) = &error {
                     tracing::warn!(target: "librdkafka", "{code:?}: {msg}");
                 }
+                error
             }
-            _ => {}
+            _ => None,
         }
     }
 }
