@@ -107,9 +107,10 @@ impl Collector for KafkaCollector {
                         .filter(|t| !t.internal)
                         .map(|t| t.name.clone())
                         .collect();
-                    snapshot.topic_configs =
-                        self.topic_configs
-                            .step(&self.admin, topics, self.config.request_timeout);
+                    snapshot.topic_configs = self
+                        .topic_configs
+                        .step(&self.admin, topics, self.config.request_timeout)
+                        .await;
                     self.down = snapshot
                         .broker_health
                         .iter()

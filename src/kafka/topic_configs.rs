@@ -18,6 +18,8 @@ use super::admin::Admin;
 pub const REFRESH: Duration = Duration::from_secs(300);
 /// How soon a topic that was not read yet (new, or its read failed) is tried again.
 pub const NEW_TOPIC_RETRY: Duration = Duration::from_secs(30);
+/// How long the first poll waits for the first read (later polls never wait).
+pub const FIRST_READ_WAIT: Duration = Duration::from_secs(2);
 /// Topics per DescribeConfigs request: one request is answered by one broker, so a cluster of
 /// thousands of topics is read in a few requests, none of them huge.
 const BATCH: usize = 500;
@@ -156,13 +158,39 @@ impl TopicConfigTask {
     }
 
     /// Collects a finished read, starts the next one when one is due, and returns the settings
-    /// as last read. Must be called on a tokio runtime.
-    pub fn step(
+    /// as last read. The very first read is waited for, up to [`FIRST_READ_WAIT`], so that a
+    /// one-shot `snapshot` or `check` has them; later ones never hold up a poll.
+    pub async fn step(
         &mut self,
         admin: &std::sync::Arc<Admin>,
         topics: Vec<String>,
         timeout: Duration,
     ) -> std::sync::Arc<TopicConfigs> {
+        self.collect();
+        if let Some(mut reader) = self.idle.take() {
+            let admin = std::sync::Arc::clone(admin);
+            self.running = Some(tokio::task::spawn_blocking(move || {
+                let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+                let now_ms = crate::time::unix_ms(std::time::SystemTime::now());
+                reader.refresh(&admin, &names, timeout, now_ms);
+                reader
+            }));
+        }
+        if self.last.read_at_ms.is_none() {
+            let wait = FIRST_READ_WAIT.min(timeout);
+            let deadline = tokio::time::Instant::now() + wait;
+            while self.running.as_ref().is_some_and(|t| !t.is_finished())
+                && tokio::time::Instant::now() < deadline
+            {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            self.collect();
+        }
+        std::sync::Arc::clone(&self.last)
+    }
+
+    /// Takes back the reader of a finished read, with what it read.
+    fn collect(&mut self) {
         if self.running.as_ref().is_some_and(|t| t.is_finished())
             && let Some(task) = self.running.take()
         {
@@ -173,16 +201,6 @@ impl TopicConfigTask {
             self.last = reader.current();
             self.idle = Some(reader);
         }
-        if let Some(mut reader) = self.idle.take() {
-            let admin = std::sync::Arc::clone(admin);
-            self.running = Some(tokio::task::spawn_blocking(move || {
-                let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-                let now_ms = crate::time::unix_ms(std::time::SystemTime::now());
-                reader.refresh(&admin, &names, timeout, now_ms);
-                reader
-            }));
-        }
-        std::sync::Arc::clone(&self.last)
     }
 }
 
