@@ -26,7 +26,7 @@ use super::snapshot::{
     Committed, Group, GroupLogPartition, KafkaSnapshot, Member, Partition, PhaseTimes,
     RequestCounts, Topic,
 };
-use super::topic_configs::TopicConfigTask;
+use super::topic_config_reader::TopicConfigTask;
 use super::types::{
     GroupDescription, GroupListing, GroupOffsets, GroupState, GroupType, Node, OffsetSpec,
     OffsetsBatch, PartitionOffset, TopicPartition,
@@ -101,15 +101,8 @@ impl Collector for KafkaCollector {
                 self.seen = Some(seen);
                 let mut result = result;
                 if let Ok(snapshot) = &mut result {
-                    let topics = snapshot
-                        .topics
-                        .iter()
-                        .filter(|t| !t.internal)
-                        .map(|t| t.name.clone())
-                        .collect();
-                    snapshot.topic_configs = self
-                        .topic_configs
-                        .step(&self.admin, topics, self.config.request_timeout)
+                    self.topic_configs
+                        .attach(&self.admin, snapshot, self.config.request_timeout)
                         .await;
                     self.down = snapshot
                         .broker_health

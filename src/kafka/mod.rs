@@ -13,6 +13,7 @@ pub mod metadata;
 pub mod produce_time;
 pub mod snapshot;
 pub mod tls_verify;
+pub mod topic_config_reader;
 pub mod topic_configs;
 pub mod types;
 pub mod unlisted;
