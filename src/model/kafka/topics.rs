@@ -1,6 +1,8 @@
 //! The topics view: every watched topic's partitions with leader, replicas, ISR, offsets and
 //! produce rate, problems first.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::Serialize;
 
 use super::history::EndHistory;
@@ -21,6 +23,10 @@ pub struct TopicView {
     /// Sum of `end − start` over partitions: messages currently retained.
     pub messages: u64,
     pub produce_rate: Option<f64>,
+    /// Consumer groups (of those pipetop watches) that committed on the topic or have it
+    /// assigned. 0 with messages coming in: nobody reads it (a dead-letter topic filling up, a
+    /// new topic nobody consumes).
+    pub groups: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -43,6 +49,7 @@ pub fn topic_views<'h>(
     history: impl Fn(&str, i32) -> Option<&'h EndHistory>,
 ) -> Vec<TopicView> {
     let now = snapshot.taken_at_ms;
+    let readers = readers(snapshot);
     let mut views: Vec<TopicView> = snapshot
         .topics
         .iter()
@@ -77,6 +84,7 @@ pub fn topic_views<'h>(
                     })
                     .sum(),
                 produce_rate: rates.map(|r| r.iter().sum()),
+                groups: readers.get(t.name.as_str()).copied().unwrap_or(0),
                 partitions,
             }
         })
@@ -92,6 +100,28 @@ pub fn topic_views<'h>(
             .then_with(|| a.name.cmp(&b.name))
     });
     views
+}
+
+/// Per topic, the groups that committed on it or have it assigned.
+fn readers(snapshot: &KafkaSnapshot) -> HashMap<&str, usize> {
+    let mut readers: HashMap<&str, usize> = HashMap::new();
+    for g in &snapshot.groups {
+        let topics: HashSet<&str> = g
+            .committed
+            .iter()
+            .map(|c| c.topic.as_str())
+            .chain(
+                g.members
+                    .iter()
+                    .flat_map(|m| &m.assignment)
+                    .map(|a| a.topic.as_str()),
+            )
+            .collect();
+        for t in topics {
+            *readers.entry(t).or_default() += 1;
+        }
+    }
+    readers
 }
 
 #[cfg(test)]
@@ -142,5 +172,45 @@ mod tests {
         assert_eq!(views[0].produce_rate, None);
         assert_eq!(views[1].messages, 100);
         assert_eq!(views[1].produce_rate, Some(10.0));
+    }
+
+    #[test]
+    fn groups_reading_a_topic_are_counted_by_commit_or_assignment() {
+        use crate::kafka::snapshot::{Committed, Group, Member};
+        use crate::kafka::types::{GroupState, TopicPartition};
+        let topic = |name: &str| Topic {
+            name: name.into(),
+            internal: false,
+            partitions: vec![part(0, Some(1), &[1], &[1])],
+        };
+        let group = |id: &str, committed: &str, assigned: &str| Group {
+            group_id: id.into(),
+            state: GroupState::Stable,
+            partition_assignor: String::new(),
+            coordinator: None,
+            members: vec![Member {
+                consumer_id: "c".into(),
+                client_id: "c".into(),
+                host: "h".into(),
+                assignment: vec![TopicPartition {
+                    topic: assigned.into(),
+                    partition: 0,
+                }],
+            }],
+            committed: vec![Committed {
+                topic: committed.into(),
+                partition: 0,
+                offset: 1,
+                produced_ms: None,
+            }],
+            error: None,
+        };
+        let mut s = snapshot(vec![topic("read"), topic("dead_letter"), topic("new")]);
+        s.groups = vec![group("a", "read", "read"), group("b", "read", "new")];
+        let views = topic_views(&s, |_, _| None);
+        let groups = |name: &str| views.iter().find(|v| v.name == name).unwrap().groups;
+        assert_eq!(groups("read"), 2, "each group once, commits and assignment alike");
+        assert_eq!(groups("new"), 1, "assigned, not committed yet");
+        assert_eq!(groups("dead_letter"), 0);
     }
 }

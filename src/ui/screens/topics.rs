@@ -51,6 +51,17 @@ pub fn retention_label(configs: &TopicConfigs, topic: &str) -> String {
     }
 }
 
+/// How many groups read the topic; "none" in warning colours when messages come in and no group
+/// reads them.
+fn groups_cell(t: &TopicView, theme: &Theme) -> Line<'static> {
+    let receiving = t.produce_rate.is_some_and(|r| r > 0.0);
+    match (t.groups, receiving) {
+        (0, true) => num_cell("none".to_string(), theme.warn),
+        (0, false) => num_cell("-".to_string(), theme.muted),
+        (n, _) => num_cell(n.to_string(), theme.text),
+    }
+}
+
 struct Topics<'a>(&'a [TopicView], &'a TopicConfigs);
 
 const TOPIC_COLUMNS: &[Column] = &[
@@ -60,6 +71,7 @@ const TOPIC_COLUMNS: &[Column] = &[
     Column::num("UNDER-REPL", Constraint::Length(10)),
     Column::num("NO LEADER", Constraint::Length(9)),
     Column::num("MESSAGES", Constraint::Length(10)).from_width(90),
+    Column::num("GROUPS", Constraint::Length(6)).from_width(80),
     Column::num("RETENTION", Constraint::Length(9)).from_width(100),
 ];
 
@@ -85,6 +97,7 @@ impl ListSource for Topics<'_> {
             3 => SortKey::Num(t.under_replicated as f64),
             4 => SortKey::Num(t.leaderless as f64),
             5 => SortKey::Num(t.messages as f64),
+            6 => SortKey::Num(t.groups as f64),
             _ => self
                 .1
                 .topics
@@ -108,6 +121,7 @@ impl ListSource for Topics<'_> {
             num_cell(count(t.under_replicated), theme.crit),
             num_cell(count(t.leaderless), theme.crit),
             num_cell(compact(t.messages), theme.text),
+            groups_cell(t, theme),
             num_cell(retention_label(self.1, &t.name), theme.muted),
         ]
     }
