@@ -209,7 +209,11 @@ mod tests {
         s.groups = vec![group("a", "read", "read"), group("b", "read", "new")];
         let views = topic_views(&s, |_, _| None);
         let groups = |name: &str| views.iter().find(|v| v.name == name).unwrap().groups;
-        assert_eq!(groups("read"), 2, "each group once, commits and assignment alike");
+        assert_eq!(
+            groups("read"),
+            2,
+            "each group once, commits and assignment alike"
+        );
         assert_eq!(groups("new"), 1, "assigned, not committed yet");
         assert_eq!(groups("dead_letter"), 0);
     }
