@@ -109,12 +109,8 @@ async fn event_loop(
                             Err(e) => format!("export to {} failed: {e}", path.display()),
                         });
                     }
-                    Some(action) => {
-                        if !app.apply(action) {
-                            return Ok(());
-                        }
-                    }
-                    None => {}
+                    Some(action) if !app.apply(action) => return Ok(()),
+                    Some(_) | None => {}
                 }
             }
             changed = shown.changed() => {
