@@ -69,7 +69,7 @@ struct ReplayAt {
     replay: Option<PathBuf>,
     /// With --replay: when (RFC 3339, a UTC time of day like 03:12:40, +5m from the start or
     /// -30s from the end); the end by default.
-    #[arg(long, requires = "replay")]
+    #[arg(long, requires = "replay", allow_hyphen_values = true)]
     at: Option<String>,
 }
 
@@ -487,12 +487,23 @@ fn from_recording(cli: &Cli) -> Option<ExitCode> {
         return Some(replay(cli, player));
     }
     let Some((start, end)) = player.span() else {
+        if check {
+            println!(
+                "PIPETOP UNKNOWN - {}: the recording holds no data",
+                file.display()
+            );
+            return Some(ExitCode::from(pipetop::check::Outcome::Unknown.code()));
+        }
         eprintln!("pipetop: {}: the recording holds no data", file.display());
-        return Some(ExitCode::from(if check { 3 } else { 2 }));
+        return Some(ExitCode::from(2));
     };
     let to = match at {
         Some(at) => match pipetop::recording::at::parse_at(at, start, end) {
             Ok(to) => to,
+            Err(e) if check => {
+                println!("PIPETOP UNKNOWN - --at {e}");
+                return Some(ExitCode::from(pipetop::check::Outcome::Unknown.code()));
+            }
             Err(e) => {
                 eprintln!("pipetop: --at {e}");
                 return Some(ExitCode::from(2));

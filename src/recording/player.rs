@@ -5,7 +5,14 @@
 //! Seeking: the player keeps a copy of its whole state (the session, cheap to clone: its history
 //! is shared chunks) every [`CHECKPOINT`] of recording time it has played through. A seek back
 //! restores the nearest checkpoint before the target and plays forward from it (at most a
-//! minute of batches); a seek forward plays on from where it is.
+//! minute of batches); a seek forward plays on from where it is, or from a checkpoint nearer the
+//! target. Played for the first time, a span costs what ingesting it costs (the recording is
+//! replayed exactly, never approximated from a keyframe).
+//!
+//! A checkpoint shares its history series with the state that went on from it (`model::series`:
+//! a recorder writes only slots past the length any copy was given). Restoring it and playing on
+//! writes those slots again with the same values, because the same batches derive the same
+//! figures, so the copies never disagree about a slot they both cover.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -133,14 +140,19 @@ impl Player {
     pub fn seek(&mut self, to: SystemTime) {
         let to = content::ns(to);
         let target = self.recording.frames.partition_point(|f| f.at_ns <= to);
-        if target < self.state.next {
-            let checkpoint = self
-                .checkpoints
-                .iter()
-                .rev()
-                .find(|(_, s)| s.next <= target)
-                .map(|(_, s)| s.clone());
-            self.state = checkpoint.unwrap_or_else(|| fresh(&self.recording.config));
+        // The nearest checkpoint at or before the target: behind the cursor, or ahead of it but
+        // nearer the target than the cursor is.
+        let checkpoint = self
+            .checkpoints
+            .iter()
+            .rev()
+            .find(|(_, s)| s.next <= target)
+            .filter(|(_, s)| target < self.state.next || s.next > self.state.next)
+            .map(|(_, s)| s.clone());
+        if let Some(state) = checkpoint {
+            self.state = state;
+        } else if target < self.state.next {
+            self.state = fresh(&self.recording.config);
         }
         while self.state.next < target && !self.at_end() {
             if let Err(e) = self.apply_next() {
