@@ -214,3 +214,42 @@ fn no_secret_reaches_the_file() {
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_file(&config_path);
 }
+
+#[test]
+fn an_export_of_the_last_minutes_replays_on_its_own() {
+    let path = temp("export-src");
+    let mut writer = RecordingWriter::create(&path, String::new(), T0, u64::MAX).unwrap();
+    let mut status = SourceStatus::<KafkaSnapshot>::default();
+    // Ten minutes, a poll every 10 s: keyframes at 0, 60 s, 120 s ...
+    for i in 0..60u64 {
+        let at = content::time(T0 + i * 10_000_000_000);
+        let snapshot = KafkaSnapshot {
+            cluster_id: Some(format!("poll-{i}")),
+            ..KafkaSnapshot::default()
+        };
+        status.record(Ok(snapshot), at);
+        writer
+            .append(&Ingested {
+                kafka: Some(status.clone()),
+                clickhouse: None,
+                at_ns: ns(at),
+            })
+            .unwrap();
+    }
+    let out = temp("export-out");
+    let span =
+        super::export::export_window(&path, &out, std::time::Duration::from_secs(150)).unwrap();
+    // From the keyframe at 420 s (the last at or before 590 − 150 = 440 s) to 590 s.
+    assert_eq!(span.as_secs(), 170);
+    let mut player = Player::open(&out).unwrap();
+    assert!(player.recording().header.continues);
+    assert!(player.step());
+    let first = player.kafka_status().last_good.clone().unwrap();
+    assert_eq!(first.cluster_id.as_deref(), Some("poll-42"));
+    player.play_to_end();
+    let last = player.kafka_status().last_good.clone().unwrap();
+    assert_eq!(last.cluster_id.as_deref(), Some("poll-59"));
+    assert_eq!(player.model().sources.kafka.polls, 60);
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(&out);
+}

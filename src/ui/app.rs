@@ -37,6 +37,8 @@ pub enum Action {
     ZoomIn,
     /// Write the model and the alert history to the export file (for an incident note).
     Export,
+    /// `E`: write the last `export_window` of the `--record` recording as a recording.
+    ExportRecording,
     /// Text entry in the filter or command prompt.
     Input(char),
     Backspace,
@@ -377,6 +379,7 @@ impl App {
             }
             Action::RefreshNow
             | Action::Export
+            | Action::ExportRecording
             | Action::Quit
             | Action::Input(_)
             | Action::Backspace

@@ -28,6 +28,7 @@ pub fn action_for_key(mode: &Mode, key: KeyEvent) -> Option<Action> {
             KeyCode::Char('q') => Action::Quit,
             KeyCode::Char('r') => Action::RefreshNow,
             KeyCode::Char('e') => Action::Export,
+            KeyCode::Char('E') => Action::ExportRecording,
             KeyCode::Char('p') => Action::TogglePause,
             KeyCode::Char('?') => Action::ToggleHelp,
             KeyCode::Char('/') => Action::StartFilter,
@@ -161,6 +162,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("t", "next theme"),
     ("z  Z", "charts: zoom out / in (5m, 15m, 1h)"),
     ("e", "export model + alert history (--export FILE)"),
+    ("E", "export the last minutes of --record as a recording"),
     ("?", "this help"),
     ("q  Ctrl-C", "quit"),
 ];

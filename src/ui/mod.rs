@@ -128,6 +128,8 @@ async fn event_loop(
 ) -> anyhow::Result<()> {
     let mut live = Live::start(config, collectors, tap)?;
     let mut recording_trouble = (0, false);
+    // Work done off the loop (the recording export) reports here.
+    let (notices, mut notices_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let model = live.session.models.borrow_and_update().clone();
     let mut app = App::new(
         config.context.clone(),
@@ -200,6 +202,9 @@ async fn event_loop(
                             Err(e) => format!("export to {} failed: {e}", options.export.display()),
                         });
                     }
+                    Some(Action::ExportRecording) => {
+                        app.notice = Some(export_recording(&options, config, notices.clone()));
+                    }
                     Some(action) => {
                         let was_paused = app.paused;
                         if !app.apply(action) {
@@ -218,6 +223,7 @@ async fn event_loop(
                 let shown = session.models.borrow_and_update().clone();
                 session.retire(app.set_model(shown));
             }
+            Some(notice) = notices_rx.recv() => app.notice = Some(notice),
             _ = tick.tick() => {}
             // A dropped ssh session or a kill must still leave the terminal usable.
             _ = hangup.recv() => return Ok(()),
@@ -243,6 +249,37 @@ pub(crate) fn export(app: &App, path: &std::path::Path) -> anyhow::Result<()> {
     let report = crate::report::Report::new(&app.context, 0, &app.model);
     std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
     Ok(())
+}
+
+/// `E`: the last `export_window` of the `--record` recording, written on a blocking thread (it
+/// may be large); the outcome arrives as a notice. Returns the notice to show meanwhile.
+fn export_recording(
+    options: &UiOptions,
+    config: &Config,
+    notices: tokio::sync::mpsc::UnboundedSender<String>,
+) -> String {
+    let Some(record) = &options.record else {
+        return "E exports the last minutes of a recording: start with --record FILE".into();
+    };
+    let stamp = crate::recording::at::clock(SystemTime::now()).replace(':', "");
+    let to = std::path::PathBuf::from(format!("pipetop-incident-{stamp}.rec"));
+    let (from, window) = (record.path.clone(), config.export_window);
+    let shown = to.display().to_string();
+    tokio::task::spawn_blocking(move || {
+        let notice = match crate::recording::export::export_window(&from, &to, window) {
+            Ok(span) => format!(
+                "exported the last {span} of the recording to {path} (pipetop replay {path})",
+                span = crate::time::short_duration(span),
+                path = to.display()
+            ),
+            Err(e) => format!("recording export to {} failed: {e}", to.display()),
+        };
+        let _ = notices.send(notice);
+    });
+    format!(
+        "exporting the last {} to {shown} …",
+        crate::time::short_duration(window)
+    )
 }
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> anyhow::Result<tokio::signal::unix::Signal> {
