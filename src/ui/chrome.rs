@@ -318,9 +318,11 @@ fn hint_line(theme: &Theme, hints: Vec<(&'static str, &'static str)>) -> Line<'s
 /// `replay`: the replay's keys are listed first.
 pub fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme, replay: bool) {
     let help: Vec<(&str, &str)> = if replay {
+        // Polling, pausing the collectors and recording mean nothing in a replay.
+        let live_only = ["p", "r", "E"];
         keys::REPLAY_HELP
             .iter()
-            .chain(keys::HELP)
+            .chain(keys::HELP.iter().filter(|(k, _)| !live_only.contains(k)))
             .copied()
             .collect()
     } else {
