@@ -163,6 +163,26 @@ impl Player {
         }
     }
 
+    /// Applies up to `frames` more frames: a scout playing ahead a little at a time (see
+    /// [`Player::adopt_checkpoints`]). Returns whether any remain.
+    pub fn advance(&mut self, frames: usize) -> bool {
+        for _ in 0..frames {
+            if !self.step() {
+                return false;
+            }
+        }
+        !self.at_end()
+    }
+
+    /// Takes the checkpoints of another player of the same recording (a scout that played ahead
+    /// on a thread's idle time), so seeks there need not play the whole way first. Its states are
+    /// its own (a session of its own), so sharing them changes neither player.
+    pub fn adopt_checkpoints(&mut self, scout: &Player) {
+        let known = self.checkpoints.last().map_or(0, |(_, s)| s.next);
+        let ahead = scout.checkpoints.iter().filter(|(_, s)| s.next > known);
+        self.checkpoints.extend(ahead.cloned());
+    }
+
     /// Plays every remaining frame.
     pub fn play_to_end(&mut self) {
         while self.step() {}

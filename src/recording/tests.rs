@@ -253,3 +253,39 @@ fn an_export_of_the_last_minutes_replays_on_its_own() {
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_file(&out);
 }
+
+#[test]
+fn a_player_seeks_from_the_checkpoints_a_scout_played_ahead_to_the_same_state() {
+    let path = temp("scout");
+    let mut writer = RecordingWriter::create(&path, String::new(), T0, u64::MAX).unwrap();
+    let mut status = SourceStatus::<KafkaSnapshot>::default();
+    for i in 0..100u64 {
+        let at = content::time(T0 + i * 5_000_000_000);
+        status.record(
+            Ok(KafkaSnapshot {
+                cluster_id: Some(format!("poll-{i}")),
+                ..KafkaSnapshot::default()
+            }),
+            at,
+        );
+        let batch = Ingested {
+            kafka: Some(status.clone()),
+            clickhouse: None,
+            at_ns: ns(at),
+        };
+        writer.append(&batch).unwrap();
+    }
+    let mut scout = Player::open(&path).unwrap();
+    let mut player = Player::open(&path).unwrap();
+    while scout.advance(7) {
+        player.adopt_checkpoints(&scout);
+    }
+    player.adopt_checkpoints(&scout);
+    for poll in [83u64, 12, 99, 40] {
+        player.seek(content::time(T0 + poll * 5_000_000_000 + 1));
+        let k = player.kafka_status().last_good.clone().unwrap();
+        assert_eq!(k.cluster_id, Some(format!("poll-{poll}")));
+        assert_eq!(player.model().sources.kafka.polls, poll + 1);
+    }
+    let _ = std::fs::remove_file(&path);
+}

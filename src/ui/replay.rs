@@ -21,6 +21,8 @@ use crate::recording::player::Player;
 /// How often a playing cursor moves on (wall time).
 const PLAY_TICK: Duration = Duration::from_millis(100);
 const SPEEDS: [u32; 3] = [1, 10, 60];
+/// Batches the scout plays between looks at the keys (a few milliseconds at demo scale).
+const SCOUT_STRIDE: usize = 16;
 
 pub struct ReplayOptions {
     pub theme: Theme,
@@ -144,15 +146,18 @@ fn spawn_cursor(
         clock,
     });
     let (commands, inbox) = mpsc::channel();
+    // Plays the recording ahead on this thread's idle time, a few batches between keys, so that
+    // seeks anywhere start from a checkpoint at most a minute before their target.
+    let mut scout = Player::open(&player.recording().path).ok();
     std::thread::Builder::new()
         .name("pipetop-replay".into())
         .spawn(move || {
             let mut last = Instant::now();
             loop {
-                let wait = if clock.playing {
-                    PLAY_TICK
-                } else {
-                    Duration::from_secs(3600)
+                let wait = match (&scout, clock.playing) {
+                    (Some(_), _) => Duration::ZERO,
+                    (None, true) => PLAY_TICK.saturating_sub(last.elapsed()),
+                    (None, false) => Duration::from_secs(3600),
                 };
                 match inbox.recv_timeout(wait) {
                     Ok(Command::Retire(model)) => {
@@ -162,6 +167,18 @@ fn spawn_cursor(
                     Ok(Command::Key(key)) => {
                         clock = on_key(&mut player, clock, key, (start, end));
                         last = Instant::now();
+                    }
+                    Err(RecvTimeoutError::Timeout)
+                        if !clock.playing || last.elapsed() < PLAY_TICK =>
+                    {
+                        if let Some(ahead) = scout.as_mut() {
+                            let more = ahead.advance(SCOUT_STRIDE);
+                            player.adopt_checkpoints(ahead);
+                            if !more {
+                                scout = None;
+                            }
+                        }
+                        continue;
                     }
                     Err(RecvTimeoutError::Timeout) => {
                         // Played time follows the wall clock, times the speed.
