@@ -323,7 +323,8 @@ pub fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme, replay: bool) {
         keys::REPLAY_HELP
             .iter()
             .chain(keys::HELP.iter().filter(|(k, _)| !live_only.contains(k)))
-            .copied()
+            // Space plays a replay; it does not page.
+            .map(|&(k, what)| (k.strip_suffix("  Space").unwrap_or(k), what))
             .collect()
     } else {
         keys::HELP.to_vec()
