@@ -144,7 +144,8 @@ async fn live_feed(args: &Args, config: &mut Config) -> anyhow::Result<Feed> {
     let collectors = Collectors::spawn(config)?;
     let control = collectors.control();
     let (kafka, clickhouse) = (collectors.kafka.clone(), collectors.clickhouse.clone());
-    let session = pipetop::live::spawn_session(config, collectors.kafka, collectors.clickhouse)?;
+    let session =
+        pipetop::live::spawn_session(config, collectors.kafka, collectors.clickhouse, None)?;
     let broker = args.kafka.clone();
     Ok(Feed {
         session,
@@ -166,7 +167,7 @@ async fn live_feed(args: &Args, config: &mut Config) -> anyhow::Result<Feed> {
 fn scale_feed(args: &Args, config: &Config) -> anyhow::Result<Feed> {
     let (kafka_tx, kafka_rx) = watch::channel(SourceStatus::default());
     let (_clickhouse_tx, clickhouse_rx) = watch::channel(SourceStatus::default());
-    let session = pipetop::live::spawn_session(config, kafka_rx, clickhouse_rx)?;
+    let session = pipetop::live::spawn_session(config, kafka_rx, clickhouse_rx, None)?;
     let (topics, partitions, groups, refresh) =
         (args.topics, args.partitions, args.groups, args.refresh);
     let published = Arc::new(AtomicUsize::new(0));

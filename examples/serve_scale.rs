@@ -45,7 +45,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let (kafka_tx, kafka_rx) = watch::channel(SourceStatus::default());
     let (_clickhouse_tx, clickhouse_rx) = watch::channel(SourceStatus::default());
-    let session = pipetop::live::spawn_session(&config, kafka_rx, clickhouse_rx)?;
+    let session = pipetop::live::spawn_session(&config, kafka_rx, clickhouse_rx, None)?;
     let (topics, partitions, groups) = (args.topics, args.partitions, args.groups);
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(args.refresh);

@@ -97,8 +97,9 @@ fn describe(name: &str, status: &SourceState) -> String {
 }
 
 /// The Nagios text form: one summary line, then one line per alert (names and messages as
-/// shown: a newline in a group id must not start a line of its own).
-pub fn text(report: &CheckReport) -> String {
+/// shown: a newline in a group id must not start a line of its own). `now` dates the alerts
+/// ("for 2m"): the wall clock, or a replay's cursor.
+pub fn text(report: &CheckReport, now: SystemTime) -> String {
     let firing = |s: Severity| {
         report
             .alerts
@@ -142,11 +143,7 @@ pub fn text(report: &CheckReport) -> String {
                 unit.format(a.threshold)
             ),
         };
-        let since = crate::time::short_duration(
-            SystemTime::now()
-                .duration_since(a.since)
-                .unwrap_or_default(),
-        );
+        let since = crate::time::short_duration(now.duration_since(a.since).unwrap_or_default());
         out.push_str(&format!(
             "{label}  {} {}{value}, for {since}",
             a.rule, a.subject
@@ -183,7 +180,7 @@ mod tests {
                 detail: "status STOP\u{202e}".to_string(),
             }],
         };
-        let out = text(&report);
+        let out = text(&report, SystemTime::now());
         assert_eq!(out.lines().count(), 3, "{out}");
         assert!(!out.contains(|c: char| (c.is_control() && c != '\n') || c == '\u{202e}'));
         assert!(

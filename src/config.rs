@@ -24,6 +24,9 @@ pub struct Config {
     /// How far back the charts and sparklines go (one point per poll); an hour by default.
     #[serde(deserialize_with = "duration")]
     pub history: Duration,
+    /// How far back the `E` key's recording export reaches (from `--record FILE`).
+    #[serde(deserialize_with = "duration")]
+    pub export_window: Duration,
     /// A built-in theme name (dark, light, high-contrast, colorblind) or a theme file path.
     pub theme: String,
     pub kafka: KafkaConfig,
@@ -195,6 +198,7 @@ impl Default for Config {
             context: "local".to_string(),
             refresh: Duration::from_secs(2),
             history: Duration::from_secs(3600),
+            export_window: Duration::from_secs(15 * 60),
             theme: "dark".to_string(),
             kafka: KafkaConfig::default(),
             clickhouse: ClickHouseConfig::default(),

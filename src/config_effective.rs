@@ -45,6 +45,7 @@ pub fn effective_toml(loaded: &Loaded) -> String {
     t.insert("context".into(), string(&c.context));
     t.insert("refresh".into(), duration(c.refresh));
     t.insert("history".into(), duration(c.history));
+    t.insert("export_window".into(), duration(c.export_window));
     t.insert("theme".into(), string(&c.theme));
     t.insert("kafka".into(), Value::Table(kafka(c)));
     t.insert("clickhouse".into(), Value::Table(clickhouse(c)));

@@ -5,6 +5,9 @@
 //! on it; `ui` draws the finished model, `report` / `check` print it, and `serve` exposes it to
 //! Prometheus.
 
+/// This build's version and commit, as `--version` prints it and recordings note it.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("PIPETOP_COMMIT"), ")");
+
 pub mod alerts;
 pub mod check;
 pub mod clickhouse;
@@ -19,6 +22,7 @@ pub mod kafka;
 pub mod live;
 pub mod model;
 pub mod poll_window;
+pub mod recording;
 pub mod report;
 pub mod serve;
 pub mod session;

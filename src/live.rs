@@ -16,6 +16,7 @@ use crate::clickhouse::snapshot::ClickHouseSnapshot;
 use crate::config::Config;
 use crate::kafka::snapshot::KafkaSnapshot;
 use crate::model::Model;
+use crate::recording::recorder::RecordTap;
 use crate::session::Session;
 use crate::source::SourceStatus;
 
@@ -48,11 +49,13 @@ impl SessionHandle {
 }
 
 /// Starts the session thread on what the collectors publish (`Collectors::spawn`), and a task
-/// that tells it when they publish.
+/// that tells it when they publish. With a `record` tap, each batch the session ingests is
+/// offered to the recorder (never waited for).
 pub fn spawn_session(
     config: &Config,
     kafka: Published<KafkaSnapshot>,
     clickhouse: Published<ClickHouseSnapshot>,
+    record: Option<RecordTap>,
 ) -> anyhow::Result<SessionHandle> {
     let session = Session::new(config);
     let (tx, models) = watch::channel(Arc::clone(session.model()));
@@ -61,7 +64,7 @@ pub fn spawn_session(
     let models_closed = tx.clone();
     std::thread::Builder::new()
         .name("pipetop-session".into())
-        .spawn(move || derive(session, kafka_now, clickhouse_now, inbox, tx))
+        .spawn(move || derive(session, kafka_now, clickhouse_now, inbox, tx, record))
         .map_err(|e| anyhow::anyhow!("cannot start the session thread: {e}"))?;
     tokio::spawn(notify(kafka, clickhouse, messages.clone(), models_closed));
     Ok(SessionHandle { models, messages })
@@ -99,6 +102,7 @@ fn derive(
     clickhouse: Published<ClickHouseSnapshot>,
     inbox: mpsc::Receiver<Message>,
     tx: watch::Sender<Arc<Model>>,
+    mut record: Option<RecordTap>,
 ) {
     while let Ok(first) = inbox.recv() {
         let mut changed = false;
@@ -114,9 +118,17 @@ fn derive(
         }
         let kafka_now = kafka.borrow().clone();
         let clickhouse_now = clickhouse.borrow().clone();
-        if session.ingest(Some(kafka_now), Some(clickhouse_now))
-            && tx.send(Arc::clone(session.model())).is_err()
-        {
+        // Cheap clones (the snapshots are shared), kept only to offer them to the recorder.
+        let offered = record
+            .as_ref()
+            .map(|_| (kafka_now.clone(), clickhouse_now.clone()));
+        if !session.ingest(Some(kafka_now), Some(clickhouse_now)) {
+            continue;
+        }
+        if let (Some(tap), Some((k, c))) = (record.as_mut(), offered) {
+            tap.offer(&k, &c, session.model().judged_at);
+        }
+        if tx.send(Arc::clone(session.model())).is_err() {
             return;
         }
     }
@@ -132,7 +144,7 @@ mod tests {
     async fn dropping_the_models_receiver_stops_the_session_and_releases_the_collectors() {
         let (kafka_tx, kafka_rx) = watch::channel(SourceStatus::default());
         let (ch_tx, ch_rx) = watch::channel(SourceStatus::default());
-        let session = spawn_session(&Config::default(), kafka_rx, ch_rx).unwrap();
+        let session = spawn_session(&Config::default(), kafka_rx, ch_rx, None).unwrap();
         tokio::task::yield_now().await;
         assert!(!kafka_tx.is_closed() && !ch_tx.is_closed(), "running");
         drop(session);

@@ -7,6 +7,7 @@ use pipetop::collect::Collectors;
 use pipetop::config::{Config, ConfigError, ProcessEnv};
 use pipetop::config_contexts::{self, Loaded};
 use pipetop::config_effective;
+use pipetop::recording::recorder::RecordTo;
 use pipetop::report::{self, Report};
 use pipetop::ui::UiOptions;
 use pipetop::ui::theme::{ColorDepth, Theme};
@@ -44,6 +45,12 @@ struct Cli {
     /// Where the dashboard's `e` key writes the model and alert history as JSON.
     #[arg(long, default_value = "pipetop-export.json")]
     export: PathBuf,
+    /// Record what the collectors publish to FILE while the dashboard runs (see `record`).
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// A recording's size limit: at it, FILE is renamed FILE.1 and a new FILE starts (e.g. 512MiB).
+    #[arg(long, global = true, default_value = "512MiB", value_parser = pipetop::recording::writer::parse_size)]
+    record_limit: u64,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -52,6 +59,18 @@ struct Cli {
 enum Format {
     Text,
     Json,
+}
+
+/// `--replay FILE --at TIME`: answer from a recording instead of polling.
+#[derive(clap::Args)]
+struct ReplayAt {
+    /// A recording to answer from (`pipetop record`), instead of polling the servers.
+    #[arg(long, value_name = "FILE")]
+    replay: Option<PathBuf>,
+    /// With --replay: when (RFC 3339, a UTC time of day like 03:12:40, +5m from the start or
+    /// -30s from the end); the end by default.
+    #[arg(long, requires = "replay", allow_hyphen_values = true)]
+    at: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -92,6 +111,8 @@ enum Command {
         window: std::time::Duration,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        #[command(flatten)]
+        replay: ReplayAt,
     },
     /// Poll every source and print a summary (or with --json everything), then exit (non-zero
     /// if a source failed).
@@ -104,7 +125,16 @@ enum Command {
         /// as `check --window`.
         #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
         window: std::time::Duration,
+        #[command(flatten)]
+        replay: ReplayAt,
     },
+    /// Record what the collectors publish (the dashboard's collectors and session, headless) to
+    /// FILE until SIGINT or SIGTERM; `--record-limit` bounds its size (see README, Record and
+    /// replay).
+    Record { file: PathBuf },
+    /// Open the dashboard on a recording, with a time cursor (space plays, arrows step, `[` `]`
+    /// jump a minute, `>` changes the speed).
+    Replay { file: PathBuf },
     /// Run headless (the dashboard's collectors and session) and serve Prometheus metrics on
     /// /metrics and a health check on /healthz, until SIGTERM or SIGINT.
     Serve {
@@ -134,6 +164,9 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let Some(code) = from_recording(&cli) {
+        return code;
+    }
     let loaded = match load_config(&cli, None) {
         Ok(loaded) => loaded,
         // A check that cannot run is UNKNOWN to a monitoring agent, not CRITICAL.
@@ -156,10 +189,13 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             None => dashboard(&loaded, &cli).await,
-            Some(Command::Snapshot { json, window }) => {
+            Some(Command::Snapshot { json, window, .. }) => {
                 print_snapshot(&loaded.config, window, json).await
             }
-            Some(Command::Check { window, format }) => check(&loaded.config, window, format).await,
+            Some(Command::Check { window, format, .. }) => {
+                check(&loaded.config, window, format).await
+            }
+            Some(Command::Record { ref file }) => record(&loaded, file, cli.record_limit).await,
             Some(Command::Serve {
                 listen,
                 partition_series,
@@ -174,9 +210,12 @@ fn main() -> ExitCode {
                     .map(|()| ExitCode::SUCCESS)
             }
             // Printed above, before any servers were asked.
-            Some(Command::Completions { .. } | Command::Man | Command::Config { .. }) => {
-                Ok(ExitCode::SUCCESS)
-            }
+            Some(
+                Command::Completions { .. }
+                | Command::Man
+                | Command::Config { .. }
+                | Command::Replay { .. },
+            ) => Ok(ExitCode::SUCCESS),
         }
     });
     // Collector tasks may be mid-request; do not wait for them.
@@ -210,6 +249,8 @@ fn describe_command_line(command: Option<&Command>) -> Option<ExitCode> {
         Command::Check { .. }
         | Command::Snapshot { .. }
         | Command::Serve { .. }
+        | Command::Record { .. }
+        | Command::Replay { .. }
         | Command::Config { .. } => None,
     }
 }
@@ -228,7 +269,10 @@ async fn check(
         }
     };
     match format {
-        Format::Text => print!("{}", pipetop::check::text(&report)),
+        Format::Text => print!(
+            "{}",
+            pipetop::check::text(&report, std::time::SystemTime::now())
+        ),
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
     }
     Ok(ExitCode::from(report.code))
@@ -336,6 +380,11 @@ async fn dashboard(loaded: &Loaded, cli: &Cli) -> anyhow::Result<ExitCode> {
         mouse: cli.mouse,
         export: cli.export.clone(),
         contexts: loaded.contexts.names.clone(),
+        record: cli.record.clone().map(|path| RecordTo {
+            path,
+            config_toml: config_effective::effective_toml(loaded),
+            limit: cli.record_limit,
+        }),
         // `:ctx NAME` reads the same file again (it may have been edited) for that context.
         load_context: loaded.path.clone().map(|path| {
             let overrides = Overrides::of(cli);
@@ -372,4 +421,161 @@ async fn print_snapshot(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `record FILE`: the dashboard's collectors and session without a screen, recording until
+/// SIGINT or SIGTERM.
+async fn record(loaded: &Loaded, file: &std::path::Path, limit: u64) -> anyhow::Result<ExitCode> {
+    let config = &loaded.config;
+    let to = RecordTo {
+        path: file.to_path_buf(),
+        config_toml: config_effective::effective_toml(loaded),
+        limit,
+    };
+    let (tap, recorder) = pipetop::recording::recorder::start(&to).map_err(anyhow::Error::msg)?;
+    let collectors = Collectors::spawn(config)?;
+    let session =
+        pipetop::live::spawn_session(config, collectors.kafka, collectors.clickhouse, Some(tap))?;
+    eprintln!(
+        "pipetop: recording to {} (limit {}, then rotated to {}.1); SIGINT or SIGTERM stops",
+        file.display(),
+        pipetop::format::bytes(limit),
+        file.display()
+    );
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    // The session stops, and with it the tap; the recorder writes what was queued and ends.
+    drop(session);
+    let stats = tokio::task::spawn_blocking(move || recorder.finish()).await?;
+    eprintln!("pipetop: {}", stats.describe(file));
+    Ok(if stats.error().is_some() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `replay`, and `snapshot` / `check` with `--replay`: everything comes from the recording (its
+/// own config, secrets masked), nothing is polled. None: not one of those.
+fn from_recording(cli: &Cli) -> Option<ExitCode> {
+    let (file, at) = match &cli.command {
+        Some(Command::Replay { file }) => (file, None),
+        Some(Command::Snapshot { replay, .. } | Command::Check { replay, .. }) => {
+            (replay.replay.as_ref()?, replay.at.as_deref())
+        }
+        _ => return None,
+    };
+    let check = matches!(cli.command, Some(Command::Check { .. }));
+    let mut player = match pipetop::recording::player::Player::open(file) {
+        Ok(player) => player,
+        Err(e) if check => {
+            println!("PIPETOP UNKNOWN - {e}");
+            return Some(ExitCode::from(pipetop::check::Outcome::Unknown.code()));
+        }
+        Err(e) => {
+            eprintln!("pipetop: {e}");
+            return Some(ExitCode::from(2));
+        }
+    };
+    if let Some(problem) = player.problem() {
+        eprintln!("pipetop: {}: {problem}", file.display());
+    }
+    if let Some(Command::Replay { .. }) = &cli.command {
+        return Some(replay(cli, player));
+    }
+    let Some((start, end)) = player.span() else {
+        if check {
+            println!(
+                "PIPETOP UNKNOWN - {}: the recording holds no data",
+                file.display()
+            );
+            return Some(ExitCode::from(pipetop::check::Outcome::Unknown.code()));
+        }
+        eprintln!("pipetop: {}: the recording holds no data", file.display());
+        return Some(ExitCode::from(2));
+    };
+    let to = match at {
+        Some(at) => match pipetop::recording::at::parse_at(at, start, end) {
+            Ok(to) => to,
+            Err(e) if check => {
+                println!("PIPETOP UNKNOWN - --at {e}");
+                return Some(ExitCode::from(pipetop::check::Outcome::Unknown.code()));
+            }
+            Err(e) => {
+                eprintln!("pipetop: --at {e}");
+                return Some(ExitCode::from(2));
+            }
+        },
+        None => end,
+    };
+    player.seek(to);
+    let model = player.model();
+    let polls = u32::try_from(model.sources.kafka.polls).unwrap_or(u32::MAX);
+    let now = player.cursor().unwrap_or(to);
+    let printed = match &cli.command {
+        Some(Command::Check { format, .. }) => {
+            let report = pipetop::check::verdict(model, polls);
+            let out = match format {
+                Format::Text => Ok(pipetop::check::text(&report, now)),
+                Format::Json => serde_json::to_string_pretty(&report).map(|t| t + "\n"),
+            };
+            out.map(|text| (text, ExitCode::from(report.code)))
+        }
+        Some(Command::Snapshot { json: true, .. }) => {
+            let report = Report::new(&player.config().context, polls, model);
+            serde_json::to_string_pretty(&report).map(|t| (t + "\n", ExitCode::SUCCESS))
+        }
+        _ => Ok((
+            report::summary(&player.config().context, model),
+            ExitCode::SUCCESS,
+        )),
+    };
+    match printed {
+        Ok((text, code)) => {
+            print!("{text}");
+            Some(code)
+        }
+        Err(e) => {
+            eprintln!("pipetop: {e}");
+            Some(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// `replay FILE`: the dashboard on a recording.
+fn replay(cli: &Cli, player: pipetop::recording::player::Player) -> ExitCode {
+    let depth = ColorDepth::from_env();
+    let theme_name = cli
+        .theme
+        .clone()
+        .unwrap_or_else(|| player.config().theme.clone());
+    let theme = match Theme::load(&theme_name, depth) {
+        Ok(theme) => theme,
+        Err(e) => {
+            eprintln!("pipetop: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("pipetop: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = pipetop::ui::replay::ReplayOptions {
+        theme,
+        depth,
+        mouse: cli.mouse,
+    };
+    match runtime.block_on(pipetop::ui::replay::run(player, options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pipetop: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -62,6 +62,7 @@ impl Dashboard {
             &config,
             collectors.kafka.clone(),
             collectors.clickhouse.clone(),
+            None,
         )
         .unwrap();
         Dashboard {

@@ -272,6 +272,29 @@ fn help_overlay() {
     });
 }
 
+/// `pipetop replay`: the cursor's time, state and speed first in the header, its keys first in
+/// the hint bar, and in `?`.
+#[test]
+fn replay_cursor_in_header_hints_and_help() {
+    let replay = pipetop::ui::app::ReplayClock {
+        at: fixtures::t(fixtures::POLLS - 1),
+        playing: true,
+        speed: 10,
+        at_end: false,
+    };
+    snapshot_sizes("replay", || {
+        let mut app = fixtures::app();
+        app.replay = Some(replay);
+        app
+    });
+    snapshot_sizes("replay_help", || {
+        let mut app = fixtures::app();
+        app.replay = Some(replay);
+        apply(&mut app, [Action::ToggleHelp]);
+        app
+    });
+}
+
 #[test]
 fn filter_prompt_bad_regex() {
     snapshot_sizes("filter_bad_regex", || {

@@ -1,10 +1,10 @@
 //! What one poll saw of replication: each replicated table's replica on this host, its
 //! replication queue per table, and the host's ZooKeeper/Keeper session. Plain immutable data.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One replicated table's replica on one host (`system.replicas`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Replica {
     pub database: String,
     pub table: String,
@@ -28,7 +28,7 @@ pub struct Replica {
 }
 
 /// One table's replication queue on one host (`system.replication_queue`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplicationQueue {
     pub database: String,
     pub table: String,
@@ -48,7 +48,7 @@ pub const STUCK_TRIES: u64 = 100;
 /// …or is older than this.
 pub const STUCK_AGE_S: u64 = 600;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueEntry {
     /// GET_PART, MERGE_PARTS, …
     pub kind: String,
@@ -61,7 +61,7 @@ pub struct QueueEntry {
 }
 
 /// Whether this host holds a ZooKeeper/Keeper session.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeeperSession {
     /// How it was found out: `system.zookeeper_connection`, or a bounded read of
     /// `system.zookeeper` (path `/`) where that table does not exist.

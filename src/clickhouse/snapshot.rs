@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::replication::{KeeperSession, Replica, ReplicationQueue};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClickHouseSnapshot {
     pub taken_at_ms: i64,
     pub poll_ms: u64,
@@ -19,7 +19,7 @@ pub struct ClickHouseSnapshot {
 }
 
 /// One host's poll: its figures, or why it could not be reached.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum HostOutcome {
     Ok(Box<HostSnapshot>),
@@ -44,7 +44,7 @@ impl HostOutcome {
 
 /// Everything one host reported. Each section stands alone: a slow or failing query leaves the
 /// others intact.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HostSnapshot {
     /// The endpoint URL, without credentials.
     pub host: String,
@@ -112,7 +112,7 @@ impl HostSnapshot {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServerInfo {
     pub version: String,
     pub uptime_s: u64,
@@ -120,7 +120,7 @@ pub struct ServerInfo {
 
 /// One figure of the snapshot: present, or why it is missing. A failing query degrades only the
 /// section it feeds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Section<T> {
     Ok {
@@ -178,7 +178,7 @@ impl<T> Section<T> {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TableParts {
     pub database: String,
     pub table: String,
@@ -194,7 +194,7 @@ pub struct TableParts {
     pub max_partitions_per_day: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionParts {
     pub database: String,
     pub table: String,
@@ -206,14 +206,14 @@ pub struct PartitionParts {
 }
 
 /// The parts thresholds in force: the server's MergeTree defaults and the tables that set their own.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartsThresholds {
     pub default_parts_to_delay_insert: u64,
     pub default_parts_to_throw_insert: u64,
     pub overrides: Vec<TableThresholds>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableThresholds {
     pub database: String,
     pub table: String,
@@ -243,7 +243,7 @@ impl PartsThresholds {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DetachedParts {
     pub database: String,
     pub table: String,
@@ -253,7 +253,7 @@ pub struct DetachedParts {
     pub reasons: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Merge {
     pub database: String,
     pub table: String,
@@ -270,7 +270,7 @@ pub struct Merge {
     pub is_mutation: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mutation {
     pub database: String,
     pub table: String,
@@ -284,7 +284,7 @@ pub struct Mutation {
 }
 
 /// Inserts into one table over the window, from query_log.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TableInserts {
     /// `database.table`.
     pub table: String,
@@ -297,7 +297,7 @@ pub struct TableInserts {
     pub latency_ms: Option<Quantiles>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Quantiles {
     pub p50: f64,
     pub p95: f64,
@@ -319,7 +319,7 @@ impl Quantiles {
 }
 
 /// Failed inserts into one table with one exception code, over the window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailedInserts {
     pub table: String,
     pub exception_code: i32,
@@ -333,14 +333,14 @@ pub struct FailedInserts {
 }
 
 /// Latency of one kind of query (Insert, Select) over the window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KindLatency {
     pub kind: String,
     pub queries: u64,
     pub latency_ms: Option<Quantiles>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SlowQuery {
     /// The query with literals replaced, as one example of its pattern.
     pub normalized_query: String,
@@ -351,7 +351,7 @@ pub struct SlowQuery {
 }
 
 /// Cumulative counters from system.events since the server started (deltas live in the model).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InsertCounters {
     pub delayed_inserts: u64,
     pub rejected_inserts: u64,
@@ -360,7 +360,7 @@ pub struct InsertCounters {
     pub insert_queries: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KafkaConsumer {
     pub database: String,
     pub table: String,
@@ -378,21 +378,21 @@ pub struct KafkaConsumer {
     pub latest_exceptions: Vec<KafkaException>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KafkaAssignment {
     pub topic: String,
     pub partition: i32,
     pub current_offset: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KafkaException {
     pub time: u32,
     pub text: String,
 }
 
 /// How old the newest row of a watched table is.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Freshness {
     /// `database.table`, as configured.
     pub table: String,
@@ -400,7 +400,7 @@ pub struct Freshness {
     pub result: Section<FreshnessData>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FreshnessData {
     /// Unix seconds of the newest value; None when the table has no rows.
     pub newest: Option<i64>,
@@ -409,7 +409,7 @@ pub struct FreshnessData {
 }
 
 /// One error counter of system.errors: how often the server raised this error since it started.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerError {
     pub name: String,
     pub code: i32,
@@ -437,14 +437,14 @@ impl PartsFocus {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FocusedParts {
     pub focus: PartsFocus,
     /// Active parts of the partition, newest first (at most 1000).
     pub parts: Section<Vec<Part>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Part {
     pub name: String,
     pub rows: u64,

@@ -17,7 +17,7 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::types::{PartitionOffset, TopicPartition};
 
@@ -62,7 +62,7 @@ pub struct Wanted {
 }
 
 /// What the search cost and found this poll (shown in `snapshot --json`, checked by tests).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ProduceTimeStats {
     /// Distinct (partition, offset) pairs older than pipetop's own history.
     pub wanted: u32,

@@ -1,12 +1,12 @@
 //! What one Kafka poll saw, as plain immutable data. The model derives everything else from it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::produce_time::ProduceTimeStats;
 use super::types::{GroupState, Node, TopicPartition};
 
 /// `Default` is the snapshot of an empty cluster, polled at the epoch.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct KafkaSnapshot {
     pub taken_at_ms: i64,
     /// Wall time of the whole poll.
@@ -39,7 +39,7 @@ pub struct KafkaSnapshot {
 
 /// Wall time per phase. DescribeGroups, OffsetFetch followed by the log ends, and the log
 /// starts run concurrently, so these overlap and do not add up to `poll_ms`.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct PhaseTimes {
     /// Metadata and DescribeCluster.
     pub metadata: u64,
@@ -61,7 +61,7 @@ pub struct PhaseTimes {
     pub produce_times: u64,
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct RequestCounts {
     pub metadata: u32,
     pub describe_cluster: u32,
@@ -85,7 +85,7 @@ impl RequestCounts {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BrokerHealth {
     pub id: i32,
     /// None for a broker only known from replica lists (it left the metadata: down or fenced).
@@ -108,7 +108,7 @@ impl BrokerHealth {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GroupLogPartition {
     pub partition: i32,
     pub end_offset: Option<i64>,
@@ -117,14 +117,14 @@ pub struct GroupLogPartition {
     pub unwatched_active_groups: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Topic {
     pub name: String,
     pub internal: bool,
     pub partitions: Vec<Partition>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Partition {
     pub partition: i32,
     pub leader: Option<i32>,
@@ -137,7 +137,7 @@ pub struct Partition {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Group {
     pub group_id: String,
     pub state: GroupState,
@@ -150,7 +150,7 @@ pub struct Group {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Member {
     pub consumer_id: String,
     pub client_id: String,
@@ -158,7 +158,7 @@ pub struct Member {
     pub assignment: Vec<TopicPartition>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Committed {
     pub topic: String,
     pub partition: i32,

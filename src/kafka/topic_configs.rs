@@ -6,10 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The retention settings of the topics read so far, and how fresh they are.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TopicConfigs {
     /// When the last read finished (unix ms); None before the first.
     pub read_at_ms: Option<i64>,
@@ -19,7 +19,7 @@ pub struct TopicConfigs {
 }
 
 /// One topic's retention, as the brokers apply it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Retention {
     /// `cleanup.policy` includes `delete`: old segments are deleted by time or size.
     pub delete: bool,

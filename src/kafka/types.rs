@@ -6,7 +6,9 @@
 
 use std::fmt;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct TopicPartition {
     pub topic: String,
     pub partition: i32,
@@ -73,7 +75,7 @@ pub enum GroupType {
 /// `Assigning` and `Reconciling` are KIP-848 (`consumer` protocol) states.
 /// librdkafka 2.12 has no code for them and reports such groups as `Unknown`;
 /// they exist so callers can already handle them when librdkafka learns them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum GroupState {
     Unknown,
     PreparingRebalance,
@@ -161,7 +163,7 @@ pub struct ClusterDescription {
     pub nodes: Vec<Node>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Node {
     pub id: i32,
     pub host: String,

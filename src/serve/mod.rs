@@ -41,6 +41,7 @@ pub async fn run(config: &Config, listen: SocketAddr, series: Series) -> anyhow:
         config,
         collectors.kafka.clone(),
         collectors.clickhouse.clone(),
+        None,
     )?;
     let models = session.models.clone();
     tracing::info!(

@@ -37,6 +37,8 @@ pub enum Action {
     ZoomIn,
     /// Write the model and the alert history to the export file (for an incident note).
     Export,
+    /// `E`: write the last `export_window` of the `--record` recording as a recording.
+    ExportRecording,
     /// Text entry in the filter or command prompt.
     Input(char),
     Backspace,
@@ -108,6 +110,20 @@ pub struct App {
     pub contexts: Vec<String>,
     /// A context asked for with `:ctx NAME`, for the event loop to switch to.
     pub switch_to: Option<String>,
+    /// Set when the screen shows a recording (`pipetop replay`): where its cursor is.
+    pub replay: Option<ReplayClock>,
+}
+
+/// The replay's time cursor as the header shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplayClock {
+    /// The recording time on screen.
+    pub at: SystemTime,
+    pub playing: bool,
+    /// 1, 10 or 60 times real time.
+    pub speed: u32,
+    /// The cursor is at the recording's last frame.
+    pub at_end: bool,
 }
 
 impl App {
@@ -136,6 +152,7 @@ impl App {
             notice: None,
             contexts: Vec::new(),
             switch_to: None,
+            replay: None,
         }
     }
 
@@ -362,6 +379,7 @@ impl App {
             }
             Action::RefreshNow
             | Action::Export
+            | Action::ExportRecording
             | Action::Quit
             | Action::Input(_)
             | Action::Backspace

@@ -69,7 +69,24 @@ pub fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         Span::styled(shown(&app.context).into_owned(), theme.accent),
         Span::styled(" │ ", theme.border),
     ];
-    // First, so a narrow terminal never cuts it off: a frozen screen must say so.
+    // First, so a narrow terminal never cuts it off: a recording must not pass for live data.
+    if let Some(replay) = &app.replay {
+        let state = match (replay.playing, replay.at_end) {
+            (_, true) => "⏹",
+            (true, false) => "⏵",
+            (false, false) => "⏸",
+        };
+        spans.push(Span::styled(
+            format!(
+                "{state} REPLAY {} {}×",
+                crate::recording::at::clock(replay.at),
+                replay.speed
+            ),
+            theme.warn.add_modifier(ratatui::style::Modifier::REVERSED),
+        ));
+        spans.push(Span::styled(" │ ", theme.border));
+    }
+    // A frozen screen must say so.
     if app.paused {
         spans.push(Span::styled(
             "⏸ PAUSED",
@@ -271,10 +288,14 @@ pub fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
             Some(notice) => Line::from(Span::styled(format!(" {}", shown(notice)), theme.warn)),
             None => {
                 let zoom = app.level().view.has_charts().then_some(app.zoom);
-                hint_line(
-                    theme,
-                    keys::hints(&app.mode, app.stack.len(), app.paused, zoom),
-                )
+                let mut hints = keys::hints(&app.mode, app.stack.len(), app.paused, zoom);
+                if let (Some(replay), Mode::Normal) = (&app.replay, &app.mode) {
+                    // The cursor's keys first: a narrow terminal cuts the end of the line.
+                    let mut keys = keys::replay_hints(replay.playing);
+                    keys.extend(hints.into_iter().filter(|(k, _)| *k != "p"));
+                    hints = keys;
+                }
+                hint_line(theme, hints)
             }
         },
     };
@@ -294,9 +315,22 @@ fn hint_line(theme: &Theme, hints: Vec<(&'static str, &'static str)>) -> Line<'s
     Line::from(spans)
 }
 
-pub fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme) {
+/// `replay`: the replay's keys are listed first.
+pub fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme, replay: bool) {
+    let help: Vec<(&str, &str)> = if replay {
+        // Polling, pausing the collectors and recording mean nothing in a replay.
+        let live_only = ["p", "r", "E"];
+        keys::REPLAY_HELP
+            .iter()
+            .chain(keys::HELP.iter().filter(|(k, _)| !live_only.contains(k)))
+            // Space plays a replay; it does not page.
+            .map(|&(k, what)| (k.strip_suffix("  Space").unwrap_or(k), what))
+            .collect()
+    } else {
+        keys::HELP.to_vec()
+    };
     let width = area.width.min(72);
-    let height = area.height.min(keys::HELP.len() as u16 + 2);
+    let height = area.height.min(help.len() as u16 + 2);
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,
@@ -309,9 +343,9 @@ pub fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme) {
         .border_style(theme.accent)
         .title(Span::styled(" keys ", theme.header))
         .title_bottom(Span::styled(" any key closes ", theme.muted));
-    let rows = keys::HELP
-        .iter()
-        .map(|(k, what)| Row::new(vec![Span::styled(*k, theme.accent), Span::raw(*what)]));
+    let rows = help
+        .into_iter()
+        .map(|(k, what)| Row::new(vec![Span::styled(k, theme.accent), Span::raw(what)]));
     let table = Table::new(rows, [Constraint::Length(17), Constraint::Fill(1)]).block(block);
     frame.render_widget(table, popup);
 }

@@ -28,6 +28,7 @@ pub fn action_for_key(mode: &Mode, key: KeyEvent) -> Option<Action> {
             KeyCode::Char('q') => Action::Quit,
             KeyCode::Char('r') => Action::RefreshNow,
             KeyCode::Char('e') => Action::Export,
+            KeyCode::Char('E') => Action::ExportRecording,
             KeyCode::Char('p') => Action::TogglePause,
             KeyCode::Char('?') => Action::ToggleHelp,
             KeyCode::Char('/') => Action::StartFilter,
@@ -102,6 +103,49 @@ fn zoom_hint(zoom: Zoom) -> &'static str {
     }
 }
 
+/// What a key does to a replay's cursor (`pipetop replay`, in normal mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayKey {
+    PlayPause,
+    /// One recorded poll forward (true) or back.
+    Step(bool),
+    /// This many minutes forward or back.
+    Jump(i8),
+    /// 1× → 10× → 60× → 1×.
+    Speed,
+}
+
+/// The replay's own keys; None: the key means what it means on the live dashboard.
+pub fn replay_key(key: KeyEvent) -> Option<ReplayKey> {
+    Some(match key.code {
+        KeyCode::Char(' ') | KeyCode::Char('p') => ReplayKey::PlayPause,
+        KeyCode::Char('.') => ReplayKey::Step(true),
+        KeyCode::Char(',') => ReplayKey::Step(false),
+        KeyCode::Char(']') => ReplayKey::Jump(1),
+        KeyCode::Char('[') => ReplayKey::Jump(-1),
+        KeyCode::Char('>') => ReplayKey::Speed,
+        _ => return None,
+    })
+}
+
+/// The replay's keys for the hint bar.
+pub fn replay_hints(playing: bool) -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("Space", if playing { "pause" } else { "play" }),
+        (", .", "step"),
+        ("[ ]", "∓1m"),
+        (">", "speed"),
+    ]
+}
+
+/// The replay's keys, for `?` in `pipetop replay`.
+pub const REPLAY_HELP: &[(&str, &str)] = &[
+    ("Space  p", "replay: play / pause"),
+    (", .", "replay: one poll back / forward"),
+    ("[ ]", "replay: one minute back / forward"),
+    (">", "replay: speed 1× → 10× → 60×"),
+];
+
 /// Every key, for `?`.
 pub const HELP: &[(&str, &str)] = &[
     ("↑ ↓  j k", "move the selection"),
@@ -118,6 +162,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("t", "next theme"),
     ("z  Z", "charts: zoom out / in (5m, 15m, 1h)"),
     ("e", "export model + alert history (--export FILE)"),
+    ("E", "export the last minutes of --record as a recording"),
     ("?", "this help"),
     ("q  Ctrl-C", "quit"),
 ];

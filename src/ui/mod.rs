@@ -9,6 +9,7 @@ pub mod chrome;
 pub mod keys;
 pub mod list;
 pub mod panel;
+pub mod replay;
 pub mod screens;
 pub mod sparkline;
 pub mod theme;
@@ -38,6 +39,8 @@ pub struct UiOptions {
     pub contexts: Vec<String>,
     /// Loads and validates the config of a context for `:ctx NAME` (the message on failure).
     pub load_context: Option<ContextLoader>,
+    /// `--record FILE`: record the context the dashboard starts with (a `:ctx` switch ends it).
+    pub record: Option<crate::recording::recorder::RecordTo>,
 }
 
 /// A context's name → its validated config, as a start with `--context NAME` would read it.
@@ -51,9 +54,14 @@ struct Live {
 }
 
 impl Live {
-    fn start(config: &Config, collectors: Collectors) -> anyhow::Result<Live> {
+    fn start(
+        config: &Config,
+        collectors: Collectors,
+        record: Option<crate::recording::recorder::RecordTap>,
+    ) -> anyhow::Result<Live> {
         let control = collectors.control();
-        let session = crate::live::spawn_session(config, collectors.kafka, collectors.clickhouse)?;
+        let session =
+            crate::live::spawn_session(config, collectors.kafka, collectors.clickhouse, record)?;
         Ok(Live { control, session })
     }
 }
@@ -72,7 +80,7 @@ pub fn render(frame: &mut Frame, app: &mut App) {
     body::draw(frame, body, app);
     chrome::draw_footer(frame, footer, app);
     if app.mode == Mode::Help {
-        chrome::draw_help(frame, frame.area(), &app.theme);
+        chrome::draw_help(frame, frame.area(), &app.theme, app.replay.is_some());
     }
 }
 
@@ -81,14 +89,32 @@ pub async fn run(
     collectors: Collectors,
     options: UiOptions,
 ) -> anyhow::Result<()> {
+    // Started before the screen takes over, so a path that cannot be written is said plainly.
+    let (tap, recorder) = match &options.record {
+        Some(to) => {
+            let (tap, recorder) =
+                crate::recording::recorder::start(to).map_err(anyhow::Error::msg)?;
+            (Some(tap), Some(recorder))
+        }
+        None => (None, None),
+    };
     // ratatui::init installs a panic hook that restores the terminal before the message prints.
     let mut terminal = ratatui::try_init()?;
     if options.mouse {
         crossterm::execute!(std::io::stdout(), EnableMouseCapture)?;
     }
-    let result = event_loop(&mut terminal, config, collectors, options).await;
+    let stats = recorder.as_ref().map(|r| std::sync::Arc::clone(&r.stats));
+    let record_path = options.record.as_ref().map(|r| r.path.clone());
+    let result = event_loop(&mut terminal, config, collectors, options, tap, stats).await;
     let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
+    if let (Some(recorder), Some(path)) = (recorder, record_path) {
+        // The session thread has stopped with the loop; what it queued is written now.
+        let finished = tokio::task::spawn_blocking(move || recorder.finish());
+        if let Ok(Ok(stats)) = tokio::time::timeout(Duration::from_secs(10), finished).await {
+            eprintln!("pipetop: {}", stats.describe(&path));
+        }
+    }
     result
 }
 
@@ -97,8 +123,13 @@ async fn event_loop(
     config: &Config,
     collectors: Collectors,
     options: UiOptions,
+    tap: Option<crate::recording::recorder::RecordTap>,
+    recording: Option<std::sync::Arc<crate::recording::recorder::RecorderStats>>,
 ) -> anyhow::Result<()> {
-    let mut live = Live::start(config, collectors)?;
+    let mut live = Live::start(config, collectors, tap)?;
+    let mut recording_trouble = (0, false);
+    // Work done off the loop (the recording export) reports here.
+    let (notices, mut notices_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let model = live.session.models.borrow_and_update().clone();
     let mut app = App::new(
         config.context.clone(),
@@ -133,6 +164,17 @@ async fn event_loop(
         }
         let (control, session) = (&live.control, &mut live.session);
         app.now = SystemTime::now();
+        if let (Some(stats), Some(to)) = (&recording, &options.record) {
+            // Said once per change: the recorder fell behind, or stopped.
+            let trouble = (
+                stats.dropped.load(std::sync::atomic::Ordering::Relaxed),
+                stats.error().is_some(),
+            );
+            if trouble != recording_trouble {
+                recording_trouble = trouble;
+                app.notice = Some(stats.describe(&to.path));
+            }
+        }
         // The partition view's parts are fetched on demand: tell the collector what is open.
         control.focus(screens::focus_of(&app.level().view));
         if app.model.criticals_fired > criticals_seen {
@@ -160,6 +202,9 @@ async fn event_loop(
                             Err(e) => format!("export to {} failed: {e}", options.export.display()),
                         });
                     }
+                    Some(Action::ExportRecording) => {
+                        app.notice = Some(export_recording(&options, config, notices.clone()));
+                    }
                     Some(action) => {
                         let was_paused = app.paused;
                         if !app.apply(action) {
@@ -178,6 +223,7 @@ async fn event_loop(
                 let shown = session.models.borrow_and_update().clone();
                 session.retire(app.set_model(shown));
             }
+            Some(notice) = notices_rx.recv() => app.notice = Some(notice),
             _ = tick.tick() => {}
             // A dropped ssh session or a kill must still leave the terminal usable.
             _ = hangup.recv() => return Ok(()),
@@ -194,15 +240,46 @@ fn switch(options: &UiOptions, name: &str) -> Result<(Config, Live), String> {
         .ok_or_else(|| "no config file to read it from".to_string())?;
     let config = load(name)?;
     let collectors = Collectors::spawn(&config).map_err(|e| format!("{e:#}"))?;
-    let live = Live::start(&config, collectors).map_err(|e| format!("{e:#}"))?;
+    let live = Live::start(&config, collectors, None).map_err(|e| format!("{e:#}"))?;
     Ok((config, live))
 }
 
 /// The same JSON as `pipetop snapshot --json`, from what is on screen now.
-fn export(app: &App, path: &std::path::Path) -> anyhow::Result<()> {
+pub(crate) fn export(app: &App, path: &std::path::Path) -> anyhow::Result<()> {
     let report = crate::report::Report::new(&app.context, 0, &app.model);
     std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
     Ok(())
+}
+
+/// `E`: the last `export_window` of the `--record` recording, written on a blocking thread (it
+/// may be large); the outcome arrives as a notice. Returns the notice to show meanwhile.
+fn export_recording(
+    options: &UiOptions,
+    config: &Config,
+    notices: tokio::sync::mpsc::UnboundedSender<String>,
+) -> String {
+    let Some(record) = &options.record else {
+        return "E exports the last minutes of a recording: start with --record FILE".into();
+    };
+    let stamp = crate::recording::at::clock(SystemTime::now()).replace(':', "");
+    let to = std::path::PathBuf::from(format!("pipetop-incident-{stamp}.rec"));
+    let (from, window) = (record.path.clone(), config.export_window);
+    let shown = to.display().to_string();
+    tokio::task::spawn_blocking(move || {
+        let notice = match crate::recording::export::export_window(&from, &to, window) {
+            Ok(span) => format!(
+                "exported the last {span} of the recording to {path} (pipetop replay {path})",
+                span = crate::time::short_duration(span),
+                path = to.display()
+            ),
+            Err(e) => format!("recording export to {} failed: {e}", to.display()),
+        };
+        let _ = notices.send(notice);
+    });
+    format!(
+        "exporting the last {} to {shown} …",
+        crate::time::short_duration(window)
+    )
 }
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> anyhow::Result<tokio::signal::unix::Signal> {

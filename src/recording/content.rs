@@ -1,0 +1,102 @@
+//! What a recording's frames hold: the header, and the collectors' statuses as the session
+//! ingested them. Encoded as CBOR (self-describing: NaN and every f64 survive exactly, and the
+//! snapshots' tagged enums need no schema), compressed with zstd.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::clickhouse::snapshot::ClickHouseSnapshot;
+use crate::kafka::snapshot::KafkaSnapshot;
+use crate::source::{SourceError, SourceStatus};
+
+/// zstd level: 3 is zstd's default, fast enough to keep up at 20,000 partitions.
+const ZSTD_LEVEL: i32 = 3;
+
+/// The first frame of every file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Header {
+    /// The pipetop that wrote it (version and commit).
+    pub pipetop_version: String,
+    /// When the recording (this file of it) started, Unix nanoseconds.
+    pub started_ns: u64,
+    /// The effective config as `pipetop config check` prints it: every secret masked as "***".
+    /// Replay judges the alerts by it.
+    pub config_toml: String,
+    /// This file continues a recording that reached its size limit; the part before is FILE.1.
+    pub continues: bool,
+}
+
+/// One source's status: what `SourceStatus` holds, with the snapshot only when it is new.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusFrame<T> {
+    pub polls: u64,
+    pub last_good_at_ns: Option<u64>,
+    pub error: Option<(String, u64)>,
+    /// The last good snapshot: in a batch only when it changed since the frame before; always in
+    /// a keyframe (when there is one).
+    pub snapshot: Option<Arc<T>>,
+}
+
+/// What the session ingested at once (a batch: only the sources that changed), or the full state
+/// of both after it (a keyframe).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Statuses {
+    pub kafka: Option<StatusFrame<KafkaSnapshot>>,
+    pub clickhouse: Option<StatusFrame<ClickHouseSnapshot>>,
+}
+
+pub fn ns(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+pub fn time(ns: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_nanos(ns)
+}
+
+impl<T> StatusFrame<T> {
+    /// The status as a frame; the snapshot is included when `with_snapshot`.
+    pub fn of(status: &SourceStatus<T>, with_snapshot: bool) -> StatusFrame<T> {
+        StatusFrame {
+            polls: status.polls,
+            last_good_at_ns: status.last_good_at.map(ns),
+            error: status.error.as_ref().map(|e| (e.message.clone(), ns(e.at))),
+            snapshot: if with_snapshot {
+                status.last_good.clone()
+            } else {
+                None
+            },
+        }
+    }
+
+    /// The status again, taking the snapshot from `before` when the frame did not carry one.
+    pub fn status(&self, before: &SourceStatus<T>) -> SourceStatus<T> {
+        SourceStatus {
+            last_good: self
+                .snapshot
+                .clone()
+                .or_else(|| before.last_good.clone())
+                .filter(|_| self.last_good_at_ns.is_some()),
+            last_good_at: self.last_good_at_ns.map(time),
+            error: self.error.as_ref().map(|(message, at)| SourceError {
+                message: message.clone(),
+                at: time(*at),
+            }),
+            polls: self.polls,
+        }
+    }
+}
+
+/// CBOR, then zstd.
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
+    let mut cbor = Vec::new();
+    ciborium::into_writer(value, &mut cbor).map_err(|e| format!("cannot encode a frame: {e}"))?;
+    zstd::bulk::compress(&cbor, ZSTD_LEVEL).map_err(|e| format!("cannot compress a frame: {e}"))
+}
+
+pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, String> {
+    let cbor = zstd::stream::decode_all(body).map_err(|e| format!("cannot decompress: {e}"))?;
+    ciborium::from_reader(cbor.as_slice()).map_err(|e| format!("cannot decode: {e}"))
+}

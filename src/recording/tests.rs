@@ -1,0 +1,291 @@
+//! The frame codec and the file around it: a crash's partial tail, a corrupt frame, a version
+//! this build does not read, and that no secret reaches the file.
+
+use std::io::Write;
+
+use super::content::{self, ns};
+use super::frame;
+use super::player::Player;
+use super::reader::Recording;
+use super::writer::{Ingested, RecordingWriter};
+use crate::config_contexts;
+use crate::kafka::snapshot::KafkaSnapshot;
+use crate::source::SourceStatus;
+
+fn temp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("pipetop-rec-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_file(&dir);
+    dir
+}
+
+const T0: u64 = 1_796_180_000_000_000_000;
+
+/// Ten Kafka polls a second apart, each with a topic named after its poll.
+fn write_ten(path: &std::path::Path) -> Vec<u64> {
+    let mut writer = RecordingWriter::create(path, String::new(), T0, u64::MAX).unwrap();
+    let mut status = SourceStatus::<KafkaSnapshot>::default();
+    let mut sizes = Vec::new();
+    for i in 0..10u64 {
+        let at = content::time(T0 + i * 1_000_000_000);
+        let snapshot = KafkaSnapshot {
+            taken_at_ms: crate::time::unix_ms(at),
+            topics: vec![crate::kafka::snapshot::Topic {
+                name: format!("topic-{i}"),
+                internal: false,
+                partitions: vec![],
+            }],
+            ..KafkaSnapshot::default()
+        };
+        status.record(Ok(snapshot), at);
+        writer
+            .append(&Ingested {
+                kafka: Some(status.clone()),
+                clickhouse: None,
+                at_ns: ns(at),
+            })
+            .unwrap();
+        sizes.push(writer.written());
+    }
+    sizes
+}
+
+#[test]
+fn a_recording_replays_its_batches_in_order() {
+    let path = temp("order");
+    write_ten(&path);
+    let mut player = Player::open(&path).unwrap();
+    assert!(player.problem().is_none());
+    let mut topics = Vec::new();
+    while player.step() {
+        let k = player.kafka_status().last_good.clone().unwrap();
+        topics.push(k.topics[0].name.clone());
+    }
+    assert_eq!(topics.len(), 10);
+    assert_eq!(topics[9], "topic-9");
+    // Back to the fourth second: the state after the fourth batch, whatever came after.
+    player.seek(content::time(T0 + 3_500_000_000));
+    let k = player.kafka_status().last_good.clone().unwrap();
+    assert_eq!(k.topics[0].name, "topic-3");
+    assert_eq!(player.model().sources.kafka.polls, 4);
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn a_partial_last_frame_is_ignored_and_said() {
+    let path = temp("truncated");
+    let sizes = write_ten(&path);
+    let full = std::fs::read(&path).unwrap();
+    // Cut in the middle of the last frame, as a crash mid-write leaves it.
+    let cut = (sizes[8] + 5) as usize;
+    std::fs::write(&path, &full[..cut]).unwrap();
+    let mut player = Player::open(&path).unwrap();
+    let problem = player.problem().unwrap().to_string();
+    assert!(problem.contains("partial frame"), "{problem}");
+    player.play_to_end();
+    let k = player.kafka_status().last_good.clone().unwrap();
+    // Nine batches were complete (and the keyframe after the first).
+    assert_eq!(k.topics[0].name, "topic-8");
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn a_corrupt_frame_ends_the_readable_part_with_a_message() {
+    let path = temp("crc");
+    let sizes = write_ten(&path);
+    let mut bytes = std::fs::read(&path).unwrap();
+    // Flip a byte in the body of the sixth batch.
+    let at = sizes[4] as usize + frame::FRAME_HEAD + 3;
+    bytes[at] ^= 0x55;
+    std::fs::write(&path, &bytes).unwrap();
+    let mut player = Player::open(&path).unwrap();
+    player.play_to_end();
+    let problem = player.problem().unwrap().to_string();
+    assert!(problem.contains("CRC mismatch"), "{problem}");
+    let k = player.kafka_status().last_good.clone().unwrap();
+    assert_eq!(k.topics[0].name, "topic-4", "read up to the corrupt frame");
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn an_unknown_version_is_refused_with_a_message() {
+    let path = temp("version");
+    write_ten(&path);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[frame::MAGIC.len()..frame::FILE_HEAD].copy_from_slice(&7u32.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let err = Recording::open(&path).err().unwrap();
+    assert!(
+        err.contains("format version 7 is not supported") && err.contains("newer pipetop"),
+        "{err}"
+    );
+    std::fs::write(&path, b"{\"not\": \"a recording\"}").unwrap();
+    let err = Recording::open(&path).err().unwrap();
+    assert!(err.contains("not a pipetop recording"), "{err}");
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn rotation_keeps_the_newest_part_replayable_on_its_own() {
+    let path = temp("rotate");
+    let mut writer = RecordingWriter::create(&path, String::new(), T0, 200 * 1024).unwrap();
+    let mut status = SourceStatus::<KafkaSnapshot>::default();
+    for i in 0..40u64 {
+        let at = content::time(T0 + i * 1_000_000_000);
+        // Incompressible names, so the limit is reached within the loop.
+        let name: String = (0..20_000).map(|_| fastrand::alphanumeric()).collect();
+        let snapshot = KafkaSnapshot {
+            cluster_id: Some(format!("{i}-{name}")),
+            ..KafkaSnapshot::default()
+        };
+        status.record(Ok(snapshot), at);
+        writer
+            .append(&Ingested {
+                kafka: Some(status.clone()),
+                clickhouse: None,
+                at_ns: ns(at),
+            })
+            .unwrap();
+    }
+    assert!(writer.rotations() > 0);
+    assert!(std::fs::metadata(&path).unwrap().len() <= 200 * 1024 + 64 * 1024);
+    let mut player = Player::open(&path).unwrap();
+    assert!(player.recording().header.continues);
+    player.play_to_end();
+    let k = player.kafka_status().last_good.clone().unwrap();
+    assert!(k.cluster_id.as_deref().unwrap().starts_with("39-"));
+    let older = super::writer::rotated_path(&path);
+    assert!(Player::open(&older).is_ok());
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(&older);
+}
+
+struct Secrets;
+impl crate::config::Env for Secrets {
+    fn var(&self, name: &str) -> Option<String> {
+        match name {
+            "CH_PASSWORD" => Some("hunter2-clickhouse".into()),
+            "KAFKA_SECRET" => Some("hunter2-kafka-env".into()),
+            _ => None,
+        }
+    }
+}
+
+#[test]
+fn no_secret_reaches_the_file() {
+    let config_path = temp("secret.toml");
+    let mut f = std::fs::File::create(&config_path).unwrap();
+    writeln!(
+        f,
+        "[kafka]\nbootstrap_servers = \"k:9092\"\n[kafka.properties]\n\"sasl.password\" = \"hunter2-kafka-file\"\n\
+         [kafka.properties_env]\n\"ssl.key.password\" = \"KAFKA_SECRET\"\n\
+         [clickhouse]\nurl = \"http://c:8123\"\npassword_env = \"CH_PASSWORD\""
+    )
+    .unwrap();
+    let loaded = config_contexts::load(Some(&config_path), None, &Secrets).unwrap();
+    assert_eq!(
+        loaded.config.clickhouse.password.expose(),
+        "hunter2-clickhouse"
+    );
+    let path = temp("secret");
+    let toml = crate::config_effective::effective_toml(&loaded);
+    let mut writer = RecordingWriter::create(&path, toml, T0, u64::MAX).unwrap();
+    writer
+        .append(&Ingested {
+            kafka: Some(SourceStatus::default()),
+            clickhouse: None,
+            at_ns: T0,
+        })
+        .unwrap();
+    drop(writer);
+    // Decompress every frame and look for the secrets in the plain bytes.
+    let recording = Recording::open(&path).unwrap();
+    let mut plain = recording.header.config_toml.clone().into_bytes();
+    for head in &recording.frames {
+        plain.extend(format!("{:?}", recording.statuses(head).unwrap()).into_bytes());
+    }
+    let raw = std::fs::read(&path).unwrap();
+    // Every secret above starts so.
+    let secret = b"hunter2";
+    let found = |hay: &[u8]| hay.windows(secret.len()).any(|w| w == secret);
+    assert!(!found(&plain), "a secret in the recording's content");
+    assert!(!found(&raw), "a secret in the recording's bytes");
+    assert!(recording.header.config_toml.contains("***"));
+    assert_eq!(recording.config.kafka.bootstrap_servers, "k:9092");
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(&config_path);
+}
+
+#[test]
+fn an_export_of_the_last_minutes_replays_on_its_own() {
+    let path = temp("export-src");
+    let mut writer = RecordingWriter::create(&path, String::new(), T0, u64::MAX).unwrap();
+    let mut status = SourceStatus::<KafkaSnapshot>::default();
+    // Ten minutes, a poll every 10 s: keyframes at 0, 60 s, 120 s ...
+    for i in 0..60u64 {
+        let at = content::time(T0 + i * 10_000_000_000);
+        let snapshot = KafkaSnapshot {
+            cluster_id: Some(format!("poll-{i}")),
+            ..KafkaSnapshot::default()
+        };
+        status.record(Ok(snapshot), at);
+        writer
+            .append(&Ingested {
+                kafka: Some(status.clone()),
+                clickhouse: None,
+                at_ns: ns(at),
+            })
+            .unwrap();
+    }
+    let out = temp("export-out");
+    let span =
+        super::export::export_window(&path, &out, std::time::Duration::from_secs(150)).unwrap();
+    // From the keyframe at 420 s (the last at or before 590 − 150 = 440 s) to 590 s.
+    assert_eq!(span.as_secs(), 170);
+    let mut player = Player::open(&out).unwrap();
+    assert!(player.recording().header.continues);
+    assert!(player.step());
+    let first = player.kafka_status().last_good.clone().unwrap();
+    assert_eq!(first.cluster_id.as_deref(), Some("poll-42"));
+    player.play_to_end();
+    let last = player.kafka_status().last_good.clone().unwrap();
+    assert_eq!(last.cluster_id.as_deref(), Some("poll-59"));
+    assert_eq!(player.model().sources.kafka.polls, 60);
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(&out);
+}
+
+#[test]
+fn a_player_seeks_from_the_checkpoints_a_scout_played_ahead_to_the_same_state() {
+    let path = temp("scout");
+    let mut writer = RecordingWriter::create(&path, String::new(), T0, u64::MAX).unwrap();
+    let mut status = SourceStatus::<KafkaSnapshot>::default();
+    for i in 0..100u64 {
+        let at = content::time(T0 + i * 5_000_000_000);
+        status.record(
+            Ok(KafkaSnapshot {
+                cluster_id: Some(format!("poll-{i}")),
+                ..KafkaSnapshot::default()
+            }),
+            at,
+        );
+        let batch = Ingested {
+            kafka: Some(status.clone()),
+            clickhouse: None,
+            at_ns: ns(at),
+        };
+        writer.append(&batch).unwrap();
+    }
+    let mut scout = Player::open(&path).unwrap();
+    let mut player = Player::open(&path).unwrap();
+    while scout.advance(7) {
+        player.adopt_checkpoints(&scout);
+    }
+    player.adopt_checkpoints(&scout);
+    for poll in [83u64, 12, 99, 40] {
+        player.seek(content::time(T0 + poll * 5_000_000_000 + 1));
+        let k = player.kafka_status().last_good.clone().unwrap();
+        assert_eq!(k.cluster_id, Some(format!("poll-{poll}")));
+        assert_eq!(player.model().sources.kafka.polls, poll + 1);
+    }
+    let _ = std::fs::remove_file(&path);
+}
