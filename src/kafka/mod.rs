@@ -1,13 +1,16 @@
 // The librdkafka FFI wrapper: the only module allowed unsafe code (see `unsafe_code` in Cargo.toml).
 #[allow(unsafe_code)]
 pub mod admin;
+pub mod broker_probe;
 pub mod client_config;
 pub mod collector;
 pub mod down_brokers;
+pub mod ends_after_commits;
 pub mod filter;
 pub mod group_log;
 pub mod health;
 pub mod metadata;
+pub mod metadata_poll;
 pub mod produce_time;
 pub mod snapshot;
 pub mod types;
