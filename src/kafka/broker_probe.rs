@@ -27,6 +27,9 @@ use rdkafka::types::RDKafkaErrorCode;
 use super::admin::AdminError;
 use super::types::Node;
 
+/// How long past the checks' time limit their answers are waited for.
+const ANSWER_GRACE: Duration = Duration::from_millis(100);
+
 /// Why a broker failed the check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unreachable {
@@ -78,9 +81,12 @@ pub fn unreachable_brokers(
         }
     }
     drop(tx);
+    // A check ends at `deadline` at the latest (its own time limits), and its answer takes a
+    // moment more to arrive: waited for, so that a stalled broker's is not lost.
+    let answers_until = deadline + ANSWER_GRACE;
     let mut failed = BTreeMap::new();
     while let Ok((id, outcome)) =
-        rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        rx.recv_timeout(answers_until.saturating_duration_since(Instant::now()))
     {
         if let Err(e) = outcome {
             failed.insert(id, e);
