@@ -18,7 +18,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use pipetop::kafka::group_log::{GROUP_LOG_TOPIC, group_log_partition};
 
 use super::cluster::{NODES, client_config};
-use crate::common::unique;
+use crate::common::{commit_on, produce_on, unique};
 
 pub const PARTITIONS: i32 = 3;
 /// Messages produced to each partition before the test; committed offsets stay below this.
@@ -230,39 +230,13 @@ fn wait_leaders(topics: &[&str]) {
 }
 
 fn produce(topic: &str, partitions: i32, per_partition: usize) {
-    let producer: BaseProducer = client_config().set("linger.ms", "5").create().unwrap();
-    for partition in 0..partitions {
-        for _ in 0..per_partition {
-            let mut record = BaseRecord::<(), _>::to(topic)
-                .partition(partition)
-                .payload("{}");
-            loop {
-                match producer.send(record) {
-                    Ok(()) => break,
-                    Err((_, back)) => {
-                        record = back;
-                        producer.poll(Duration::from_millis(10));
-                    }
-                }
-            }
-        }
-    }
-    producer.flush(Duration::from_secs(30)).unwrap();
+    let counts = vec![per_partition; usize::try_from(partitions).unwrap()];
+    produce_on(client_config(), topic, &counts);
 }
 
-/// Commits offsets for `group` without joining it (assign + commit, as a tool would).
+/// Commits offsets for `group` on the fault cluster without joining it.
 pub fn commit(group: &str, topic: &str, offsets: &[(i32, i64)]) {
-    let consumer: BaseConsumer = client_config()
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for &(p, o) in offsets {
-        tpl.add_partition_offset(topic, p, Offset::Offset(o))
-            .unwrap();
-    }
-    consumer.commit(&tpl, CommitMode::Sync).unwrap();
+    commit_on(client_config(), group, topic, offsets);
 }
 
 /// Commits offset 200, 201, 202, ... on every partition, every 200 ms (a commit that fails
