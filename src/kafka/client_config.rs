@@ -13,17 +13,22 @@ pub fn client_config(config: &KafkaConfig) -> ClientConfig {
     cc.set("bootstrap.servers", &config.bootstrap_servers);
     cc.set("client.id", "pipetop");
     // A stalled broker (alive, no answers) must cost a fraction of a request timeout, not
-    // librdkafka's own 60 s socket timeout and 30 s connection setup: with these, librdkafka
-    // drops its connection once a request to it times out, so the next Metadata request goes to
-    // a broker that answers (see `fetch_metadata`). A user's own values (above) are kept.
-    // (librdkafka takes no connection setup timeout under 1 s.)
-    let half = (config.request_timeout / 2)
-        .as_millis()
-        .max(1_000)
-        .to_string();
-    for key in ["socket.timeout.ms", "socket.connection.setup.timeout.ms"] {
+    // librdkafka's own 60 s socket timeout and 30 s connection setup. Every request librdkafka
+    // has sent or queued to a stalled broker waits until it drops that connection, which it does
+    // once a request on it is older than `socket.timeout.ms` (the poll's own time limits do not
+    // end them sooner): Metadata, ListGroups, DescribeCluster alike. So a third of the request
+    // timeout: the first poll after a broker stalls then ends within the request timeout (the
+    // check, these requests, then the groups' and offsets' short limits; see `poll_blocking`),
+    // and the next Metadata goes to a broker that answers (see `metadata_poll`). A user's own
+    // values (above) are kept. (librdkafka takes no timeout under 1 s.)
+    let third = (config.request_timeout / 3).as_millis().max(1_000);
+    let half = (config.request_timeout / 2).as_millis().max(1_000);
+    for (key, ms) in [
+        ("socket.timeout.ms", third),
+        ("socket.connection.setup.timeout.ms", half),
+    ] {
         if !config.properties.contains_key(key) {
-            cc.set(key, &half);
+            cc.set(key, ms.to_string());
         }
     }
     // librdkafka reconnects to a broker that refuses its TLS handshake (a wrong CA, a name not in
@@ -54,7 +59,7 @@ mod tests {
             ..KafkaConfig::default()
         };
         let cc = client_config(&config);
-        assert_eq!(cc.get("socket.timeout.ms"), Some("5000"));
+        assert_eq!(cc.get("socket.timeout.ms"), Some("3333"));
         assert_eq!(cc.get("socket.connection.setup.timeout.ms"), Some("5000"));
         config.request_timeout = std::time::Duration::from_secs(1);
         config

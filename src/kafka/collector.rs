@@ -7,24 +7,24 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use rdkafka::types::RDKafkaErrorCode;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::admin::{Admin, AdminError};
 use super::authorization::not_authorized;
+use super::broker_probe::{Depth, every_broker_unreachable, unreachable_brokers};
 use super::client_config::client_config;
 use super::down_brokers::{
     PROBE_TIMEOUT, cluster_wide_timeout, coordinator_down_group, coordinator_of, split_batches,
 };
+use super::ends_after_commits::{ends_behind_commits, replace_ends};
 use super::filter::{Filters, is_internal_topic};
-use super::group_log::{GROUP_LOG_TOPIC, group_log_partition};
+use super::group_log::{GROUP_LOG_TOPIC, group_log_partition, group_log_partitions};
 use super::health::broker_health;
-use super::metadata::{self, TopicMetadata};
+use super::metadata::TopicMetadata;
+use super::metadata_poll::MetadataPoll;
 use super::produce_time::{ProduceTimeStats, ProduceTimes, Wanted};
 use super::snapshot::{
-    Committed, Group, GroupLogPartition, KafkaSnapshot, Member, Partition, PhaseTimes,
-    RequestCounts, Topic,
+    Committed, Group, KafkaSnapshot, Member, Partition, PhaseTimes, RequestCounts, Topic,
 };
 use super::topic_config_reader::TopicConfigTask;
 use super::types::{
@@ -53,8 +53,12 @@ pub struct KafkaCollector {
     seen: Option<HashMap<String, u32>>,
     /// The brokers down at the last poll (see `down_brokers`).
     down: BTreeSet<i32>,
-    /// Topic retention settings, read on their own slower cadence (see `topic_configs`).
+    /// Topic retention settings, read on their own slower cadence (see `topic_config_reader`).
     topic_configs: TopicConfigTask,
+    /// The brokers of the last poll's metadata: checked directly at the start of the next
+    /// (`broker_probe`).
+    known: Vec<Node>,
+    probe_depth: Depth,
 }
 
 impl KafkaCollector {
@@ -68,6 +72,13 @@ impl KafkaCollector {
             seen: Some(HashMap::new()),
             down: BTreeSet::new(),
             topic_configs: TopicConfigTask::new(),
+            known: Vec::new(),
+            probe_depth: Depth::for_protocol(
+                config
+                    .properties
+                    .get("security.protocol")
+                    .map(String::as_str),
+            ),
         })
     }
 }
@@ -83,8 +94,16 @@ impl Collector for KafkaCollector {
         let mut times = self.produce_times.take().unwrap_or_default();
         let mut seen = self.seen.take().unwrap_or_default();
         let down = self.down.clone();
+        let known = (self.known.clone(), self.probe_depth);
         let task = tokio::task::spawn_blocking(move || {
-            let result = poll_blocking(&admin, &config, &filters, &mut times, &mut seen, &down);
+            let result = poll_blocking(
+                &admin,
+                &config,
+                &filters,
+                (&mut times, &mut seen),
+                &down,
+                (&known.0, known.1),
+            );
             // A failure to get in (authentication, TLS) is the cause of whatever timed out.
             let result = match result {
                 Ok(snapshot) => {
@@ -101,6 +120,7 @@ impl Collector for KafkaCollector {
                 self.seen = Some(seen);
                 let mut result = result;
                 if let Ok(snapshot) = &mut result {
+                    self.known.clone_from(&snapshot.brokers);
                     self.topic_configs
                         .attach(&self.admin, snapshot, self.config.request_timeout)
                         .await;
@@ -120,20 +140,20 @@ impl Collector for KafkaCollector {
 }
 
 fn poll_blocking(
-    admin: &Admin,
+    admin: &Arc<Admin>,
     config: &KafkaConfig,
     filters: &Filters,
-    times: &mut ProduceTimes,
-    seen: &mut HashMap<String, u32>,
-    down: &BTreeSet<i32>,
+    (times, seen): (&mut ProduceTimes, &mut HashMap<String, u32>),
+    down_before: &BTreeSet<i32>,
+    (known, probe_depth): (&[Node], Depth),
 ) -> Result<KafkaSnapshot, AdminError> {
     let started = Instant::now();
     let timeout = config.request_timeout;
-    let cluster_wide = cluster_wide_timeout(timeout, down);
-    // The poll's phases run one after another, and a broker that does not answer would make each
-    // wait a whole request timeout. So they share one: each phase gets what is left of it, never
-    // less than `PROBE_TIMEOUT`, which brokers that answer need only a fraction of. The last
-    // phase (the log ends, which show a broker down) is kept inside it too.
+    // The phases share one request timeout, counted from the poll's start: each gets what is
+    // left of it, never less than `PROBE_TIMEOUT`, which brokers that answer need only a fraction
+    // of. A broker that does not answer costs each phase at most that, since the phases that
+    // could wait for it run side by side: Metadata with the direct check of the brokers, then
+    // DescribeCluster and ListGroups (while Metadata may still run), then the groups and offsets.
     let deadline = started + timeout.saturating_sub(PROBE_TIMEOUT).max(PROBE_TIMEOUT);
     let left = || {
         deadline
@@ -141,21 +161,46 @@ fn poll_blocking(
             .max(PROBE_TIMEOUT)
     };
     let mut counts = RequestCounts::default();
+    let metadata = MetadataPoll::start(admin, timeout, deadline);
+    // Brokers that failed since the last poll are found here, in a fraction of `PROBE_TIMEOUT`,
+    // and from now on treated like those down at the last poll: without this, the first poll
+    // after a failure waits a request timeout for them (see `broker_probe`).
+    let unreachable = unreachable_brokers(known, probe_depth, PROBE_TIMEOUT);
+    let probe_ms = ms(started);
+    if !known.is_empty() && known.iter().all(|b| unreachable.contains_key(&b.id)) {
+        metadata.abandon();
+        return Err(every_broker_unreachable(&unreachable));
+    }
+    let mut down = down_before.clone();
+    down.extend(unreachable.keys());
+    let down = &down;
+    let cluster_wide = cluster_wide_timeout(timeout, down);
 
-    let metadata = fetch_metadata(admin, timeout, &mut counts)?;
-    let t = Instant::now();
-    let cluster = admin.describe_cluster(cluster_wide.min(left())).ok();
+    let (cluster, listings) = std::thread::scope(|scope| {
+        let cluster = scope.spawn(|| {
+            let t = Instant::now();
+            (admin.describe_cluster(cluster_wide.min(left())).ok(), ms(t))
+        });
+        let t = Instant::now();
+        let listings = admin.list_groups(cluster_wide.min(left()));
+        (join(cluster), (listings, ms(t)))
+    });
+    let (metadata, metadata_requests) = metadata.wait();
+    let metadata_ms = ms(started);
+    let metadata = metadata?;
+    let (cluster, describe_cluster_ms) = cluster?;
+    let (listings, list_groups_ms) = listings;
+    counts.metadata = metadata_requests;
     counts.describe_cluster = 1;
-    let describe_cluster_ms = ms(t);
 
     let mut phases = PhaseTimes {
-        metadata: ms(started),
+        probe: probe_ms,
+        metadata: metadata_ms,
         describe_cluster: describe_cluster_ms,
+        list_groups: list_groups_ms,
         ..PhaseTimes::default()
     };
-    let t = Instant::now();
-    let listings = admin.list_groups(cluster_wide.min(left()))?;
-    phases.list_groups = ms(t);
+    let listings = listings?;
     // librdkafka asks every broker for its groups.
     counts.list_groups = count(metadata.brokers.len().max(1));
     let group_log_topic = metadata.topics.iter().find(|t| t.name == GROUP_LOG_TOPIC);
@@ -237,18 +282,16 @@ fn poll_blocking(
         down,
     );
 
-    // The three request streams are independent, so they run at once (librdkafka and the
-    // brokers work on all of them together) instead of one after another:
-    // - DescribeGroups;
-    // - OffsetFetch, THEN the log ends: read after the commits, an end is never older than a
-    //   commit it is compared with, so a consumer that commits between the two reads cannot
-    //   look like a truncated partition (committed > end);
-    // - the log starts: only ever grow, so reading them before a commit can only under-report
-    //   "fell off retention", never invent it.
+    // The request streams are independent, so they run at once (librdkafka and the brokers
+    // work on all of them together) instead of one after another: DescribeGroups, OffsetFetch,
+    // the log ends (side by side with the commits, see `ends_after_commits`: those older than a
+    // commit are read again after it), the log starts (which only ever grow, so reading them
+    // before a commit can only under-report "fell off retention", never invent it), and the
+    // partitions of brokers known down, with the short limit.
     // While a broker is down, librdkafka may still route a moved group's requests to it (its
     // coordinator cache), so every group request gets the short limit, not only its share.
     let timeout = left().min(cluster_wide);
-    let (described, (fetched, ends), starts) = std::thread::scope(|scope| {
+    let (described, fetched, ends, starts) = std::thread::scope(|scope| {
         let describe = scope.spawn(|| {
             let t = Instant::now();
             let d = if describe_ids.is_empty() {
@@ -258,11 +301,19 @@ fn poll_blocking(
             };
             (d, ms(t))
         });
+        let down_starts = scope.spawn(|| list_offsets(admin, &probe_starts, cluster_wide));
+        let down_ends = scope.spawn(|| list_offsets(admin, &probe_ends, cluster_wide));
         let starts = scope.spawn(|| {
             let t = Instant::now();
             let mut starts = list_offsets(admin, &start_batches, timeout);
-            starts.extend(list_offsets(admin, &probe_starts, cluster_wide));
-            (starts, ms(t))
+            starts.extend(join(down_starts)?);
+            Ok::<_, AdminError>((starts, ms(t)))
+        });
+        let ends = scope.spawn(|| {
+            let t = Instant::now();
+            let mut ends = list_offsets(admin, &end_batches, timeout);
+            ends.extend(join(down_ends)?);
+            Ok::<_, AdminError>((ends, ms(t)))
         });
         let t = Instant::now();
         let fetched = if group_ids.is_empty() {
@@ -270,27 +321,31 @@ fn poll_blocking(
         } else {
             admin.list_group_offsets(&group_ids, MAX_OFFSET_FETCHES_IN_FLIGHT, timeout)
         };
-        let fetch_ms = ms(t);
-        let t = Instant::now();
-        let mut ends = list_offsets(admin, &end_batches, timeout);
-        ends.extend(list_offsets(admin, &probe_ends, cluster_wide));
-        let ends_ms = ms(t);
         (
             join(describe),
-            ((fetched, fetch_ms), (ends, ends_ms)),
-            join(starts),
+            (fetched, ms(t)),
+            join(ends).and_then(|e| e),
+            join(starts).and_then(|s| s),
         )
     });
-    let (descriptions, offsets, ends, starts) = {
-        let ((descriptions, describe_ms), (offsets, fetch_ms)) = (described?, fetched);
-        let ((ends, ends_ms), (starts, starts_ms)) = (ends, starts?);
-        phases.describe_groups = describe_ms;
-        phases.offset_fetch = fetch_ms;
-        phases.list_offsets_end = ends_ms;
-        phases.list_offsets_start = starts_ms;
-        phases.list_offsets = ends_ms + starts_ms;
-        (descriptions?, offsets?, ends, starts)
-    };
+    let ((descriptions, describe_ms), (offsets, fetch_ms)) = (described?, fetched);
+    let ((mut ends, mut ends_ms), (starts, starts_ms)) = (ends?, starts?);
+    let (descriptions, offsets) = (descriptions?, offsets?);
+    let behind = ends_behind_commits(&offsets, &ends);
+    let reread = offsets_batches(ask_all(&behind, OffsetSpec::Latest), &leaders);
+    if !reread.is_empty() {
+        let t = Instant::now();
+        replace_ends(
+            &mut ends,
+            list_offsets(admin, &reread, left().min(cluster_wide)),
+        );
+        ends_ms += ms(t);
+    }
+    phases.describe_groups = describe_ms;
+    phases.offset_fetch = fetch_ms;
+    phases.list_offsets_end = ends_ms;
+    phases.list_offsets_start = starts_ms;
+    phases.list_offsets = ends_ms + starts_ms;
     let t_assemble = Instant::now();
     // An unlisted group whose commits came back is there after all (not deleted): its data is
     // this poll's. Those without (deleted, expired, or their coordinator not answering) stay
@@ -311,8 +366,13 @@ fn poll_blocking(
     // One request per group to its coordinator.
     counts.offset_fetch = count(group_ids.len());
     // Every batch holds one leader's partitions: one request each.
-    counts.list_offsets =
-        count(end_batches.len() + start_batches.len() + probe_ends.len() + probe_starts.len());
+    counts.list_offsets = count(
+        end_batches.len()
+            + start_batches.len()
+            + probe_ends.len()
+            + probe_starts.len()
+            + reread.len(),
+    );
 
     let end_of = index_offsets(&ends);
     let start_of = index_offsets(&starts);
@@ -376,8 +436,8 @@ fn poll_blocking(
             g.error = Some(said);
         }
     }
-    let group_log = group_log(group_log_topic, &end_of, &unwatched);
-    let broker_health = broker_health(&metadata, &ends_wanted, &leaders, &end_of);
+    let group_log = group_log_partitions(group_log_topic, &end_of, &unwatched);
+    let broker_health = broker_health(&metadata, &ends_wanted, &leaders, &end_of, &unreachable);
     phases.assemble = ms(t_assemble);
 
     let now_ms = crate::time::unix_ms(SystemTime::now());
@@ -406,34 +466,6 @@ fn poll_blocking(
         // Filled by `KafkaCollector::poll` from its own task (`topic_configs`).
         topic_configs: Default::default(),
     })
-}
-
-/// librdkafka sends Metadata to one broker it holds a connection to, and a stalled one never
-/// answers: each try gets half the request timeout, which is also when librdkafka gives up on
-/// that broker's connection (`socket.timeout.ms`, see `client_config`), so a later try reaches
-/// another broker. At most three tries: a cluster that answers none is down.
-fn fetch_metadata(
-    admin: &Admin,
-    timeout: std::time::Duration,
-    counts: &mut RequestCounts,
-) -> Result<metadata::ClusterMetadata, AdminError> {
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        counts.metadata += 1;
-        match metadata::fetch(admin.client().inner(), timeout / 2) {
-            Ok(metadata) => return Ok(metadata),
-            // Another try cannot get past a refused login or certificate.
-            Err(_) if tries < 3 && admin.connect_failure().is_none() => {}
-            Err(e) => {
-                return Err(AdminError::Kafka {
-                    op: "metadata",
-                    code: e.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Unknown),
-                    message: e.to_string(),
-                });
-            }
-        }
-    }
 }
 
 /// Sets `produced_ms` on every commit whose next message was already in the log when pipetop
@@ -745,42 +777,6 @@ fn groups(
     groups
 }
 
-fn group_log(
-    topic: Option<&TopicMetadata>,
-    end_of: &HashMap<(&str, i32), &PartitionOffset>,
-    unwatched: &[GroupListing],
-) -> Vec<GroupLogPartition> {
-    let Some(topic) = topic else {
-        return Vec::new();
-    };
-    let n = topic.partitions.len();
-    let mut unwatched_active = vec![0u32; n];
-    for g in unwatched {
-        if !matches!(g.state, GroupState::Empty | GroupState::Dead)
-            && let Some(p) = group_log_partition(&g.group_id, n)
-            && let Some(slot) = usize::try_from(p)
-                .ok()
-                .and_then(|i| unwatched_active.get_mut(i))
-        {
-            *slot += 1;
-        }
-    }
-    topic
-        .partitions
-        .iter()
-        .map(|p| GroupLogPartition {
-            partition: p.partition,
-            end_offset: end_of
-                .get(&(GROUP_LOG_TOPIC, p.partition))
-                .and_then(|o| o.offset),
-            unwatched_active_groups: usize::try_from(p.partition)
-                .ok()
-                .and_then(|i| unwatched_active.get(i).copied())
-                .unwrap_or(0),
-        })
-        .collect()
-}
-
 fn index_offsets(offsets: &[PartitionOffset]) -> HashMap<(&str, i32), &PartitionOffset> {
     offsets
         .iter()
@@ -861,7 +857,7 @@ mod tests {
             name: GROUP_LOG_TOPIC.to_string(),
             internal: true,
             partitions: (0..10)
-                .map(|p| metadata::PartitionMetadata {
+                .map(|p| crate::kafka::metadata::PartitionMetadata {
                     partition: p,
                     leader: Some(1 + p % 3),
                     replicas: vec![1 + p % 3],

@@ -5,6 +5,12 @@
 //! "not committing at all"; the end offset of this partition can, when no other active group
 //! shares it. That is how pipetop tells Burrow's STALL from STOP without reading the topic.
 
+use std::collections::HashMap;
+
+use super::metadata::TopicMetadata;
+use super::snapshot::GroupLogPartition;
+use super::types::{GroupListing, GroupState, PartitionOffset};
+
 /// The name of the topic holding group commits and metadata.
 pub const GROUP_LOG_TOPIC: &str = "__consumer_offsets";
 
@@ -21,6 +27,44 @@ pub fn group_log_partition(group_id: &str, partitions: usize) -> Option<i32> {
     let abs = if hash == i32::MIN { 0 } else { hash.abs() };
     let n = i32::try_from(partitions).ok()?;
     Some(abs % n)
+}
+
+/// Each partition of the group log with its end, and how many groups pipetop does not watch have
+/// members there (their commits land there too).
+pub fn group_log_partitions(
+    topic: Option<&TopicMetadata>,
+    end_of: &HashMap<(&str, i32), &PartitionOffset>,
+    unwatched: &[GroupListing],
+) -> Vec<GroupLogPartition> {
+    let Some(topic) = topic else {
+        return Vec::new();
+    };
+    let n = topic.partitions.len();
+    let mut unwatched_active = vec![0u32; n];
+    for g in unwatched {
+        if !matches!(g.state, GroupState::Empty | GroupState::Dead)
+            && let Some(p) = group_log_partition(&g.group_id, n)
+            && let Some(slot) = usize::try_from(p)
+                .ok()
+                .and_then(|i| unwatched_active.get_mut(i))
+        {
+            *slot += 1;
+        }
+    }
+    topic
+        .partitions
+        .iter()
+        .map(|p| GroupLogPartition {
+            partition: p.partition,
+            end_offset: end_of
+                .get(&(GROUP_LOG_TOPIC, p.partition))
+                .and_then(|o| o.offset),
+            unwatched_active_groups: usize::try_from(p.partition)
+                .ok()
+                .and_then(|i| unwatched_active.get(i).copied())
+                .unwrap_or(0),
+        })
+        .collect()
 }
 
 #[cfg(test)]

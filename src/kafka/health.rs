@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::broker_probe::Unreachable;
+
 use super::metadata::ClusterMetadata;
 use super::snapshot::BrokerHealth;
 use super::types::{PartitionOffset, TopicPartition};
@@ -14,6 +16,7 @@ pub fn broker_health(
     asked: &[TopicPartition],
     leaders: &HashMap<(&str, i32), i32>,
     end_of: &HashMap<(&str, i32), &PartitionOffset>,
+    unreachable: &BTreeMap<i32, Unreachable>,
 ) -> Vec<BrokerHealth> {
     let mut health: BTreeMap<i32, BrokerHealth> = BTreeMap::new();
     let blank = |id: i32| BrokerHealth {
@@ -23,6 +26,7 @@ pub fn broker_health(
         in_metadata: false,
         leader_of: 0,
         answered: None,
+        unreachable: None,
         error: None,
     };
     for b in &metadata.brokers {
@@ -62,6 +66,16 @@ pub fn broker_health(
     for h in health.values_mut() {
         if h.answered == Some(true) {
             h.error = None;
+        }
+    }
+    // A broker that answered this poll's ListOffsets after all is up (it came back, or the check
+    // hit a hiccup). One the metadata no longer lists is down anyway.
+    for (id, u) in unreachable {
+        if let Some(h) = health.get_mut(id).filter(|h| h.answered != Some(true)) {
+            h.unreachable = Some(u.reason.clone());
+            if h.error.is_none() {
+                h.error = Some(u.reason.clone());
+            }
         }
     }
     health.into_values().collect()

@@ -2,14 +2,17 @@
 #[allow(unsafe_code)]
 pub mod admin;
 pub mod authorization;
+pub mod broker_probe;
 pub mod client_config;
 pub mod collector;
 pub mod connect_failure;
 pub mod down_brokers;
+pub mod ends_after_commits;
 pub mod filter;
 pub mod group_log;
 pub mod health;
 pub mod metadata;
+pub mod metadata_poll;
 pub mod produce_time;
 pub mod snapshot;
 pub mod tls_verify;

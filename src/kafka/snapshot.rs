@@ -41,10 +41,14 @@ pub struct KafkaSnapshot {
 /// starts run concurrently, so these overlap and do not add up to `poll_ms`.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct PhaseTimes {
-    /// Metadata and DescribeCluster.
+    /// The direct check of the known brokers (`broker_probe`), before everything else.
+    pub probe: u64,
+    /// From the poll's start until Metadata, the check, DescribeCluster and ListGroups (all
+    /// side by side) ended.
     pub metadata: u64,
-    /// The DescribeCluster part of `metadata`.
+    /// DescribeCluster, inside `metadata`.
     pub describe_cluster: u64,
+    /// ListGroups, inside `metadata`.
     pub list_groups: u64,
     pub describe_groups: u64,
     pub offset_fetch: u64,
@@ -98,13 +102,18 @@ pub struct BrokerHealth {
     /// Some(true) when it answered ListOffsets for a partition it leads, Some(false) when every
     /// such answer failed, None when it leads nothing this poll asked about.
     pub answered: Option<bool>,
+    /// Some(why) when the direct check at the start of the poll failed (`broker_probe`): its
+    /// connection refused, or no answer to ApiVersions within the short limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreachable: Option<String>,
     pub error: Option<String>,
 }
 
 impl BrokerHealth {
-    /// Gone from the metadata (dead, fenced), or failing every answer for the partitions it leads.
+    /// Gone from the metadata (dead, fenced), failing every answer for the partitions it leads,
+    /// or failing the direct check at the start of the poll.
     pub fn is_down(&self) -> bool {
-        !self.in_metadata || self.answered == Some(false)
+        !self.in_metadata || self.answered == Some(false) || self.unreachable.is_some()
     }
 }
 

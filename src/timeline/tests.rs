@@ -36,6 +36,7 @@ fn broker(id: i32, down: bool) -> BrokerHealth {
         in_metadata: true,
         leader_of: 1,
         answered: Some(!down),
+        unreachable: None,
         error: down.then(|| "connection refused".into()),
     }
 }

@@ -124,7 +124,12 @@ pub async fn delete_topic(name: &str) {
 
 /// Produces `counts[p]` messages to partition p and waits until all are acknowledged.
 pub fn produce(topic: &str, counts: &[usize]) {
-    let producer: BaseProducer = kafka_config().set("linger.ms", "5").create().unwrap();
+    produce_on(kafka_config(), topic, counts);
+}
+
+/// [`produce`] through a client made from `config` (another cluster: the fault tests').
+pub fn produce_on(mut config: ClientConfig, topic: &str, counts: &[usize]) {
+    let producer: BaseProducer = config.set("linger.ms", "5").create().unwrap();
     for (partition, &n) in counts.iter().enumerate() {
         for i in 0..n {
             let payload = format!("{{\"n\":{i}}}");
@@ -147,7 +152,12 @@ pub fn produce(topic: &str, counts: &[usize]) {
 
 /// Commits the given offsets for `group` without joining it (assign + commit, like a tool would).
 pub fn commit(group: &str, topic: &str, offsets: &[(i32, i64)]) {
-    let consumer: BaseConsumer = kafka_config()
+    commit_on(kafka_config(), group, topic, offsets);
+}
+
+/// [`commit`] through a client made from `config` (another cluster: the fault tests').
+pub fn commit_on(mut config: ClientConfig, group: &str, topic: &str, offsets: &[(i32, i64)]) {
+    let consumer: BaseConsumer = config
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .create()

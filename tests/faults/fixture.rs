@@ -1,6 +1,7 @@
 //! What a fault test watches on the fault cluster: a replicated topic, a topic of one replica on
-//! the victim (its partition loses its only leader), a group coordinated by each broker, a group
-//! that keeps committing on a coordinator that stays up, and a producer keeping some load.
+//! the victim (its partition loses its only leader), a topic on the brokers that stay up, a group
+//! coordinated by each broker, a group that keeps committing on a coordinator that stays up, and
+//! a producer keeping some load.
 //! Everything has a unique name and is deleted when the fixture is dropped.
 
 use std::collections::HashMap;
@@ -17,7 +18,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use pipetop::kafka::group_log::{GROUP_LOG_TOPIC, group_log_partition};
 
 use super::cluster::{NODES, client_config};
-use crate::common::unique;
+use crate::common::{commit_on, produce_on, unique};
 
 pub const PARTITIONS: i32 = 3;
 /// Messages produced to each partition before the test; committed offsets stay below this.
@@ -28,6 +29,11 @@ pub struct Fixture {
     pub replicated: String,
     /// One partition, one replica, on the victim: leaderless while it is down.
     pub single: String,
+    /// Replicas on the two brokers that stay up only: the producer writes here and the live
+    /// group commits here. Its log ends (high watermarks) move during the fault, which those of
+    /// a topic with the victim in its ISR do not until Kafka fences the victim (after
+    /// `broker.session.timeout.ms`): a leader's high watermark waits for every in-sync replica.
+    pub live: String,
     /// Idle groups (committed offsets, no members) by the broker that coordinates them.
     pub coordinated_by: HashMap<i32, String>,
     /// Commits a growing offset every 200 ms, on a coordinator that is not the victim.
@@ -40,18 +46,40 @@ impl Fixture {
     pub async fn new(victim: i32) -> Fixture {
         let replicated = unique("fault_rf3");
         let single = unique("fault_rf1");
+        let live = unique("fault_live");
+        let survivors: Vec<i32> = NODES.iter().copied().filter(|&b| b != victim).collect();
+        // Leaders alternate between the two survivors.
+        let live_replicas: Vec<Vec<i32>> = (0..PARTITIONS)
+            .map(|p| {
+                let mut r = survivors.clone();
+                let n = r.len();
+                r.rotate_left(usize::try_from(p).unwrap() % n);
+                r
+            })
+            .collect();
+        let live_assignment: Vec<&[i32]> = live_replicas.iter().map(Vec::as_slice).collect();
+        let on_survivors = NewTopic::new(
+            &live,
+            PARTITIONS,
+            TopicReplication::Variable(&live_assignment),
+        );
         let admin: AdminClient<DefaultClientContext> = client_config().create().unwrap();
         let rf3 = NewTopic::new(&replicated, PARTITIONS, TopicReplication::Fixed(3));
         let on_victim = [victim];
         let assignment = [&on_victim[..]];
         let rf1 = NewTopic::new(&single, 1, TopicReplication::Variable(&assignment));
         let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-        for r in admin.create_topics([&rf3, &rf1], &options).await.unwrap() {
+        for r in admin
+            .create_topics([&rf3, &rf1, &on_survivors], &options)
+            .await
+            .unwrap()
+        {
             r.unwrap_or_else(|(t, e)| panic!("create topic {t}: {e}"));
         }
-        wait_leaders(&[&replicated, &single]);
+        wait_leaders(&[&replicated, &single, &live]);
         produce(&replicated, PARTITIONS, PRELOAD);
         produce(&single, 1, PRELOAD);
+        produce(&live, PARTITIONS, PRELOAD);
 
         let leaders = group_log_leaders(&replicated);
         let mut coordinated_by = HashMap::new();
@@ -63,16 +91,16 @@ impl Fixture {
             commit(&group, &single, &[(0, 50)]);
             coordinated_by.insert(b, group);
         }
-        let survivor = NODES.iter().copied().find(|&b| b != victim).unwrap();
-        let committing = group_coordinated_by(&leaders, survivor, "fault_live");
+        let committing = group_coordinated_by(&leaders, survivors[0], "fault_live");
         let stop = Arc::new(AtomicBool::new(false));
         let threads = vec![
-            committer(committing.clone(), replicated.clone(), Arc::clone(&stop)),
-            producer(replicated.clone(), Arc::clone(&stop)),
+            committer(committing.clone(), live.clone(), Arc::clone(&stop)),
+            producer(live.clone(), Arc::clone(&stop)),
         ];
         Fixture {
             replicated,
             single,
+            live,
             coordinated_by,
             committing,
             stop,
@@ -94,7 +122,7 @@ impl Fixture {
     }
 
     pub fn topic_pattern(&self) -> String {
-        format!("^({}|{})$", self.replicated, self.single)
+        format!("^({}|{}|{})$", self.replicated, self.single, self.live)
     }
 }
 
@@ -110,7 +138,11 @@ impl Drop for Fixture {
         };
         let groups = self.groups();
         let group_refs: Vec<&str> = groups.iter().map(String::as_str).collect();
-        let topics = [self.replicated.as_str(), self.single.as_str()];
+        let topics = [
+            self.replicated.as_str(),
+            self.single.as_str(),
+            self.live.as_str(),
+        ];
         // Drop runs inside the test's runtime, which cannot block: a thread of its own does.
         let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
         std::thread::scope(|s| {
@@ -198,39 +230,13 @@ fn wait_leaders(topics: &[&str]) {
 }
 
 fn produce(topic: &str, partitions: i32, per_partition: usize) {
-    let producer: BaseProducer = client_config().set("linger.ms", "5").create().unwrap();
-    for partition in 0..partitions {
-        for _ in 0..per_partition {
-            let mut record = BaseRecord::<(), _>::to(topic)
-                .partition(partition)
-                .payload("{}");
-            loop {
-                match producer.send(record) {
-                    Ok(()) => break,
-                    Err((_, back)) => {
-                        record = back;
-                        producer.poll(Duration::from_millis(10));
-                    }
-                }
-            }
-        }
-    }
-    producer.flush(Duration::from_secs(30)).unwrap();
+    let counts = vec![per_partition; usize::try_from(partitions).unwrap()];
+    produce_on(client_config(), topic, &counts);
 }
 
-/// Commits offsets for `group` without joining it (assign + commit, as a tool would).
+/// Commits offsets for `group` on the fault cluster without joining it.
 pub fn commit(group: &str, topic: &str, offsets: &[(i32, i64)]) {
-    let consumer: BaseConsumer = client_config()
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for &(p, o) in offsets {
-        tpl.add_partition_offset(topic, p, Offset::Offset(o))
-            .unwrap();
-    }
-    consumer.commit(&tpl, CommitMode::Sync).unwrap();
+    commit_on(client_config(), group, topic, offsets);
 }
 
 /// Commits offset 200, 201, 202, ... on every partition, every 200 ms (a commit that fails

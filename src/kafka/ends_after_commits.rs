@@ -1,0 +1,96 @@
+//! The log ends are read side by side with the commits (OffsetFetch), not after them: one after
+//! the other, a broker that stalls costs a poll both requests' time limits. Read together, a
+//! consumer that commits between the two reads can leave an end older than the commit it is
+//! compared with, which would look like a truncated log (committed > end). Those partitions'
+//! ends, and only those, are read again once the commits are in: an end read after a commit is
+//! never older than it.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::types::{GroupOffsets, PartitionOffset, TopicPartition};
+
+/// Partitions with a fetched commit beyond the end read alongside it.
+pub fn ends_behind_commits(
+    offsets: &[GroupOffsets],
+    ends: &[PartitionOffset],
+) -> Vec<TopicPartition> {
+    let end_of: HashMap<(&str, i32), i64> = ends
+        .iter()
+        .filter_map(|e| Some(((e.tp.topic.as_str(), e.tp.partition), e.offset?)))
+        .collect();
+    let behind: BTreeSet<&TopicPartition> = offsets
+        .iter()
+        .flat_map(|g| &g.offsets)
+        .filter(|c| {
+            let end = end_of.get(&(c.tp.topic.as_str(), c.tp.partition));
+            matches!((c.offset, end), (Some(commit), Some(&end)) if commit > end)
+        })
+        .map(|c| &c.tp)
+        .collect();
+    behind.into_iter().cloned().collect()
+}
+
+/// Puts the ends read again in place of the first ones; a partition whose second read failed
+/// keeps its first end.
+pub fn replace_ends(ends: &mut [PartitionOffset], again: Vec<PartitionOffset>) {
+    let again: HashMap<TopicPartition, PartitionOffset> = again
+        .into_iter()
+        .filter(|e| e.offset.is_some())
+        .map(|e| (e.tp.clone(), e))
+        .collect();
+    for end in ends.iter_mut() {
+        if let Some(fresh) = again.get(&end.tp) {
+            *end = fresh.clone();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::types::CommittedOffset;
+
+    fn end(p: i32, offset: Option<i64>) -> PartitionOffset {
+        PartitionOffset {
+            tp: TopicPartition::new("t", p),
+            offset,
+            timestamp: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn only_ends_older_than_a_commit_are_read_again() {
+        let commit = |p, o| CommittedOffset {
+            tp: TopicPartition::new("t", p),
+            offset: o,
+            metadata: None,
+            error: None,
+        };
+        let offsets = vec![GroupOffsets {
+            group_id: "g".into(),
+            error: None,
+            offsets: vec![
+                commit(0, Some(10)),
+                commit(1, Some(12)),
+                commit(2, None),
+                commit(3, Some(5)),
+            ],
+        }];
+        let mut ends = vec![
+            end(0, Some(10)),
+            end(1, Some(11)),
+            end(2, Some(1)),
+            end(3, None),
+        ];
+        let behind = ends_behind_commits(&offsets, &ends);
+        assert_eq!(behind, [TopicPartition::new("t", 1)]);
+        replace_ends(&mut ends, vec![end(1, Some(13)), end(0, None)]);
+        assert_eq!(ends[1].offset, Some(13));
+        assert_eq!(
+            ends[0].offset,
+            Some(10),
+            "a failed second read keeps the first"
+        );
+    }
+}
