@@ -30,7 +30,7 @@ const PAUSE: u8 = 1;
 const RECOMMIT: u8 = 2;
 const REWIND: u8 = 3;
 
-/// A member of `group` that, by mode: consumes and commits every 200 ms (RUN); stays in the group
+/// A member of `group` that, by mode: consumes and commits its progress every 200 ms (RUN); stays in the group
 /// fetching and committing nothing (PAUSE); fetches nothing but commits the same offset every
 /// 200 ms (RECOMMIT); seeks 50 messages back, commits that, then pauses (REWIND).
 fn consumer(
@@ -49,6 +49,7 @@ fn consumer(
             .unwrap();
         c.subscribe(&[&topic]).unwrap();
         let mut next: BTreeMap<i32, i64> = BTreeMap::new();
+        let mut committed: BTreeMap<i32, i64> = BTreeMap::new();
         let mut last_commit = Instant::now();
         let mut paused = false;
         let commit = |next: &BTreeMap<i32, i64>| {
@@ -79,6 +80,7 @@ fn consumer(
                         .unwrap();
                 }
                 commit(&next);
+                committed.clone_from(&next);
                 mode.store(PAUSE, Ordering::SeqCst);
                 continue;
             }
@@ -87,8 +89,13 @@ fn consumer(
             {
                 next.insert(msg.partition(), msg.offset() + 1);
             }
-            if (m == RUN || m == RECOMMIT) && last_commit.elapsed() >= Duration::from_millis(200) {
+            // RUN commits progress only: right after a resume the first fetch can take longer
+            // than a refresh on a loaded machine, and re-committing the old offset meanwhile is
+            // what RECOMMIT does (a STALL, which pipetop rightly reports).
+            let due = last_commit.elapsed() >= Duration::from_millis(200);
+            if due && (m == RECOMMIT || (m == RUN && next != committed)) {
                 commit(&next);
+                committed.clone_from(&next);
                 last_commit = Instant::now();
             }
         }
