@@ -179,12 +179,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("pipetop: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let result = runtime.block_on(async {
         match cli.command {
@@ -559,12 +556,9 @@ fn replay(cli: &Cli, player: pipetop::recording::player::Player) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("pipetop: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let options = pipetop::ui::replay::ReplayOptions {
         theme,
@@ -578,4 +572,12 @@ fn replay(cli: &Cli, player: pipetop::recording::player::Player) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The tokio runtime every command runs on; when it cannot start, the exit code after saying so.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Runtime::new().map_err(|e| {
+        eprintln!("pipetop: cannot start the runtime: {e}");
+        ExitCode::FAILURE
+    })
 }

@@ -82,7 +82,18 @@ pub async fn create_topic(name: &str, partitions: i32) {
 
 /// [`create_topic`] with topic configs, e.g. `[("retention.ms", "20000")]`.
 pub async fn create_topic_with(name: &str, partitions: i32, configs: &[(&str, &str)]) {
-    let admin: AdminClient<DefaultClientContext> = kafka_config().create().unwrap();
+    create_topic_on(kafka_config(), name, partitions, configs).await;
+}
+
+/// Creates a topic through the cluster `client` reaches (one replica per partition) and waits
+/// until every partition has a leader.
+pub async fn create_topic_on(
+    client: ClientConfig,
+    name: &str,
+    partitions: i32,
+    configs: &[(&str, &str)],
+) {
+    let admin: AdminClient<DefaultClientContext> = client.create().unwrap();
     let topic = configs.iter().fold(
         NewTopic::new(name, partitions, TopicReplication::Fixed(1)),
         |topic, (key, value)| topic.set(key, value),
@@ -98,7 +109,7 @@ pub async fn create_topic_with(name: &str, partitions: i32, configs: &[(&str, &s
         r.unwrap_or_else(|(t, e)| panic!("create topic {t}: {e}"));
     }
     // Metadata propagates asynchronously even on one broker: wait until leaders are known.
-    let consumer: BaseConsumer = kafka_config().create().unwrap();
+    let consumer: BaseConsumer = client.create().unwrap();
     for _ in 0..100 {
         let ready = consumer
             .fetch_metadata(Some(name), Duration::from_secs(5))

@@ -7,8 +7,6 @@ use std::process::Command;
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
@@ -63,29 +61,7 @@ impl SecureKafka {
     }
 
     pub async fn create_topic(&self, name: &str, partitions: i32) {
-        let admin: AdminClient<DefaultClientContext> = self.admin_config().create().unwrap();
-        let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
-        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-        for r in admin.create_topics([&topic], &opts).await.unwrap() {
-            r.unwrap_or_else(|(t, e)| panic!("create topic {t}: {e}"));
-        }
-        let consumer: BaseConsumer = self.admin_config().create().unwrap();
-        for _ in 0..100 {
-            let ready = consumer
-                .fetch_metadata(Some(name), Duration::from_secs(5))
-                .is_ok_and(|md| {
-                    md.topics().first().is_some_and(|t| {
-                        t.error().is_none()
-                            && t.partitions().len() == partitions as usize
-                            && t.partitions().iter().all(|p| p.leader() >= 0)
-                    })
-                });
-            if ready {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("topic {name} never got leaders");
+        super::create_topic_on(self.admin_config(), name, partitions, &[]).await;
     }
 
     /// Produces `counts[p]` messages to partition p, acknowledged.
