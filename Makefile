@@ -29,6 +29,6 @@ lint:
 	scripts/check-import-cycles $(if $(filter warn,$(IMPORT_CYCLES)),--warn-only)
 	scripts/check-file-sizes
 
-# Regenerates screenshots/ from the real app against the live pipeline (about four minutes).
+# Regenerates screenshots/ from the real app against the live pipeline (about three minutes).
 screenshots:
 	scripts/screenshots

@@ -5,13 +5,19 @@
 //!   sleep 20                          keep polling for 20 s
 //!   sh <command>                      run a shell command (make the pipeline misbehave)
 //!   shot <name> <view>                write screenshots/<name>.svg of <view>
+//!   zoom <5m|15m|1h>                  the charts' reach from now on (the z / Z keys)
+//!   mark <label>                      remember this instant as @<label>
+//!   replay <name> <view> <file> <at>  write <name>.svg of <view> in `pipetop replay <file>` with
+//!                                     the cursor at <at> (@<label>, or what `--at` takes)
 //!
 //! Views: overview, groups, topics, tables, merges, failures, consumers, errors, alerts,
 //! group:<id>, table:<db.table>, first-failure, first-partition:<db.table>.
 //! `scripts/screenshots` holds the scenario the README's pictures come from.
 
+mod replay;
 mod svg;
 
+use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,12 +26,13 @@ use std::time::{Duration, Instant, SystemTime};
 use clap::Parser;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
 
 use pipetop::config::{Config, ProcessEnv};
 use pipetop::poll_window::Poller;
 use pipetop::ui::app::{Action, App};
 use pipetop::ui::theme::{ColorDepth, Theme};
-use pipetop::ui::view::View;
+use pipetop::ui::view::{View, Zoom};
 
 #[derive(Parser)]
 struct Args {
@@ -83,11 +90,12 @@ async fn main() -> anyhow::Result<()> {
             config.context.clone(),
             config.refresh,
             model,
-            theme,
+            theme.clone(),
             ColorDepth::TrueColor,
         ),
     };
     std::fs::create_dir_all(&args.out)?;
+    let mut marks: HashMap<String, SystemTime> = HashMap::new();
     for line in std::io::stdin().lock().lines() {
         let line = line?;
         let line = line.trim();
@@ -115,6 +123,27 @@ async fn main() -> anyhow::Result<()> {
                     .ok_or_else(|| anyhow::anyhow!("shot <name> <view>"))?;
                 shot(&mut session, &args, name, view.trim()).await?;
             }
+            "zoom" => session.app.zoom = zoom(rest.trim())?,
+            "mark" => {
+                marks.insert(rest.trim().to_string(), SystemTime::now());
+            }
+            "replay" => {
+                let words: Vec<&str> = rest.split_whitespace().collect();
+                let [name, view, file, at] = words[..] else {
+                    anyhow::bail!("replay <name> <view> <file> <at>");
+                };
+                let at = match at.strip_prefix('@') {
+                    Some(label) => replay::At::Instant(
+                        *marks
+                            .get(label)
+                            .ok_or_else(|| anyhow::anyhow!("no mark {label}"))?,
+                    ),
+                    None => replay::At::Text(at.to_string()),
+                };
+                let app = replay::app_at(file.as_ref(), &at, theme.clone(), session.app.zoom)?;
+                let buffer = draw(&args, app, view)?;
+                write(&args, name, &buffer)?;
+            }
             other => anyhow::bail!("unknown step `{other}`"),
         }
     }
@@ -123,13 +152,7 @@ async fn main() -> anyhow::Result<()> {
 
 async fn shot(session: &mut Screen, args: &Args, name: &str, view: &str) -> anyhow::Result<()> {
     let mut terminal = Terminal::new(TestBackend::new(args.width, args.height))?;
-    // From the overview, like a user: a render first so lists know their rows.
-    session.app.apply(Action::StartCommand);
-    for c in "overview".chars() {
-        session.app.apply(Action::Input(c));
-    }
-    session.app.apply(Action::Submit);
-    terminal.draw(|f| pipetop::ui::render(f, &mut session.app))?;
+    back_to_overview(&mut terminal, &mut session.app)?;
     navigate(&mut session.app, view)?;
     let focus = pipetop::ui::screens::focus_of(&session.app.level().view);
     if focus.is_some() {
@@ -138,10 +161,43 @@ async fn shot(session: &mut Screen, args: &Args, name: &str, view: &str) -> anyh
     }
     session.app.now = SystemTime::now();
     terminal.draw(|f| pipetop::ui::render(f, &mut session.app))?;
+    write(args, name, terminal.backend().buffer())
+}
+
+/// `view` of an app whose model and clock are set (a replay's), drawn as the user reaches it.
+fn draw(args: &Args, mut app: App, view: &str) -> anyhow::Result<Buffer> {
+    let mut terminal = Terminal::new(TestBackend::new(args.width, args.height))?;
+    back_to_overview(&mut terminal, &mut app)?;
+    navigate(&mut app, view)?;
+    terminal.draw(|f| pipetop::ui::render(f, &mut app))?;
+    Ok(terminal.backend().buffer().clone())
+}
+
+/// From the overview, like a user: `:overview` and a render first so lists know their rows.
+fn back_to_overview(terminal: &mut Terminal<TestBackend>, app: &mut App) -> anyhow::Result<()> {
+    app.apply(Action::StartCommand);
+    for c in "overview".chars() {
+        app.apply(Action::Input(c));
+    }
+    app.apply(Action::Submit);
+    terminal.draw(|f| pipetop::ui::render(f, app))?;
+    Ok(())
+}
+
+fn write(args: &Args, name: &str, buffer: &Buffer) -> anyhow::Result<()> {
     let path = args.out.join(format!("{name}.svg"));
-    std::fs::write(&path, svg::render(terminal.backend().buffer()))?;
+    std::fs::write(&path, svg::render(buffer))?;
     println!("wrote {}", path.display());
     Ok(())
+}
+
+fn zoom(text: &str) -> anyhow::Result<Zoom> {
+    Ok(match text {
+        "5m" => Zoom::FiveMinutes,
+        "15m" => Zoom::FifteenMinutes,
+        "1h" => Zoom::Hour,
+        other => anyhow::bail!("zoom {other}: 5m, 15m or 1h"),
+    })
 }
 
 fn navigate(app: &mut App, view: &str) -> anyhow::Result<()> {
