@@ -138,8 +138,9 @@ pub fn text(report: &CheckReport, now: SystemTime) -> String {
         let value = match unit {
             crate::alerts::rules::Unit::Flag => String::new(),
             _ => format!(
-                ": {} (threshold {})",
+                ": {} ({}threshold {})",
                 unit.format(a.value),
+                if a.below { "under the " } else { "" },
                 unit.format(a.threshold)
             ),
         };
@@ -177,6 +178,7 @@ mod tests {
                 since: SystemTime::now(),
                 value: 1.0,
                 threshold: 1.0,
+                below: false,
                 detail: "status STOP\u{202e}".to_string(),
             }],
         };

@@ -75,7 +75,11 @@ fn value_text(a: &Alert) -> String {
     let unit = a.rule.unit();
     match unit {
         Unit::Flag => String::new(),
-        _ => format!("{} > {}", unit.format(a.value), unit.format(a.threshold)),
+        _ => {
+            let direction = if a.below { "<" } else { ">" };
+            let (value, threshold) = (unit.format(a.value), unit.format(a.threshold));
+            format!("{value} {direction} {threshold}")
+        }
     }
 }
 
