@@ -128,10 +128,16 @@ impl AlertEngine {
                     newly_critical.push(alert);
                 }
             }
-            if let Some(id) = self.tracked.get(&key).and_then(|t| t.event)
+            if let Some(t) = self.tracked.get(&key)
+                && let Some(id) = t.event
                 && let Some((_, event)) = self.history.iter_mut().find(|(i, _)| *i == id)
             {
-                event.peak = event.peak.max(obs.value);
+                // The worst value: the lowest for a rate under its minimum.
+                event.peak = if event.severity == Severity::Warning && is_below(t) {
+                    event.peak.min(obs.value)
+                } else {
+                    event.peak.max(obs.value)
+                };
             }
         }
         let gone: Vec<(RuleKind, Subject)> = self
@@ -199,9 +205,7 @@ impl AlertEngine {
             (None, Some((s, since))) => (s, AlertState::Pending, since),
             (None, None) => return None,
         };
-        let below = severity == Severity::Warning
-            && !above(t.value, t.threshold.warn, t.threshold.inclusive)
-            && held_below(t.value, &t.threshold);
+        let below = severity == Severity::Warning && is_below(t);
         let threshold = if below {
             t.threshold.below
         } else {
@@ -299,6 +303,11 @@ fn desired_level(value: f64, t: &Threshold, firing: Option<Severity>) -> Option<
         }
         _ => raw,
     }
+}
+
+/// Whether a tracked warning is about a value under `below` (not above `warn`).
+fn is_below(t: &Tracked) -> bool {
+    !above(t.value, t.threshold.warn, t.threshold.inclusive) && held_below(t.value, &t.threshold)
 }
 
 /// A warning fired under `below` holds until the value rises to `below` ÷ `clear_ratio` (with a
@@ -543,6 +552,7 @@ mod tests {
         e.evaluate(traffic(1.3), at(52));
         assert_eq!(state(&e), None);
         assert_eq!(e.history()[0].cleared_at, Some(at(52)));
+        assert_eq!(e.history()[0].peak, 0.0, "the lowest rate while firing");
         // A zero minimum can never be undershot.
         let mut e = AlertEngine::new(traffic_rules("min_rate = 0\nfor = \"0s\""));
         e.evaluate(traffic(0.0), at(0));
