@@ -206,7 +206,7 @@ fn traffic(model: &Model, out: &mut Vec<Observation>) {
             SubjectKind::Topic,
             &t.name,
             rate,
-            format!("{rate:.1} msg/s over {window}s, {expected}; {readers}"),
+            format!("{rate:.1} msg/s, {expected} (over up to {window}s); {readers}"),
         );
     }
 }
