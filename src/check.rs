@@ -138,8 +138,9 @@ pub fn text(report: &CheckReport, now: SystemTime) -> String {
         let value = match unit {
             crate::alerts::rules::Unit::Flag => String::new(),
             _ => format!(
-                ": {} (threshold {})",
+                ": {} ({}threshold {})",
                 unit.format(a.value),
+                if a.below { "under the " } else { "" },
                 unit.format(a.threshold)
             ),
         };
@@ -177,6 +178,7 @@ mod tests {
                 since: SystemTime::now(),
                 value: 1.0,
                 threshold: 1.0,
+                below: false,
                 detail: "status STOP\u{202e}".to_string(),
             }],
         };
@@ -189,5 +191,36 @@ mod tests {
         );
         assert!(out.contains("group g\\x1b]0;title\\x07\\nx"), "{out}");
         assert!(out.contains(" - status STOP\\u{202e}"), "{out}");
+    }
+
+    #[test]
+    fn a_rate_under_its_minimum_says_so() {
+        let now = SystemTime::now();
+        let report = CheckReport {
+            status: Outcome::Warning,
+            code: 1,
+            unreachable: Vec::new(),
+            polls: 3,
+            kafka_brokers: None,
+            alerts: vec![Alert {
+                rule: RuleKind::TopicTraffic,
+                subject: Subject::new(SubjectKind::Topic, "events_topic"),
+                severity: Severity::Warning,
+                state: AlertState::Firing,
+                since: now,
+                value: 0.0,
+                threshold: 10.0,
+                below: true,
+                detail: "0.0 msg/s, expected ≥ 10/s (over up to 60s); 1 group reads it".to_string(),
+            }],
+        };
+        let out = text(&report, now);
+        assert!(
+            out.contains(
+                "WARNING   topic_traffic topic events_topic: 0.0 msg/s (under the threshold \
+                 10.0 msg/s), for 0ms - 0.0 msg/s, expected ≥ 10/s"
+            ),
+            "{out}"
+        );
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::alerts::RuleKind;
 use crate::alerts::rules::{AlertsConfig, Threshold, ThresholdOverride, apply, check_pattern};
 
 /// One refused setting: `key` is the dotted config key, `line` its line in the file (1-based) when
@@ -38,6 +39,7 @@ pub fn check_alerts(
         let line = line.or_else(|| lines.key_in(&["alerts", "rules"], rule.name()));
         let inherited = [", shipped"; 2];
         check_override(
+            *rule,
             o,
             rule.default_threshold(),
             inherited,
@@ -73,13 +75,24 @@ pub fn check_alerts(
             });
         }
         let key = "alerts.overrides";
-        check_override(&o.threshold, base, inherited, key, &what, line, &lines)?;
+        check_override(
+            rule,
+            &o.threshold,
+            base,
+            inherited,
+            key,
+            &what,
+            line,
+            &lines,
+        )?;
     }
     Ok(())
 }
 
 /// `inherited`: how to name where warn and crit come from when `o` does not give them.
+#[allow(clippy::too_many_arguments)]
 fn check_override(
+    rule: RuleKind,
     o: &ThresholdOverride,
     base: Threshold,
     inherited: [&str; 2],
@@ -103,7 +116,34 @@ fn check_override(
         },
         message: format!("{what}{message}"),
     };
-    for (field, value) in [("warn", o.warn), ("crit", o.crit)] {
+    // `topic_traffic` judges a rate against a band; the other rules a value growing with how bad
+    // it is. Each takes only its own keys, so a bound never silently means something else.
+    let traffic = rule == RuleKind::TopicTraffic;
+    let foreign: &[(&str, bool)] = if traffic {
+        &[("warn", o.warn.is_some()), ("crit", o.crit.is_some())]
+    } else {
+        &[
+            ("min_rate", o.min_rate.is_some()),
+            ("max_rate", o.max_rate.is_some()),
+        ]
+    };
+    if let Some((field, _)) = foreign.iter().find(|(_, given)| *given) {
+        let expected = if traffic {
+            "min_rate and max_rate (messages per second)"
+        } else {
+            "warn and crit (min_rate and max_rate are for topic_traffic)"
+        };
+        return Err(problem(
+            field,
+            format!("rule `{rule}` does not take `{field}`: expected {expected}"),
+        ));
+    }
+    for (field, value) in [
+        ("warn", o.warn),
+        ("crit", o.crit),
+        ("min_rate", o.min_rate),
+        ("max_rate", o.max_rate),
+    ] {
         if let Some(v) = value.filter(|v| !v.is_finite() || *v < 0.0) {
             return Err(problem(
                 field,
@@ -121,6 +161,26 @@ fn check_override(
         ));
     }
     let t = apply(base, o);
+    if let (Some(min), Some(max)) = (t.below, t.warn.filter(|_| traffic))
+        && min > max
+    {
+        let origin = |given: Option<f64>| {
+            if given.is_some() {
+                ""
+            } else {
+                ", from alerts.rules"
+            }
+        };
+        return Err(problem(
+            "",
+            format!(
+                "min_rate ({min}{}) must not be above max_rate ({max}{}): expected min_rate ≤ \
+                 max_rate",
+                origin(o.min_rate),
+                origin(o.max_rate)
+            ),
+        ));
+    }
     if let (Some(warn), Some(crit)) = (t.warn, t.crit)
         && warn > crit
     {
@@ -432,6 +492,60 @@ mod tests {
                 "kind:pattern",
             ],
         );
+    }
+
+    #[test]
+    fn topic_traffic_takes_a_non_negative_ordered_rate_band_and_nothing_else() {
+        let c = validated(
+            "[alerts.rules.topic_traffic]\nmin_rate = 0.5\n\n[[alerts.overrides]]\n\
+             rule = \"topic_traffic\"\nmatch = \"topic:events_topic\"\nmin_rate = 1\nmax_rate = 5000\n",
+        )
+        .unwrap();
+        assert_eq!(c.alerts.overrides[0].threshold.min_rate, Some(1.0));
+        let e = refused(
+            "[alerts.rules.topic_traffic]\nmax_rate = 10\n\n[[alerts.overrides]]\n\
+             rule = \"topic_traffic\"\nmatch = \"topic:events_topic\"\nmin_rate = 20\n",
+        );
+        assert_has(
+            &e,
+            &[
+                "line 4, key `alerts.overrides`",
+                "override #1 (rule `topic_traffic`, match `topic:events_topic`)",
+                "min_rate (20) must not be above max_rate (10, from alerts.rules)",
+                "expected min_rate ≤ max_rate",
+            ],
+        );
+        let e = refused("[alerts.rules.topic_traffic]\nmin_rate = 3\nmax_rate = 2\n");
+        assert_has(
+            &e,
+            &["line 1, key `alerts.rules.topic_traffic`", "min_rate (3)"],
+        );
+        let e = refused("[alerts.rules.topic_traffic]\n\nmin_rate = -1\n");
+        assert_has(
+            &e,
+            &[
+                "line 3, key `alerts.rules.topic_traffic.min_rate`",
+                "at least 0, found -1",
+            ],
+        );
+        let e = refused("[alerts.rules.topic_traffic]\nwarn = 3\n");
+        assert_has(
+            &e,
+            &[
+                "line 2, key `alerts.rules.topic_traffic.warn`",
+                "does not take `warn`: expected min_rate and max_rate",
+            ],
+        );
+        let e = refused("[alerts.rules.consumer_time_lag]\nmin_rate = 3\n");
+        assert_has(
+            &e,
+            &[
+                "line 2, key `alerts.rules.consumer_time_lag.min_rate`",
+                "min_rate and max_rate are for topic_traffic",
+            ],
+        );
+        let e = refused("[alerts.rules.topic_traffic]\nmin_rte = 3\n");
+        assert_has(&e, &["min_rte"]);
     }
 
     #[test]

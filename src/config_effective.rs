@@ -144,11 +144,18 @@ fn alerts(c: &Config, written: &Table) -> Table {
             o => {
                 let base = kind.default_threshold();
                 let th = o.map_or(base, |o| apply(base, o));
-                if let Some(warn) = th.warn {
-                    rule.insert("warn".into(), Value::Float(warn));
+                // topic_traffic's band is written as it is configured: max_rate is its `warn`.
+                let names = match kind {
+                    RuleKind::TopicTraffic => ["max_rate", "crit"],
+                    _ => ["warn", "crit"],
+                };
+                if let Some(min) = th.below {
+                    rule.insert("min_rate".into(), Value::Float(min));
                 }
-                if let Some(crit) = th.crit {
-                    rule.insert("crit".into(), Value::Float(crit));
+                for (name, bound) in names.into_iter().zip([th.warn, th.crit]) {
+                    if let Some(bound) = bound {
+                        rule.insert(name.into(), Value::Float(bound));
+                    }
                 }
                 rule.insert("for".into(), duration(th.for_));
                 rule.insert("clear_ratio".into(), Value::Float(th.clear_ratio));

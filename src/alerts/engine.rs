@@ -40,6 +40,9 @@ pub struct Alert {
     pub since: SystemTime,
     pub value: f64,
     pub threshold: f64,
+    /// The value is under `threshold` (a rate that dropped), not above it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub below: bool,
     pub detail: String,
 }
 
@@ -125,10 +128,16 @@ impl AlertEngine {
                     newly_critical.push(alert);
                 }
             }
-            if let Some(id) = self.tracked.get(&key).and_then(|t| t.event)
+            if let Some(t) = self.tracked.get(&key)
+                && let Some(id) = t.event
                 && let Some((_, event)) = self.history.iter_mut().find(|(i, _)| *i == id)
             {
-                event.peak = event.peak.max(obs.value);
+                // The worst value: the lowest for a rate under its minimum.
+                event.peak = if event.severity == Severity::Warning && is_below(t) {
+                    event.peak.min(obs.value)
+                } else {
+                    event.peak.max(obs.value)
+                };
             }
         }
         let gone: Vec<(RuleKind, Subject)> = self
@@ -196,6 +205,12 @@ impl AlertEngine {
             (None, Some((s, since))) => (s, AlertState::Pending, since),
             (None, None) => return None,
         };
+        let below = severity == Severity::Warning && is_below(t);
+        let threshold = if below {
+            t.threshold.below
+        } else {
+            bound(&t.threshold, severity)
+        };
         Some(Alert {
             rule: key.0,
             subject: key.1.clone(),
@@ -203,7 +218,8 @@ impl AlertEngine {
             state,
             since,
             value: t.value,
-            threshold: bound(&t.threshold, severity).unwrap_or(0.0),
+            threshold: threshold.unwrap_or(0.0),
+            below,
             detail: t.detail.clone(),
         })
     }
@@ -265,7 +281,7 @@ fn desired_level(value: f64, t: &Threshold, firing: Option<Severity>) -> Option<
     }
     let raw = if above(value, t.crit, t.inclusive) {
         Some(Severity::Critical)
-    } else if above(value, t.warn, t.inclusive) {
+    } else if above(value, t.warn, t.inclusive) || t.is_below(value) {
         Some(Severity::Warning)
     } else {
         None
@@ -279,11 +295,25 @@ fn desired_level(value: f64, t: &Threshold, firing: Option<Severity>) -> Option<
             [Severity::Critical, Severity::Warning]
                 .into_iter()
                 .filter(|&level| level <= current && Some(level) > raw)
-                .find(|&level| bound(t, level).is_some_and(|b| value > b * t.clear_ratio))
+                .find(|&level| {
+                    bound(t, level).is_some_and(|b| value > b * t.clear_ratio)
+                        || (level == Severity::Warning && held_below(value, t))
+                })
                 .or(raw)
         }
         _ => raw,
     }
+}
+
+/// Whether a tracked warning is about a value under `below` (not above `warn`).
+fn is_below(t: &Tracked) -> bool {
+    !above(t.value, t.threshold.warn, t.threshold.inclusive) && held_below(t.value, &t.threshold)
+}
+
+/// A warning fired under `below` holds until the value rises to `below` ÷ `clear_ratio` (with a
+/// minimum rate of 1/s and the shipped 0.8: until 1.25/s).
+fn held_below(value: f64, t: &Threshold) -> bool {
+    t.below.is_some_and(|b| value * t.clear_ratio < b)
 }
 
 fn step(t: &mut Tracked, desired: Option<Severity>, now: SystemTime) {
@@ -467,6 +497,102 @@ mod tests {
         assert!(e.active().is_empty());
         e.evaluate(lag(150.0), at(1));
         assert_eq!(state(&e), Some((Severity::Warning, AlertState::Firing)));
+    }
+
+    fn traffic(rate: f64) -> Vec<Observation> {
+        vec![Observation {
+            rule: RuleKind::TopicTraffic,
+            subject: Subject::new(SubjectKind::Topic, "events_topic"),
+            value: rate,
+            detail: String::new(),
+        }]
+    }
+
+    fn traffic_rules(band: &str) -> RuleSet {
+        let config: AlertsConfig = toml::from_str(&format!(
+            "[[overrides]]\nrule = \"topic_traffic\"\nmatch = \"topic:events_topic\"\n{band}\n"
+        ))
+        .unwrap();
+        RuleSet::new(&config).unwrap()
+    }
+
+    #[test]
+    fn topic_traffic_is_off_until_a_rate_is_set() {
+        let t = RuleSet::default()
+            .threshold(
+                RuleKind::TopicTraffic,
+                &Subject::new(SubjectKind::Topic, "events_topic"),
+            )
+            .unwrap();
+        assert!(!t.has_bounds());
+        let mut e = AlertEngine::new(RuleSet::default());
+        for s in [0, 30, 60, 90] {
+            e.evaluate(traffic(0.0), at(s));
+        }
+        assert!(e.active().is_empty());
+    }
+
+    #[test]
+    fn a_rate_under_min_rate_fires_after_for_and_clears_above_the_hysteresis() {
+        let mut e = AlertEngine::new(traffic_rules("min_rate = 1"));
+        e.evaluate(traffic(40.0), at(0));
+        assert!(e.active().is_empty(), "steady traffic");
+        e.evaluate(traffic(0.0), at(10));
+        assert_eq!(state(&e), Some((Severity::Warning, AlertState::Pending)));
+        e.evaluate(traffic(0.0), at(39));
+        assert_eq!(state(&e), Some((Severity::Warning, AlertState::Pending)));
+        e.evaluate(traffic(0.0), at(40));
+        assert_eq!(state(&e), Some((Severity::Warning, AlertState::Firing)));
+        let a = &e.active()[0];
+        assert!(a.below, "{a:?}");
+        assert_eq!((a.value, a.threshold), (0.0, 1.0));
+        // 1.1/s is over the line but under 1 ÷ 0.8 = 1.25/s: it holds.
+        e.evaluate(traffic(1.1), at(50));
+        assert_eq!(state(&e), Some((Severity::Warning, AlertState::Firing)));
+        e.evaluate(traffic(1.3), at(52));
+        assert_eq!(state(&e), None);
+        assert_eq!(e.history()[0].cleared_at, Some(at(52)));
+        assert_eq!(e.history()[0].peak, 0.0, "the lowest rate while firing");
+        // A zero minimum can never be undershot.
+        let mut e = AlertEngine::new(traffic_rules("min_rate = 0\nfor = \"0s\""));
+        e.evaluate(traffic(0.0), at(0));
+        assert!(e.active().is_empty());
+    }
+
+    #[test]
+    fn a_rate_over_max_rate_fires_as_above_and_the_band_judges_both_ways() {
+        let rules = traffic_rules("min_rate = 1\nmax_rate = 100\nfor = \"0s\"");
+        let mut e = AlertEngine::new(rules.clone());
+        e.evaluate(traffic(50.0), at(0));
+        assert!(e.active().is_empty());
+        e.evaluate(traffic(150.0), at(1));
+        let a = &e.active()[0];
+        assert_eq!(
+            (a.severity, a.below, a.threshold),
+            (Severity::Warning, false, 100.0)
+        );
+        e.evaluate(traffic(50.0), at(2));
+        assert!(e.active().is_empty());
+        e.evaluate(traffic(0.5), at(3));
+        let a = &e.active()[0];
+        assert_eq!((a.below, a.threshold), (true, 1.0));
+        let t = rules
+            .threshold(
+                RuleKind::TopicTraffic,
+                &Subject::new(SubjectKind::Topic, "events_topic"),
+            )
+            .unwrap();
+        assert_eq!(t.judge(0.5), Some(Severity::Warning));
+        assert_eq!(t.judge(50.0), None);
+        assert_eq!(t.judge(101.0), Some(Severity::Warning));
+        // Another topic is not covered by the override.
+        let other = rules
+            .threshold(
+                RuleKind::TopicTraffic,
+                &Subject::new(SubjectKind::Topic, "x"),
+            )
+            .unwrap();
+        assert!(!other.has_bounds());
     }
 
     #[test]

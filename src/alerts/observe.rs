@@ -153,6 +153,7 @@ fn kafka(model: &Model, out: &mut Vec<Observation>) {
             detail,
         );
     }
+    traffic(model, out);
     for b in &model.kafka.brokers {
         let down = b.is_down();
         let detail = match (&b.error, b.in_metadata) {
@@ -167,6 +168,45 @@ fn kafka(model: &Model, out: &mut Vec<Observation>) {
             &b.id.to_string(),
             f64::from(u8::from(down)),
             detail,
+        );
+    }
+}
+
+/// Each topic's produce rate, for the topics the config gives a `min_rate` or `max_rate`: with
+/// neither (the shipped state) there is nothing to judge. A topic without a rate yet (its first
+/// poll) is not observed.
+fn traffic(model: &Model, out: &mut Vec<Observation>) {
+    use crate::model::kafka::topics::TOPIC_RATE_WINDOW_MS;
+    for t in &model.kafka.topics {
+        let subject = Subject::new(SubjectKind::Topic, t.name.as_str());
+        let Some(threshold) = model
+            .thresholds
+            .threshold(RuleKind::TopicTraffic, &subject)
+            .filter(|th| th.has_bounds())
+        else {
+            continue;
+        };
+        let Some(rate) = t.produce_rate else {
+            continue;
+        };
+        let expected = match (threshold.below, threshold.warn) {
+            (Some(min), Some(max)) => format!("expected {min}–{max}/s"),
+            (Some(min), None) => format!("expected ≥ {min}/s"),
+            (None, Some(max)) => format!("expected ≤ {max}/s"),
+            (None, None) => String::new(),
+        };
+        let window = TOPIC_RATE_WINDOW_MS / 1000;
+        let readers = match t.groups {
+            1 => "1 group reads it".to_string(),
+            n => format!("{n} groups read it"),
+        };
+        obs(
+            out,
+            RuleKind::TopicTraffic,
+            SubjectKind::Topic,
+            &t.name,
+            rate,
+            format!("{rate:.1} msg/s, {expected} (over up to {window}s); {readers}"),
         );
     }
 }

@@ -58,10 +58,13 @@ pub enum RuleKind {
     ReplicationQueueStuck,
     /// 1 when a host has lost its ZooKeeper/Keeper session.
     KeeperSession,
+    /// Messages per second produced to a topic (over the topics view's rate window), against the
+    /// config's `min_rate` (a producer that stopped) and `max_rate`. Off until a config sets one.
+    TopicTraffic,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 21] = [
+    pub const ALL: [RuleKind; 22] = [
         RuleKind::ConsumerTimeLag,
         RuleKind::ConsumerStatus,
         RuleKind::FailedInserts,
@@ -83,6 +86,7 @@ impl RuleKind {
         RuleKind::ReplicaDelay,
         RuleKind::ReplicationQueueStuck,
         RuleKind::KeeperSession,
+        RuleKind::TopicTraffic,
     ];
 
     pub fn name(self) -> &'static str {
@@ -108,6 +112,7 @@ impl RuleKind {
             RuleKind::ReplicaDelay => "replica_delay",
             RuleKind::ReplicationQueueStuck => "replication_queue_stuck",
             RuleKind::KeeperSession => "keeper_session",
+            RuleKind::TopicTraffic => "topic_traffic",
         }
     }
 
@@ -120,6 +125,7 @@ impl RuleKind {
             for_,
             clear_ratio: 0.8,
             inclusive: false,
+            below: None,
         };
         match self {
             RuleKind::ConsumerTimeLag => t(Some(30.0), Some(60.0), secs(30)),
@@ -150,6 +156,8 @@ impl RuleKind {
             RuleKind::ReadonlyReplica | RuleKind::KeeperSession => t(None, Some(0.0), secs(0)),
             RuleKind::ReplicaDelay => t(Some(60.0), Some(300.0), secs(0)),
             RuleKind::ReplicationQueueStuck => t(Some(0.0), None, secs(0)),
+            // No bounds: nothing to judge until a config gives `min_rate` or `max_rate`.
+            RuleKind::TopicTraffic => t(None, None, secs(30)),
         }
     }
 
@@ -161,6 +169,7 @@ impl RuleKind {
             }
             RuleKind::InsertLatencyP95 | RuleKind::SelectLatencyP95 => Unit::Millis,
             RuleKind::PartsPressure | RuleKind::RetentionRisk => Unit::Percent,
+            RuleKind::TopicTraffic => Unit::Rate,
             RuleKind::ConsumerStatus
             | RuleKind::ClickHouseUnreachable
             | RuleKind::KafkaUnreachable
@@ -184,6 +193,8 @@ pub enum Unit {
     Percent,
     Count,
     Flag,
+    /// Messages per second.
+    Rate,
 }
 
 impl Unit {
@@ -194,13 +205,15 @@ impl Unit {
             Unit::Percent => format!("{:.0}%", v * 100.0),
             Unit::Count => format!("{v:.0}"),
             Unit::Flag => String::new(),
+            Unit::Rate => format!("{v:.1} msg/s"),
         }
     }
 }
 
 /// When a value is a problem. A value above `crit` is critical, above `warn` a warning (at or
-/// above, when `inclusive`). Once firing, an alert clears only when the value falls below
-/// `clear_ratio` × its threshold: one sample around the line does not flap it.
+/// above, when `inclusive`), and below `below` a warning too (a rate that should not drop).
+/// Once firing, an alert clears only when the value falls below `clear_ratio` × its threshold
+/// (for `below`: rises to `below` ÷ `clear_ratio`): one sample around the line does not flap it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Threshold {
     pub warn: Option<f64>,
@@ -210,6 +223,10 @@ pub struct Threshold {
     pub for_: Duration,
     pub clear_ratio: f64,
     pub inclusive: bool,
+    /// A value under this is a warning (`topic_traffic`'s `min_rate`); None for rules whose
+    /// value only grows with how bad it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub below: Option<f64>,
 }
 
 impl Threshold {
@@ -228,11 +245,21 @@ impl Threshold {
             None
         } else if above(self.crit) {
             Some(super::severity::Severity::Critical)
-        } else if above(self.warn) {
+        } else if above(self.warn) || self.is_below(value) {
             Some(super::severity::Severity::Warning)
         } else {
             None
         }
+    }
+
+    /// Whether `value` is under the `below` bound.
+    pub fn is_below(&self, value: f64) -> bool {
+        self.below.is_some_and(|b| value < b)
+    }
+
+    /// Whether the threshold has any bound at all: one without judges nothing.
+    pub fn has_bounds(&self) -> bool {
+        self.warn.is_some() || self.crit.is_some() || self.below.is_some()
     }
 }
 
@@ -260,6 +287,10 @@ pub struct ThresholdOverride {
     #[serde(rename = "for", default, deserialize_with = "opt_duration")]
     pub for_: Option<Duration>,
     pub clear_ratio: Option<f64>,
+    /// `topic_traffic` only: fewer messages per second than this is a warning.
+    pub min_rate: Option<f64>,
+    /// `topic_traffic` only: more messages per second than this is a warning.
+    pub max_rate: Option<f64>,
     /// Switch the rule off (globally, or for the matching subjects).
     #[serde(default)]
     pub disabled: bool,
@@ -421,6 +452,13 @@ pub fn apply(mut t: Threshold, o: &ThresholdOverride) -> Threshold {
     }
     if let Some(r) = o.clear_ratio {
         t.clear_ratio = r.clamp(0.0, 1.0);
+    }
+    if o.min_rate.is_some() {
+        t.below = o.min_rate;
+    }
+    // A rate above max_rate is judged like any value above `warn`.
+    if o.max_rate.is_some() {
+        t.warn = o.max_rate;
     }
     t
 }

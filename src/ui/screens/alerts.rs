@@ -75,7 +75,11 @@ fn value_text(a: &Alert) -> String {
     let unit = a.rule.unit();
     match unit {
         Unit::Flag => String::new(),
-        _ => format!("{} > {}", unit.format(a.value), unit.format(a.threshold)),
+        _ => {
+            let direction = if a.below { "<" } else { ">" };
+            let (value, threshold) = (unit.format(a.value), unit.format(a.threshold));
+            format!("{value} {direction} {threshold}")
+        }
     }
 }
 
@@ -242,5 +246,31 @@ impl ListSource for History<'_> {
     }
     fn open(&self, i: usize) -> Option<View> {
         view_of(&self.events[i].subject)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::RuleKind;
+
+    #[test]
+    fn a_rate_under_its_minimum_reads_as_under() {
+        let mut a = Alert {
+            rule: RuleKind::TopicTraffic,
+            subject: Subject::new(SubjectKind::Topic, "events_topic"),
+            severity: Severity::Warning,
+            state: AlertState::Firing,
+            since: SystemTime::UNIX_EPOCH,
+            value: 0.0,
+            threshold: 10.0,
+            below: true,
+            detail: String::new(),
+        };
+        assert_eq!(value_text(&a), "0.0 msg/s < 10.0 msg/s");
+        a.below = false;
+        a.value = 700.0;
+        a.threshold = 500.0;
+        assert_eq!(value_text(&a), "700.0 msg/s > 500.0 msg/s");
     }
 }

@@ -6,6 +6,7 @@ use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
 
 use super::judge;
+use crate::alerts::{RuleKind, RuleSet, Severity, Subject, SubjectKind};
 use crate::format::{self, compact, thousands};
 use crate::kafka::topic_configs::TopicConfigs;
 use crate::model::Model;
@@ -27,7 +28,11 @@ fn kafka_problem(model: &Model) -> Option<String> {
 pub fn list_panel(model: &Model) -> Panel<'_> {
     Panel::list(
         "Topics",
-        Topics(&model.kafka.topics, &model.kafka.topic_configs),
+        Topics(
+            &model.kafka.topics,
+            &model.kafka.topic_configs,
+            &model.thresholds,
+        ),
         Constraint::Fill(1),
         "no topics",
     )
@@ -62,7 +67,9 @@ fn groups_cell(t: &TopicView, theme: &Theme) -> Line<'static> {
     }
 }
 
-struct Topics<'a>(&'a [TopicView], &'a TopicConfigs);
+/// The topics, their retention settings, and the thresholds that colour a rate outside its
+/// `topic_traffic` band.
+struct Topics<'a>(&'a [TopicView], &'a TopicConfigs, &'a RuleSet);
 
 const TOPIC_COLUMNS: &[Column] = &[
     Column::text("TOPIC", Constraint::Fill(3)),
@@ -117,7 +124,10 @@ impl ListSource for Topics<'_> {
         vec![
             cell(t.name.clone()),
             num_cell(t.partitions.len().to_string(), theme.text),
-            num_cell(judge::opt_rate(t.produce_rate), theme.muted),
+            num_cell(
+                judge::opt_rate(t.produce_rate),
+                rate_style(self.2, t, theme),
+            ),
             num_cell(count(t.under_replicated), theme.crit),
             num_cell(count(t.leaderless), theme.crit),
             num_cell(compact(t.messages), theme.text),
@@ -129,6 +139,20 @@ impl ListSource for Topics<'_> {
         Some(View::Topic {
             topic: self.0[i].name.clone(),
         })
+    }
+}
+
+/// Warning colour for a rate `topic_traffic` judges out of its band, as the alert does.
+fn rate_style(rules: &RuleSet, t: &TopicView, theme: &Theme) -> ratatui::style::Style {
+    let subject = Subject::new(SubjectKind::Topic, t.name.as_str());
+    let judged = rules
+        .threshold(RuleKind::TopicTraffic, &subject)
+        .zip(t.produce_rate)
+        .and_then(|(th, rate)| th.judge(rate));
+    match judged {
+        Some(Severity::Critical) => theme.crit,
+        Some(Severity::Warning) => theme.warn,
+        None => theme.muted,
     }
 }
 
