@@ -87,10 +87,6 @@ async fn the_controller_killed_then_restarted() {
 /// Every broker down: the source fails as a whole, the screen keeps the last figures with their
 /// age; all back: whole again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails 3 runs in 6: after every broker restarted, the OffsetFetch of one \
-            coordinator's groups kept timing out for over 60 s while that broker answered \
-            everything else, while fresh clients read them (the long-lived librdkafka client's \
-            state; README, Reliability); detection and recovery pass; run with --ignored"]
 async fn every_broker_killed_then_all_restarted() {
     common::needs!(FaultKafka);
     let m = all_down().await;
