@@ -43,6 +43,19 @@ pub fn client_config(config: &KafkaConfig) -> ClientConfig {
     if tls && !config.properties.contains_key("reconnect.backoff.ms") {
         cc.set("reconnect.backoff.ms", "1000");
     }
+    // A broker that is back must be reached within a refresh or so. librdkafka's backoff between
+    // attempts to reach a broker that is down grows to reconnect.backoff.max.ms (10 s); an admin
+    // request used to cut it short (which, against a broker refusing at once, was a busy loop:
+    // see vendor/rdkafka-sys/PIPETOP-PATCH.md, fix 3), and no longer does. A second keeps
+    // recovery within one refresh, at one refused attempt a second per broker that is down.
+    if !config.properties.contains_key("reconnect.backoff.max.ms") {
+        let floor = config
+            .properties
+            .get("reconnect.backoff.ms")
+            .and_then(|ms| ms.parse::<u64>().ok())
+            .unwrap_or(0);
+        cc.set("reconnect.backoff.max.ms", floor.max(1_000).to_string());
+    }
     // Without this librdkafka logs every broker disconnect to stderr, on top of our screen.
     cc.set("log_level", "3");
     cc
@@ -91,6 +104,31 @@ mod tests {
         assert_eq!(
             client_config(&config).get("reconnect.backoff.ms"),
             Some("50")
+        );
+    }
+
+    #[test]
+    fn reconnect_backoff_is_capped_at_a_second_unless_set() {
+        let mut config = KafkaConfig::default();
+        assert_eq!(
+            client_config(&config).get("reconnect.backoff.max.ms"),
+            Some("1000")
+        );
+        // Never below the user's own backoff (librdkafka rejects max < backoff).
+        config
+            .properties
+            .insert("reconnect.backoff.ms".into(), "3000".into());
+        assert_eq!(
+            client_config(&config).get("reconnect.backoff.max.ms"),
+            Some("3000")
+        );
+        config
+            .properties
+            .insert("reconnect.backoff.max.ms".into(), "20000".into());
+        assert_eq!(
+            client_config(&config).get("reconnect.backoff.max.ms"),
+            Some("20000"),
+            "the user's value"
         );
     }
 }

@@ -3533,8 +3533,21 @@ rd_kafka_broker_op_serve(rd_kafka_broker_t *rkb, rd_kafka_op_t *rko) {
                                     "nodename change");
                 }
 
-                /* Expedite next reconnect */
-                rkb->rkb_ts_reconnect = 0;
+                /* Expedite next reconnect.
+                 * pipetop patch: unless the last connection attempt began
+                 * less than its reconnect backoff ago (rkb_ts_reconnect, set
+                 * at each attempt, is still ahead).
+                 * Every admin request waiting for this broker (or for it as
+                 * the controller) asks for a connection again at each of its
+                 * state changes, which a refused connection makes at once:
+                 * expediting then bypassed the backoff (and reset its
+                 * growth), and the broker thread and the main thread
+                 * reconnected in a busy loop, thousands of attempts a
+                 * second, for as long as the request waited (its timeout),
+                 * taking a core from the application. The attempt now comes
+                 * when the backoff ends, as for any other reconnect. */
+                if (rkb->rkb_ts_reconnect <= rd_clock())
+                        rkb->rkb_ts_reconnect = 0;
 
                 wakeup = rd_true;
                 break;
