@@ -170,13 +170,9 @@ fn main() -> ExitCode {
     let loaded = match load_config(&cli, None) {
         Ok(loaded) => loaded,
         // A check that cannot run is UNKNOWN to a monitoring agent, not CRITICAL.
-        Err(e) if matches!(cli.command, Some(Command::Check { .. })) => {
-            println!("PIPETOP UNKNOWN - {e}");
-            return ExitCode::from(pipetop::check::Outcome::Unknown.code());
-        }
         Err(e) => {
-            eprintln!("pipetop: {e}");
-            return ExitCode::from(2);
+            let check = matches!(cli.command, Some(Command::Check { .. }));
+            return cannot_answer(check, e);
         }
     };
     let runtime = match runtime() {
@@ -468,14 +464,7 @@ fn from_recording(cli: &Cli) -> Option<ExitCode> {
     let check = matches!(cli.command, Some(Command::Check { .. }));
     let mut player = match pipetop::recording::player::Player::open(file) {
         Ok(player) => player,
-        Err(e) if check => {
-            println!("PIPETOP UNKNOWN - {e}");
-            return Some(ExitCode::from(pipetop::check::Outcome::Unknown.code()));
-        }
-        Err(e) => {
-            eprintln!("pipetop: {e}");
-            return Some(ExitCode::from(2));
-        }
+        Err(e) => return Some(cannot_answer(check, e)),
     };
     if let Some(problem) = player.problem() {
         eprintln!("pipetop: {}: {problem}", file.display());
@@ -484,27 +473,13 @@ fn from_recording(cli: &Cli) -> Option<ExitCode> {
         return Some(replay(cli, player));
     }
     let Some((start, end)) = player.span() else {
-        if check {
-            println!(
-                "PIPETOP UNKNOWN - {}: the recording holds no data",
-                file.display()
-            );
-            return Some(ExitCode::from(pipetop::check::Outcome::Unknown.code()));
-        }
-        eprintln!("pipetop: {}: the recording holds no data", file.display());
-        return Some(ExitCode::from(2));
+        let e = format!("{}: the recording holds no data", file.display());
+        return Some(cannot_answer(check, e));
     };
     let to = match at {
         Some(at) => match pipetop::recording::at::parse_at(at, start, end) {
             Ok(to) => to,
-            Err(e) if check => {
-                println!("PIPETOP UNKNOWN - --at {e}");
-                return Some(ExitCode::from(pipetop::check::Outcome::Unknown.code()));
-            }
-            Err(e) => {
-                eprintln!("pipetop: --at {e}");
-                return Some(ExitCode::from(2));
-            }
+            Err(e) => return Some(cannot_answer(check, format!("--at {e}"))),
         },
         None => end,
     };
@@ -580,4 +555,16 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         eprintln!("pipetop: cannot start the runtime: {e}");
         ExitCode::FAILURE
     })
+}
+
+/// A command that cannot answer: `check` says UNKNOWN (what a monitoring agent expects), the
+/// others say why on stderr and exit 2.
+fn cannot_answer(check: bool, why: impl std::fmt::Display) -> ExitCode {
+    if check {
+        println!("PIPETOP UNKNOWN - {why}");
+        ExitCode::from(pipetop::check::Outcome::Unknown.code())
+    } else {
+        eprintln!("pipetop: {why}");
+        ExitCode::from(2)
+    }
 }

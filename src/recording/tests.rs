@@ -21,6 +21,23 @@ fn temp(name: &str) -> std::path::PathBuf {
 const T0: u64 = 1_796_180_000_000_000_000;
 
 /// Ten Kafka polls a second apart, each with a topic named after its poll.
+/// Records one Kafka poll into `status`, as a collector would, and appends the batch.
+fn append_kafka(
+    writer: &mut RecordingWriter,
+    status: &mut SourceStatus<KafkaSnapshot>,
+    snapshot: KafkaSnapshot,
+    at: std::time::SystemTime,
+) {
+    status.record(Ok(snapshot), at);
+    writer
+        .append(&Ingested {
+            kafka: Some(status.clone()),
+            clickhouse: None,
+            at_ns: ns(at),
+        })
+        .unwrap();
+}
+
 fn write_ten(path: &std::path::Path) -> Vec<u64> {
     let mut writer = RecordingWriter::create(path, String::new(), T0, u64::MAX).unwrap();
     let mut status = SourceStatus::<KafkaSnapshot>::default();
@@ -36,14 +53,7 @@ fn write_ten(path: &std::path::Path) -> Vec<u64> {
             }],
             ..KafkaSnapshot::default()
         };
-        status.record(Ok(snapshot), at);
-        writer
-            .append(&Ingested {
-                kafka: Some(status.clone()),
-                clickhouse: None,
-                at_ns: ns(at),
-            })
-            .unwrap();
+        append_kafka(&mut writer, &mut status, snapshot, at);
         sizes.push(writer.written());
     }
     sizes
@@ -137,14 +147,7 @@ fn rotation_keeps_the_newest_part_replayable_on_its_own() {
             cluster_id: Some(format!("{i}-{name}")),
             ..KafkaSnapshot::default()
         };
-        status.record(Ok(snapshot), at);
-        writer
-            .append(&Ingested {
-                kafka: Some(status.clone()),
-                clickhouse: None,
-                at_ns: ns(at),
-            })
-            .unwrap();
+        append_kafka(&mut writer, &mut status, snapshot, at);
     }
     assert!(writer.rotations() > 0);
     assert!(std::fs::metadata(&path).unwrap().len() <= 200 * 1024 + 64 * 1024);
@@ -227,14 +230,7 @@ fn an_export_of_the_last_minutes_replays_on_its_own() {
             cluster_id: Some(format!("poll-{i}")),
             ..KafkaSnapshot::default()
         };
-        status.record(Ok(snapshot), at);
-        writer
-            .append(&Ingested {
-                kafka: Some(status.clone()),
-                clickhouse: None,
-                at_ns: ns(at),
-            })
-            .unwrap();
+        append_kafka(&mut writer, &mut status, snapshot, at);
     }
     let out = temp("export-out");
     let span =
