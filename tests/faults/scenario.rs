@@ -27,6 +27,17 @@ pub const RECOVERY_LIMIT: Duration = Duration::from_secs(2 * 2 + 1);
 /// The brokers that answer keep their figures updating: a published poll at least every refresh
 /// plus the short limit of requests to a broker known down (`PROBE_TIMEOUT`, 1 s) per phase.
 pub const UPDATE_LIMIT: Duration = Duration::from_secs(2 + 3);
+/// Kafka's `broker.session.timeout.ms` (its default, which the stack keeps): how long the
+/// controller waits for a silent broker before fencing it and moving its leaders.
+const BROKER_SESSION_TIMEOUT: Duration = Duration::from_secs(9);
+/// A down broker's groups read again from their new coordinator, counted from the fault: Kafka
+/// fences the broker and moves its leaders (the session timeout, plus a new controller's
+/// election when the controller itself died), then a poll already waiting on the old
+/// coordinator ends (a request timeout) and the next one (a refresh) reads the group.
+pub const COORDINATOR_MOVE_LIMIT: Duration = BROKER_SESSION_TIMEOUT
+    .saturating_add(Duration::from_secs(3))
+    .saturating_add(REQUEST_TIMEOUT)
+    .saturating_add(REFRESH);
 
 pub fn config(fixture: &Fixture) -> Config {
     let mut config = Config {
@@ -220,6 +231,45 @@ pub async fn run(fault: &Fault) -> Measured {
         .map(|w| w[1].at.duration_since(w[0].at))
         .max()
         .unwrap_or_default();
+
+    // The down broker's groups move: once Kafka fences it, its `__consumer_offsets` partitions
+    // get new leaders, and pipetop reads its groups from their new coordinator while it is still
+    // down (librdkafka kept the fenced broker as their coordinator, so they stayed stale until
+    // it came back: vendor/rdkafka-sys/PIPETOP-PATCH.md, fix 4).
+    let orphan = fixture.coordinated_by[&victim].clone();
+    let moved = watcher
+        .until(COORDINATOR_MOVE_LIMIT + Duration::from_secs(30), |f| {
+            check_during(f, &fixture);
+            assert!(
+                f.model.kafka.brokers_down().contains(&victim),
+                "{}: broker {victim} shown up again during the fault: {}",
+                fault.name,
+                describe(f)
+            );
+            f.model
+                .kafka
+                .group(&orphan)
+                .is_some_and(|g| g.error.is_none() && g.stale_s.is_none())
+        })
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {orphan} (coordinated by broker {victim}) never read from a new \
+                 coordinator: {e}",
+                fault.name
+            )
+        });
+    let moved_after = moved.at.duration_since(fault_at);
+    eprintln!(
+        "{}: {orphan} read from its new coordinator {moved_after:?} after the fault",
+        fault.name
+    );
+    assert!(
+        moved_after <= COORDINATOR_MOVE_LIMIT,
+        "{}: {orphan} read from its new coordinator only {moved_after:?} after the fault \
+         (limit {COORDINATOR_MOVE_LIMIT:?})",
+        fault.name
+    );
 
     // The binary says the same as the model, from a fresh process (no history of the fault).
     let config_toml = binary_config(&fixture);

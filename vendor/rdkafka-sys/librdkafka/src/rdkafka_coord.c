@@ -476,6 +476,28 @@ static void rd_kafka_coord_req_fsm(rd_kafka_t *rk, rd_kafka_coord_req_t *creq) {
         rkb = rd_kafka_coord_cache_get(
             &rk->rk_coord_cache, creq->creq_coordtype, creq->creq_coordkey);
 
+        /* pipetop patch (confluentinc/librdkafka#5511): a broker that left
+         * a metadata response is decommissioned (its thread terminates, it
+         * leaves rk_broker_by_id), yet the cache kept it as a coordinator:
+         * every later request for its groups waited for a connection that
+         * never comes, until its timeout, for as long as the entry was
+         * used (an admin client polling a group every few seconds keeps
+         * it fresh forever), and the cache's reference kept the dying
+         * broker thread spinning. Seen when every broker of a cluster
+         * restarted and the first metadata after it listed only one.
+         * A decommissioned coordinator is dropped from the cache here, so
+         * the request looks its coordinator up again (the broker, back in
+         * the metadata, is a new handle). */
+        if (rkb && rd_kafka_broker_termination_in_progress(rkb)) {
+                rd_kafka_dbg(rk, BROKER, "COORD",
+                             "Cached coordinator %s is decommissioned: "
+                             "querying for new coordinator",
+                             rd_kafka_broker_name(rkb));
+                rd_kafka_coord_cache_evict(&rk->rk_coord_cache, rkb);
+                rd_kafka_broker_destroy(rkb);
+                rkb = NULL;
+        }
+
         if (rkb) {
                 if (rd_kafka_broker_is_up(rkb)) {
                         /* Cached coordinator is up, send request */
