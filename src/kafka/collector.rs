@@ -20,8 +20,10 @@ use super::ends_after_commits::{ends_behind_commits, replace_ends};
 use super::filter::{Filters, is_internal_topic};
 use super::group_log::{GROUP_LOG_TOPIC, group_log_partition, group_log_partitions};
 use super::health::broker_health;
+use super::log_starts::LogStarts;
 use super::metadata::TopicMetadata;
 use super::metadata_poll::MetadataPoll;
+use super::offsets_batches::{ask_all, list_offsets, offsets_batches};
 use super::produce_time::{ProduceTimeStats, ProduceTimes, Wanted};
 use super::snapshot::{
     Committed, Group, KafkaSnapshot, Member, Partition, PhaseTimes, RequestCounts, Topic,
@@ -29,7 +31,7 @@ use super::snapshot::{
 use super::topic_config_reader::TopicConfigTask;
 use super::types::{
     GroupDescription, GroupListing, GroupOffsets, GroupState, GroupType, Node, OffsetSpec,
-    OffsetsBatch, PartitionOffset, TopicPartition,
+    PartitionOffset, TopicPartition,
 };
 use super::unlisted::{unlisted_description, unlisted_group, unlisted_groups};
 use crate::config::KafkaConfig;
@@ -51,6 +53,8 @@ pub struct KafkaCollector {
     /// The groups of the last snapshot, each with how many polls in a row ListGroups has left it
     /// out (see `unlisted_groups`). Carried from poll to poll.
     seen: Option<HashMap<String, u32>>,
+    /// The log starts read so far, on their own cadence (see `log_starts`).
+    starts: Option<LogStarts>,
     /// The brokers down at the last poll (see `down_brokers`).
     down: BTreeSet<i32>,
     /// Topic retention settings, read on their own slower cadence (see `topic_config_reader`).
@@ -70,6 +74,7 @@ impl KafkaCollector {
             filters: Arc::new(config.filters()),
             produce_times: Some(ProduceTimes::default()),
             seen: Some(HashMap::new()),
+            starts: Some(LogStarts::default()),
             down: BTreeSet::new(),
             topic_configs: TopicConfigTask::new(),
             known: Vec::new(),
@@ -93,6 +98,7 @@ impl Collector for KafkaCollector {
         let filters = Arc::clone(&self.filters);
         let mut times = self.produce_times.take().unwrap_or_default();
         let mut seen = self.seen.take().unwrap_or_default();
+        let mut starts = self.starts.take().unwrap_or_default();
         let down = self.down.clone();
         let known = (self.known.clone(), self.probe_depth);
         let task = tokio::task::spawn_blocking(move || {
@@ -100,7 +106,7 @@ impl Collector for KafkaCollector {
                 &admin,
                 &config,
                 &filters,
-                (&mut times, &mut seen),
+                (&mut times, &mut seen, &mut starts),
                 &down,
                 (&known.0, known.1),
             );
@@ -112,12 +118,13 @@ impl Collector for KafkaCollector {
                 }
                 Err(e) => Err(admin.connect_failure().unwrap_or_else(|| e.to_string())),
             };
-            (result, times, seen)
+            (result, times, seen, starts)
         });
         match task.await {
-            Ok((result, times, seen)) => {
+            Ok((result, times, seen, starts)) => {
                 self.produce_times = Some(times);
                 self.seen = Some(seen);
+                self.starts = Some(starts);
                 let mut result = result;
                 if let Ok(snapshot) = &mut result {
                     self.known.clone_from(&snapshot.brokers);
@@ -143,7 +150,7 @@ fn poll_blocking(
     admin: &Arc<Admin>,
     config: &KafkaConfig,
     filters: &Filters,
-    (times, seen): (&mut ProduceTimes, &mut HashMap<String, u32>),
+    (times, seen, log_starts): (&mut ProduceTimes, &mut HashMap<String, u32>, &mut LogStarts),
     down_before: &BTreeSet<i32>,
     (known, probe_depth): (&[Node], Depth),
 ) -> Result<KafkaSnapshot, AdminError> {
@@ -276,8 +283,13 @@ fn poll_blocking(
         &leaders,
         down,
     );
+    // The log starts: every partition at a full read, in between only those that need it.
+    let starts_due = log_starts.due(&starts_wanted, started);
     let (probe_starts, start_batches) = split_batches(
-        offsets_batches(ask_all(&starts_wanted, OffsetSpec::Earliest), &leaders),
+        offsets_batches(
+            ask_all(&starts_due.partitions, OffsetSpec::Earliest),
+            &leaders,
+        ),
         &leaders,
         down,
     );
@@ -375,7 +387,8 @@ fn poll_blocking(
     );
 
     let end_of = index_offsets(&ends);
-    let start_of = index_offsets(&starts);
+    let now_ms = crate::time::unix_ms(SystemTime::now());
+    log_starts.merge(&starts_due, starts, &starts_wanted, (started, now_ms));
     let topics: Vec<Topic> = visible_topics
         .iter()
         .map(|t| Topic {
@@ -387,14 +400,15 @@ fn poll_blocking(
                 .map(|p| {
                     let key = (t.name.as_str(), p.partition);
                     let end = end_of.get(&key);
-                    let start = start_of.get(&key);
+                    let start = log_starts.get(&t.name, p.partition);
                     let no_leader = p.leader.is_none().then(|| "no leader".to_string());
                     Partition {
                         partition: p.partition,
                         leader: p.leader,
                         replicas: p.replicas.clone(),
                         isr: p.isr.clone(),
-                        start_offset: start.and_then(|o| o.offset),
+                        start_offset: start.map(|s| s.0),
+                        start_read_ms: start.map(|s| s.1),
                         end_offset: end.and_then(|o| o.offset),
                         error: p
                             .error
@@ -440,7 +454,7 @@ fn poll_blocking(
     let broker_health = broker_health(&metadata, &ends_wanted, &leaders, &end_of, &unreachable);
     phases.assemble = ms(t_assemble);
 
-    let now_ms = crate::time::unix_ms(SystemTime::now());
+    log_starts.review(&topics, &groups);
     let t_produce_times = Instant::now();
     let produce_times =
         fill_produce_times(admin, times, &mut groups, &topics, &leaders, now_ms, left());
@@ -627,87 +641,6 @@ fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// The partitions of one leader broker, in batches of at most this many: librdkafka 2.12 spends
-/// time quadratic in the partitions of one ListOffsets call (it files every partition under its
-/// leader, and later matches every answer to the request, by linear scans), which at 20,000
-/// partitions was 3 to 6 s per call on the benchmark machine. At 500 a batch costs well under a
-/// millisecond of that; 20,000 partitions take 40 requests per offset kind, each still answered
-/// by its leader in one go (measured: 1,000 saved requests but cost more librdkafka CPU).
-const LIST_OFFSETS_BATCH: usize = 500;
-
-/// ListOffsets calls in flight at once: enough to ask every leader of a large cluster together.
-const MAX_LIST_OFFSETS_IN_FLIGHT: usize = 64;
-
-type Question = (TopicPartition, OffsetSpec);
-
-/// Groups the questions by leader (librdkafka sends one request per leader per call, so a batch
-/// of one leader's partitions is exactly one request) and splits each leader's share into
-/// batches of at most [`LIST_OFFSETS_BATCH`]. Partitions without a known leader go in batches of
-/// their own, which librdkafka answers (or fails) per partition. A partition asked about twice
-/// goes in a second batch (one call cannot ask a partition two things).
-fn offsets_batches(
-    questions: Vec<(TopicPartition, OffsetSpec)>,
-    leaders: &HashMap<(&str, i32), i32>,
-) -> Vec<OffsetsBatch> {
-    let mut asked: HashMap<TopicPartition, usize> = HashMap::new();
-    // (how many times the partition was asked before, its leader) → questions
-    let mut by_leader: BTreeMap<(usize, Option<i32>), Vec<Question>> = BTreeMap::new();
-    for (tp, spec) in questions {
-        let leader = leaders.get(&(tp.topic.as_str(), tp.partition)).copied();
-        let times = asked.entry(tp.clone()).or_default();
-        let round = *times;
-        *times += 1;
-        by_leader
-            .entry((round, leader))
-            .or_default()
-            .push((tp, spec));
-    }
-    by_leader
-        .into_values()
-        .flat_map(|questions| {
-            questions
-                .chunks(LIST_OFFSETS_BATCH)
-                .map(|chunk| OffsetsBatch {
-                    partitions: chunk.to_vec(),
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
-fn ask_all(partitions: &[TopicPartition], spec: OffsetSpec) -> Vec<(TopicPartition, OffsetSpec)> {
-    partitions.iter().map(|tp| (tp.clone(), spec)).collect()
-}
-
-/// A failed ListOffsets batch (its leader unreachable) is a per-partition error, not a failed
-/// poll: groups and their commits, and the other leaders' offsets, are still worth showing.
-fn list_offsets(
-    admin: &Admin,
-    batches: &[OffsetsBatch],
-    timeout: std::time::Duration,
-) -> Vec<PartitionOffset> {
-    admin
-        .list_offsets_batches(batches, MAX_LIST_OFFSETS_IN_FLIGHT, timeout)
-        .into_iter()
-        .zip(batches)
-        .flat_map(|(result, batch)| {
-            result.unwrap_or_else(|e| {
-                let error = e.to_string();
-                batch
-                    .partitions
-                    .iter()
-                    .map(|(tp, _)| PartitionOffset {
-                        tp: tp.clone(),
-                        offset: None,
-                        timestamp: None,
-                        error: Some(error.clone()),
-                    })
-                    .collect()
-            })
-        })
-        .collect()
-}
-
 fn groups(
     descriptions: Vec<GroupDescription>,
     offsets: Vec<GroupOffsets>,
@@ -795,51 +728,6 @@ mod tests {
             is_simple: false,
             group_type,
         }
-    }
-
-    #[test]
-    fn offsets_batches_hold_one_leader_and_at_most_a_batch() {
-        let tps: Vec<TopicPartition> = (0..1_201)
-            .map(|p| TopicPartition::new("t", p))
-            .chain((0..3).map(|p| TopicPartition::new("u", p)))
-            .collect();
-        // Partition p of t is led by broker 1 + p % 2; u is led by 3, except u-2 (no leader).
-        let mut leaders: HashMap<(&str, i32), i32> =
-            (0..1_201).map(|p| (("t", p), 1 + p % 2)).collect();
-        leaders.insert(("u", 0), 3);
-        leaders.insert(("u", 1), 3);
-        let batches = offsets_batches(ask_all(&tps, OffsetSpec::Earliest), &leaders);
-        let sizes: Vec<usize> = batches.iter().map(|b| b.partitions.len()).collect();
-        // No leader first (None sorts first), then broker 1: 601 (500 + 101), 2: 600, 3: 2.
-        assert_eq!(sizes, [1, 500, 101, 500, 100, 2]);
-        for b in &batches {
-            assert!(b.partitions.iter().all(|(_, s)| *s == OffsetSpec::Earliest));
-            let owners: std::collections::HashSet<Option<i32>> = b
-                .partitions
-                .iter()
-                .map(|(tp, _)| leaders.get(&(tp.topic.as_str(), tp.partition)).copied())
-                .collect();
-            assert_eq!(owners.len(), 1, "one leader per batch: {owners:?}");
-        }
-        let total: usize = sizes.iter().sum();
-        assert_eq!(total, tps.len(), "every partition asked exactly once");
-    }
-
-    #[test]
-    fn a_partition_asked_twice_goes_in_a_second_batch() {
-        let leaders: HashMap<(&str, i32), i32> = [(("t", 0), 1), (("t", 1), 1)].into();
-        let questions = vec![
-            (TopicPartition::new("t", 0), OffsetSpec::AtTime(10)),
-            (TopicPartition::new("t", 1), OffsetSpec::AtTime(10)),
-            (TopicPartition::new("t", 0), OffsetSpec::AtTime(20)),
-        ];
-        let batches = offsets_batches(questions, &leaders);
-        assert_eq!(batches.len(), 2);
-        assert_eq!(batches[0].partitions.len(), 2);
-        assert_eq!(
-            batches[1].partitions,
-            [(TopicPartition::new("t", 0), OffsetSpec::AtTime(20))]
-        );
     }
 
     #[test]

@@ -141,6 +141,10 @@ pub struct Partition {
     pub isr: Vec<i32>,
     /// Oldest offset still on disk (log start). None when the broker did not answer for it.
     pub start_offset: Option<i64>,
+    /// When `start_offset` was read (Unix ms): log starts are read on a slower cadence than the
+    /// rest (see `kafka::log_starts`), so it may be older than the snapshot.
+    #[serde(default)]
+    pub start_read_ms: Option<i64>,
     /// Log-end offset (high watermark, read_uncommitted, as kafka-consumer-groups uses).
     pub end_offset: Option<i64>,
     pub error: Option<String>,

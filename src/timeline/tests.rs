@@ -79,6 +79,7 @@ impl Cluster {
                         replicas: vec![1, 2, 3],
                         isr: self.isr[p].clone(),
                         start_offset: Some(0),
+                        start_read_ms: None,
                         end_offset: Some(1_000),
                         error: None,
                     })

@@ -560,6 +560,7 @@ mod tests {
                     replicas: vec![1],
                     isr: vec![1],
                     start_offset: Some(0),
+                    start_read_ms: None,
                     end_offset: Some(end),
                     error: None,
                 }],

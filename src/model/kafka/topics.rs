@@ -27,6 +27,9 @@ pub struct TopicView {
     /// assigned. 0 with messages coming in: nobody reads it (a dead-letter topic filling up, a
     /// new topic nobody consumes).
     pub groups: usize,
+    /// How old the oldest log start shown is, when older than the poll (seconds): starts are read
+    /// on a slower cadence (`kafka::log_starts`).
+    pub starts_age_s: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -72,6 +75,13 @@ pub fn topic_views<'h>(
                 })
                 .collect();
             let rates: Option<Vec<f64>> = partitions.iter().map(|p| p.produce_rate).collect();
+            let starts_age_s = t
+                .partitions
+                .iter()
+                .filter_map(|p| p.start_read_ms)
+                .min()
+                .and_then(|read| u64::try_from((now - read) / 1000).ok())
+                .filter(|&age| age > 0);
             TopicView {
                 name: t.name.clone(),
                 internal: t.internal,
@@ -85,6 +95,7 @@ pub fn topic_views<'h>(
                     .sum(),
                 produce_rate: rates.map(|r| r.iter().sum()),
                 groups: readers.get(t.name.as_str()).copied().unwrap_or(0),
+                starts_age_s,
                 partitions,
             }
         })
@@ -144,6 +155,7 @@ mod tests {
             replicas: replicas.to_vec(),
             isr: isr.to_vec(),
             start_offset: Some(10),
+            start_read_ms: None,
             end_offset: Some(110),
             error: None,
         }

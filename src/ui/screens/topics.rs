@@ -1,6 +1,7 @@
 //! Topics and one topic's partitions: leaders, replicas, ISR, offsets, produce rate.
 
 use std::cmp::Ordering;
+use std::time::Duration;
 
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
@@ -161,11 +162,17 @@ pub fn detail_panels<'a>(model: &'a Model, topic: &str) -> Vec<Panel<'a>> {
         Some(t) => vec![
             Panel::list(
                 format!(
-                    "{} · {} partitions · {} · retention {}",
+                    "{} · {} partitions · {} · retention {}{}",
                     t.name,
                     t.partitions.len(),
                     judge::opt_rate(t.produce_rate),
-                    retention_label(&model.kafka.topic_configs, &t.name)
+                    retention_label(&model.kafka.topic_configs, &t.name),
+                    t.starts_age_s
+                        .map(|age| format!(
+                            " · starts read {}",
+                            format::age(Duration::from_secs(age))
+                        ))
+                        .unwrap_or_default()
                 ),
                 Partitions(&t.partitions),
                 Constraint::Fill(1),
