@@ -20,6 +20,9 @@ pub struct Observation {
     pub value: f64,
     /// A short human reason, e.g. "STOP: no commit for 45s while lag grows".
     pub detail: String,
+    /// At least this severe whatever the value: a condition that is not a level on the value's
+    /// scale (a Distributed table's broken files, a disk the history projects full within a day).
+    pub at_least: Option<Severity>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -43,6 +46,10 @@ pub struct Alert {
     /// The value is under `threshold` (a rate that dropped), not above it.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub below: bool,
+    /// The severity comes from a condition of the observation (`Observation::at_least`), not
+    /// from the value crossing `threshold`: the detail says which.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub forced: bool,
     pub detail: String,
 }
 
@@ -67,6 +74,7 @@ struct Tracked {
     value: f64,
     detail: String,
     threshold: Threshold,
+    at_least: Option<Severity>,
     /// Index into `history` of the event opened when this alert fired.
     event: Option<u64>,
 }
@@ -111,13 +119,15 @@ impl AlertEngine {
                 value: obs.value,
                 detail: String::new(),
                 threshold,
+                at_least: None,
                 event: None,
             });
             tracked.value = obs.value;
             tracked.detail = obs.detail;
             tracked.threshold = threshold;
+            tracked.at_least = obs.at_least;
             let firing_before = tracked.firing.map(|(s, _)| s);
-            let desired = desired_level(obs.value, &threshold, firing_before);
+            let desired = desired_level(obs.value, &threshold, firing_before).max(obs.at_least);
             step(tracked, desired, now);
             let firing_after = tracked.firing.map(|(s, _)| s);
             if firing_after != firing_before {
@@ -211,6 +221,8 @@ impl AlertEngine {
         } else {
             bound(&t.threshold, severity)
         };
+        let forced = t.at_least.is_some_and(|a| a >= severity)
+            && desired_level(t.value, &t.threshold, None) < Some(severity);
         Some(Alert {
             rule: key.0,
             subject: key.1.clone(),
@@ -220,6 +232,7 @@ impl AlertEngine {
             value: t.value,
             threshold: threshold.unwrap_or(0.0),
             below,
+            forced,
             detail: t.detail.clone(),
         })
     }
@@ -362,6 +375,7 @@ mod tests {
             subject: Subject::new(SubjectKind::Group, "sink"),
             value: v,
             detail: String::new(),
+            at_least: None,
         }]
     }
 
@@ -505,6 +519,7 @@ mod tests {
             subject: Subject::new(SubjectKind::Topic, "events_topic"),
             value: rate,
             detail: String::new(),
+            at_least: None,
         }]
     }
 
