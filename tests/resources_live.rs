@@ -112,9 +112,9 @@ fn queue(
         .map(|q| q.item.clone())
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_distributed_table_whose_shard_refuses_fills_its_queue_and_raises_distributed_files() {
-    common::needs!(ChdbVenv, Loopback);
+/// A 26.9 engine of the test's own whose `Distributed` table has its one shard on a loopback port
+/// nobody listens on, with 4 files queued (one per insert). Returns the server and the table.
+async fn refused_shard() -> (common::OwnClickHouse, String) {
     // The engine sends a Distributed table's files from its background pool, which chdb sizes 0.
     let dead = common::unused_port();
     let own = common::OwnClickHouse::start_with(&format!(
@@ -145,6 +145,13 @@ async fn a_distributed_table_whose_shard_refuses_fills_its_queue_and_raises_dist
         )
         .await;
     }
+    (own, table)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_distributed_table_whose_shard_refuses_fills_its_queue_and_raises_distributed_files() {
+    common::needs!(ChdbVenv, Loopback);
+    let (own, table) = refused_shard().await;
     // A warning above 2 files: the shipped 50 would take 51 inserts.
     let mut watch = common::Watch::new(&common::config_from_toml(&format!(
         r#"
@@ -232,4 +239,57 @@ async fn a_distributed_table_whose_shard_refuses_fills_its_queue_and_raises_dist
     assert!(alert.detail.contains("broken"), "{}", alert.detail);
     let shown = watch.model().clickhouse.resources.distribution.rows[0].clone();
     assert_eq!(shown.item.table, table, "broken files rank first");
+}
+
+/// `pipetop check` says the same: WARNING, with the table's queue in the detail.
+#[test]
+fn check_warns_about_the_queue_of_a_refused_shard() {
+    common::needs!(ChdbVenv, Loopback, Kafka);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (own, table) = runtime.block_on(refused_shard());
+    let nothing = common::unique("check_nothing");
+    let path = std::env::temp_dir().join(format!("{}.toml", common::unique("resources_check")));
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+            refresh = "500ms"
+            [kafka]
+            bootstrap_servers = "{kafka}"
+            include_groups = ["{nothing}"]
+            include_topics = ["{nothing}"]
+            [clickhouse]
+            url = "{url}"
+            freshness = []
+            [alerts.rules.distributed_files]
+            warn = 2
+            [alerts.rules.disk_free]
+            disabled = true
+            [alerts.rules.memory_pressure]
+            disabled = true
+            "#,
+            kafka = common::KAFKA,
+            url = own.url
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pipetop"))
+        .arg("--config")
+        .arg(&path)
+        .args(["check", "--window", "3s"])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("WARNING   distributed_files"))
+        .unwrap_or_else(|| panic!("no distributed_files line:\n{text}"));
+    assert!(
+        line.contains(&format!("table default.{table}: 4 (threshold 2)")),
+        "{line}"
+    );
+    assert!(line.contains("4 files"), "{line}");
+    drop(own);
 }

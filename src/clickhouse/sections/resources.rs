@@ -71,24 +71,19 @@ struct MemoryRow {
     os_total: u64,
 }
 
-/// One row of scalar subqueries, each an aggregate (one row, 0 when nothing matches) over a
-/// handful of named rows: bounded however large the tables.
+/// One row: the two settings in one pass over `system.server_settings` (where it exists, else
+/// `system.one`), the tracked memory and the OS total as scalar subqueries, each an aggregate (one
+/// row, 0 when nothing matches) over a handful of named rows: bounded however large the tables.
 pub fn memory_sql(ctx: &Ctx) -> String {
-    let setting = |name: &str, conv: &str, zero: &str| {
-        if ctx.caps.has_column("server_settings", "value") {
-            format!(
-                "ifNull((SELECT max({conv}(value)) FROM system.server_settings WHERE name = '{name}'), 0)"
-            )
-        } else {
-            zero.to_string()
-        }
+    let (server_limit, ratio, from) = if ctx.caps.has_column("server_settings", "value") {
+        (
+            "maxIf(toUInt64OrZero(value), name = 'max_server_memory_usage')",
+            "maxIf(toFloat64OrZero(value), name = 'max_server_memory_usage_to_ram_ratio')",
+            "system.server_settings\nWHERE name IN ('max_server_memory_usage', 'max_server_memory_usage_to_ram_ratio')",
+        )
+    } else {
+        ("toUInt64(0)", "toFloat64(0)", "system.one")
     };
-    let server_limit = setting("max_server_memory_usage", "toUInt64OrZero", "toUInt64(0)");
-    let ratio = setting(
-        "max_server_memory_usage_to_ram_ratio",
-        "toFloat64OrZero",
-        "toFloat64(0)",
-    );
     let os_total = if ctx.caps.has_column("asynchronous_metrics", "value") {
         "ifNull((SELECT max(toUInt64(greatest(value, 0))) FROM system.asynchronous_metrics WHERE metric = 'OSMemoryTotal'), 0)"
     } else {
@@ -98,6 +93,7 @@ pub fn memory_sql(ctx: &Ctx) -> String {
         "SELECT toUInt64(greatest(ifNull((SELECT max(value) FROM system.metrics WHERE metric = 'MemoryTracking'), 0), 0)) AS tracked,
        toUInt64({server_limit}) AS server_limit, toFloat64({ratio}) AS ratio,
        toUInt64({os_total}) AS os_total
+FROM {from}
 LIMIT 1"
     )
 }
