@@ -158,6 +158,23 @@ mod tests {
     }
 
     #[test]
+    fn a_recording_made_before_these_sections_reads_them_as_not_recorded() {
+        let mut json = serde_json::to_value(host("a", vec![])).unwrap();
+        for key in ["disks", "memory", "distribution_queue"] {
+            json.as_object_mut().unwrap().remove(key);
+        }
+        let old: crate::clickhouse::snapshot::HostSnapshot = serde_json::from_value(json).unwrap();
+        assert!(
+            old.disks
+                .problem()
+                .is_some_and(|p| p.starts_with("not in this recording")),
+            "{:?}",
+            old.disks
+        );
+        assert!(old.memory.problem().is_some() && old.distribution_queue.problem().is_some());
+    }
+
+    #[test]
     fn disks_rank_by_free_share_and_hosts_keep_their_memory_or_why_not() {
         let mut a = host("a", vec![]);
         a.disks = ok(vec![disk("default", 50, 100), disk("cold", 5, 100)]);
