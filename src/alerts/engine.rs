@@ -513,6 +513,36 @@ mod tests {
         assert_eq!(state(&e), Some((Severity::Warning, AlertState::Firing)));
     }
 
+    #[test]
+    fn a_condition_floor_fires_at_once_and_clears_with_its_condition() {
+        // distributed_files: warn > 50 files; a broken file is critical whatever the count.
+        let files = |n: f64, broken: bool| {
+            vec![Observation {
+                rule: RuleKind::DistributedFiles,
+                subject: Subject::new(SubjectKind::Table, "db.dist"),
+                value: n,
+                detail: String::new(),
+                at_least: broken.then_some(Severity::Critical),
+            }]
+        };
+        let mut e = AlertEngine::new(RuleSet::default());
+        e.evaluate(files(2.0, true), at(0));
+        let a = e.active().into_iter().next().expect("fired");
+        assert_eq!(
+            (a.severity, a.state, a.forced),
+            (Severity::Critical, AlertState::Firing, true)
+        );
+        // Above the warning by its value, still broken: critical, and still by the condition.
+        e.evaluate(files(60.0, true), at(1));
+        assert!(e.active()[0].forced);
+        // The broken file went: the value alone says warning.
+        e.evaluate(files(60.0, false), at(2));
+        let a = e.active().into_iter().next().expect("still a warning");
+        assert_eq!((a.severity, a.forced), (Severity::Warning, false));
+        e.evaluate(files(2.0, false), at(3));
+        assert_eq!(state(&e), None);
+    }
+
     fn traffic(rate: f64) -> Vec<Observation> {
         vec![Observation {
             rule: RuleKind::TopicTraffic,
