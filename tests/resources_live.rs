@@ -55,7 +55,7 @@ async fn the_current_engine_answers_plausible_disks_and_memory() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn legacy_18_16_says_why_it_has_no_disks_queue_or_memory_limit() {
+async fn disks_queue_and_memory_limit_say_why_not_on_legacy_18_16() {
     common::needs!(LegacyClickHouse);
     let host = common::poll_clickhouse(&common::clickhouse_config(common::LEGACY_CLICKHOUSE)).await;
     assert_eq!(
