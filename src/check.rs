@@ -137,6 +137,8 @@ pub fn text(report: &CheckReport, now: SystemTime) -> String {
         let unit = a.rule.unit();
         let value = match unit {
             crate::alerts::rules::Unit::Flag => String::new(),
+            // Severe by a condition, not by the value: the detail says which.
+            _ if a.forced => format!(": {}", unit.format(a.value)),
             _ => format!(
                 ": {} ({}threshold {})",
                 unit.format(a.value),
@@ -179,6 +181,7 @@ mod tests {
                 value: 1.0,
                 threshold: 1.0,
                 below: false,
+                forced: false,
                 detail: "status STOP\u{202e}".to_string(),
             }],
         };
@@ -211,6 +214,7 @@ mod tests {
                 value: 0.0,
                 threshold: 10.0,
                 below: true,
+                forced: false,
                 detail: "0.0 msg/s, expected ≥ 10/s (over up to 60s); 1 group reads it".to_string(),
             }],
         };

@@ -23,6 +23,9 @@ const SECTIONS: &[&str] = &[
     "replicas",
     "replication_queue",
     "keeper",
+    "disks",
+    "memory",
+    "distribution_queue",
 ];
 
 #[test]
@@ -71,6 +74,27 @@ fn snapshot_json_has_every_clickhouse_section_per_host() {
     for key in ["tables", "hosts", "health", "failed_inserts"] {
         assert!(ch[key].is_array(), "model.clickhouse.{key}");
     }
+    let resources = &ch["resources"];
+    for key in ["disks", "distribution"] {
+        assert!(resources[key]["rows"].is_array(), "resources.{key}");
+    }
+    assert_eq!(resources["memory"].as_array().map(Vec::len), Some(2));
+    // The 26.x engine tells its disks and memory limit; 18.16 neither.
+    assert!(
+        ch["hosts"][0]["disk_free_ratio"].is_f64(),
+        "{}",
+        ch["hosts"][0]
+    );
+    assert!(
+        ch["hosts"][0]["memory_used_ratio"].is_f64(),
+        "{}",
+        ch["hosts"][0]
+    );
+    assert!(
+        ch["hosts"][1]["disk_free_ratio"].is_null(),
+        "{}",
+        ch["hosts"][1]
+    );
     let health = ch["health"].as_array().unwrap();
     assert!(health.iter().any(|h| h["table"] == "system.query_log"
         && h["freshness_s"].is_i64()

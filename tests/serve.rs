@@ -53,6 +53,46 @@ fn fixture_model_renders_lag_status_and_alerts() {
     assert!(!text.contains("partition="), "{text}");
 }
 
+/// Disks, memory and send queues (fixtures/resources.rs): a series per host and disk, per host,
+/// per host and Distributed table; an object-storage disk without a total has no free/total
+/// sample, a disk without a projection no `full_in` one.
+#[test]
+fn resources_render_per_host_disk_and_distributed_table() {
+    let text = render(
+        &fixtures::resources::resources_model(),
+        fixtures::now(),
+        Format::Text,
+    );
+    let lines = lines(&text);
+    for expected in [
+        r#"pipetop_clickhouse_disk_total_bytes{host="http://ch-2.prod:8123",disk="default"} 100000000000.0"#,
+        r#"pipetop_clickhouse_disk_free_bytes{host="http://ch-2.prod:8123",disk="default"} 11620000000.0"#,
+        r#"pipetop_clickhouse_memory_tracked_bytes{host="http://ch-2.prod:8123"} 24700000000.0"#,
+        r#"pipetop_clickhouse_memory_limit_bytes{host="http://ch-2.prod:8123"} 28300000000.0"#,
+        r#"pipetop_distributed_files{host="http://ch-2.prod:8123",table="default.events_dist"} 83"#,
+        r#"pipetop_distributed_broken_files{host="http://ch-2.prod:8123",table="default.events_dist"} 2"#,
+        r#"pipetop_distributed_send_errors{host="http://ch-2.prod:8123",table="default.events_dist"} 41"#,
+        r#"pipetop_alert{rule="distributed_files",subject_kind="table",subject="default.events_dist",severity="critical",state="firing"} 1"#,
+        r#"pipetop_alert{rule="disk_free",subject_kind="server",subject="http://ch-2.prod:8123",severity="critical",state="firing"} 1"#,
+        r#"pipetop_alert{rule="memory_pressure",subject_kind="server",subject="http://ch-2.prod:8123",severity="warning",state="firing"} 1"#,
+    ] {
+        assert!(lines.contains(&expected), "no line {expected}\n{text}");
+    }
+    let full_in: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("pipetop_clickhouse_disk_full_in_seconds{"))
+        .collect();
+    assert_eq!(full_in.len(), 1, "{full_in:?}");
+    assert!(
+        full_in[0].starts_with(
+            r#"pipetop_clickhouse_disk_full_in_seconds{host="http://ch-2.prod:8123",disk="default"} "#
+        ),
+        "{full_in:?}"
+    );
+    assert!(!text.contains(r#"disk="s3""#), "{text}");
+}
+
 #[test]
 fn openmetrics_has_units_and_eof() {
     let text = render(&fixtures::model(), fixtures::now(), Format::OpenMetrics);

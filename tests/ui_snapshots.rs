@@ -260,6 +260,25 @@ fn replicas() {
     snapshot_sizes("replicas_overview", replicated);
 }
 
+/// Two hosts' resources (fixtures/resources.rs): `:disks` (memory per host, a disk filling with
+/// its time until full, an object-storage disk without a total), `:distribution` (a queue with
+/// broken files and its exception) and the overview's line per host with disk free and memory.
+#[test]
+fn resources() {
+    let model = || fixtures::app_with(fixtures::resources::resources_model(), fixtures::now());
+    snapshot_sizes("disks", || {
+        let mut app = model();
+        command(&mut app, "disks");
+        app
+    });
+    snapshot_sizes("distribution", || {
+        let mut app = model();
+        command(&mut app, "distribution");
+        app
+    });
+    snapshot_sizes("resources_overview", model);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Overlays, prompts, states
 

@@ -20,6 +20,9 @@ pub struct Observation {
     pub value: f64,
     /// A short human reason, e.g. "STOP: no commit for 45s while lag grows".
     pub detail: String,
+    /// At least this severe whatever the value: a condition that is not a level on the value's
+    /// scale (a Distributed table's broken files, a disk the history projects full within a day).
+    pub at_least: Option<Severity>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -43,6 +46,10 @@ pub struct Alert {
     /// The value is under `threshold` (a rate that dropped), not above it.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub below: bool,
+    /// The severity comes from a condition of the observation (`Observation::at_least`), not
+    /// from the value crossing `threshold`: the detail says which.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub forced: bool,
     pub detail: String,
 }
 
@@ -67,6 +74,7 @@ struct Tracked {
     value: f64,
     detail: String,
     threshold: Threshold,
+    at_least: Option<Severity>,
     /// Index into `history` of the event opened when this alert fired.
     event: Option<u64>,
 }
@@ -111,13 +119,15 @@ impl AlertEngine {
                 value: obs.value,
                 detail: String::new(),
                 threshold,
+                at_least: None,
                 event: None,
             });
             tracked.value = obs.value;
             tracked.detail = obs.detail;
             tracked.threshold = threshold;
+            tracked.at_least = obs.at_least;
             let firing_before = tracked.firing.map(|(s, _)| s);
-            let desired = desired_level(obs.value, &threshold, firing_before);
+            let desired = desired_level(obs.value, &threshold, firing_before).max(obs.at_least);
             step(tracked, desired, now);
             let firing_after = tracked.firing.map(|(s, _)| s);
             if firing_after != firing_before {
@@ -211,6 +221,8 @@ impl AlertEngine {
         } else {
             bound(&t.threshold, severity)
         };
+        let forced = t.at_least.is_some_and(|a| a >= severity)
+            && desired_level(t.value, &t.threshold, None) < Some(severity);
         Some(Alert {
             rule: key.0,
             subject: key.1.clone(),
@@ -220,6 +232,7 @@ impl AlertEngine {
             value: t.value,
             threshold: threshold.unwrap_or(0.0),
             below,
+            forced,
             detail: t.detail.clone(),
         })
     }
@@ -362,6 +375,7 @@ mod tests {
             subject: Subject::new(SubjectKind::Group, "sink"),
             value: v,
             detail: String::new(),
+            at_least: None,
         }]
     }
 
@@ -499,12 +513,43 @@ mod tests {
         assert_eq!(state(&e), Some((Severity::Warning, AlertState::Firing)));
     }
 
+    #[test]
+    fn a_condition_floor_fires_at_once_and_clears_with_its_condition() {
+        // distributed_files: warn > 50 files; a broken file is critical whatever the count.
+        let files = |n: f64, broken: bool| {
+            vec![Observation {
+                rule: RuleKind::DistributedFiles,
+                subject: Subject::new(SubjectKind::Table, "db.dist"),
+                value: n,
+                detail: String::new(),
+                at_least: broken.then_some(Severity::Critical),
+            }]
+        };
+        let mut e = AlertEngine::new(RuleSet::default());
+        e.evaluate(files(2.0, true), at(0));
+        let a = e.active().into_iter().next().expect("fired");
+        assert_eq!(
+            (a.severity, a.state, a.forced),
+            (Severity::Critical, AlertState::Firing, true)
+        );
+        // Above the warning by its value, still broken: critical, and still by the condition.
+        e.evaluate(files(60.0, true), at(1));
+        assert!(e.active()[0].forced);
+        // The broken file went: the value alone says warning.
+        e.evaluate(files(60.0, false), at(2));
+        let a = e.active().into_iter().next().expect("still a warning");
+        assert_eq!((a.severity, a.forced), (Severity::Warning, false));
+        e.evaluate(files(2.0, false), at(3));
+        assert_eq!(state(&e), None);
+    }
+
     fn traffic(rate: f64) -> Vec<Observation> {
         vec![Observation {
             rule: RuleKind::TopicTraffic,
             subject: Subject::new(SubjectKind::Topic, "events_topic"),
             value: rate,
             detail: String::new(),
+            at_least: None,
         }]
     }
 

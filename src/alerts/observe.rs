@@ -26,7 +26,11 @@ fn worst_per_subject(observations: Vec<Observation>) -> Vec<Observation> {
     for o in observations {
         match index.get(&(o.rule, o.subject.clone())) {
             Some(&i) => {
-                if o.value > out[i].value || out[i].value.is_nan() {
+                // A condition that makes it severe whatever the value (`at_least`) ranks first.
+                let worse = o.at_least > out[i].at_least
+                    || (o.at_least == out[i].at_least
+                        && (o.value > out[i].value || out[i].value.is_nan()));
+                if worse {
                     out[i] = o;
                 }
             }
@@ -52,6 +56,7 @@ fn obs(
         subject: Subject::new(kind, name),
         value,
         detail,
+        at_least: None,
     });
 }
 
@@ -309,6 +314,7 @@ fn clickhouse(model: &Model, now_unix_s: i64, window_s: u64, out: &mut Vec<Obser
         }
     }
     replication(model, out);
+    super::observe_resources::resources(model, out);
     let activity = &model.clickhouse.activity;
     for host in &activity.latency {
         if let Some(select) = host
@@ -441,6 +447,7 @@ mod tests {
             subject: Subject::new(SubjectKind::Table, name),
             value,
             detail: format!("{value}"),
+            at_least: None,
         }
     }
 

@@ -61,10 +61,18 @@ pub enum RuleKind {
     /// Messages per second produced to a topic (over the topics view's rate window), against the
     /// config's `min_rate` (a producer that stopped) and `max_rate`. Off until a config sets one.
     TopicTraffic,
+    /// The used share of a host's fullest disk (1 − free ÷ total); critical too when its history
+    /// projects it full within a day.
+    DiskFree,
+    /// A host's tracked memory as a share of the server's memory limit.
+    MemoryPressure,
+    /// Files waiting in a Distributed table's send queue (the worst host's); critical too when
+    /// any file is broken.
+    DistributedFiles,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 22] = [
+    pub const ALL: [RuleKind; 25] = [
         RuleKind::ConsumerTimeLag,
         RuleKind::ConsumerStatus,
         RuleKind::FailedInserts,
@@ -87,6 +95,9 @@ impl RuleKind {
         RuleKind::ReplicationQueueStuck,
         RuleKind::KeeperSession,
         RuleKind::TopicTraffic,
+        RuleKind::DiskFree,
+        RuleKind::MemoryPressure,
+        RuleKind::DistributedFiles,
     ];
 
     pub fn name(self) -> &'static str {
@@ -113,6 +124,9 @@ impl RuleKind {
             RuleKind::ReplicationQueueStuck => "replication_queue_stuck",
             RuleKind::KeeperSession => "keeper_session",
             RuleKind::TopicTraffic => "topic_traffic",
+            RuleKind::DiskFree => "disk_free",
+            RuleKind::MemoryPressure => "memory_pressure",
+            RuleKind::DistributedFiles => "distributed_files",
         }
     }
 
@@ -158,6 +172,10 @@ impl RuleKind {
             RuleKind::ReplicationQueueStuck => t(Some(0.0), None, secs(0)),
             // No bounds: nothing to judge until a config gives `min_rate` or `max_rate`.
             RuleKind::TopicTraffic => t(None, None, secs(30)),
+            // Used share: above 80 % is under 20 % free, above 90 % under 10 % free.
+            RuleKind::DiskFree => t(Some(0.8), Some(0.9), secs(0)),
+            RuleKind::MemoryPressure => t(Some(0.8), None, secs(0)),
+            RuleKind::DistributedFiles => t(Some(50.0), None, secs(0)),
         }
     }
 
@@ -168,7 +186,10 @@ impl RuleKind {
                 Unit::Seconds
             }
             RuleKind::InsertLatencyP95 | RuleKind::SelectLatencyP95 => Unit::Millis,
-            RuleKind::PartsPressure | RuleKind::RetentionRisk => Unit::Percent,
+            RuleKind::PartsPressure
+            | RuleKind::RetentionRisk
+            | RuleKind::DiskFree
+            | RuleKind::MemoryPressure => Unit::Percent,
             RuleKind::TopicTraffic => Unit::Rate,
             RuleKind::ConsumerStatus
             | RuleKind::ClickHouseUnreachable
@@ -549,6 +570,12 @@ mod tests {
         }
         let stuck = RuleKind::ReplicationQueueStuck.default_threshold();
         assert_eq!((stuck.warn, stuck.crit), (Some(0.0), None));
+        let disk = RuleKind::DiskFree.default_threshold();
+        assert_eq!((disk.warn, disk.crit), (Some(0.8), Some(0.9)));
+        let memory = RuleKind::MemoryPressure.default_threshold();
+        assert_eq!((memory.warn, memory.crit), (Some(0.8), None));
+        let files = RuleKind::DistributedFiles.default_threshold();
+        assert_eq!((files.warn, files.crit), (Some(50.0), None));
     }
 
     #[test]

@@ -57,6 +57,11 @@ pub const PROBED_TABLES: &[&str] = &[
     "replication_queue",
     "zookeeper",
     "zookeeper_connection",
+    "disks",
+    "distribution_queue",
+    "metrics",
+    "server_settings",
+    "asynchronous_metrics",
 ];
 
 /// A system table or column some section needs, with the first release that has it.
@@ -108,6 +113,33 @@ pub mod features {
         table: "replicas",
         column: Some("zookeeper_exception"),
         since: Version::new(20, 3),
+        configurable: false,
+    };
+    /// `system.disks` came with storage policies (19.15).
+    pub const DISKS: Feature = Feature {
+        table: "disks",
+        column: None,
+        since: Version::new(19, 15),
+        configurable: false,
+    };
+    /// `system.distribution_queue` (ClickHouse PR 11394, released in 20.5).
+    pub const DISTRIBUTION_QUEUE: Feature = Feature {
+        table: "distribution_queue",
+        column: None,
+        since: Version::new(20, 5),
+        configurable: false,
+    };
+    pub const METRICS: Feature = Feature {
+        table: "metrics",
+        column: None,
+        since: Version::new(1, 1),
+        configurable: false,
+    };
+    /// `system.server_settings`, where `max_server_memory_usage` reads as the limit in force.
+    pub const SERVER_SETTINGS: Feature = Feature {
+        table: "server_settings",
+        column: None,
+        since: Version::new(23, 3),
         configurable: false,
     };
     pub const QUERY_LOG: Feature = Feature {

@@ -12,7 +12,7 @@ use super::client::{ChClient, ChError};
 use super::sections::freshness::Shape;
 use super::sections::{
     Ctx, SectionId, TableFilter, activity, errors, freshness, kafka_engine, parts, query_log,
-    replication,
+    replication, resources,
 };
 use super::snapshot::{HostSnapshot, PartsFocus, ServerInfo};
 use crate::config::{ClickHouseConfig, WatchedTable};
@@ -95,6 +95,7 @@ impl HostCollector {
             (merges, mutations, insert_counters, kafka_consumers),
             ((inserts, failed_inserts), (latency, slow_queries), focused_parts),
             (replicas, replication_queue, keeper),
+            (disks, memory, distribution_queue),
             freshness,
         ) =
             tokio::join!(
@@ -131,6 +132,13 @@ impl HostCollector {
                         replication::replicas(client, &ctx),
                         replication::queue(client, &ctx),
                         replication::keeper(client, &ctx),
+                    )
+                },
+                async {
+                    tokio::join!(
+                        resources::disks(client, &ctx),
+                        resources::memory(client, &ctx),
+                        resources::distribution(client, &ctx),
                     )
                 },
                 futures::future::join_all(watched.iter().map(|w| {
@@ -174,6 +182,9 @@ impl HostCollector {
             replication_queue,
             keeper,
             zookeeper_exception_missing: ctx.caps.missing(features::ZOOKEEPER_EXCEPTION),
+            disks,
+            memory,
+            distribution_queue,
         };
         // It answered who it is, then nothing (stopped, killed or cut off mid-poll): that is a
         // host that is down now, not one whose every figure happens to have failed. Shown as

@@ -5,6 +5,7 @@ pub mod engine_settings;
 pub mod host;
 pub mod identifier;
 pub mod replication;
+pub mod resources;
 pub mod response_cap;
 pub mod section_id;
 pub mod sections;

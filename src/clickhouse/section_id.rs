@@ -27,10 +27,13 @@ pub enum SectionId {
     Replicas,
     ReplicationQueue,
     Keeper,
+    Disks,
+    Memory,
+    DistributionQueue,
 }
 
 impl SectionId {
-    pub const ALL: [SectionId; 18] = [
+    pub const ALL: [SectionId; 21] = [
         SectionId::Tables,
         SectionId::Partitions,
         SectionId::Thresholds,
@@ -49,6 +52,9 @@ impl SectionId {
         SectionId::Replicas,
         SectionId::ReplicationQueue,
         SectionId::Keeper,
+        SectionId::Disks,
+        SectionId::Memory,
+        SectionId::DistributionQueue,
     ];
 
     /// The name in the config file and the snapshot (snake_case, as serde spells it).
@@ -72,6 +78,9 @@ impl SectionId {
             SectionId::Replicas => "replicas",
             SectionId::ReplicationQueue => "replication_queue",
             SectionId::Keeper => "keeper",
+            SectionId::Disks => "disks",
+            SectionId::Memory => "memory",
+            SectionId::DistributionQueue => "distribution_queue",
         }
     }
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::replication::{KeeperSession, Replica, ReplicationQueue};
+use super::resources::{Disk, DistributionQueue, Memory};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClickHouseSnapshot {
@@ -82,6 +83,22 @@ pub struct HostSnapshot {
     pub keeper: Section<KeeperSession>,
     /// Why `replicas` carry no `zookeeper_exception` (the server has no such column), if so.
     pub zookeeper_exception_missing: Option<String>,
+    /// Its disks (system.disks). Recordings made before these sections read them as not recorded.
+    #[serde(default = "not_recorded")]
+    pub disks: Section<Vec<Disk>>,
+    /// Its tracked memory against the server's limit.
+    #[serde(default = "not_recorded")]
+    pub memory: Section<Memory>,
+    /// The send queues of its Distributed tables, the worst first.
+    #[serde(default = "not_recorded")]
+    pub distribution_queue: Section<Vec<DistributionQueue>>,
+}
+
+/// A section a recording made by an older pipetop does not hold.
+pub fn not_recorded<T>() -> Section<T> {
+    Section::Unavailable {
+        reason: "not in this recording (made before pipetop read it)".into(),
+    }
 }
 
 impl HostSnapshot {
@@ -104,6 +121,9 @@ impl HostSnapshot {
             self.replicas.error(),
             self.replication_queue.error(),
             self.keeper.error(),
+            self.disks.error(),
+            self.memory.error(),
+            self.distribution_queue.error(),
         ]
         .into_iter()
         .chain(self.freshness.iter().map(|f| f.result.error()))

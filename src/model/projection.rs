@@ -41,11 +41,18 @@ pub fn series_time_to_reach(
 /// Seconds from the newest point until the fitted line reaches `level`, when the rule above
 /// holds. `points` are (seconds, value), oldest first; NaN values are skipped.
 pub fn time_to_reach(points: &[(f64, f64)], level: f64) -> Option<f64> {
+    time_to_reach_within(points, level, FIT_WINDOW_S)
+}
+
+/// [`time_to_reach`] fitted over the last `window_s` instead of [`FIT_WINDOW_S`]: a slow figure
+/// (a disk filling over a day moves well under 1 % of its free space in five minutes) needs a
+/// longer look to pass rule 2.
+pub fn time_to_reach_within(points: &[(f64, f64)], level: f64, window_s: f64) -> Option<f64> {
     let newest = points.iter().rev().find(|(_, v)| v.is_finite())?.0;
     let recent: Vec<(f64, f64)> = points
         .iter()
         .copied()
-        .filter(|(t, v)| v.is_finite() && t.is_finite() && *t >= newest - FIT_WINDOW_S)
+        .filter(|(t, v)| v.is_finite() && t.is_finite() && *t >= newest - window_s)
         .collect();
     if recent.len() < MIN_POINTS {
         return None;

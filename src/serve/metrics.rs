@@ -347,6 +347,85 @@ fn clickhouse(registry: &mut Registry, model: &Model) {
             i64::from(h.error.is_none()),
         );
     }
+    resources(registry, model);
+}
+
+/// Disks and memory per host, send queues per host and Distributed table.
+fn resources(registry: &mut Registry, model: &Model) {
+    let r = &model.clickhouse.resources;
+    let free = float(
+        registry,
+        "clickhouse_disk_free",
+        "Free space of the disk (system.disks free_space)",
+        Some(Unit::Bytes),
+    );
+    let total = float(
+        registry,
+        "clickhouse_disk_total",
+        "Size of the disk (system.disks total_space)",
+        Some(Unit::Bytes),
+    );
+    let full_in = float(
+        registry,
+        "clickhouse_disk_full_in",
+        "Time until the disk's free space reaches keep_free_space at the last hour's rate; no sample unless the history supports it within a day",
+        Some(Unit::Seconds),
+    );
+    for d in &r.disks.rows {
+        let labels = || vec![("host", d.host.clone()), ("disk", d.item.disk.name.clone())];
+        // A disk without a total (object storage) reports 2^64 - 1: no figure, not a huge one.
+        if d.item.free_ratio.is_some() {
+            set_float(&free, labels(), Some(d.item.disk.free_bytes as f64));
+            set_float(&total, labels(), Some(d.item.disk.total_bytes as f64));
+        }
+        set_float(&full_in, labels(), d.item.full_in_s);
+    }
+    let tracked = float(
+        registry,
+        "clickhouse_memory_tracked",
+        "Memory the server's tracker counts (system.metrics MemoryTracking)",
+        Some(Unit::Bytes),
+    );
+    let limit = float(
+        registry,
+        "clickhouse_memory_limit",
+        "The server's memory limit (max_server_memory_usage, else the OS total times its ratio); no sample while unknown",
+        Some(Unit::Bytes),
+    );
+    for m in &r.memory {
+        let Some(memory) = &m.memory else { continue };
+        let labels = || vec![("host", m.host.clone())];
+        set_float(&tracked, labels(), Some(memory.tracked_bytes as f64));
+        set_float(&limit, labels(), memory.limit_bytes.map(|l| l as f64));
+    }
+    let files = int(
+        registry,
+        "distributed_files",
+        "Files waiting in a Distributed table's send queue (system.distribution_queue data_files)",
+    );
+    let broken = int(
+        registry,
+        "distributed_broken_files",
+        "Files of a Distributed table's queue the server gave up on; no sample where the server has no such column",
+    );
+    let errors = int(
+        registry,
+        "distributed_send_errors",
+        "Failed sends of a Distributed table's queue (error_count)",
+    );
+    for q in &r.distribution.rows {
+        let labels = || {
+            vec![
+                ("host", q.host.clone()),
+                ("table", format!("{}.{}", q.item.database, q.item.table)),
+            ]
+        };
+        set_int(&files, labels(), q.item.data_files);
+        if let Some(b) = q.item.broken_data_files {
+            set_int(&broken, labels(), b);
+        }
+        set_int(&errors, labels(), q.item.error_count);
+    }
 }
 
 fn sources(registry: &mut Registry, model: &Model, now: SystemTime) {

@@ -1,6 +1,7 @@
 //! ClickHouse's changes between two models: servers restarting or changing version, new
 //! exception codes in the failed inserts, tables reaching a parts threshold, mutations starting
-//! or failing; and either source going down or coming back.
+//! or failing, a Distributed table's sends starting to fail or its files turning broken; and
+//! either source going down or coming back.
 
 use std::collections::{HashMap, HashSet};
 
@@ -59,6 +60,70 @@ pub fn changes(before: &ClickHouseModel, after: &ClickHouseModel, out: &mut Vec<
     servers(before, after, out);
     exceptions(before, after, out);
     tables(before, after, out);
+    distribution(before, after, out);
+}
+
+/// A Distributed table on a host whose sends start failing (`error_count` from 0), or whose
+/// broken files grow: rows that will never reach the shard.
+fn distribution(before: &ClickHouseModel, after: &ClickHouseModel, out: &mut Vec<Change>) {
+    let old: HashMap<(&str, &str, &str), _> = before
+        .resources
+        .distribution
+        .rows
+        .iter()
+        .map(|q| {
+            (
+                (
+                    q.host.as_str(),
+                    q.item.database.as_str(),
+                    q.item.table.as_str(),
+                ),
+                &q.item,
+            )
+        })
+        .collect();
+    for q in &after.resources.distribution.rows {
+        let (host, now) = (q.host.as_str(), &q.item);
+        let Some(prev) = old.get(&(host, now.database.as_str(), now.table.as_str())) else {
+            continue;
+        };
+        let who = || {
+            subject(
+                SubjectKind::Table,
+                format!("{}.{}", now.database, now.table),
+            )
+        };
+        let (was, broken) = (
+            prev.broken_data_files.unwrap_or(0),
+            now.broken_data_files.unwrap_or(0),
+        );
+        if broken > was {
+            out.push(
+                Change::new(
+                    EventKind::Table,
+                    who(),
+                    format!(
+                        "{broken} broken files on {host} (was {was}): their rows never reach the shard"
+                    ),
+                )
+                .bad(Severity::Critical),
+            );
+        } else if prev.error_count == 0 && now.error_count > 0 {
+            let why = now.last_exception.split_whitespace().collect::<Vec<_>>();
+            out.push(
+                Change::new(
+                    EventKind::Table,
+                    who(),
+                    format!(
+                        "sends to its shards failing on {host}, {} files waiting: {}",
+                        now.data_files,
+                        why.join(" ")
+                    ),
+                )
+                .bad(Severity::Warning),
+            );
+        }
+    }
 }
 
 fn servers(before: &ClickHouseModel, after: &ClickHouseModel, out: &mut Vec<Change>) {

@@ -301,3 +301,45 @@ fn a_clickhouse_restart_a_new_exception_and_a_parts_threshold_are_events() {
         );
     }
 }
+
+#[test]
+fn a_distributed_tables_failing_sends_and_broken_files_are_events() {
+    use crate::clickhouse::resources::DistributionQueue;
+    use crate::model::clickhouse::tests::{host, ok, snapshot};
+
+    let queue = |errors: u64, broken: u64| DistributionQueue {
+        database: "db".into(),
+        table: "dist".into(),
+        data_files: 3,
+        data_compressed_bytes: 1500,
+        broken_data_files: Some(broken),
+        broken_data_compressed_bytes: Some(broken * 20),
+        error_count: errors,
+        is_blocked: false,
+        last_exception: if errors > 0 {
+            "Code: 279. All connection tries failed. Log: \n\nConnection refused".into()
+        } else {
+            String::new()
+        },
+        last_exception_time: None,
+    };
+    let mut session = Session::new(&Config::default());
+    let mut status = SourceStatus::default();
+    for (poll, (errors, broken)) in [(0, 0), (4, 0), (9, 2)].into_iter().enumerate() {
+        let mut h = host("a", vec![]);
+        h.distribution_queue = ok(vec![queue(errors, broken)]);
+        let t = at(2 * poll as u64);
+        status.record(Ok(snapshot(vec![h], crate::time::unix_ms(t))), t);
+        session.ingest(None, Some(status.clone()));
+    }
+    let got = texts(&session.model().events);
+    for wanted in [
+        "table table db.dist: sends to its shards failing on a, 3 files waiting: Code: 279. All connection tries failed. Log: Connection refused",
+        "table table db.dist: 2 broken files on a (was 0): their rows never reach the shard",
+    ] {
+        assert!(
+            got.iter().any(|g| g == wanted),
+            "{wanted:?} not in {got:#?}"
+        );
+    }
+}

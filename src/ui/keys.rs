@@ -156,6 +156,11 @@ pub const HELP: &[(&str, &str)] = &[
     ("Tab", "next panel"),
     ("/", "filter: regex, any case; !re keeps the rest"),
     (":", "jump to a view by name (Tab completes)"),
+    (":disks", "each host's disks (time until full) and memory"),
+    (
+        ":distribution",
+        "Distributed tables' send queues, broken files",
+    ),
     ("s  S", "sort by the next column / reverse the sort"),
     ("p", "pause the screen (collectors keep polling)"),
     ("r", "refresh now"),

@@ -37,6 +37,10 @@ pub enum View {
     Events,
     /// Replicas of every replicated table, the replication queues, the Keeper sessions.
     Replicas,
+    /// Every host's disks and memory.
+    Disks,
+    /// The send queues of the Distributed tables.
+    Distribution,
 }
 
 /// How far back the drill-down charts reach; `z` / `Z` step through them.
@@ -104,6 +108,8 @@ pub const COMMANDS: &[(&str, View)] = &[
     ("alerts", View::Alerts),
     ("events", View::Events),
     ("replicas", View::Replicas),
+    ("disks", View::Disks),
+    ("distribution", View::Distribution),
 ];
 
 impl View {
@@ -127,6 +133,8 @@ impl View {
             View::Alerts => "alerts".into(),
             View::Events => "events".into(),
             View::Replicas => "replicas".into(),
+            View::Disks => "disks and memory".into(),
+            View::Distribution => "distributed send queues".into(),
         }
     }
 }
@@ -204,6 +212,10 @@ mod tests {
             "views resolve as before"
         );
         assert_eq!(command("ctx"), None, "not a view");
+        assert_eq!(complete("d"), ["disks", "distribution"]);
+        assert_eq!(command("dis"), None, "ambiguous");
+        assert_eq!(command("disks"), Some(View::Disks));
+        assert_eq!(command("distr"), Some(View::Distribution));
     }
 
     #[test]

@@ -835,13 +835,20 @@ pub struct OwnClickHouse {
 
 impl OwnClickHouse {
     pub fn start() -> OwnClickHouse {
+        OwnClickHouse::start_with("")
+    }
+
+    /// [`Self::start`] with more server config (XML elements inside `<clickhouse>`), e.g. a
+    /// `<remote_servers>` cluster.
+    pub fn start_with(extra_config: &str) -> OwnClickHouse {
         let dir = std::env::temp_dir().join(unique("own_clickhouse"));
         std::fs::create_dir_all(dir.join("data")).unwrap();
         std::fs::write(
             dir.join("config.xml"),
             format!(
-                "<?xml version=\"1.0\"?>\n<clickhouse>\n  <logger>\n    <level>warning</level>\n    <log>{0}/engine.log</log>\n    <errorlog>{0}/engine.err.log</errorlog>\n    <console>0</console>\n  </logger>\n  <query_log>\n    <database>system</database>\n    <table>query_log</table>\n    <flush_interval_milliseconds>1000</flush_interval_milliseconds>\n  </query_log>\n</clickhouse>\n",
-                dir.display()
+                "<?xml version=\"1.0\"?>\n<clickhouse>\n  <logger>\n    <level>warning</level>\n    <log>{0}/engine.log</log>\n    <errorlog>{0}/engine.err.log</errorlog>\n    <console>0</console>\n  </logger>\n  <query_log>\n    <database>system</database>\n    <table>query_log</table>\n    <flush_interval_milliseconds>1000</flush_interval_milliseconds>\n  </query_log>\n{1}\n</clickhouse>\n",
+                dir.display(),
+                extra_config
             ),
         )
         .unwrap();

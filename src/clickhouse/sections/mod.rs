@@ -9,6 +9,7 @@ pub mod kafka_engine;
 pub mod parts;
 pub mod query_log;
 pub mod replication;
+pub mod resources;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

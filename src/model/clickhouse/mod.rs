@@ -10,14 +10,18 @@ use crate::alerts::RuleSet;
 
 pub mod activity;
 pub mod counters;
+pub mod disk_history;
 pub mod health;
 pub mod replication;
+pub mod resources;
 pub mod table_series;
 
 use self::activity::Activity;
 use self::counters::{CounterDeltas, CounterHistory};
+use self::disk_history::DiskHistory;
 use self::health::{TableHealth, sort_worst_first, table_health};
 use self::replication::Replication;
+use self::resources::Resources;
 use self::table_series::{ClickHouseHistory, ClickHouseSeries};
 use crate::clickhouse::snapshot::{
     ClickHouseSnapshot, HostOutcome, HostSnapshot, Section, TableParts,
@@ -43,6 +47,8 @@ pub struct ClickHouseModel {
     pub activity: Activity,
     /// Replicas, replication queues and ZooKeeper/Keeper sessions across hosts.
     pub replication: Replication,
+    /// Disks, memory and Distributed send queues across hosts.
+    pub resources: Resources,
     /// Each table's figures, poll by poll (charts, sparklines, projections).
     #[serde(skip)]
     pub series: ClickHouseSeries,
@@ -64,6 +70,8 @@ pub struct ClickHouseTracker {
     /// age of the data it last gave. One entry per configured host.
     answered_at: BTreeMap<String, SystemTime>,
     series: ClickHouseHistory,
+    /// Each disk's free space over the last hour, for its time until full.
+    disks: DiskHistory,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -83,6 +91,10 @@ pub struct HostHealth {
     pub problems: Vec<SectionProblem>,
     /// Its read-only replicas; None when it could not say (down, or system.replicas failed).
     pub readonly_replicas: Option<u64>,
+    /// Free share of its fullest disk; None when it could not say (down, no system.disks).
+    pub disk_free_ratio: Option<f64>,
+    /// Tracked memory as a share of the server's limit; None when either is unknown.
+    pub memory_used_ratio: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -112,6 +124,7 @@ impl ClickHouseTracker {
             counters: CounterHistory::default(),
             answered_at: BTreeMap::new(),
             series: ClickHouseHistory::new(points),
+            disks: DiskHistory::default(),
         }
     }
 
@@ -139,6 +152,7 @@ impl ClickHouseTracker {
         let configured: Vec<&str> = snapshot.hosts.iter().map(HostOutcome::host).collect();
         self.answered_at
             .retain(|h, _| configured.contains(&h.as_str()));
+        self.disks.retain_hosts(&configured);
         let hosts: Vec<&HostSnapshot> = snapshot
             .hosts
             .iter()
@@ -155,6 +169,7 @@ impl ClickHouseTracker {
         model.failed_inserts.truncate(FAILED_INSERTS_KEPT);
         model.activity = Activity::gather(&hosts);
         model.replication = Replication::gather(&hosts);
+        model.resources = Resources::gather(&hosts, &mut self.disks);
         model.series = self.series.record(snapshot.taken_at_ms, &model.health);
         model
     }
@@ -170,6 +185,8 @@ impl ClickHouseTracker {
                 insert_counters: None,
                 problems: Vec::new(),
                 readonly_replicas: None,
+                disk_free_ratio: None,
+                memory_used_ratio: None,
             },
             HostOutcome::Ok(s) => {
                 let at = crate::time::from_unix_ms(s.taken_at_ms);
@@ -191,6 +208,12 @@ impl ClickHouseTracker {
                         .replicas
                         .data()
                         .map(|r| r.iter().filter(|r| r.is_readonly).count() as u64),
+                    disk_free_ratio: s.disks.data().and_then(|d| {
+                        d.iter()
+                            .filter_map(|d| d.free_ratio())
+                            .min_by(f64::total_cmp)
+                    }),
+                    memory_used_ratio: s.memory.data().and_then(|m| m.used_ratio()),
                 }
             }
         }
@@ -249,6 +272,9 @@ pub fn problems(s: &HostSnapshot) -> Vec<SectionProblem> {
         one("replicas", &s.replicas),
         one("replication_queue", &s.replication_queue),
         one("keeper", &s.keeper),
+        one("disks", &s.disks),
+        one("memory", &s.memory),
+        one("distribution_queue", &s.distribution_queue),
     ]
     .into_iter()
     .flatten()

@@ -64,6 +64,11 @@ pub(crate) fn host(name: &str, tables: Vec<TableParts>) -> HostSnapshot {
             reason: "no ZooKeeper/Keeper configured on this server".into(),
         },
         zookeeper_exception_missing: None,
+        disks: ok(vec![]),
+        memory: Section::Unavailable {
+            reason: "not read in this test".into(),
+        },
+        distribution_queue: ok(vec![]),
         focused_parts: None,
     }
 }

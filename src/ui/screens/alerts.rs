@@ -9,7 +9,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use crate::alerts::rules::Unit;
-use crate::alerts::{Alert, AlertEvent, AlertState, Severity, Subject, SubjectKind};
+use crate::alerts::{Alert, AlertEvent, AlertState, RuleKind, Severity, Subject, SubjectKind};
 use crate::model::Model;
 use crate::time::short_duration;
 use crate::ui::list::{Column, ListSource, SortKey, cell};
@@ -44,6 +44,16 @@ pub fn panels(model: &Model, now: SystemTime) -> Vec<Panel<'_>> {
 }
 
 /// The view an alert's subject drills into.
+/// Where an alert of `rule` drills into: the resource rules of a server open `:disks`, a
+/// Distributed table's queue `:distribution`; the rest as [`view_of`].
+pub fn view_of_alert(rule: RuleKind, subject: &Subject) -> Option<View> {
+    match rule {
+        RuleKind::DiskFree | RuleKind::MemoryPressure => Some(View::Disks),
+        RuleKind::DistributedFiles => Some(View::Distribution),
+        _ => view_of(subject),
+    }
+}
+
 pub fn view_of(subject: &Subject) -> Option<View> {
     let name = subject.name.clone();
     Some(match subject.kind {
@@ -75,6 +85,8 @@ fn value_text(a: &Alert) -> String {
     let unit = a.rule.unit();
     match unit {
         Unit::Flag => String::new(),
+        // Severe by a condition, not by the value: the detail says which.
+        _ if a.forced => unit.format(a.value),
         _ => {
             let direction = if a.below { "<" } else { ">" };
             let (value, threshold) = (unit.format(a.value), unit.format(a.threshold));
@@ -162,7 +174,7 @@ impl ListSource for Active<'_> {
         ]
     }
     fn open(&self, i: usize) -> Option<View> {
-        view_of(&self.alerts[i].subject)
+        view_of_alert(self.alerts[i].rule, &self.alerts[i].subject)
     }
 }
 
@@ -245,14 +257,13 @@ impl ListSource for History<'_> {
         ]
     }
     fn open(&self, i: usize) -> Option<View> {
-        view_of(&self.events[i].subject)
+        view_of_alert(self.events[i].rule, &self.events[i].subject)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerts::RuleKind;
 
     #[test]
     fn a_rate_under_its_minimum_reads_as_under() {
@@ -265,6 +276,7 @@ mod tests {
             value: 0.0,
             threshold: 10.0,
             below: true,
+            forced: false,
             detail: String::new(),
         };
         assert_eq!(value_text(&a), "0.0 msg/s < 10.0 msg/s");

@@ -3,10 +3,13 @@
 
 mod activity;
 mod alerts;
+mod disks;
+mod distribution;
 mod events;
 mod failures;
 mod groups;
 mod history_charts;
+mod hosts;
 mod judge;
 mod overview;
 mod pipelines;
@@ -54,6 +57,8 @@ pub fn panels<'a>(
         View::Alerts => alerts::panels(model, now),
         View::Events => events::panels(model, now),
         View::Replicas => replicas::panels(model, theme),
+        View::Disks => disks::panels(model, theme),
+        View::Distribution => distribution::panels(model, now),
     }
 }
 

@@ -5,7 +5,7 @@ use ratatui::layout::Constraint;
 
 use std::time::SystemTime;
 
-use super::{events, groups, pipelines, replicas, tables};
+use super::{events, groups, hosts, pipelines, tables};
 use crate::model::Model;
 use crate::ui::panel::Panel;
 use crate::ui::theme::Theme;
@@ -13,8 +13,9 @@ use crate::ui::theme::Theme;
 pub fn panels<'a>(model: &'a Model, theme: &Theme, now: SystemTime) -> Vec<Panel<'a>> {
     let table_rows = model.clickhouse.health.len().clamp(1, 6) as u16;
     let mut panels: Vec<Panel> = pipelines::panel(model).into_iter().collect();
-    // Several ClickHouse hosts: one line each (version, uptime, read-only replicas).
-    panels.extend(replicas::hosts_panel(model, theme, now));
+    // Several ClickHouse hosts: one line each (version, uptime, read-only replicas, disk free,
+    // memory).
+    panels.extend(hosts::hosts_panel(model, theme, now));
     panels.push(groups::list_panel(model, Constraint::Min(4)));
     panels.push(tables::list_panel(
         model,

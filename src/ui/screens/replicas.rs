@@ -1,9 +1,7 @@
 //! Replication: `:replicas` (each host's ZooKeeper/Keeper session, one row per host × replicated
-//! table, the replication queues), the replicas panel of a table's drill-down, and the overview's
-//! one line per host when there are several.
+//! table, the replication queues) and the replicas panel of a table's drill-down.
 
 use std::cmp::Ordering;
-use std::time::{Duration, SystemTime};
 
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
@@ -15,7 +13,6 @@ use crate::clickhouse::replication::{Replica, ReplicationQueue};
 use crate::format;
 use crate::model::Model;
 use crate::model::clickhouse::replication::qualified;
-use crate::time::short_duration;
 use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
 use crate::ui::panel::{Panel, Source};
 use crate::ui::theme::Theme;
@@ -317,56 +314,4 @@ impl ListSource for Queues<'_> {
             table: q.table.clone(),
         })
     }
-}
-
-/// The overview's one line per ClickHouse host (only when there are several): version, uptime,
-/// read-only replicas, or that it is down and since when.
-pub fn hosts_panel<'a>(model: &'a Model, theme: &Theme, now: SystemTime) -> Option<Panel<'a>> {
-    let hosts = &model.clickhouse.hosts;
-    if hosts.len() < 2 {
-        return None;
-    }
-    let lines = hosts
-        .iter()
-        .map(|h| match &h.error {
-            Some(e) => {
-                let age = h
-                    .last_good_at
-                    .and_then(|t| now.duration_since(t).ok())
-                    .map_or("never answered".to_string(), |a| {
-                        format!("last answer {} ago", short_duration(a))
-                    });
-                Line::from(vec![
-                    Span::raw(format!("{}  ", h.host)),
-                    Span::styled("DOWN", theme.crit),
-                    Span::raw(format!("  {age}: {e}")),
-                ])
-            }
-            None => {
-                let readonly = match h.readonly_replicas {
-                    Some(0) => Span::styled("no read-only replicas", theme.muted),
-                    Some(n) => Span::styled(
-                        format!("{} read-only", format::plural(n as usize, "replica")),
-                        theme.crit,
-                    ),
-                    None => Span::styled("replicas unknown", theme.muted),
-                };
-                Line::from(vec![
-                    Span::raw(format!(
-                        "{}  {}  up {}  ",
-                        h.host,
-                        h.version.as_deref().unwrap_or("?"),
-                        h.uptime_s
-                            .map_or("?".to_string(), |s| short_duration(Duration::from_secs(s)))
-                    )),
-                    readonly,
-                ])
-            }
-        })
-        .collect::<Vec<_>>();
-    let height = lines.len().min(6) as u16 + 2;
-    Some(
-        Panel::text("ClickHouse hosts", lines, Constraint::Length(height))
-            .from_source(Source::ClickHouse),
-    )
 }
