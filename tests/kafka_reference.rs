@@ -77,7 +77,7 @@ fn pipetop_rows(snapshot: &KafkaSnapshot, groups: &[&str]) -> Vec<DescribeRow> {
         .flat_map(|g| {
             g.partitions.iter().map(|p| DescribeRow {
                 group: g.group_id.clone(),
-                topic: p.topic.clone(),
+                topic: p.topic.to_string(),
                 partition: p.partition,
                 current: p.committed,
                 end: p.end,

@@ -212,7 +212,7 @@ fn kafka(registry: &mut Registry, model: &Model) {
             .partitions
             .iter()
             .filter(|p| p.lag.is_some())
-            .map(|p| p.topic.as_str())
+            .map(|p| &*p.topic)
             .collect();
         for t in &g.topic_lags {
             let labels = || vec![("group", g.group_id.clone()), ("topic", t.topic.clone())];
@@ -282,7 +282,7 @@ fn partitions(registry: &mut Registry, model: &Model) {
             let labels = || {
                 vec![
                     ("group", g.group_id.clone()),
-                    ("topic", p.topic.clone()),
+                    ("topic", p.topic.to_string()),
                     ("partition", p.partition.to_string()),
                 ]
             };

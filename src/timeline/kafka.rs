@@ -134,12 +134,12 @@ fn rewinds(before: &GroupLag, after: &GroupLag, out: &mut Vec<Change>) {
     let old: HashMap<(&str, i32), i64> = before
         .partitions
         .iter()
-        .filter_map(|p| Some(((p.topic.as_str(), p.partition), p.committed?)))
+        .filter_map(|p| Some(((&*p.topic, p.partition), p.committed?)))
         .collect();
     let mut rewound: Vec<String> = Vec::new();
     let mut messages: u64 = 0;
     for p in &after.partitions {
-        if let (Some(now), Some(&then)) = (p.committed, old.get(&(p.topic.as_str(), p.partition)))
+        if let (Some(now), Some(&then)) = (p.committed, old.get(&(&*p.topic, p.partition)))
             && now < then
         {
             rewound.push(format!("{}[{}] {then}→{now}", p.topic, p.partition));

@@ -8,6 +8,7 @@
 //! filled in by `KafkaModel` (`kafka.rs`), which starts from these rows.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -16,13 +17,36 @@ use super::status::Status;
 use crate::kafka::snapshot::{Group, KafkaSnapshot, Member, Partition};
 use crate::kafka::types::GroupState;
 
+/// A group member as the members panel shows it: not its assignment list, which at scale is a
+/// second copy of every group-partition (the snapshot has the first).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemberView {
+    pub consumer_id: String,
+    pub client_id: String,
+    pub host: String,
+    /// Partitions assigned to it.
+    pub partitions: usize,
+}
+
+impl MemberView {
+    pub fn of(m: &Member) -> MemberView {
+        MemberView {
+            consumer_id: m.consumer_id.clone(),
+            client_id: m.client_id.clone(),
+            host: m.host.clone(),
+            partitions: m.assignment.len(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct GroupLag {
     pub group_id: String,
     pub state: GroupState,
     pub members: usize,
-    /// Each member with its client, host and assignment (for the group's members panel).
-    pub member_list: Vec<Member>,
+    /// Each member with its client, host and how many partitions it is assigned (the group's
+    /// members panel; the assignment itself is in the rows' `owner`).
+    pub member_list: Vec<MemberView>,
     pub topics: Vec<String>,
     /// Sum of the known partition lags.
     pub total_lag: u64,
@@ -93,14 +117,16 @@ pub struct Rollup {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PartitionLag {
-    pub topic: String,
+    /// Shared by the group's rows of one topic (200,000 rows at scale: one allocation a topic,
+    /// not a row).
+    pub topic: Arc<str>,
     pub partition: i32,
     pub committed: Option<i64>,
     pub end: Option<i64>,
     pub lag: Option<u64>,
     pub flag: OffsetFlag,
     /// client_id@host of the member that owns the partition, if any.
-    pub owner: Option<String>,
+    pub owner: Option<Arc<str>>,
     /// Age of the oldest unconsumed message, seconds (0 when caught up, never NaN).
     pub time_lag_s: Option<f64>,
     pub time_lag_kind: TimeLagKind,
@@ -169,36 +195,47 @@ pub fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -
         })
         .collect();
     for member in &group.members {
-        let owner = format!(
+        let owner: Arc<str> = format!(
             "{}@{}",
             member.client_id,
             member.host.trim_start_matches('/')
-        );
+        )
+        .into();
         for tp in &member.assignment {
             rows.entry((tp.topic.as_str(), tp.partition))
                 .or_default()
-                .owner = Some(owner.clone());
+                .owner = Some(Arc::clone(&owner));
         }
     }
 
+    // Rows come in topic order: one shared name per topic.
+    let mut name: Option<Arc<str>> = None;
     let partitions: Vec<PartitionLag> = rows
         .into_iter()
         .map(|((topic, partition), row)| {
             let info = partitions.get(&(topic, partition)).copied();
-            let mut lag = partition_lag(topic, partition, row.committed, info, row.owner);
+            let shared = match &name {
+                Some(n) if &**n == topic => Arc::clone(n),
+                _ => {
+                    let n: Arc<str> = topic.into();
+                    name = Some(Arc::clone(&n));
+                    n
+                }
+            };
+            let mut lag = partition_lag(shared, partition, row.committed, info, row.owner);
             lag.looked_up_produced_ms = row.produced_ms;
             lag
         })
         .collect();
 
     let known = partitions.iter().filter_map(|p| p.lag);
-    let mut topics: Vec<String> = partitions.iter().map(|p| p.topic.clone()).collect();
+    let mut topics: Vec<String> = partitions.iter().map(|p| p.topic.to_string()).collect();
     topics.dedup();
     GroupLag {
         group_id: group.group_id.clone(),
         state: group.state,
         members: group.members.len(),
-        member_list: group.members.clone(),
+        member_list: group.members.iter().map(MemberView::of).collect(),
         topics,
         total_lag: known.clone().sum(),
         max_lag: known.max().unwrap_or(0),
@@ -225,15 +262,15 @@ pub fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -
 struct GroupPartition {
     committed: Option<i64>,
     produced_ms: Option<i64>,
-    owner: Option<String>,
+    owner: Option<Arc<str>>,
 }
 
 fn partition_lag(
-    topic: &str,
+    topic: Arc<str>,
     partition: i32,
     committed: Option<i64>,
     info: Option<&Partition>,
-    owner: Option<String>,
+    owner: Option<Arc<str>>,
 ) -> PartitionLag {
     let end = info.and_then(|p| p.end_offset);
     let start = info.and_then(|p| p.start_offset);
@@ -249,7 +286,7 @@ fn partition_lag(
         _ => None,
     };
     PartitionLag {
-        topic: topic.to_string(),
+        topic,
         partition,
         committed,
         end,
@@ -359,7 +396,7 @@ mod tests {
         let flags: Vec<_> = lags[0]
             .partitions
             .iter()
-            .map(|p| (p.topic.as_str(), p.flag))
+            .map(|p| (&*p.topic, p.flag))
             .collect();
         assert_eq!(
             flags,

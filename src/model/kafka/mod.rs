@@ -375,7 +375,7 @@ impl History {
             let Ok(index) = usize::try_from(row.partition) else {
                 continue;
             };
-            let history = self.ends.get(row.topic.as_str()).and_then(|v| v.get(index));
+            let history = self.ends.get(&*row.topic).and_then(|v| v.get(index));
             let time_lag = match (row.committed, row.lag, row.looked_up_produced_ms) {
                 (Some(_), Some(0), _) => TimeLag {
                     seconds: Some(0.0),
@@ -393,7 +393,7 @@ impl History {
 
             let previous = old
                 .partitions
-                .get_mut(row.topic.as_str())
+                .get_mut(&*row.topic)
                 .and_then(|v| v.get_mut(index))
                 .and_then(Option::take);
             let current = row.committed.map(|c| {
@@ -442,7 +442,7 @@ impl History {
                 .filter(|_| row.lag.is_some())
                 .map(|t| t.idle_ms(now) as f64 / 1000.0);
             if let Some(t) = current {
-                let (key, slots) = match track.partitions.remove_entry(row.topic.as_str()) {
+                let (key, slots) = match track.partitions.remove_entry(&*row.topic) {
                     Some(entry) => entry,
                     None => (self.topic_key(&row.topic), Vec::new()),
                 };

@@ -110,7 +110,7 @@ pub fn fill_group(g: &mut GroupLag) {
     g.trend = r.trend;
     let mut by_topic: BTreeMap<&str, Vec<&PartitionLag>> = BTreeMap::new();
     for p in &g.partitions {
-        by_topic.entry(p.topic.as_str()).or_default().push(p);
+        by_topic.entry(&*p.topic).or_default().push(p);
     }
     g.topic_lags = by_topic
         .into_iter()

@@ -379,7 +379,7 @@ impl ListSource for Partitions<'_> {
     fn sort_key(&self, i: usize, column: usize) -> SortKey {
         let p = &self.rows()[i];
         match column {
-            0 => SortKey::Text(p.topic.clone()),
+            0 => SortKey::Text(p.topic.to_string()),
             1 => SortKey::Num(f64::from(p.partition)),
             2 => SortKey::Num(f64::from(p.status.urgency())),
             3 => p
@@ -389,7 +389,7 @@ impl ListSource for Partitions<'_> {
             5 => p.lag.into(),
             6 => p.time_lag_s.into(),
             7 => p.idle_s.into(),
-            _ => SortKey::Text(p.owner.clone().unwrap_or_default()),
+            _ => SortKey::Text(p.owner.as_deref().unwrap_or_default().to_string()),
         }
     }
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
@@ -407,12 +407,12 @@ impl ListSource for Partitions<'_> {
             p.time_lag_s,
         );
         let note = match (p.flag, &p.owner) {
-            (OffsetFlag::Ok, Some(owner)) => Span::styled(owner.clone(), theme.muted),
+            (OffsetFlag::Ok, Some(owner)) => Span::styled(owner.to_string(), theme.muted),
             (OffsetFlag::Ok, None) => Span::styled("unassigned", theme.muted),
             (flag, _) => Span::styled(flag_label(flag), theme.warn),
         };
         vec![
-            cell(p.topic.clone()),
+            cell(p.topic.to_string()),
             num_cell(p.partition.to_string(), theme.text),
             Line::from(Span::styled(
                 p.status.as_str(),
@@ -428,7 +428,7 @@ impl ListSource for Partitions<'_> {
     }
     fn open(&self, i: usize) -> Option<View> {
         Some(View::Topic {
-            topic: self.rows()[i].topic.clone(),
+            topic: self.rows()[i].topic.to_string(),
         })
     }
 }
@@ -446,7 +446,7 @@ fn flag_label(flag: OffsetFlag) -> &'static str {
 struct Members<'a>(&'a Model, String);
 
 impl Members<'_> {
-    fn members(&self) -> &[crate::kafka::snapshot::Member] {
+    fn members(&self) -> &[crate::model::kafka::lag::MemberView] {
         self.0
             .kafka
             .group(&self.1)
@@ -480,15 +480,14 @@ impl ListSource for Members<'_> {
         match column {
             0 => SortKey::Text(m.client_id.clone()),
             1 => SortKey::Text(m.host.clone()),
-            2 => SortKey::Num(m.assignment.len() as f64),
+            2 => SortKey::Num(m.partitions as f64),
             _ => SortKey::Text(m.consumer_id.clone()),
         }
     }
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
         let m = self.members();
-        m[b].assignment
-            .len()
-            .cmp(&m[a].assignment.len())
+        m[b].partitions
+            .cmp(&m[a].partitions)
             .then_with(|| m[a].consumer_id.cmp(&m[b].consumer_id))
     }
     fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
@@ -496,7 +495,7 @@ impl ListSource for Members<'_> {
         vec![
             cell(m.client_id.clone()),
             cell(m.host.trim_start_matches('/').to_string()),
-            num_cell(m.assignment.len().to_string(), theme.text),
+            num_cell(m.partitions.to_string(), theme.text),
             Line::from(Span::styled(m.consumer_id.clone(), theme.muted)),
         ]
     }
