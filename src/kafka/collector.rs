@@ -518,10 +518,10 @@ fn fill_produce_times(
         .flat_map(|g| g.committed.iter())
         .map(|c| {
             let (offset, end) = next_message(c, &partitions, times)?;
-            let key = (c.topic.as_str(), c.partition, offset);
+            let key = (&*c.topic, c.partition, offset);
             Some(*index.entry(key).or_insert_with(|| {
                 wanted.push(Wanted {
-                    tp: TopicPartition::new(c.topic.clone(), c.partition),
+                    tp: TopicPartition::new(c.topic.to_string(), c.partition),
                     offset,
                     end,
                 });
@@ -568,7 +568,7 @@ fn next_message(
     partitions: &foldhash::HashMap<(&str, i32), &Partition>,
     times: &ProduceTimes,
 ) -> Option<(i64, i64)> {
-    let p = partitions.get(&(c.topic.as_str(), c.partition))?;
+    let p = partitions.get(&(&*c.topic, c.partition))?;
     let end = p.end_offset?;
     let offset = c.offset.max(p.start_offset.unwrap_or(0));
     (offset < end && times.predates_history(&c.topic, c.partition, offset)).then_some((offset, end))
@@ -651,6 +651,16 @@ fn groups(
         .into_iter()
         .map(|o| (o.group_id.clone(), o))
         .collect();
+    // One allocation per topic name, shared by every commit on it (200,000 commits at scale).
+    let mut names: HashMap<String, Arc<str>> = HashMap::new();
+    let mut name = |topic: &str| -> Arc<str> {
+        if let Some(n) = names.get(topic) {
+            return Arc::clone(n);
+        }
+        let n: Arc<str> = topic.into();
+        names.insert(topic.to_string(), Arc::clone(&n));
+        n
+    };
     let mut groups: Vec<Group> = descriptions
         .into_iter()
         .filter_map(|d| {
@@ -660,7 +670,7 @@ fn groups(
                 .flat_map(|f| f.offsets.iter())
                 .filter_map(|c| {
                     c.offset.map(|offset| Committed {
-                        topic: c.tp.topic.clone(),
+                        topic: name(&c.tp.topic),
                         partition: c.tp.partition,
                         offset,
                         produced_ms: None,

@@ -142,11 +142,11 @@ impl LogStarts {
         self.hot.clear();
         for c in groups.iter().flat_map(|g| &g.committed) {
             if spans
-                .get(&(c.topic.as_str(), c.partition))
+                .get(&(&*c.topic, c.partition))
                 .is_some_and(|&(start, end)| hot(c.offset, start, end))
             {
                 self.hot
-                    .entry(c.topic.clone())
+                    .entry(c.topic.to_string())
                     .or_default()
                     .insert(c.partition);
             }

@@ -173,7 +173,8 @@ pub struct Member {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Committed {
-    pub topic: String,
+    /// Shared by every commit on the topic in the snapshot (see the collector's `groups`).
+    pub topic: std::sync::Arc<str>,
     pub partition: i32,
     pub offset: i64,
     /// When the next message to consume was produced (Unix ms), looked up only for offsets older

@@ -191,7 +191,7 @@ pub fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -
                 produced_ms: c.produced_ms,
                 owner: None,
             };
-            ((c.topic.as_str(), c.partition), row)
+            ((&*c.topic, c.partition), row)
         })
         .collect();
     for member in &group.members {

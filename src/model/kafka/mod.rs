@@ -474,7 +474,7 @@ impl History {
             .flat_map(|(topic, slots)| {
                 slots.iter().enumerate().filter_map(move |(i, slot)| {
                     Some(Committed {
-                        topic: topic.to_string(),
+                        topic: Arc::clone(topic),
                         partition: i32::try_from(i).ok()?,
                         offset: slot.as_ref()?.committed,
                         produced_ms: None,

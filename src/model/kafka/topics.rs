@@ -120,7 +120,7 @@ fn readers(snapshot: &KafkaSnapshot) -> HashMap<&str, usize> {
         let topics: HashSet<&str> = g
             .committed
             .iter()
-            .map(|c| c.topic.as_str())
+            .map(|c| &*c.topic)
             .chain(
                 g.members
                     .iter()
