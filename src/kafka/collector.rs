@@ -26,7 +26,7 @@ use super::metadata_poll::MetadataPoll;
 use super::offsets_batches::{ask_all, list_offsets, offsets_batches};
 use super::produce_time::{ProduceTimeStats, ProduceTimes, Wanted};
 use super::snapshot::{
-    Committed, Group, KafkaSnapshot, Member, Partition, PhaseTimes, RequestCounts, Topic,
+    Assigned, Committed, Group, KafkaSnapshot, Member, Partition, PhaseTimes, RequestCounts, Topic,
 };
 use super::topic_config_reader::TopicConfigTask;
 use super::types::{
@@ -695,6 +695,10 @@ fn groups(
                         .assignment
                         .into_iter()
                         .filter(|tp| shown(&tp.topic))
+                        .map(|tp| Assigned {
+                            topic: name(&tp.topic),
+                            partition: tp.partition,
+                        })
                         .collect(),
                 })
                 .collect();

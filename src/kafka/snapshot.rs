@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::produce_time::ProduceTimeStats;
-use super::types::{GroupState, Node, TopicPartition};
+use super::types::{GroupState, Node};
 
 /// `Default` is the snapshot of an empty cluster, polled at the epoch.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -168,7 +168,24 @@ pub struct Member {
     pub consumer_id: String,
     pub client_id: String,
     pub host: String,
-    pub assignment: Vec<TopicPartition>,
+    pub assignment: Vec<Assigned>,
+}
+
+/// A partition assigned to a member. The topic name is shared by every row of the snapshot that
+/// names it (interned by the collector), as in `Committed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assigned {
+    pub topic: std::sync::Arc<str>,
+    pub partition: i32,
+}
+
+impl Assigned {
+    pub fn new(topic: impl Into<std::sync::Arc<str>>, partition: i32) -> Assigned {
+        Assigned {
+            topic: topic.into(),
+            partition,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

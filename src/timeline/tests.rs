@@ -6,9 +6,9 @@ use super::*;
 use crate::alerts::{Severity, SubjectKind};
 use crate::config::Config;
 use crate::kafka::snapshot::{
-    BrokerHealth, Committed, Group, KafkaSnapshot, Member, Partition, Topic,
+    Assigned, BrokerHealth, Committed, Group, KafkaSnapshot, Member, Partition, Topic,
 };
-use crate::kafka::types::{GroupState, TopicPartition};
+use crate::kafka::types::GroupState;
 use crate::session::Session;
 use crate::source::SourceStatus;
 
@@ -21,7 +21,7 @@ fn member(id: &str, client: &str) -> Member {
         consumer_id: id.into(),
         client_id: client.into(),
         host: "/10.0.0.7".into(),
-        assignment: vec![TopicPartition {
+        assignment: vec![Assigned {
             topic: "orders".into(),
             partition: 0,
         }],

@@ -202,9 +202,7 @@ pub fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -
         )
         .into();
         for tp in &member.assignment {
-            rows.entry((tp.topic.as_str(), tp.partition))
-                .or_default()
-                .owner = Some(Arc::clone(&owner));
+            rows.entry((&*tp.topic, tp.partition)).or_default().owner = Some(Arc::clone(&owner));
         }
     }
 
@@ -306,8 +304,8 @@ fn partition_lag(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kafka::snapshot::Assigned;
     use crate::kafka::snapshot::{Committed, Member, Topic};
-    use crate::kafka::types::TopicPartition;
 
     fn part(partition: i32, start: i64, end: i64) -> Partition {
         Partition {
@@ -346,7 +344,7 @@ mod tests {
                 host: "/127.0.0.1".into(),
                 assignment: assigned
                     .iter()
-                    .map(|&p| TopicPartition {
+                    .map(|&p| Assigned {
                         topic: "t".into(),
                         partition: p,
                     })

@@ -125,7 +125,7 @@ fn readers(snapshot: &KafkaSnapshot) -> HashMap<&str, usize> {
                 g.members
                     .iter()
                     .flat_map(|m| &m.assignment)
-                    .map(|a| a.topic.as_str()),
+                    .map(|a| &*a.topic),
             )
             .collect();
         for t in topics {
@@ -188,8 +188,8 @@ mod tests {
 
     #[test]
     fn groups_reading_a_topic_are_counted_by_commit_or_assignment() {
-        use crate::kafka::snapshot::{Committed, Group, Member};
-        use crate::kafka::types::{GroupState, TopicPartition};
+        use crate::kafka::snapshot::{Assigned, Committed, Group, Member};
+        use crate::kafka::types::GroupState;
         let topic = |name: &str| Topic {
             name: name.into(),
             internal: false,
@@ -204,7 +204,7 @@ mod tests {
                 consumer_id: "c".into(),
                 client_id: "c".into(),
                 host: "h".into(),
-                assignment: vec![TopicPartition {
+                assignment: vec![Assigned {
                     topic: assigned.into(),
                     partition: 0,
                 }],
