@@ -279,6 +279,60 @@ fn resources() {
     snapshot_sizes("resources_overview", model);
 }
 
+/// The Kafka-engine chain (fixtures/kafka_chain.rs): a view's target drills into its chain with
+/// the failing view marked and its exception, the server's Kafka counters under it; the pipeline
+/// strip marks the failing view on the pipeline through that target.
+#[test]
+fn kafka_chain() {
+    let model = || fixtures::app_with(fixtures::kafka_chain::chain_model(), fixtures::now());
+    snapshot_sizes("kafka_chain_table_detail", || {
+        let mut app = model();
+        app.open(View::Table {
+            database: "kafka_engine".to_string(),
+            table: "events".to_string(),
+        });
+        app
+    });
+    snapshot_sizes("kafka_chain_overview", model);
+}
+
+/// The same model's alerts: the failing view raises `mv_failures` with its Kafka table and
+/// exception in the detail, the healthy one nothing; commit failures growing 2 a poll raise
+/// `kafka_engine_commit_failures` on the host.
+#[test]
+fn kafka_chain_alerts() {
+    use pipetop::alerts::{AlertState, RuleKind, Severity, SubjectKind};
+    let model = fixtures::kafka_chain::chain_model();
+    let find = |rule: RuleKind, name: &str| {
+        model
+            .alerts
+            .active
+            .iter()
+            .find(|a| a.rule == rule && a.subject.name == name)
+            .cloned()
+    };
+    let mv = find(RuleKind::MvFailures, "kafka_engine.events_mv").expect("mv_failures");
+    assert_eq!(mv.subject.kind, SubjectKind::Table);
+    assert_eq!(
+        (mv.severity, mv.state, mv.value),
+        (Severity::Warning, AlertState::Firing, 12.0)
+    );
+    assert!(
+        mv.detail.contains("kafka_engine.events_queue")
+            && mv.detail.contains(fixtures::kafka_chain::EXCEPTION),
+        "{}",
+        mv.detail
+    );
+    assert!(find(RuleKind::MvFailures, "kafka_engine.events_dedup_mv").is_none());
+    let commits = model
+        .alerts
+        .active
+        .iter()
+        .find(|a| a.rule == RuleKind::KafkaEngineCommitFailures)
+        .expect("kafka_engine_commit_failures");
+    assert_eq!((commits.severity, commits.value), (Severity::Warning, 2.0));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Overlays, prompts, states
 
