@@ -3,7 +3,7 @@
 //!   on a unique topic of the shared Kafka, a materialized view that throws on one value
 //!   (`throwIf`) into a MergeTree target. Good messages reach the target; then a batch holding the
 //!   bad value makes every push fail: the view's failures show under its Kafka table with the
-//!   exception, `mv_failures` fires on the view, the drill-down marks the link;
+//!   exception, `mv_failures` fires on the view, and `pipetop check` warns with the same detail;
 //! - the legacy 18.16 server lists chains (system.tables has the dependency columns) and says why
 //!   it has no view log (needs ≥ 21.9).
 //!
@@ -42,9 +42,10 @@ fn chain(watch: &common::Watch, table: &str) -> Option<ChainState> {
         .map(|c| c.item.clone())
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_view_that_throws_shows_under_its_kafka_table_and_raises_mv_failures() {
-    common::needs!(ChdbVenv, Kafka);
+/// A 26.9 engine of the test's own with `query_views_log`, a Kafka engine table `{db}.queue` on a
+/// fresh topic, a view `{db}.mv` into `{db}.target` that throws on `n = 7`; 5 good rows delivered,
+/// then a batch holding 7, which every push fails on. Returns the server, the database and topic.
+async fn throwing_view() -> (common::OwnClickHouse, String, String) {
     let own = common::OwnClickHouse::start_with(VIEWS_LOG);
     let topic = common::unique("mvchain");
     common::create_topic(&topic, 1).await;
@@ -94,6 +95,13 @@ async fn a_view_that_throws_shows_under_its_kafka_table_and_raises_mv_failures()
     }
     // Then a batch holding n = 7: every push of it throws, and the consumer retries it.
     common::produce(&topic, &[10]);
+    (own, db, topic)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_view_that_throws_shows_under_its_kafka_table_and_raises_mv_failures() {
+    common::needs!(ChdbVenv, Kafka);
+    let (own, db, topic) = throwing_view().await;
     let mut watch = common::Watch::new(&common::config_from_toml(&format!(
         r#"
         refresh = "1s"
@@ -165,6 +173,67 @@ async fn a_view_that_throws_shows_under_its_kafka_table_and_raises_mv_failures()
     );
     common::exec(&own.url, &format!("DROP DATABASE {db}")).await;
     common::delete_topic(&topic).await;
+}
+
+/// `pipetop check` says the same: WARNING, the view with its Kafka table and exception.
+#[test]
+fn check_warns_about_a_view_that_throws() {
+    common::needs!(ChdbVenv, Kafka);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (own, db, topic) = runtime.block_on(throwing_view());
+    let path = std::env::temp_dir().join(format!("{}.toml", common::unique("mvchain_check")));
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+            refresh = "1s"
+            [kafka]
+            bootstrap_servers = "{kafka}"
+            include_groups = ["{topic}_g"]
+            include_topics = ["{topic}"]
+            [clickhouse]
+            url = "{url}"
+            freshness = []
+            [alerts.rules.disk_free]
+            disabled = true
+            [alerts.rules.memory_pressure]
+            disabled = true
+            "#,
+            kafka = common::KAFKA,
+            url = own.url
+        ),
+    )
+    .unwrap();
+    // The failures land in query_views_log within a second of each retry; a few tries at most.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let line = loop {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pipetop"))
+            .arg("--config")
+            .arg(&path)
+            .args(["check", "--window", "3s"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        if let Some(line) = text
+            .lines()
+            .find(|l| l.starts_with("WARNING   mv_failures"))
+        {
+            assert_eq!(out.status.code(), Some(1), "{text}");
+            break line.to_string();
+        }
+        assert!(Instant::now() < deadline, "no mv_failures line:\n{text}");
+    };
+    let _ = std::fs::remove_file(&path);
+    assert!(line.contains(&format!("table {db}.mv:")), "{line}");
+    assert!(
+        line.contains(&format!("from {db}.queue to {db}.target")),
+        "{line}"
+    );
+    assert!(line.contains("seven is not allowed"), "{line}");
+    runtime.block_on(async {
+        common::exec(&own.url, &format!("DROP DATABASE {db}")).await;
+        common::delete_topic(&topic).await;
+    });
 }
 
 #[tokio::test(flavor = "multi_thread")]
