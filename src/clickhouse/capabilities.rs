@@ -302,6 +302,23 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_views_log_is_probed_again_only_where_the_release_has_it() {
+        let new = caps("26.9.2.1", &[("query_log", "type")]);
+        assert!(new.lacks_log_tables());
+        let both = caps(
+            "26.9.2.1",
+            &[("query_log", "type"), ("query_views_log", "view_name")],
+        );
+        assert!(!both.lacks_log_tables());
+        let legacy = caps("18.16.1", &[("query_log", "type")]);
+        assert!(!legacy.lacks_log_tables());
+        assert_eq!(
+            legacy.missing(features::QUERY_VIEWS_LOG).as_deref(),
+            Some("system.query_views_log: not available on ClickHouse 18.16 (needs ≥ 21.9)")
+        );
+    }
+
+    #[test]
     fn missing_log_table_on_new_server_blames_config_not_version() {
         let c = caps("26.9.2.1", &[("parts", "rows")]);
         let why = c.missing(features::QUERY_LOG).unwrap_or_default();

@@ -227,7 +227,8 @@ impl HostCollector {
     }
 
     /// Capabilities are probed on the first poll, after a failed one, after a restart (uptime went
-    /// down) or an upgrade (version changed), and now and then while query_log is missing.
+    /// down) or an upgrade (version changed), and now and then while query_log (or, from 21.9,
+    /// query_views_log) is missing: both appear with configuration or at their first flush.
     async fn ensure_ctx(&mut self, server: &ServerInfo) -> Result<Ctx, ChError> {
         let restarted = server.uptime_s < self.last_uptime || server.version != self.last_version;
         let stale_logs = self.ctx.as_ref().is_some_and(|c| c.caps.lacks_log_tables())
