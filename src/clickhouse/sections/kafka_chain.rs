@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::{Ctx, SectionId, fetch, section};
 use crate::clickhouse::capabilities::features;
 use crate::clickhouse::client::ChClient;
+use crate::clickhouse::identifier::unquote_qualified;
 use crate::clickhouse::kafka_chain::{
     ChainView, KAFKA_EVENTS, KafkaEvent, KafkaTableChain, ViewRuns, kafka_settings, view_target,
 };
@@ -135,8 +136,10 @@ pub async fn views(client: &ChClient, ctx: &Ctx) -> Section<Vec<ViewRuns>> {
     section(fetch::<ViewRow>(client, &stmt).await).map(|rows| {
         rows.into_iter()
             .map(|r| ViewRuns {
-                view: r.view,
-                target: r.target,
+                // The log may quote a name that needs it (`` `d b`.`v` ``); the chains hold the
+                // bare names.
+                view: unquote_qualified(&r.view),
+                target: unquote_qualified(&r.target),
                 runs: r.runs,
                 failures: r.failures,
                 last_exception: r.last_exception,
