@@ -296,43 +296,6 @@ fn kafka_chain() {
     snapshot_sizes("kafka_chain_overview", model);
 }
 
-/// The same model's alerts: the failing view raises `mv_failures` with its Kafka table and
-/// exception in the detail, the healthy one nothing; commit failures growing 2 a poll raise
-/// `kafka_engine_commit_failures` on the host.
-#[test]
-fn kafka_chain_alerts() {
-    use pipetop::alerts::{AlertState, RuleKind, Severity, SubjectKind};
-    let model = fixtures::kafka_chain::chain_model();
-    let find = |rule: RuleKind, name: &str| {
-        model
-            .alerts
-            .active
-            .iter()
-            .find(|a| a.rule == rule && a.subject.name == name)
-            .cloned()
-    };
-    let mv = find(RuleKind::MvFailures, "kafka_engine.events_mv").expect("mv_failures");
-    assert_eq!(mv.subject.kind, SubjectKind::Table);
-    assert_eq!(
-        (mv.severity, mv.state, mv.value),
-        (Severity::Warning, AlertState::Firing, 12.0)
-    );
-    assert!(
-        mv.detail.contains("kafka_engine.events_queue")
-            && mv.detail.contains(fixtures::kafka_chain::EXCEPTION),
-        "{}",
-        mv.detail
-    );
-    assert!(find(RuleKind::MvFailures, "kafka_engine.events_dedup_mv").is_none());
-    let commits = model
-        .alerts
-        .active
-        .iter()
-        .find(|a| a.rule == RuleKind::KafkaEngineCommitFailures)
-        .expect("kafka_engine_commit_failures");
-    assert_eq!((commits.severity, commits.value), (Severity::Warning, 2.0));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Overlays, prompts, states
 
