@@ -26,6 +26,9 @@ const SECTIONS: &[&str] = &[
     "disks",
     "memory",
     "distribution_queue",
+    "kafka_chains",
+    "view_runs",
+    "kafka_events",
 ];
 
 #[test]
@@ -79,6 +82,11 @@ fn snapshot_json_has_every_clickhouse_section_per_host() {
         assert!(resources[key]["rows"].is_array(), "resources.{key}");
     }
     assert_eq!(resources["memory"].as_array().map(Vec::len), Some(2));
+    let chains = &ch["kafka_chains"];
+    assert!(chains["tables"]["rows"].is_array(), "{chains}");
+    // One entry of Kafka counters per host; 18.16 has no view log and says why.
+    assert_eq!(chains["counters"].as_array().map(Vec::len), Some(2));
+    assert!(chains["views_problem"].is_string(), "{chains}");
     // The 26.x engine tells its disks and memory limit; 18.16 neither.
     assert!(
         ch["hosts"][0]["disk_free_ratio"].is_f64(),

@@ -93,6 +93,29 @@ fn resources_render_per_host_disk_and_distributed_table() {
     assert!(!text.contains(r#"disk="s3""#), "{text}");
 }
 
+/// The Kafka-engine chain (fixtures/kafka_chain.rs): each view's pushes and failures under its
+/// Kafka table, the host's Kafka counters as the server counts them, the two chain alerts.
+#[test]
+fn kafka_chain_renders_views_counters_and_alerts() {
+    let text = render(
+        &fixtures::kafka_chain::chain_model(),
+        fixtures::now(),
+        Format::Text,
+    );
+    let lines = lines(&text);
+    for expected in [
+        r#"pipetop_clickhouse_mv_pushes{host="http://ch-1.prod:8123",kafka_table="kafka_engine.events_queue",view="kafka_engine.events_mv"} 40"#,
+        r#"pipetop_clickhouse_mv_failures{host="http://ch-1.prod:8123",kafka_table="kafka_engine.events_queue",view="kafka_engine.events_mv"} 12"#,
+        r#"pipetop_clickhouse_mv_failures{host="http://ch-1.prod:8123",kafka_table="kafka_engine.events_queue",view="kafka_engine.events_dedup_mv"} 0"#,
+        r#"pipetop_clickhouse_kafka_events{host="http://ch-1.prod:8123",event="KafkaCommitFailures"} 68"#,
+        r#"pipetop_clickhouse_kafka_events{host="http://ch-1.prod:8123",event="KafkaConsumerErrors"} 0"#,
+        r#"pipetop_alert{rule="mv_failures",subject_kind="table",subject="kafka_engine.events_mv",severity="warning",state="firing"} 1"#,
+        r#"pipetop_alert{rule="kafka_engine_commit_failures",subject_kind="server",subject="http://ch-1.prod:8123",severity="warning",state="firing"} 1"#,
+    ] {
+        assert!(lines.contains(&expected), "no line {expected}\n{text}");
+    }
+}
+
 #[test]
 fn openmetrics_has_units_and_eof() {
     let text = render(&fixtures::model(), fixtures::now(), Format::OpenMetrics);

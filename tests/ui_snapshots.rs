@@ -279,6 +279,23 @@ fn resources() {
     snapshot_sizes("resources_overview", model);
 }
 
+/// The Kafka-engine chain (fixtures/kafka_chain.rs): a view's target drills into its chain with
+/// the failing view marked and its exception, the server's Kafka counters under it; the pipeline
+/// strip marks the failing view on the pipeline through that target.
+#[test]
+fn kafka_chain() {
+    let model = || fixtures::app_with(fixtures::kafka_chain::chain_model(), fixtures::now());
+    snapshot_sizes("kafka_chain_table_detail", || {
+        let mut app = model();
+        app.open(View::Table {
+            database: "kafka_engine".to_string(),
+            table: "events".to_string(),
+        });
+        app
+    });
+    snapshot_sizes("kafka_chain_overview", model);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Overlays, prompts, states
 

@@ -4,6 +4,7 @@
 
 pub mod engine;
 pub mod observe;
+mod observe_kafka_chain;
 mod observe_resources;
 pub mod rules;
 pub mod severity;

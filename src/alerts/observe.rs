@@ -315,6 +315,7 @@ fn clickhouse(model: &Model, now_unix_s: i64, window_s: u64, out: &mut Vec<Obser
     }
     replication(model, out);
     super::observe_resources::resources(model, out);
+    super::observe_kafka_chain::kafka_chains(model, out);
     let activity = &model.clickhouse.activity;
     for host in &activity.latency {
         if let Some(select) = host

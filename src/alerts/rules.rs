@@ -69,10 +69,16 @@ pub enum RuleKind {
     /// Files waiting in a Distributed table's send queue (the worst host's); critical too when
     /// any file is broken.
     DistributedFiles,
+    /// Failures in the window of a materialized view reading a Kafka engine table
+    /// (system.query_views_log); the subject is the view, the detail names its Kafka table and
+    /// carries the latest exception.
+    MvFailures,
+    /// A host's Kafka commit failures (system.events KafkaCommitFailures) since its previous poll.
+    KafkaEngineCommitFailures,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 25] = [
+    pub const ALL: [RuleKind; 27] = [
         RuleKind::ConsumerTimeLag,
         RuleKind::ConsumerStatus,
         RuleKind::FailedInserts,
@@ -98,6 +104,8 @@ impl RuleKind {
         RuleKind::DiskFree,
         RuleKind::MemoryPressure,
         RuleKind::DistributedFiles,
+        RuleKind::MvFailures,
+        RuleKind::KafkaEngineCommitFailures,
     ];
 
     pub fn name(self) -> &'static str {
@@ -127,6 +135,8 @@ impl RuleKind {
             RuleKind::DiskFree => "disk_free",
             RuleKind::MemoryPressure => "memory_pressure",
             RuleKind::DistributedFiles => "distributed_files",
+            RuleKind::MvFailures => "mv_failures",
+            RuleKind::KafkaEngineCommitFailures => "kafka_engine_commit_failures",
         }
     }
 
@@ -176,6 +186,9 @@ impl RuleKind {
             RuleKind::DiskFree => t(Some(0.8), Some(0.9), secs(0)),
             RuleKind::MemoryPressure => t(Some(0.8), None, secs(0)),
             RuleKind::DistributedFiles => t(Some(50.0), None, secs(0)),
+            // Any failure: a view that throws stops its Kafka table's consumer or loses rows.
+            RuleKind::MvFailures => t(Some(0.0), None, secs(0)),
+            RuleKind::KafkaEngineCommitFailures => t(Some(0.0), None, secs(0)),
         }
     }
 
@@ -576,6 +589,10 @@ mod tests {
         assert_eq!((memory.warn, memory.crit), (Some(0.8), None));
         let files = RuleKind::DistributedFiles.default_threshold();
         assert_eq!((files.warn, files.crit), (Some(50.0), None));
+        for rule in [RuleKind::MvFailures, RuleKind::KafkaEngineCommitFailures] {
+            let t = rule.default_threshold();
+            assert_eq!((t.warn, t.crit), (Some(0.0), None), "{rule}");
+        }
     }
 
     #[test]

@@ -62,6 +62,7 @@ pub const PROBED_TABLES: &[&str] = &[
     "metrics",
     "server_settings",
     "asynchronous_metrics",
+    "query_views_log",
 ];
 
 /// A system table or column some section needs, with the first release that has it.
@@ -141,6 +142,28 @@ pub mod features {
         column: None,
         since: Version::new(23, 3),
         configurable: false,
+    };
+    pub const EVENTS: Feature = Feature {
+        table: "events",
+        column: None,
+        since: Version::new(1, 1),
+        configurable: false,
+    };
+    /// `system.tables.dependencies_table`: the materialized views reading a table (present on
+    /// 18.16, the oldest server pipetop is tested against).
+    pub const TABLE_DEPENDENCIES: Feature = Feature {
+        table: "tables",
+        column: Some("dependencies_table"),
+        since: Version::new(18, 16),
+        configurable: false,
+    };
+    /// `system.query_views_log` (ClickHouse 21.9), written only where the server config has a
+    /// `<query_views_log>` section, and created at its first flush.
+    pub const QUERY_VIEWS_LOG: Feature = Feature {
+        table: "query_views_log",
+        column: None,
+        since: Version::new(21, 9),
+        configurable: true,
     };
     pub const QUERY_LOG: Feature = Feature {
         table: "query_log",
@@ -235,6 +258,8 @@ impl Capabilities {
     /// worth probing again later.
     pub fn lacks_log_tables(&self) -> bool {
         !self.has_table("query_log")
+            || (self.version >= features::QUERY_VIEWS_LOG.since
+                && !self.has_table(features::QUERY_VIEWS_LOG.table))
     }
 }
 
@@ -274,6 +299,23 @@ mod tests {
         assert_eq!(c.missing(features::KAFKA_CONSUMERS), None);
         assert!(c.has_column("kafka_consumers", "consumer_id"));
         assert!(!c.has_column("kafka_consumers", "nope"));
+    }
+
+    #[test]
+    fn a_missing_views_log_is_probed_again_only_where_the_release_has_it() {
+        let new = caps("26.9.2.1", &[("query_log", "type")]);
+        assert!(new.lacks_log_tables());
+        let both = caps(
+            "26.9.2.1",
+            &[("query_log", "type"), ("query_views_log", "view_name")],
+        );
+        assert!(!both.lacks_log_tables());
+        let legacy = caps("18.16.1", &[("query_log", "type")]);
+        assert!(!legacy.lacks_log_tables());
+        assert_eq!(
+            legacy.missing(features::QUERY_VIEWS_LOG).as_deref(),
+            Some("system.query_views_log: not available on ClickHouse 18.16 (needs ≥ 21.9)")
+        );
     }
 
     #[test]

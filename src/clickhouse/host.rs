@@ -11,8 +11,8 @@ use super::capabilities::{Capabilities, features};
 use super::client::{ChClient, ChError};
 use super::sections::freshness::Shape;
 use super::sections::{
-    Ctx, SectionId, TableFilter, activity, errors, freshness, kafka_engine, parts, query_log,
-    replication, resources,
+    Ctx, SectionId, TableFilter, activity, errors, freshness, kafka_chain, kafka_engine, parts,
+    query_log, replication, resources,
 };
 use super::snapshot::{HostSnapshot, PartsFocus, ServerInfo};
 use crate::config::{ClickHouseConfig, WatchedTable};
@@ -96,6 +96,7 @@ impl HostCollector {
             ((inserts, failed_inserts), (latency, slow_queries), focused_parts),
             (replicas, replication_queue, keeper),
             (disks, memory, distribution_queue),
+            (kafka_chains, view_runs, kafka_events),
             freshness,
         ) =
             tokio::join!(
@@ -139,6 +140,13 @@ impl HostCollector {
                         resources::disks(client, &ctx),
                         resources::memory(client, &ctx),
                         resources::distribution(client, &ctx),
+                    )
+                },
+                async {
+                    tokio::join!(
+                        kafka_chain::chains(client, &ctx),
+                        kafka_chain::views(client, &ctx),
+                        kafka_chain::events(client, &ctx),
                     )
                 },
                 futures::future::join_all(watched.iter().map(|w| {
@@ -185,6 +193,9 @@ impl HostCollector {
             disks,
             memory,
             distribution_queue,
+            kafka_chains,
+            view_runs,
+            kafka_events,
         };
         // It answered who it is, then nothing (stopped, killed or cut off mid-poll): that is a
         // host that is down now, not one whose every figure happens to have failed. Shown as
@@ -216,7 +227,8 @@ impl HostCollector {
     }
 
     /// Capabilities are probed on the first poll, after a failed one, after a restart (uptime went
-    /// down) or an upgrade (version changed), and now and then while query_log is missing.
+    /// down) or an upgrade (version changed), and now and then while query_log (or, from 21.9,
+    /// query_views_log) is missing: both appear with configuration or at their first flush.
     async fn ensure_ctx(&mut self, server: &ServerInfo) -> Result<Ctx, ChError> {
         let restarted = server.uptime_s < self.last_uptime || server.version != self.last_version;
         let stale_logs = self.ctx.as_ref().is_some_and(|c| c.caps.lacks_log_tables())

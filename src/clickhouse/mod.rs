@@ -4,6 +4,7 @@ pub mod collector;
 pub mod engine_settings;
 pub mod host;
 pub mod identifier;
+pub mod kafka_chain;
 pub mod replication;
 pub mod resources;
 pub mod response_cap;

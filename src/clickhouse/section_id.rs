@@ -30,10 +30,13 @@ pub enum SectionId {
     Disks,
     Memory,
     DistributionQueue,
+    KafkaChains,
+    ViewRuns,
+    KafkaEvents,
 }
 
 impl SectionId {
-    pub const ALL: [SectionId; 21] = [
+    pub const ALL: [SectionId; 24] = [
         SectionId::Tables,
         SectionId::Partitions,
         SectionId::Thresholds,
@@ -55,6 +58,9 @@ impl SectionId {
         SectionId::Disks,
         SectionId::Memory,
         SectionId::DistributionQueue,
+        SectionId::KafkaChains,
+        SectionId::ViewRuns,
+        SectionId::KafkaEvents,
     ];
 
     /// The name in the config file and the snapshot (snake_case, as serde spells it).
@@ -81,6 +87,9 @@ impl SectionId {
             SectionId::Disks => "disks",
             SectionId::Memory => "memory",
             SectionId::DistributionQueue => "distribution_queue",
+            SectionId::KafkaChains => "kafka_chains",
+            SectionId::ViewRuns => "view_runs",
+            SectionId::KafkaEvents => "kafka_events",
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::kafka_chain::{KafkaEvent, KafkaTableChain, ViewRuns};
 use super::replication::{KeeperSession, Replica, ReplicationQueue};
 use super::resources::{Disk, DistributionQueue, Memory};
 
@@ -92,6 +93,15 @@ pub struct HostSnapshot {
     /// The send queues of its Distributed tables, the worst first.
     #[serde(default = "not_recorded")]
     pub distribution_queue: Section<Vec<DistributionQueue>>,
+    /// Each Kafka engine table with the materialized views reading it and their targets.
+    #[serde(default = "not_recorded")]
+    pub kafka_chains: Section<Vec<KafkaTableChain>>,
+    /// Each materialized view's pushes and failures in the window (system.query_views_log).
+    #[serde(default = "not_recorded")]
+    pub view_runs: Section<Vec<ViewRuns>>,
+    /// The server's Kafka counters (system.events), cumulative.
+    #[serde(default = "not_recorded")]
+    pub kafka_events: Section<Vec<KafkaEvent>>,
 }
 
 /// A section a recording made by an older pipetop does not hold.
@@ -124,6 +134,9 @@ impl HostSnapshot {
             self.disks.error(),
             self.memory.error(),
             self.distribution_queue.error(),
+            self.kafka_chains.error(),
+            self.view_runs.error(),
+            self.kafka_events.error(),
         ]
         .into_iter()
         .chain(self.freshness.iter().map(|f| f.result.error()))

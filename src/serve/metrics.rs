@@ -348,6 +348,52 @@ fn clickhouse(registry: &mut Registry, model: &Model) {
         );
     }
     resources(registry, model);
+    kafka_chains(registry, model);
+}
+
+/// Each view reading a Kafka engine table with its pushes and failures in the window, and each
+/// host's Kafka counters (cumulative, as the server reports them: a scraper takes the rate).
+fn kafka_chains(registry: &mut Registry, model: &Model) {
+    let chains = &model.clickhouse.kafka_chains;
+    let runs = int(
+        registry,
+        "clickhouse_mv_pushes",
+        "Pushes through a materialized view reading a Kafka engine table in the window (system.query_views_log); no sample where the log is not read",
+    );
+    let failures = int(
+        registry,
+        "clickhouse_mv_failures",
+        "Pushes through a materialized view reading a Kafka engine table that threw in the window (system.query_views_log); no sample where the log is not read",
+    );
+    for c in &chains.tables.rows {
+        for v in &c.item.views {
+            let labels = || {
+                vec![
+                    ("host", c.host.clone()),
+                    ("kafka_table", c.item.full_name()),
+                    ("view", v.view.clone()),
+                ]
+            };
+            if let (Some(r), Some(f)) = (v.runs, v.failures) {
+                set_int(&runs, labels(), r);
+                set_int(&failures, labels(), f);
+            }
+        }
+    }
+    let events = int(
+        registry,
+        "clickhouse_kafka_events",
+        "The server's Kafka counters since its start (system.events KafkaCommitFailures, KafkaConsumerErrors, …; one the server does not list reads 0)",
+    );
+    for h in &chains.counters {
+        for c in &h.counters {
+            set_int(
+                &events,
+                vec![("host", h.host.clone()), ("event", c.name.clone())],
+                c.total,
+            );
+        }
+    }
 }
 
 /// Disks and memory per host, send queues per host and Distributed table.

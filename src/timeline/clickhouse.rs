@@ -1,7 +1,8 @@
 //! ClickHouse's changes between two models: servers restarting or changing version, new
 //! exception codes in the failed inserts, tables reaching a parts threshold, mutations starting
-//! or failing, a Distributed table's sends starting to fail or its files turning broken; and
-//! either source going down or coming back.
+//! or failing, a Distributed table's sends starting to fail or its files turning broken, a
+//! materialized view under a Kafka engine table starting to throw; and either source going down
+//! or coming back.
 
 use std::collections::{HashMap, HashSet};
 
@@ -61,6 +62,54 @@ pub fn changes(before: &ClickHouseModel, after: &ClickHouseModel, out: &mut Vec<
     exceptions(before, after, out);
     tables(before, after, out);
     distribution(before, after, out);
+    views(before, after, out);
+}
+
+/// A materialized view reading a Kafka engine table that starts throwing: none of its pushes in
+/// the window failed at the previous poll, some do now.
+fn views(before: &ClickHouseModel, after: &ClickHouseModel, out: &mut Vec<Change>) {
+    let old: HashMap<(&str, &str), Option<u64>> = before
+        .kafka_chains
+        .tables
+        .rows
+        .iter()
+        .flat_map(|c| {
+            c.item
+                .views
+                .iter()
+                .map(move |v| ((c.host.as_str(), v.view.as_str()), v.failures))
+        })
+        .collect();
+    for c in &after.kafka_chains.tables.rows {
+        for v in &c.item.views {
+            let Some(now) = v.failures.filter(|f| *f > 0) else {
+                continue;
+            };
+            if old.get(&(c.host.as_str(), v.view.as_str())) != Some(&Some(0)) {
+                continue;
+            }
+            let why = v
+                .last_exception
+                .as_deref()
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect::<Vec<_>>();
+            out.push(
+                Change::new(
+                    EventKind::Table,
+                    subject(SubjectKind::Table, v.view.clone()),
+                    format!(
+                        "pushes from {} failing on {}, {now} of {}: {}",
+                        c.item.full_name(),
+                        c.host,
+                        v.runs.unwrap_or(0),
+                        why.join(" ")
+                    ),
+                )
+                .bad(Severity::Warning),
+            );
+        }
+    }
 }
 
 /// A Distributed table on a host whose sends start failing (`error_count` from 0), or whose

@@ -343,3 +343,55 @@ fn a_distributed_tables_failing_sends_and_broken_files_are_events() {
         );
     }
 }
+
+#[test]
+fn a_view_under_a_kafka_table_starting_to_throw_is_an_event() {
+    use crate::clickhouse::kafka_chain::{ChainView, KafkaTableChain, ViewRuns};
+    use crate::model::clickhouse::tests::{host, ok, snapshot};
+
+    let mut session = Session::new(&Config::default());
+    let mut status = SourceStatus::default();
+    for (poll, failures) in [0u64, 0, 3, 5].into_iter().enumerate() {
+        let mut h = host("a", vec![]);
+        h.kafka_chains = ok(vec![KafkaTableChain {
+            database: "k".into(),
+            table: "queue".into(),
+            topics: vec!["t".into()],
+            group: Some("g".into()),
+            views: vec![ChainView {
+                database: "k".into(),
+                name: "mv".into(),
+                target: Some("k.target".into()),
+            }],
+        }]);
+        h.view_runs = ok(vec![ViewRuns {
+            view: "k.mv".into(),
+            target: "k.target".into(),
+            runs: 10,
+            failures,
+            last_exception: if failures > 0 {
+                "Code: 395. bad\nrow".into()
+            } else {
+                String::new()
+            },
+            last_failure_time: None,
+        }]);
+        let t = at(2 * poll as u64);
+        status.record(Ok(snapshot(vec![h], crate::time::unix_ms(t))), t);
+        session.ingest(None, Some(status.clone()));
+    }
+    let got = texts(&session.model().events);
+    let wanted = "table table k.mv: pushes from k.queue failing on a, 3 of 10: Code: 395. bad row";
+    // Once when it starts, not again while it keeps failing.
+    assert_eq!(
+        got.iter()
+            .filter(|g| g.starts_with("table table k.mv: pushes from"))
+            .count(),
+        1,
+        "{got:#?}"
+    );
+    assert!(
+        got.iter().any(|g| g == wanted),
+        "{wanted:?} not in {got:#?}"
+    );
+}

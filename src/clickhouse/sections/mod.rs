@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod errors;
 pub mod freshness;
+pub mod kafka_chain;
 pub mod kafka_engine;
 pub mod parts;
 pub mod query_log;

@@ -12,6 +12,7 @@ pub mod activity;
 pub mod counters;
 pub mod disk_history;
 pub mod health;
+pub mod kafka_chain;
 pub mod replication;
 pub mod resources;
 pub mod table_series;
@@ -20,6 +21,7 @@ use self::activity::Activity;
 use self::counters::{CounterDeltas, CounterHistory};
 use self::disk_history::DiskHistory;
 use self::health::{TableHealth, sort_worst_first, table_health};
+use self::kafka_chain::{KafkaChains, KafkaEventHistory};
 use self::replication::Replication;
 use self::resources::Resources;
 use self::table_series::{ClickHouseHistory, ClickHouseSeries};
@@ -49,6 +51,8 @@ pub struct ClickHouseModel {
     pub replication: Replication,
     /// Disks, memory and Distributed send queues across hosts.
     pub resources: Resources,
+    /// Kafka engine tables with their views and targets, the views' failures, Kafka counters.
+    pub kafka_chains: KafkaChains,
     /// Each table's figures, poll by poll (charts, sparklines, projections).
     #[serde(skip)]
     pub series: ClickHouseSeries,
@@ -72,6 +76,8 @@ pub struct ClickHouseTracker {
     series: ClickHouseHistory,
     /// Each disk's free space over the last hour, for its time until full.
     disks: DiskHistory,
+    /// Each host's Kafka counters at its previous poll, for their rates.
+    kafka_events: KafkaEventHistory,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -125,6 +131,7 @@ impl ClickHouseTracker {
             answered_at: BTreeMap::new(),
             series: ClickHouseHistory::new(points),
             disks: DiskHistory::default(),
+            kafka_events: KafkaEventHistory::default(),
         }
     }
 
@@ -153,6 +160,7 @@ impl ClickHouseTracker {
         self.answered_at
             .retain(|h, _| configured.contains(&h.as_str()));
         self.disks.retain_hosts(&configured);
+        self.kafka_events.retain_hosts(&configured);
         let hosts: Vec<&HostSnapshot> = snapshot
             .hosts
             .iter()
@@ -170,6 +178,7 @@ impl ClickHouseTracker {
         model.activity = Activity::gather(&hosts);
         model.replication = Replication::gather(&hosts);
         model.resources = Resources::gather(&hosts, &mut self.disks);
+        model.kafka_chains = KafkaChains::gather(&hosts, &mut self.kafka_events);
         model.series = self.series.record(snapshot.taken_at_ms, &model.health);
         model
     }
@@ -275,6 +284,9 @@ pub fn problems(s: &HostSnapshot) -> Vec<SectionProblem> {
         one("disks", &s.disks),
         one("memory", &s.memory),
         one("distribution_queue", &s.distribution_queue),
+        one("kafka_chains", &s.kafka_chains),
+        one("view_runs", &s.view_runs),
+        one("kafka_events", &s.kafka_events),
     ]
     .into_iter()
     .flatten()

@@ -69,6 +69,9 @@ pub(crate) fn host(name: &str, tables: Vec<TableParts>) -> HostSnapshot {
             reason: "not read in this test".into(),
         },
         distribution_queue: ok(vec![]),
+        kafka_chains: ok(vec![]),
+        view_runs: ok(vec![]),
+        kafka_events: ok(vec![]),
         focused_parts: None,
     }
 }

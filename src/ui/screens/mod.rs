@@ -11,6 +11,7 @@ mod groups;
 mod history_charts;
 mod hosts;
 mod judge;
+mod kafka_chain;
 mod overview;
 mod pipelines;
 mod replicas;

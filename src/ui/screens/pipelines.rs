@@ -119,17 +119,28 @@ impl ListSource for Pipelines<'_> {
                     judge::style(m, theme, rule, SubjectKind::Table, &first_table, value)
                 })
         };
-        let name = format!("{} ▸ {}", p.group, tables_label(&p.tables));
+        // A materialized view of the chain throwing: the broken link between the group and its
+        // tables, marked where it is (and before the tables, so a narrow cell keeps it).
+        let style = if p.missing_tables.is_empty() {
+            theme.text
+        } else {
+            theme.warn
+        };
+        let failing = super::kafka_chain::failing_view(m, &p.group, &p.tables);
+        let name = match failing {
+            Some(v) => vec![
+                Span::styled(format!("{} ▸ ", p.group), style),
+                Span::styled(format!("✗ {}", view_name(&v.view)), theme.crit),
+                Span::styled(format!(" ▸ {}", tables_label(&p.tables)), style),
+            ],
+            None => vec![Span::styled(
+                format!("{} ▸ {}", p.group, tables_label(&p.tables)),
+                style,
+            )],
+        };
         vec![
             cell(p.topic.clone()),
-            Line::from(Span::styled(
-                name,
-                if p.missing_tables.is_empty() {
-                    theme.text
-                } else {
-                    theme.warn
-                },
-            )),
+            Line::from(name),
             Line::from(status),
             num_cell(p.lag.map_or("-".into(), format::compact), theme.text),
             num_cell(
@@ -192,6 +203,11 @@ fn worst_table_sparkline(model: &Model, tables: &[String], theme: &Theme) -> Lin
         Some(t) => parts_sparkline(model, &t.host, &t.table, theme),
         None => Line::default(),
     }
+}
+
+/// A view's name without its database (the tables beside it say where it is).
+fn view_name(full: &str) -> &str {
+    full.split_once('.').map_or(full, |(_, name)| name)
 }
 
 /// "default.events +1": the first table and how many more.

@@ -82,6 +82,9 @@ pub fn detail_panels<'a>(
     let mut panels = vec![Panel::text(name, summary, Constraint::Length(height))];
     panels.extend(chart);
     panels.extend(super::replicas::table_panel(model, database, table));
+    panels.extend(super::kafka_chain::table_panel(
+        model, database, table, theme,
+    ));
     panels.push(
         Panel::list(
             "Partitions (most parts first)",
