@@ -71,23 +71,11 @@ pub async fn errors(client: &ChClient, ctx: &Ctx) -> Section<Vec<ServerError>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clickhouse::capabilities::{Capabilities, Version};
-    use crate::clickhouse::sections::TableFilter;
 
+    /// A server whose `system.errors` has `columns`.
     fn ctx(version: &str, columns: &[&str]) -> Ctx {
-        Ctx {
-            caps: Capabilities::from_columns(
-                Version::parse(version),
-                columns
-                    .iter()
-                    .map(|c| ("errors".to_string(), c.to_string())),
-            ),
-            filter: TableFilter::none(),
-            window_s: 300,
-            database: "default".into(),
-            own_queries_marked: false,
-            time_limits: Default::default(),
-        }
+        let pairs: Vec<(&str, &str)> = columns.iter().map(|c| ("errors", *c)).collect();
+        Ctx::for_test(version, &pairs)
     }
 
     #[test]

@@ -37,6 +37,24 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// A context for the sections' query tests: a server of `version` whose system tables have
+    /// the `(table, column)` pairs given, no table filter, a 5-minute window.
+    #[cfg(test)]
+    pub fn for_test(version: &str, columns: &[(&str, &str)]) -> Ctx {
+        use crate::clickhouse::capabilities::Version;
+        Ctx {
+            caps: Capabilities::from_columns(
+                Version::parse(version),
+                columns.iter().map(|(t, c)| (t.to_string(), c.to_string())),
+            ),
+            filter: TableFilter::none(),
+            window_s: 300,
+            database: "default".into(),
+            own_queries_marked: false,
+            time_limits: Default::default(),
+        }
+    }
+
     pub fn stmt(&self, id: SectionId, sql: impl Into<String>) -> Stmt {
         Stmt::new(sql).time_limit(self.time_limits.get(&id).copied())
     }

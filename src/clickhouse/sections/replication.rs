@@ -251,21 +251,9 @@ pub async fn keeper(client: &ChClient, ctx: &Ctx) -> Section<KeeperSession> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clickhouse::capabilities::{Capabilities, Version};
-    use crate::clickhouse::sections::TableFilter;
 
     fn ctx(version: &str, cols: &[(&str, &str)]) -> Ctx {
-        Ctx {
-            caps: Capabilities::from_columns(
-                Version::parse(version),
-                cols.iter().map(|(t, c)| (t.to_string(), c.to_string())),
-            ),
-            filter: TableFilter::none(),
-            window_s: 300,
-            database: "default".into(),
-            own_queries_marked: false,
-            time_limits: Default::default(),
-        }
+        Ctx::for_test(version, cols)
     }
 
     #[test]

@@ -105,46 +105,36 @@ impl KafkaEventHistory {
         self.previous.retain(|h, _| hosts.contains(&h.as_str()));
     }
 
-    /// This poll's counters of `host` (taken at `at_ms`) with their change since its last one.
+    /// This poll's counters of `host` (taken at `at_ms`) with their change since its last one,
+    /// in the order of [`KAFKA_EVENTS`] (a counter `system.events` does not list reads 0).
     pub fn record(&mut self, host: &str, at_ms: i64, events: &[KafkaEvent]) -> Vec<CounterRate> {
-        let now: BTreeMap<String, u64> = KAFKA_EVENTS
+        let before = self.previous.get(host);
+        let rates: Vec<CounterRate> = KAFKA_EVENTS
             .iter()
             .map(|name| {
-                let value = events
+                let total = events
                     .iter()
                     .find(|e| e.name == *name)
                     .map_or(0, |e| e.value);
-                (name.to_string(), value)
-            })
-            .collect();
-        let before = self.previous.get(host);
-        let rates = now
-            .iter()
-            .map(|(name, &total)| {
+                // None on the host's first poll, and after a restart (a counter went down).
                 let delta = before.and_then(|(at, old)| {
-                    let old = *old.get(name)?;
+                    let old = *old.get(*name)?;
                     (at_ms > *at && total >= old).then(|| (total - old, (at_ms - at) as f64 / 1e3))
                 });
                 CounterRate {
-                    name: name.clone(),
+                    name: name.to_string(),
                     total,
                     delta: delta.map(|(d, _)| d),
                     per_s: delta.map(|(d, s)| d as f64 / s),
                 }
             })
-            .collect::<Vec<_>>();
-        // Keep the listing order of KAFKA_EVENTS, not the map's.
-        let mut ordered = Vec::with_capacity(rates.len());
-        for name in KAFKA_EVENTS {
-            if let Some(r) = rates.iter().find(|r| r.name == *name) {
-                ordered.push(r.clone());
-            }
-        }
+            .collect();
         // A poll at the same instant (a replayed frame) keeps the older baseline.
         if before.is_none_or(|(at, _)| at_ms > *at) {
+            let now = rates.iter().map(|r| (r.name.clone(), r.total)).collect();
             self.previous.insert(host.to_string(), (at_ms, now));
         }
-        ordered
+        rates
     }
 }
 

@@ -187,6 +187,7 @@ pub fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -
         .iter()
         .map(|c| {
             let row = GroupPartition {
+                topic: Arc::clone(&c.topic),
                 committed: Some(c.offset),
                 produced_ms: c.produced_ms,
                 owner: None,
@@ -202,25 +203,18 @@ pub fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -
         )
         .into();
         for tp in &member.assignment {
-            rows.entry((&*tp.topic, tp.partition)).or_default().owner = Some(Arc::clone(&owner));
+            rows.entry((&*tp.topic, tp.partition))
+                .or_insert_with(|| GroupPartition::assigned(&tp.topic))
+                .owner = Some(Arc::clone(&owner));
         }
     }
 
-    // Rows come in topic order: one shared name per topic.
-    let mut name: Option<Arc<str>> = None;
+    // Each row keeps the snapshot's shared topic name (interned by the collector).
     let partitions: Vec<PartitionLag> = rows
         .into_iter()
         .map(|((topic, partition), row)| {
             let info = partitions.get(&(topic, partition)).copied();
-            let shared = match &name {
-                Some(n) if &**n == topic => Arc::clone(n),
-                _ => {
-                    let n: Arc<str> = topic.into();
-                    name = Some(Arc::clone(&n));
-                    n
-                }
-            };
-            let mut lag = partition_lag(shared, partition, row.committed, info, row.owner);
+            let mut lag = partition_lag(row.topic, partition, row.committed, info, row.owner);
             lag.looked_up_produced_ms = row.produced_ms;
             lag
         })
@@ -256,11 +250,23 @@ pub fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -
     }
 }
 
-#[derive(Default)]
 struct GroupPartition {
+    topic: Arc<str>,
     committed: Option<i64>,
     produced_ms: Option<i64>,
     owner: Option<Arc<str>>,
+}
+
+impl GroupPartition {
+    /// A partition assigned to a member but never committed.
+    fn assigned(topic: &Arc<str>) -> GroupPartition {
+        GroupPartition {
+            topic: Arc::clone(topic),
+            committed: None,
+            produced_ms: None,
+            owner: None,
+        }
+    }
 }
 
 fn partition_lag(
