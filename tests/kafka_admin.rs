@@ -240,7 +240,7 @@ fn empty_group_offsets_and_watermarks() {
         .unwrap();
 
     let started = Instant::now();
-    let listed = admin.list_groups(TIMEOUT).unwrap();
+    let listed = admin.list_groups(TIMEOUT).unwrap().groups;
     let listing = listed
         .iter()
         .find(|g| g.group_id == group)
@@ -471,7 +471,7 @@ fn live_member_is_described_and_left_alone() {
     assert_eq!(both[1].group_id, group);
 
     // Everything pipetop does in a refresh, then the group must be exactly as before.
-    let listed = admin.list_groups(TIMEOUT).unwrap();
+    let listed = admin.list_groups(TIMEOUT).unwrap().groups;
     let listing = listed.iter().find(|g| g.group_id == group).unwrap();
     assert_eq!(listing.state, GroupState::Stable);
     assert!(!listing.is_simple);

@@ -207,9 +207,10 @@ fn poll_blocking(
         list_groups: list_groups_ms,
         ..PhaseTimes::default()
     };
-    let listings = listings?;
-    // librdkafka asks every broker for its groups.
-    counts.list_groups = count(metadata.brokers.len().max(1));
+    let listed = listings?;
+    // librdkafka asks every broker for its groups, once per round.
+    counts.list_groups = count(metadata.brokers.len().max(1)).saturating_mul(listed.rounds);
+    let listings = listed.groups;
     let group_log_topic = metadata.topics.iter().find(|t| t.name == GROUP_LOG_TOPIC);
     let leaders: HashMap<(&str, i32), i32> = metadata
         .topics

@@ -45,8 +45,9 @@ pub use error::AdminError;
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::{CString, c_char};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka_sys as rd;
 
 use self::guards::{OffsetsRequest, PartitionList};
@@ -61,15 +62,72 @@ use super::types::{
     GroupState, OffsetSpec, OffsetsBatch, PartitionOffset, TopicPartition,
 };
 
+/// The groups a ListConsumerGroups call found, and in how many rounds.
+#[derive(Debug)]
+pub struct GroupList {
+    pub groups: Vec<GroupListing>,
+    /// Requests sent to every broker: more than 1 when a broker was loading.
+    pub rounds: u32,
+}
+
+/// The pause before asking again a broker that is loading its groups
+/// (Kafka's `retry.backoff.ms` default), doubled each round up to the maximum.
+const LIST_GROUPS_FIRST_PAUSE: Duration = Duration::from_millis(100);
+const LIST_GROUPS_MAX_PAUSE: Duration = Duration::from_secs(1);
+/// Time a further round needs at least to be worth sending.
+const LIST_GROUPS_MIN_ROUND: Duration = Duration::from_millis(200);
+
+/// A broker answers this while it loads the group metadata it coordinates:
+/// asking again shortly succeeds.
+fn is_loading(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::CoordinatorLoadInProgress | RDKafkaErrorCode::CoordinatorNotAvailable
+    )
+}
+
 impl Admin {
-    /// All consumer groups known to the cluster, sorted by group id.
+    /// All consumer groups known to the cluster, sorted by group id, and how
+    /// many ListConsumerGroups rounds it took.
     ///
-    /// If some brokers fail to answer the listing is partial: the failures
-    /// are logged, and the call only fails when no broker answered at all.
-    pub fn list_groups(&self, timeout: Duration) -> Result<Vec<GroupListing>, AdminError> {
-        let op = Op::LIST_GROUPS;
+    /// A broker that is still loading its group metadata (just started, or
+    /// just became a coordinator) answers "coordinator load in progress":
+    /// like Kafka's own admin client, the listing is asked again, with a
+    /// growing pause, while `timeout` allows. If some brokers still fail the
+    /// listing is partial: the failures are logged, and the call only fails
+    /// when no broker answered at all.
+    pub fn list_groups(&self, timeout: Duration) -> Result<GroupList, AdminError> {
+        let deadline = Instant::now() + timeout;
+        let mut pause = LIST_GROUPS_FIRST_PAUSE;
+        let mut rounds = 0u32;
+        loop {
+            rounds += 1;
+            let left = deadline.saturating_duration_since(Instant::now());
+            let listed = self.list_groups_once(left);
+            let retriable = match &listed {
+                Ok(l) => l.errors.iter().any(|(code, _)| is_loading(*code)),
+                Err(AdminError::Kafka { code, .. }) => is_loading(*code),
+                Err(_) => false,
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            if retriable && left > pause + LIST_GROUPS_MIN_ROUND {
+                tracing::debug!(
+                    target: "pipetop::kafka::admin",
+                    "{}: a broker is loading its groups, asking again in {pause:?}",
+                    Op::LIST_GROUPS.name
+                );
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(LIST_GROUPS_MAX_PAUSE);
+                continue;
+            }
+            let groups = Self::settle_listing(listed?)?;
+            return Ok(GroupList { groups, rounds });
+        }
+    }
+
+    fn list_groups_once(&self, timeout: Duration) -> Result<GroupListings, AdminError> {
         let rk = self.rk();
-        let event = self.run_one(op, timeout, |options, queue| {
+        let event = self.run_one(Op::LIST_GROUPS, timeout, |options, queue| {
             // SAFETY: `rk` is the handle of `self.client`, valid for this `&self`
             // call; `options` and `queue` are live guards borrowed for the call.
             // librdkafka copies the options into the request and takes its own
@@ -77,7 +135,13 @@ impl Admin {
             unsafe { rd::rd_kafka_ListConsumerGroups(rk, options.ptr(), queue.ptr()) };
             Ok(())
         })?;
-        let GroupListings { mut groups, errors } = read_group_listings(&event)?;
+        read_group_listings(&event)
+    }
+
+    /// The listing of the last round: an error when no broker answered,
+    /// else the groups (partial when some failed), sorted and deduplicated.
+    fn settle_listing(listed: GroupListings) -> Result<Vec<GroupListing>, AdminError> {
+        let GroupListings { mut groups, errors } = listed;
         if let Some((code, _)) = errors.first() {
             let message = errors
                 .iter()
@@ -86,7 +150,7 @@ impl Admin {
                 .join("; ");
             if groups.is_empty() {
                 return Err(AdminError::Kafka {
-                    op: op.name,
+                    op: Op::LIST_GROUPS.name,
                     code: *code,
                     message,
                 });
@@ -94,7 +158,7 @@ impl Admin {
             tracing::warn!(
                 target: "pipetop::kafka::admin",
                 "{}: partial group listing, some brokers failed: {}",
-                op.name,
+                Op::LIST_GROUPS.name,
                 crate::display_text::shown(&message)
             );
         }
