@@ -88,7 +88,7 @@ async fn pipetop_cannot_write() {
         pipetop::clickhouse::client::ChClient::new(&common::clickhouse_config(common::CLICKHOUSE));
     let err = client
         // Lifting readonly is itself a write of settings: refused when readonly is in force.
-        .fetch_all::<Count>("SELECT toUInt64(1) AS n SETTINGS readonly = 0")
+        .fetch_all::<Count>("test", "SELECT toUInt64(1) AS n SETTINGS readonly = 0")
         .await
         .unwrap_err();
     assert_eq!(

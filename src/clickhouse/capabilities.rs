@@ -200,7 +200,9 @@ impl Capabilities {
             "SELECT table, name FROM system.columns \
              WHERE database = 'system' AND table IN ({list}) LIMIT 5000"
         );
-        let rows = client.fetch_all::<ColumnRow>(&sql).await?;
+        let rows = client
+            .fetch_all::<ColumnRow>(super::client::labels::PROBE, &sql)
+            .await?;
         Ok(Capabilities::from_columns(
             Version::parse(version),
             rows.into_iter().map(|r| (r.table, r.name)),

@@ -1,8 +1,8 @@
 //! The only way pipetop talks to ClickHouse: every query read-only, time-limited on the server and
 //! on the client, and its failure turned into a small error value a panel can show.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use clickhouse::sql::Identifier;
@@ -26,6 +26,37 @@ pub struct ChClient {
     /// Queries the server answered, with rows or with an exception (not timed out, refused or cut
     /// off): none of a poll's answered means the server stopped answering mid-poll.
     answered: Arc<AtomicU32>,
+    /// The poll the queries being sent belong to, shared by clones: it goes into each query's
+    /// marker (see [`marker_prefix`]); 0 before the first.
+    poll: Arc<AtomicU64>,
+}
+
+/// Every query pipetop sends starts with `/* pipetop <instance>:<poll> <label> */`: the server's
+/// `query_log` keeps the text, so what pipetop costs the server can be read back per poll and per
+/// section (`sections::own_load`), and pipetop's own queries left out of the figures on servers
+/// too old for `log_comment`. `instance` tells this process from other pipetops on the server.
+pub fn marker_prefix() -> String {
+    format!("/* pipetop {}:", instance())
+}
+
+/// Eight hex digits, fixed for the process: its id mixed with its start time.
+pub fn instance() -> &'static str {
+    static INSTANCE: OnceLock<String> = OnceLock::new();
+    INSTANCE.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32))
+            .unwrap_or(0);
+        format!("{:08x}", std::process::id().rotate_left(16) ^ nanos)
+    })
+}
+
+/// What queries without a section are marked with.
+pub mod labels {
+    /// The `version()` / `uptime()` query that opens each poll: one per poll.
+    pub const SERVER: &str = "server";
+    /// The capability probe (system.columns), after a connect or a restart.
+    pub const PROBE: &str = "probe";
 }
 
 /// A statement with its values kept apart from the SQL text: every `?` in `sql` is replaced by the
@@ -37,6 +68,8 @@ pub struct Stmt {
     pub args: Vec<Arg>,
     /// Overrides the client's `max_execution_time` (and client-side timeout) for this statement.
     pub time_limit: Option<Duration>,
+    /// What the statement is for, in its marker: the section's name (`[a-z_+]` only).
+    pub label: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +99,11 @@ impl Stmt {
 
     pub fn time_limit(mut self, limit: Option<Duration>) -> Stmt {
         self.time_limit = limit;
+        self
+    }
+
+    pub fn label(mut self, label: &'static str) -> Stmt {
+        self.label = label;
         self
     }
 }
@@ -139,7 +177,32 @@ impl ChClient {
             max_response_bytes: config.max_response_bytes,
             sent: Arc::new(AtomicU32::new(0)),
             answered: Arc::new(AtomicU32::new(0)),
+            poll: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// The queries from now on belong to a new poll (in their markers). Poll numbers are unique
+    /// in the process, whichever client sends them: a collector started again (a context switch)
+    /// never reuses one.
+    pub fn begin_poll(&self) {
+        static POLLS: AtomicU64 = AtomicU64::new(1);
+        self.poll
+            .store(POLLS.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+    }
+
+    /// `stmt`'s SQL behind its marker.
+    fn marked(&self, stmt: &Stmt) -> String {
+        let label = if stmt.label.is_empty() {
+            "other"
+        } else {
+            stmt.label
+        };
+        format!(
+            "{}{} {label} */ {}",
+            marker_prefix(),
+            self.poll.load(Ordering::Relaxed),
+            stmt.sql
+        )
     }
 
     /// A client for one of several hosts: the same credentials and limits, another URL.
@@ -174,12 +237,12 @@ impl ChClient {
         self
     }
 
-    /// Runs one bounded SELECT and returns its rows.
-    pub async fn fetch_all<T>(&self, sql: &str) -> Result<Vec<T>, ChError>
+    /// Runs one bounded SELECT, marked with `label`, and returns its rows.
+    pub async fn fetch_all<T>(&self, label: &'static str, sql: &str) -> Result<Vec<T>, ChError>
     where
         T: RowOwned + RowRead,
     {
-        self.fetch(&Stmt::new(sql)).await
+        self.fetch(&Stmt::new(sql).label(label)).await
     }
 
     /// Runs one bounded SELECT with bound values and returns its rows.
@@ -187,7 +250,7 @@ impl ChClient {
     where
         T: RowOwned + RowRead,
     {
-        let mut query = self.inner.query(&stmt.sql);
+        let mut query = self.inner.query(&self.marked(stmt));
         for arg in &stmt.args {
             query = match arg {
                 Arg::Str(s) => query.bind(s.as_str()),
@@ -212,11 +275,11 @@ impl ChClient {
         result
     }
 
-    pub async fn fetch_one<T>(&self, sql: &str) -> Result<T, ChError>
+    pub async fn fetch_one<T>(&self, label: &'static str, sql: &str) -> Result<T, ChError>
     where
         T: RowOwned + RowRead,
     {
-        self.fetch_all::<T>(sql)
+        self.fetch_all::<T>(label, sql)
             .await?
             .into_iter()
             .next()

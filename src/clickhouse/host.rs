@@ -7,12 +7,13 @@ use std::time::{Duration, Instant, SystemTime};
 use clickhouse::Row;
 use serde::Deserialize;
 
+use super::cadence::{KeptSections, when};
 use super::capabilities::{Capabilities, features};
-use super::client::{ChClient, ChError};
+use super::client::{ChClient, ChError, labels};
 use super::sections::freshness::Shape;
 use super::sections::{
-    Ctx, SectionId, TableFilter, activity, errors, freshness, kafka_chain, kafka_engine, parts,
-    query_log, replication, resources,
+    Ctx, SectionId, TableFilter, activity, errors, freshness, kafka_chain, kafka_engine, own_load,
+    parts, query_log, replication, resources,
 };
 use super::snapshot::{HostSnapshot, PartsFocus, ServerInfo};
 use crate::config::{ClickHouseConfig, WatchedTable};
@@ -37,6 +38,8 @@ pub struct HostCollector {
     /// The shape of each watched table seen so far (configured name → shape), so a poll reads it
     /// in one query. Forgotten when capabilities are probed again.
     shapes: BTreeMap<String, Shape>,
+    /// The last good answers of the sections on a cadence. Forgotten with the capabilities.
+    kept: KeptSections,
 }
 
 #[derive(Debug, Row, Deserialize)]
@@ -62,6 +65,7 @@ impl HostCollector {
             filter: TableFilter::from_config(config),
             time_limits: config.section_time_limits.clone(),
             shapes: BTreeMap::new(),
+            kept: KeptSections::default(),
         }
     }
 
@@ -74,6 +78,7 @@ impl HostCollector {
     /// this host or no host.
     pub async fn poll(&mut self, focus: Option<&PartsFocus>) -> Result<HostSnapshot, String> {
         let started = Instant::now();
+        self.client.begin_poll();
         self.client.take_sent();
         let server = match self.server_info().await {
             Ok(server) => server,
@@ -89,6 +94,8 @@ impl HostCollector {
         let watched: &[WatchedTable] = &self.config.freshness;
         let shapes = &self.shapes;
         let focus = focus.filter(|f| f.applies_to(&self.host));
+        let now = Instant::now();
+        let kept = &self.kept;
         // Everything at once: each query waits on the server, not on the others.
         let (
             ((tables, partitions), thresholds, detached_parts, errors),
@@ -97,14 +104,15 @@ impl HostCollector {
             (replicas, replication_queue, keeper),
             (disks, memory, distribution_queue),
             (kafka_chains, view_runs, kafka_events),
+            own_load,
             freshness,
         ) =
             tokio::join!(
                 async {
                     tokio::join!(
                         parts::tables_and_partitions(client, &ctx),
-                        parts::thresholds(client, &ctx),
-                        parts::detached(client, &ctx),
+                        when(kept.thresholds.due(now), parts::thresholds(client, &ctx)),
+                        when(kept.detached_parts.due(now), parts::detached(client, &ctx)),
                         errors::errors(client, &ctx),
                     )
                 },
@@ -137,18 +145,22 @@ impl HostCollector {
                 },
                 async {
                     tokio::join!(
-                        resources::disks(client, &ctx),
+                        when(kept.disks.due(now), resources::disks(client, &ctx)),
                         resources::memory(client, &ctx),
                         resources::distribution(client, &ctx),
                     )
                 },
                 async {
                     tokio::join!(
-                        kafka_chain::chains(client, &ctx),
+                        when(
+                            kept.kafka_chains.due(now),
+                            kafka_chain::chains(client, &ctx)
+                        ),
                         kafka_chain::views(client, &ctx),
                         kafka_chain::events(client, &ctx),
                     )
                 },
+                when(kept.own_load.due(now), own_load::own_load(client, &ctx)),
                 futures::future::join_all(watched.iter().map(|w| {
                     freshness::freshness(client, &ctx, w, shapes.get(&w.table).copied())
                 })),
@@ -164,10 +176,23 @@ impl HostCollector {
                 f
             })
             .collect();
+        let taken_at_ms = crate::time::unix_ms(SystemTime::now());
+        let mut cadenced = Vec::new();
+        let kept = &mut self.kept;
+        let (thresholds, read) = kept.thresholds.settle(thresholds, now, taken_at_ms);
+        cadenced.extend(read);
+        let (detached_parts, read) = kept.detached_parts.settle(detached_parts, now, taken_at_ms);
+        cadenced.extend(read);
+        let (disks, read) = kept.disks.settle(disks, now, taken_at_ms);
+        cadenced.extend(read);
+        let (kafka_chains, read) = kept.kafka_chains.settle(kafka_chains, now, taken_at_ms);
+        cadenced.extend(read);
+        let (own_load, read) = kept.own_load.settle(own_load, now, taken_at_ms);
+        cadenced.extend(read);
         let snapshot = HostSnapshot {
             host: self.host.clone(),
             server,
-            taken_at_ms: crate::time::unix_ms(SystemTime::now()),
+            taken_at_ms,
             poll_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             queries: self.client.take_sent(),
             window_s: ctx.window_s,
@@ -196,6 +221,8 @@ impl HostCollector {
             kafka_chains,
             view_runs,
             kafka_events,
+            own_load,
+            cadenced,
         };
         // It answered who it is, then nothing (stopped, killed or cut off mid-poll): that is a
         // host that is down now, not one whose every figure happens to have failed. Shown as
@@ -212,11 +239,17 @@ impl HostCollector {
     /// The first query also decides the wire format: servers from before 2019 cannot send
     /// RowBinaryWithNamesAndTypes, so validation is switched off for them once and for all.
     async fn server_info(&mut self) -> Result<ServerInfo, ChError> {
-        let row = match self.client.fetch_one::<ServerRow>(SERVER_SQL).await {
+        let row = match self
+            .client
+            .fetch_one::<ServerRow>(labels::SERVER, SERVER_SQL)
+            .await
+        {
             Err(e) if is_unknown_format(&e) && !self.validation_off => {
                 self.client = self.client.clone().without_validation();
                 self.validation_off = true;
-                self.client.fetch_one::<ServerRow>(SERVER_SQL).await?
+                self.client
+                    .fetch_one::<ServerRow>(labels::SERVER, SERVER_SQL)
+                    .await?
             }
             other => other?,
         };
@@ -245,6 +278,7 @@ impl HostCollector {
         }
         let caps = Capabilities::detect(&self.client, &server.version).await?;
         self.shapes.clear();
+        self.kept.forget();
         // Marking our queries lets latency figures leave them out; old servers reject the setting.
         let own_queries_marked = caps.has_column("query_log", "log_comment");
         if own_queries_marked && !self.ctx.as_ref().is_some_and(|c| c.own_queries_marked) {

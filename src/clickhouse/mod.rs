@@ -1,3 +1,4 @@
+pub mod cadence;
 pub mod capabilities;
 pub mod client;
 pub mod collector;
@@ -5,6 +6,7 @@ pub mod engine_settings;
 pub mod host;
 pub mod identifier;
 pub mod kafka_chain;
+pub mod own_load;
 pub mod replication;
 pub mod resources;
 pub mod response_cap;

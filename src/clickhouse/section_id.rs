@@ -33,10 +33,12 @@ pub enum SectionId {
     KafkaChains,
     ViewRuns,
     KafkaEvents,
+    /// pipetop's own queries, read back from query_log.
+    OwnLoad,
 }
 
 impl SectionId {
-    pub const ALL: [SectionId; 24] = [
+    pub const ALL: [SectionId; 25] = [
         SectionId::Tables,
         SectionId::Partitions,
         SectionId::Thresholds,
@@ -61,6 +63,7 @@ impl SectionId {
         SectionId::KafkaChains,
         SectionId::ViewRuns,
         SectionId::KafkaEvents,
+        SectionId::OwnLoad,
     ];
 
     /// The name in the config file and the snapshot (snake_case, as serde spells it).
@@ -90,6 +93,7 @@ impl SectionId {
             SectionId::KafkaChains => "kafka_chains",
             SectionId::ViewRuns => "view_runs",
             SectionId::KafkaEvents => "kafka_events",
+            SectionId::OwnLoad => "own_load",
         }
     }
 }

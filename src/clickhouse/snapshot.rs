@@ -2,7 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::section_id::SectionId;
+
+use super::cadence::CadencedRead;
 use super::kafka_chain::{KafkaEvent, KafkaTableChain, ViewRuns};
+use super::own_load::OwnLoad;
 use super::replication::{KeeperSession, Replica, ReplicationQueue};
 use super::resources::{Disk, DistributionQueue, Memory};
 
@@ -102,6 +106,13 @@ pub struct HostSnapshot {
     /// The server's Kafka counters (system.events), cumulative.
     #[serde(default = "not_recorded")]
     pub kafka_events: Section<Vec<KafkaEvent>>,
+    /// What pipetop's own queries cost this server (its query_log).
+    #[serde(default = "not_recorded")]
+    pub own_load: Section<OwnLoad>,
+    /// The sections on a cadence (`cadence::INTERVALS`) whose figures above are from an earlier
+    /// poll, and when they were read; a section read by this poll is not listed.
+    #[serde(default)]
+    pub cadenced: Vec<CadencedRead>,
 }
 
 /// A section a recording made by an older pipetop does not hold.
@@ -112,6 +123,14 @@ pub fn not_recorded<T>() -> Section<T> {
 }
 
 impl HostSnapshot {
+    /// When `section`'s figures were read: at this poll, unless it is on a cadence and kept.
+    pub fn read_at_ms(&self, section: SectionId) -> i64 {
+        self.cadenced
+            .iter()
+            .find(|r| r.section == section)
+            .map_or(self.taken_at_ms, |r| r.read_at_ms)
+    }
+
     /// The error of the first section whose query failed, if any did.
     pub fn first_failure(&self) -> Option<&str> {
         [
@@ -137,6 +156,7 @@ impl HostSnapshot {
             self.kafka_chains.error(),
             self.view_runs.error(),
             self.kafka_events.error(),
+            self.own_load.error(),
         ]
         .into_iter()
         .chain(self.freshness.iter().map(|f| f.result.error()))

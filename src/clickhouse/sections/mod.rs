@@ -7,6 +7,7 @@ pub mod errors;
 pub mod freshness;
 pub mod kafka_chain;
 pub mod kafka_engine;
+pub mod own_load;
 pub mod parts;
 pub mod query_log;
 pub mod replication;
@@ -56,7 +57,9 @@ impl Ctx {
     }
 
     pub fn stmt(&self, id: SectionId, sql: impl Into<String>) -> Stmt {
-        Stmt::new(sql).time_limit(self.time_limits.get(&id).copied())
+        Stmt::new(sql)
+            .time_limit(self.time_limits.get(&id).copied())
+            .label(id.name())
     }
 
     /// A statement that feeds several sections: the tightest of their limits applies, so none of
@@ -66,7 +69,9 @@ impl Ctx {
             .iter()
             .filter_map(|id| self.time_limits.get(id).copied())
             .min();
-        Stmt::new(sql).time_limit(limit)
+        Stmt::new(sql)
+            .time_limit(limit)
+            .label(ids.first().map_or("other", |id| id.name()))
     }
 }
 

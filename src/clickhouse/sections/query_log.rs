@@ -39,7 +39,7 @@ pub struct Dialect {
     pub pattern_hash: String,
     /// Applied to `any(query)` after grouping, so it runs once per pattern.
     pub normalize: fn(&str) -> String,
-    /// Leaves pipetop's own queries out of latency figures where they are marked.
+    /// Leaves pipetop's own queries out of the latency figures.
     pub not_own: String,
 }
 
@@ -104,10 +104,11 @@ impl Dialect {
                     normalize_old,
                 )
             };
+        // Servers without log_comment still keep each query's marker (`client::marker_prefix`).
         let not_own = if ctx.own_queries_marked {
             " AND log_comment != 'pipetop'".to_string()
         } else {
-            String::new()
+            " AND NOT startsWith(query, '/* pipetop ')".to_string()
         };
         Dialect {
             target,
