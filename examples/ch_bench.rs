@@ -21,7 +21,9 @@ use std::time::Duration;
 use clickhouse::Row;
 use serde::Deserialize;
 
+use pipetop::clickhouse::cadence;
 use pipetop::clickhouse::collector::ClickHouseCollector;
+use pipetop::clickhouse::section_id::SectionId;
 use pipetop::config::ClickHouseConfig;
 use pipetop::source::Collector;
 
@@ -191,4 +193,72 @@ async fn measure(url: &str) {
         problems.dedup();
         println!("sections without data: {problems:?}");
     }
+    own_load(url, &config).await;
+}
+
+/// What those polls cost the server, as pipetop itself reads it back from query_log (`:self`):
+/// the measured mean per poll, and per section the server time of one query. From those, the
+/// steady cost per poll at a 2 s refresh with the sections' cadences, against reading every
+/// section at every poll (what pipetop did before the cadences).
+async fn own_load(url: &str, config: &ClickHouseConfig) {
+    let writer = clickhouse::Client::default().with_url(url);
+    exec(&writer, "SYSTEM FLUSH LOGS").await;
+    let snapshot = ClickHouseCollector::new(config).poll().await.unwrap();
+    let host = snapshot.hosts[0].snapshot().unwrap();
+    let load = match host.own_load.data() {
+        Some(load) => load,
+        None => {
+            println!("own load: {:?}", host.own_load);
+            return;
+        }
+    };
+    let spread = load.poll_ms.map_or("-".to_string(), |s| {
+        format!(
+            "mean {:.1} ms, worst {} ms over {} whole polls",
+            s.mean, s.max, s.polls
+        )
+    });
+    let cpu = load.cpu_ms.map_or("-".to_string(), |s| {
+        format!("mean {:.1} ms, worst {} ms", s.mean, s.max)
+    });
+    println!(
+        "own load read back from query_log: {} polls; server time per poll {spread}; CPU per poll {cpu}; {:.0} rows read per poll",
+        load.polls, load.read_rows_per_poll
+    );
+    let refresh_s = 2.0;
+    let (mut every_poll, mut with_cadence) = (0.0, 0.0);
+    let (mut cpu_every_poll, mut cpu_with_cadence) = (0.0, 0.0);
+    println!("  section                ms/query  cpu ms/query  queries  read every");
+    for s in &load.sections {
+        if s.queries == 0 {
+            continue;
+        }
+        let per_query = s.ms_per_poll * f64::from(load.polls) / s.queries as f64;
+        let cpu_per_query =
+            s.cpu_ms_per_poll.unwrap_or(0.0) * f64::from(load.polls) / s.queries as f64;
+        let interval = SectionId::ALL
+            .iter()
+            .find(|id| id.name() == s.label)
+            .and_then(|id| cadence::interval(*id));
+        // The probe runs after a connect only; own_load is this readback itself.
+        if s.label != "probe" {
+            let share = interval.map_or(1.0, |every| (refresh_s / every.as_secs_f64()).min(1.0));
+            every_poll += per_query;
+            with_cadence += per_query * share;
+            cpu_every_poll += cpu_per_query;
+            cpu_with_cadence += cpu_per_query * share;
+        }
+        println!(
+            "  {:<22} {:>8.1}  {:>12.1}  {:>7}  {}",
+            s.label,
+            per_query,
+            cpu_per_query,
+            s.queries,
+            interval.map_or("poll".to_string(), |d| format!("{} s", d.as_secs()))
+        );
+    }
+    println!(
+        "steady server time per poll at a {refresh_s} s refresh: {with_cadence:.1} ms with the cadences, \
+         {every_poll:.1} ms with every section at every poll; CPU {cpu_with_cadence:.1} ms against {cpu_every_poll:.1} ms"
+    );
 }

@@ -29,6 +29,7 @@ const SECTIONS: &[&str] = &[
     "kafka_chains",
     "view_runs",
     "kafka_events",
+    "own_load",
 ];
 
 #[test]
@@ -69,6 +70,11 @@ fn snapshot_json_has_every_clickhouse_section_per_host() {
                 host[section]
             );
         }
+        // A single snapshot reads its own load at its only poll: the log holds no poll of it yet.
+        let own = &host["own_load"]["data"];
+        assert_eq!(own["window_s"], 120, "{own}");
+        assert!(own["sections"].is_array(), "{own}");
+        assert!(host["cadenced"].is_array(), "{host}");
         let fresh = &host["freshness"][0];
         assert_eq!(fresh["table"], "system.query_log");
         assert!(fresh["result"]["data"]["age_s"].is_i64(), "{fresh}");

@@ -53,6 +53,10 @@ async fn read_back(url: &str, first: FirstPoll, slow_sections: &[SectionId]) -> 
     let spread = load.poll_ms.expect("whole polls in the window");
     assert!(spread.polls >= WARM_POLLS - 2, "{spread:?}");
     assert!(spread.max as f64 >= spread.mean && spread.mean >= 0.0);
+    // Both engines log each query's CPU (a Map on 26.9, two arrays on 18.16).
+    let cpu = load.cpu_ms.expect("CPU per poll");
+    assert!(cpu.mean > 0.0 && cpu.polls == spread.polls, "{cpu:?}");
+    assert!(load.sections.iter().all(|s| s.cpu_ms_per_poll.is_some()));
     assert!(load.read_rows_per_poll > 0.0, "{load:?}");
     let section = |label: &str| {
         load.sections

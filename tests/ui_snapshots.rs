@@ -237,6 +237,13 @@ fn events() {
     snapshot_sizes("events", || at("events"));
 }
 
+/// `:self`: the latest Kafka poll's requests and phases, the base host's own load read back from
+/// its query_log (fixtures/own_load.rs) against the budget, and each section's share.
+#[test]
+fn own_load() {
+    snapshot_sizes("self", || at("self"));
+}
+
 /// The replicated pair (fixtures/replication.rs): `:replicas`, a replicated table's drill-down
 /// with its replicas, and the overview's line per host.
 #[test]

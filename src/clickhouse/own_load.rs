@@ -16,6 +16,11 @@ pub struct OwnLoad {
     /// and the worst over the polls the window holds whole. None before two whole polls are in
     /// the log (it flushes every few seconds).
     pub poll_ms: Option<PollSpread>,
+    /// The CPU those queries took (user + system, `ProfileEvents`), per poll, over the same
+    /// polls: `poll_ms` counts a query's waiting too (pipetop's queries of a poll run side by
+    /// side, and share the server's cores with everything else). None where the log has no
+    /// `ProfileEvents`.
+    pub cpu_ms: Option<PollSpread>,
     /// Rows and bytes the server read per poll, on average.
     pub read_rows_per_poll: f64,
     pub read_bytes_per_poll: f64,
@@ -44,6 +49,8 @@ pub struct SectionLoad {
     /// Server time per poll, on average over the window's polls (a section read every 60 s
     /// shows its cost spread over the polls in between).
     pub ms_per_poll: f64,
+    /// CPU per poll, on average the same way; None where the log has no `ProfileEvents`.
+    pub cpu_ms_per_poll: Option<f64>,
     pub read_rows_per_poll: f64,
     pub peak_memory_bytes: u64,
 }
@@ -54,6 +61,8 @@ pub struct LoadRow {
     pub group: LoadGroup,
     pub queries: u64,
     pub duration_ms: u64,
+    /// User + system CPU, µs; None where the log does not say.
+    pub cpu_us: Option<u64>,
     pub read_rows: u64,
     pub read_bytes: u64,
     pub peak_memory_bytes: u64,
@@ -79,11 +88,17 @@ impl OwnLoad {
         polls.sort_by_key(|(n, _)| *n);
         let count = polls.len().max(1) as f64;
         let whole = polls.get(1..polls.len().saturating_sub(1)).unwrap_or(&[]);
-        let poll_ms = (whole.len() >= 2).then(|| PollSpread {
-            mean: whole.iter().map(|(_, r)| r.duration_ms as f64).sum::<f64>() / whole.len() as f64,
-            max: whole.iter().map(|(_, r)| r.duration_ms).max().unwrap_or(0),
-            polls: u32::try_from(whole.len()).unwrap_or(u32::MAX),
-        });
+        let spread = |ms: &dyn Fn(&LoadRow) -> Option<f64>| -> Option<PollSpread> {
+            let values: Option<Vec<f64>> = whole.iter().map(|(_, r)| ms(r)).collect();
+            let values = values.filter(|v| v.len() >= 2)?;
+            Some(PollSpread {
+                mean: values.iter().sum::<f64>() / values.len() as f64,
+                max: values.iter().copied().fold(0.0, f64::max).round() as u64,
+                polls: u32::try_from(values.len()).unwrap_or(u32::MAX),
+            })
+        };
+        let poll_ms = spread(&|r| Some(r.duration_ms as f64));
+        let cpu_ms = spread(&|r| r.cpu_us.map(|us| us as f64 / 1000.0));
         let mut sections: Vec<SectionLoad> = rows
             .iter()
             .filter_map(|r| match &r.group {
@@ -91,6 +106,7 @@ impl OwnLoad {
                     label: label.clone(),
                     queries: r.queries,
                     ms_per_poll: r.duration_ms as f64 / count,
+                    cpu_ms_per_poll: r.cpu_us.map(|us| us as f64 / 1000.0 / count),
                     read_rows_per_poll: r.read_rows as f64 / count,
                     peak_memory_bytes: r.peak_memory_bytes,
                 }),
@@ -107,6 +123,7 @@ impl OwnLoad {
             window_s,
             polls: u32::try_from(polls.len()).unwrap_or(u32::MAX),
             poll_ms,
+            cpu_ms,
             read_rows_per_poll: sum(|r| r.read_rows) / count,
             read_bytes_per_poll: sum(|r| r.read_bytes) / count,
             peak_memory_bytes: polls
@@ -128,6 +145,7 @@ mod tests {
             group,
             queries: 3,
             duration_ms,
+            cpu_us: Some(duration_ms * 500),
             read_rows,
             read_bytes: read_rows * 10,
             peak_memory_bytes: memory,
@@ -156,6 +174,14 @@ mod tests {
                 polls: 2
             })
         );
+        assert_eq!(
+            load.cpu_ms,
+            Some(PollSpread {
+                mean: 15.0,
+                max: 20,
+                polls: 2
+            })
+        );
         assert_eq!(load.read_rows_per_poll, 25.0);
         assert_eq!(load.read_bytes_per_poll, 250.0);
         assert_eq!(load.peak_memory_bytes, 9);
@@ -163,6 +189,7 @@ mod tests {
         assert_eq!(labels, ["parts", "disks", "server"]);
         assert_eq!(load.sections[0].ms_per_poll, 30.0);
         assert_eq!(load.sections[1].ms_per_poll, 7.75);
+        assert_eq!(load.sections[1].cpu_ms_per_poll, Some(3.875));
     }
 
     #[test]

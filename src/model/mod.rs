@@ -11,6 +11,7 @@
 pub mod clickhouse;
 pub mod event;
 pub mod kafka;
+pub mod own_load;
 pub mod pipeline;
 pub mod projection;
 pub mod series;
@@ -46,6 +47,9 @@ pub struct Model {
     /// Critical alerts that have fired so far; the UI rings the bell when it grows.
     #[serde(skip)]
     pub criticals_fired: u64,
+    /// What pipetop's own polls cost the servers (`:self`).
+    #[serde(skip)]
+    pub pipetop_load: own_load::PipetopLoad,
     /// The snapshots this model was derived from, for the JSON report only: screens and alerts
     /// read the derived fields above.
     #[serde(skip)]
@@ -81,6 +85,7 @@ impl Model {
             kafka,
             clickhouse,
             pipelines,
+            pipetop_load: own_load::PipetopLoad::gather(&snapshots),
             snapshots,
             ..Model::default()
         }

@@ -161,6 +161,10 @@ pub const HELP: &[(&str, &str)] = &[
         ":distribution",
         "Distributed tables' send queues, broken files",
     ),
+    (
+        ":self",
+        "what pipetop's own polls cost Kafka and ClickHouse",
+    ),
     ("s  S", "sort by the next column / reverse the sort"),
     ("p", "pause the screen (collectors keep polling)"),
     ("r", "refresh now"),

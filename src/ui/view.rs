@@ -41,6 +41,8 @@ pub enum View {
     Disks,
     /// The send queues of the Distributed tables.
     Distribution,
+    /// What pipetop itself costs the servers.
+    OwnLoad,
 }
 
 /// How far back the drill-down charts reach; `z` / `Z` step through them.
@@ -110,6 +112,7 @@ pub const COMMANDS: &[(&str, View)] = &[
     ("replicas", View::Replicas),
     ("disks", View::Disks),
     ("distribution", View::Distribution),
+    ("self", View::OwnLoad),
 ];
 
 impl View {
@@ -135,6 +138,7 @@ impl View {
             View::Replicas => "replicas".into(),
             View::Disks => "disks and memory".into(),
             View::Distribution => "distributed send queues".into(),
+            View::OwnLoad => "pipetop's own load".into(),
         }
     }
 }

@@ -13,6 +13,7 @@ mod hosts;
 mod judge;
 mod kafka_chain;
 mod overview;
+mod own_load;
 mod pipelines;
 mod replicas;
 mod table_detail;
@@ -60,6 +61,7 @@ pub fn panels<'a>(
         View::Replicas => replicas::panels(model, theme),
         View::Disks => disks::panels(model, theme),
         View::Distribution => distribution::panels(model, now),
+        View::OwnLoad => own_load::panels(model, theme, now),
     }
 }
 
