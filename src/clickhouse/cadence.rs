@@ -6,13 +6,11 @@
 
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 use super::kafka_chain::KafkaTableChain;
 use super::own_load::OwnLoad;
 use super::resources::Disk;
 use super::section_id::SectionId;
-use super::snapshot::{DetachedParts, PartsThresholds, Section};
+use super::snapshot::{CadencedRead, DetachedParts, PartsThresholds, Section};
 
 /// How often each slow section is read; every other section is read at every poll.
 pub const INTERVALS: [(SectionId, Duration); 5] = [
@@ -31,15 +29,6 @@ pub const INTERVALS: [(SectionId, Duration); 5] = [
 /// How often `id` is read, when it is not read every poll.
 pub fn interval(id: SectionId) -> Option<Duration> {
     INTERVALS.iter().find(|(s, _)| *s == id).map(|(_, d)| *d)
-}
-
-/// When a section on a cadence was last read (its figures in this snapshot are from then).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CadencedRead {
-    pub section: SectionId,
-    pub every_s: u64,
-    /// Unix ms of the read.
-    pub read_at_ms: i64,
 }
 
 /// One section's last good answer.

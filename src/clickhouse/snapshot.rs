@@ -4,7 +4,6 @@ use serde::{Deserialize, Serialize};
 
 use super::section_id::SectionId;
 
-use super::cadence::CadencedRead;
 use super::kafka_chain::{KafkaEvent, KafkaTableChain, ViewRuns};
 use super::own_load::OwnLoad;
 use super::replication::{KeeperSession, Replica, ReplicationQueue};
@@ -113,6 +112,16 @@ pub struct HostSnapshot {
     /// poll, and when they were read; a section read by this poll is not listed.
     #[serde(default)]
     pub cadenced: Vec<CadencedRead>,
+}
+
+/// When a section on a cadence (`cadence::INTERVALS`) was last read: its figures in this snapshot
+/// are from then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CadencedRead {
+    pub section: SectionId,
+    pub every_s: u64,
+    /// Unix ms of the read.
+    pub read_at_ms: i64,
 }
 
 /// A section a recording made by an older pipetop does not hold.

@@ -85,7 +85,10 @@ impl Model {
             kafka,
             clickhouse,
             pipelines,
-            pipetop_load: own_load::PipetopLoad::gather(&snapshots),
+            pipetop_load: own_load::PipetopLoad::gather(
+                snapshots.kafka.as_deref(),
+                snapshots.clickhouse.as_deref(),
+            ),
             snapshots,
             ..Model::default()
         }

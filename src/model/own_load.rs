@@ -2,12 +2,10 @@
 //! times of the latest poll, and per ClickHouse host the server time its queries took (read back
 //! from the host's query_log, `clickhouse::own_load`) and which sections are on a cadence.
 
-use crate::clickhouse::cadence::CadencedRead;
 use crate::clickhouse::own_load::OwnLoad;
-use crate::clickhouse::snapshot::{HostOutcome, Section};
-use crate::kafka::snapshot::{PhaseTimes, RequestCounts};
-
-use super::Snapshots;
+use crate::clickhouse::snapshot::CadencedRead;
+use crate::clickhouse::snapshot::{ClickHouseSnapshot, HostOutcome, Section};
+use crate::kafka::snapshot::{KafkaSnapshot, PhaseTimes, RequestCounts};
 
 /// Server time pipetop's queries may cost one ClickHouse host per poll: above it, `:self` shows
 /// the figure as a warning (a monitor must not become the incident).
@@ -43,15 +41,17 @@ pub struct HostLoad {
 }
 
 impl PipetopLoad {
-    pub fn gather(snapshots: &Snapshots) -> PipetopLoad {
-        let kafka = snapshots.kafka.as_ref().map(|k| KafkaLoad {
+    pub fn gather(
+        kafka: Option<&KafkaSnapshot>,
+        clickhouse: Option<&ClickHouseSnapshot>,
+    ) -> PipetopLoad {
+        let kafka = kafka.map(|k| KafkaLoad {
             poll_ms: k.poll_ms,
             requests: k.requests,
             by_kind: k.requests_by_kind,
             phases_ms: k.phases_ms,
         });
-        let hosts = snapshots
-            .clickhouse
+        let hosts = clickhouse
             .iter()
             .flat_map(|c| &c.hosts)
             .map(|outcome| match outcome {
