@@ -64,10 +64,15 @@ async fn read_back(url: &str, first: FirstPoll, slow_sections: &[SectionId]) -> 
             .find(|s| s.label == label)
             .unwrap_or_else(|| panic!("no {label} in {:?}", load.sections))
     };
-    // One poll-opening query per poll, whatever else each poll sent.
-    assert_eq!(
-        section("server").queries,
-        u64::from(load.polls) - 1 + first.openings
+    // One poll-opening query per poll, whatever else each poll sent. The fresh collector's own
+    // poll may be in the log already, in part (a periodic flush while it runs): on 26.9 that poll
+    // shows without its opening query, which carries no log_comment yet.
+    let server = section("server").queries;
+    let expected = u64::from(load.polls) - 1 + first.openings;
+    assert!(
+        server == expected || (first.openings == 0 && server + 1 == expected),
+        "{server} opening queries for {} polls",
+        load.polls
     );
     let probes = load.sections.iter().find(|s| s.label == "probe");
     assert_eq!(probes.map_or(0, |s| s.queries), first.probes, "{probes:?}");
