@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::activity::{AcrossHosts, OnHost, across};
 use super::disk_history::DiskHistory;
 use crate::clickhouse::resources::{Disk, DistributionQueue, Memory};
+use crate::clickhouse::section_id::SectionId;
 use crate::clickhouse::snapshot::{HostSnapshot, Section};
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -39,13 +40,15 @@ pub struct HostMemory {
 }
 
 impl Resources {
-    /// `history` gets this poll's free space of every disk (per host, at the host's own poll time).
+    /// `history` gets the free space of every disk as each host last read it (when it was read).
     pub fn gather(hosts: &[&HostSnapshot], history: &mut DiskHistory) -> Resources {
         let mut disks = AcrossHosts::default();
         for h in hosts {
             match &h.disks {
                 Section::Ok { data } => {
-                    let full_in = history.record(&h.host, h.taken_at_ms, data);
+                    // One point per read: disks are on a cadence, kept answers add none.
+                    let read_at_ms = h.read_at_ms(SectionId::Disks);
+                    let full_in = history.record(&h.host, read_at_ms, data);
                     disks
                         .rows
                         .extend(data.iter().zip(full_in).map(|(d, full_in_s)| OnHost {
@@ -229,5 +232,34 @@ mod tests {
             .map(|h| (h.disk_free_ratio, h.memory_used_ratio))
             .collect();
         assert_eq!(hosts, [(Some(0.05), Some(0.9)), (None, None)]);
+    }
+
+    #[test]
+    fn a_kept_disk_answer_adds_no_point_to_the_history() {
+        use crate::clickhouse::section_id::SectionId;
+        use crate::clickhouse::snapshot::CadencedRead;
+        use crate::model::clickhouse::disk_history::DiskHistory;
+        let mut history = DiskHistory::default();
+        let at =
+            |history: &mut DiskHistory, taken_at_ms: i64, read_at_ms: Option<i64>, free: u64| {
+                let mut h = host("a", vec![]);
+                h.taken_at_ms = taken_at_ms;
+                h.disks = ok(vec![disk("default", free, 100)]);
+                h.cadenced = read_at_ms
+                    .map(|read_at_ms| CadencedRead {
+                        section: SectionId::Disks,
+                        every_s: 30,
+                        read_at_ms,
+                    })
+                    .into_iter()
+                    .collect();
+                super::Resources::gather(&[&h], history);
+            };
+        at(&mut history, 0, None, 90);
+        at(&mut history, 2_000, Some(0), 90);
+        at(&mut history, 4_000, Some(0), 90);
+        assert_eq!(history.points(), 1);
+        at(&mut history, 30_000, None, 80);
+        assert_eq!(history.points(), 2);
     }
 }
