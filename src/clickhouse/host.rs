@@ -11,9 +11,10 @@ use super::cadence::{KeptSections, when};
 use super::capabilities::{Capabilities, features};
 use super::client::{ChClient, ChError, labels};
 use super::sections::freshness::Shape;
+use super::sections::inventory::{Inventory, unless_none};
 use super::sections::{
-    Ctx, SectionId, TableFilter, activity, errors, freshness, kafka_chain, kafka_engine, own_load,
-    parts, query_log, replication, resources,
+    Ctx, SectionId, TableFilter, activity, errors, freshness, inventory, kafka_chain, kafka_engine,
+    own_load, parts, query_log, replication, resources,
 };
 use super::snapshot::{HostSnapshot, PartsFocus, ServerInfo};
 use crate::config::{ClickHouseConfig, WatchedTable};
@@ -40,6 +41,9 @@ pub struct HostCollector {
     shapes: BTreeMap<String, Shape>,
     /// The last good answers of the sections on a cadence. Forgotten with the capabilities.
     kept: KeptSections,
+    /// The previous poll's count of tables per kind: the sections of kinds the server has none
+    /// of are skipped. None (read everything) until it answers, and after a restart.
+    inventory: Option<Inventory>,
 }
 
 #[derive(Debug, Row, Deserialize)]
@@ -66,6 +70,7 @@ impl HostCollector {
             time_limits: config.section_time_limits.clone(),
             shapes: BTreeMap::new(),
             kept: KeptSections::default(),
+            inventory: None,
         }
     }
 
@@ -96,6 +101,7 @@ impl HostCollector {
         let focus = focus.filter(|f| f.applies_to(&self.host));
         let now = Instant::now();
         let kept = &self.kept;
+        let inv = self.inventory.as_ref();
         // Everything at once: each query waits on the server, not on the others.
         let (
             ((tables, partitions), thresholds, detached_parts, errors),
@@ -103,7 +109,7 @@ impl HostCollector {
             ((inserts, failed_inserts), (latency, slow_queries), focused_parts),
             (replicas, replication_queue, keeper),
             (disks, memory, distribution_queue),
-            (kafka_chains, view_runs, kafka_events),
+            (kafka_chains, view_runs, kafka_events, inventory),
             own_load,
             freshness,
         ) =
@@ -121,7 +127,13 @@ impl HostCollector {
                         activity::merges(client, &ctx),
                         activity::mutations(client, &ctx),
                         query_log::insert_counters(client, &ctx),
-                        kafka_engine::consumers(client, &ctx),
+                        unless_none(
+                            &ctx,
+                            inv,
+                            |i| i.kafka,
+                            features::KAFKA_CONSUMERS,
+                            kafka_engine::consumers(client, &ctx),
+                        ),
                     )
                 },
                 async {
@@ -138,8 +150,20 @@ impl HostCollector {
                 },
                 async {
                     tokio::join!(
-                        replication::replicas(client, &ctx),
-                        replication::queue(client, &ctx),
+                        unless_none(
+                            &ctx,
+                            inv,
+                            |i| i.replicated,
+                            features::REPLICAS,
+                            replication::replicas(client, &ctx),
+                        ),
+                        unless_none(
+                            &ctx,
+                            inv,
+                            |i| i.replicated,
+                            features::REPLICATION_QUEUE,
+                            replication::queue(client, &ctx),
+                        ),
                         replication::keeper(client, &ctx),
                     )
                 },
@@ -147,7 +171,13 @@ impl HostCollector {
                     tokio::join!(
                         when(kept.disks.due(now), resources::disks(client, &ctx)),
                         resources::memory(client, &ctx),
-                        resources::distribution(client, &ctx),
+                        unless_none(
+                            &ctx,
+                            inv,
+                            |i| i.distributed,
+                            features::DISTRIBUTION_QUEUE,
+                            resources::distribution(client, &ctx),
+                        ),
                     )
                 },
                 async {
@@ -156,8 +186,21 @@ impl HostCollector {
                             kept.kafka_chains.due(now),
                             kafka_chain::chains(client, &ctx)
                         ),
-                        kafka_chain::views(client, &ctx),
-                        kafka_chain::events(client, &ctx),
+                        unless_none(
+                            &ctx,
+                            inv,
+                            |i| i.views,
+                            features::QUERY_VIEWS_LOG,
+                            kafka_chain::views(client, &ctx),
+                        ),
+                        unless_none(
+                            &ctx,
+                            inv,
+                            |i| i.kafka,
+                            features::EVENTS,
+                            kafka_chain::events(client, &ctx),
+                        ),
+                        inventory::inventory(client, &ctx),
                     )
                 },
                 when(kept.own_load.due(now), own_load::own_load(client, &ctx)),
@@ -176,6 +219,7 @@ impl HostCollector {
                 f
             })
             .collect();
+        self.inventory = inventory;
         let taken_at_ms = crate::time::unix_ms(SystemTime::now());
         let mut cadenced = Vec::new();
         let kept = &mut self.kept;
@@ -279,6 +323,7 @@ impl HostCollector {
         let caps = Capabilities::detect(&self.client, &server.version).await?;
         self.shapes.clear();
         self.kept.forget();
+        self.inventory = None;
         // Marking our queries lets latency figures leave them out; old servers reject the setting.
         let own_queries_marked = caps.has_column("query_log", "log_comment");
         if own_queries_marked && !self.ctx.as_ref().is_some_and(|c| c.own_queries_marked) {

@@ -35,10 +35,12 @@ pub enum SectionId {
     KafkaEvents,
     /// pipetop's own queries, read back from query_log.
     OwnLoad,
+    /// Which kinds of table the server has (which sections a poll can skip).
+    Inventory,
 }
 
 impl SectionId {
-    pub const ALL: [SectionId; 25] = [
+    pub const ALL: [SectionId; 26] = [
         SectionId::Tables,
         SectionId::Partitions,
         SectionId::Thresholds,
@@ -64,6 +66,7 @@ impl SectionId {
         SectionId::ViewRuns,
         SectionId::KafkaEvents,
         SectionId::OwnLoad,
+        SectionId::Inventory,
     ];
 
     /// The name in the config file and the snapshot (snake_case, as serde spells it).
@@ -94,6 +97,7 @@ impl SectionId {
             SectionId::ViewRuns => "view_runs",
             SectionId::KafkaEvents => "kafka_events",
             SectionId::OwnLoad => "own_load",
+            SectionId::Inventory => "inventory",
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod errors;
 pub mod freshness;
+pub mod inventory;
 pub mod kafka_chain;
 pub mod kafka_engine;
 pub mod own_load;
