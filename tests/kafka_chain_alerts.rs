@@ -8,7 +8,8 @@ use pipetop::alerts::{AlertState, RuleKind, Severity, SubjectKind};
 
 /// The fixture chain (fixtures/kafka_chain.rs): the failing view raises `mv_failures` with its
 /// Kafka table and exception in the detail, the healthy one nothing; commit failures growing 2 a
-/// poll raise `kafka_engine_commit_failures` on the host.
+/// poll raise `kafka_engine_commit_failures` on the host, with the failures of the window (every
+/// poll of the fixture is in it: 2 × the polls after the first).
 #[test]
 fn kafka_chain_alerts() {
     let model = fixtures::kafka_chain::chain_model();
@@ -39,5 +40,14 @@ fn kafka_chain_alerts() {
         .iter()
         .find(|a| a.rule == RuleKind::KafkaEngineCommitFailures)
         .expect("kafka_engine_commit_failures");
-    assert_eq!((commits.severity, commits.value), (Severity::Warning, 2.0));
+    let in_window = 2.0 * (fixtures::POLLS - 1) as f64;
+    assert_eq!(
+        (commits.severity, commits.value),
+        (Severity::Warning, in_window)
+    );
+    assert!(
+        commits.detail.contains("in the window"),
+        "{}",
+        commits.detail
+    );
 }

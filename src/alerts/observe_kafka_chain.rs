@@ -1,6 +1,6 @@
 //! The Kafka-engine chain rules' values: each materialized view's failures in the window under its
-//! Kafka table (`mv_failures`), each host's Kafka commit failures since its previous poll
-//! (`kafka_engine_commit_failures`).
+//! Kafka table (`mv_failures`), each host's Kafka commit failures in the
+//! window (`kafka_engine_commit_failures`).
 
 use super::engine::Observation;
 use super::rules::{RuleKind, Subject, SubjectKind};
@@ -38,19 +38,22 @@ pub fn kafka_chains(model: &Model, out: &mut Vec<Observation>) {
         let Some(c) = h.get("KafkaCommitFailures") else {
             continue;
         };
-        // No delta on a host's first poll or after its restart: nothing to judge yet.
-        let Some(delta) = c.delta else { continue };
+        // Judged over the window, so one failure keeps the alert for the window rather than for
+        // one poll. Nothing on a host's first poll or after its restart: nothing to compare yet.
+        let Some(in_window) = c.in_window else {
+            continue;
+        };
         let errors = h
             .get("KafkaConsumerErrors")
-            .and_then(|e| e.delta)
+            .and_then(|e| e.in_window)
             .unwrap_or(0);
         out.push(Observation {
             rule: RuleKind::KafkaEngineCommitFailures,
             subject: Subject::new(SubjectKind::Server, h.host.as_str()),
-            value: delta as f64,
+            value: in_window as f64,
             detail: format!(
-                "{} Kafka commit failures since the previous poll ({} since the server started), {} consumer errors",
-                format::thousands(delta),
+                "{} Kafka commit failures in the window ({} since the server started), {} consumer errors",
+                format::thousands(in_window),
                 format::thousands(c.total),
                 format::thousands(errors)
             ),

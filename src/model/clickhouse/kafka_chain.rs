@@ -3,7 +3,7 @@
 //! with its consumers' latest exception; and each host's Kafka counters turned into rates between
 //! polls. For the table drill-down, the pipeline strip, the alerts and the metrics.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use serde::Serialize;
 
@@ -92,47 +92,85 @@ pub struct CounterRate {
     /// Since this host's previous poll; None on its first poll or after a restart (it went down).
     pub delta: Option<u64>,
     pub per_s: Option<f64>,
+    /// Over the window (since this host's newest poll at or before the window's start, or its
+    /// oldest); None on its first poll or after a restart.
+    pub in_window: Option<u64>,
 }
 
-/// Each host's counters at its previous poll.
+/// Points a host keeps at most: a 5-minute window at the shortest refresh (500 ms) holds 600.
+const MAX_POINTS: usize = 1024;
+
+/// Each host's counters at its polls of the last window (oldest first), for the change since
+/// the previous poll and over the window: a commit failure keeps its alert for the window rather
+/// than for one poll. Bounded by the window and by [`MAX_POINTS`].
 #[derive(Debug, Clone, Default)]
 pub struct KafkaEventHistory {
-    previous: BTreeMap<String, (i64, BTreeMap<String, u64>)>,
+    points: BTreeMap<String, VecDeque<(i64, Vec<u64>)>>,
 }
 
 impl KafkaEventHistory {
     pub fn retain_hosts(&mut self, hosts: &[&str]) {
-        self.previous.retain(|h, _| hosts.contains(&h.as_str()));
+        self.points.retain(|h, _| hosts.contains(&h.as_str()));
     }
 
-    /// This poll's counters of `host` (taken at `at_ms`) with their change since its last one,
-    /// in the order of [`KAFKA_EVENTS`] (a counter `system.events` does not list reads 0).
-    pub fn record(&mut self, host: &str, at_ms: i64, events: &[KafkaEvent]) -> Vec<CounterRate> {
-        let before = self.previous.get(host);
-        let rates: Vec<CounterRate> = KAFKA_EVENTS
+    /// This poll's counters of `host` (taken at `at_ms`) with their change since its last poll
+    /// and over the last `window_ms`, in the order of [`KAFKA_EVENTS`] (a counter
+    /// `system.events` does not list reads 0).
+    pub fn record(
+        &mut self,
+        host: &str,
+        at_ms: i64,
+        window_ms: i64,
+        events: &[KafkaEvent],
+    ) -> Vec<CounterRate> {
+        let totals: Vec<u64> = KAFKA_EVENTS
             .iter()
             .map(|name| {
-                let total = events
+                events
                     .iter()
                     .find(|e| e.name == *name)
-                    .map_or(0, |e| e.value);
-                // None on the host's first poll, and after a restart (a counter went down).
-                let delta = before.and_then(|(at, old)| {
-                    let old = *old.get(*name)?;
-                    (at_ms > *at && total >= old).then(|| (total - old, (at_ms - at) as f64 / 1e3))
-                });
+                    .map_or(0, |e| e.value)
+            })
+            .collect();
+        let points = self.points.entry(host.to_string()).or_default();
+        // Restarted: a counter went down, and nothing before it compares.
+        if points
+            .back()
+            .is_some_and(|(_, old)| old.iter().zip(&totals).any(|(o, t)| t < o))
+        {
+            points.clear();
+        }
+        // The baseline is the newest poll at or before the window's start: keep it, drop older.
+        while points
+            .get(1)
+            .is_some_and(|(at, _)| *at <= at_ms - window_ms)
+        {
+            points.pop_front();
+        }
+        let previous = points.back().filter(|(at, _)| at_ms > *at);
+        let oldest = points.front().filter(|(at, _)| at_ms > *at);
+        let rates = KAFKA_EVENTS
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let total = totals[i];
+                // None on the host's first poll, and after a restart.
+                let delta = previous.map(|(at, old)| (total - old[i], (at_ms - at) as f64 / 1e3));
                 CounterRate {
                     name: name.to_string(),
                     total,
                     delta: delta.map(|(d, _)| d),
                     per_s: delta.map(|(d, s)| d as f64 / s),
+                    in_window: oldest.map(|(_, old)| total - old[i]),
                 }
             })
             .collect();
         // A poll at the same instant (a replayed frame) keeps the older baseline.
-        if before.is_none_or(|(at, _)| at_ms > *at) {
-            let now = rates.iter().map(|r| (r.name.clone(), r.total)).collect();
-            self.previous.insert(host.to_string(), (at_ms, now));
+        if points.back().is_none_or(|(at, _)| at_ms > *at) {
+            points.push_back((at_ms, totals));
+            if points.len() > MAX_POINTS {
+                points.pop_front();
+            }
         }
         rates
     }
@@ -215,7 +253,12 @@ impl KafkaChains {
             counters.push(match &h.kafka_events {
                 Section::Ok { data } => HostKafkaCounters {
                     host: h.host.clone(),
-                    counters: history.record(&h.host, h.taken_at_ms, data),
+                    counters: history.record(
+                        &h.host,
+                        h.taken_at_ms,
+                        (h.window_s as i64).saturating_mul(1000),
+                        data,
+                    ),
                     problem: None,
                 },
                 other => HostKafkaCounters {
@@ -256,10 +299,12 @@ mod tests {
         }
     }
 
+    const W: i64 = 300_000;
+
     #[test]
     fn counters_become_rates_between_polls_and_a_restart_has_none() {
         let mut h = KafkaEventHistory::default();
-        let first = h.record("a", 1_000, &[ev("KafkaCommitFailures", 3)]);
+        let first = h.record("a", 1_000, W, &[ev("KafkaCommitFailures", 3)]);
         let failures = first
             .iter()
             .find(|c| c.name == "KafkaCommitFailures")
@@ -273,7 +318,7 @@ mod tests {
                 .iter()
                 .any(|c| c.name == "KafkaCommits" && c.total == 0)
         );
-        let second = h.record("a", 11_000, &[ev("KafkaCommitFailures", 8)]);
+        let second = h.record("a", 11_000, W, &[ev("KafkaCommitFailures", 8)]);
         let failures = second
             .iter()
             .find(|c| c.name == "KafkaCommitFailures")
@@ -281,17 +326,42 @@ mod tests {
         assert_eq!(failures.delta, Some(5));
         assert_eq!(failures.per_s, Some(0.5));
         // Restarted: the counter went down, no delta.
-        let third = h.record("a", 21_000, &[ev("KafkaCommitFailures", 1)]);
+        let third = h.record("a", 21_000, W, &[ev("KafkaCommitFailures", 1)]);
         let failures = third
             .iter()
             .find(|c| c.name == "KafkaCommitFailures")
             .unwrap();
         assert_eq!(failures.delta, None);
         // Other hosts keep their own baselines.
-        let other = h.record("b", 21_000, &[ev("KafkaCommitFailures", 100)]);
+        let other = h.record("b", 21_000, W, &[ev("KafkaCommitFailures", 100)]);
         assert_eq!(other[0].delta, None);
         h.retain_hosts(&["b"]);
-        let again = h.record("a", 31_000, &[ev("KafkaCommitFailures", 2)]);
+        let again = h.record("a", 31_000, W, &[ev("KafkaCommitFailures", 2)]);
         assert_eq!(again[0].delta, None);
+    }
+
+    #[test]
+    fn a_failure_counts_over_the_window_then_leaves_it() {
+        let mut h = KafkaEventHistory::default();
+        let failures = |h: &mut KafkaEventHistory, at_s: i64, total: u64| {
+            let rates = h.record(
+                "a",
+                at_s * 1000,
+                60_000,
+                &[ev("KafkaCommitFailures", total)],
+            );
+            let c = rates
+                .into_iter()
+                .find(|c| c.name == "KafkaCommitFailures")
+                .unwrap();
+            (c.delta, c.in_window)
+        };
+        assert_eq!(failures(&mut h, 0, 0), (None, None));
+        assert_eq!(failures(&mut h, 10, 2), (Some(2), Some(2)));
+        // No new failure: none since the previous poll, still two in the window.
+        assert_eq!(failures(&mut h, 20, 2), (Some(0), Some(2)));
+        assert_eq!(failures(&mut h, 65, 2), (Some(0), Some(2)));
+        // The poll before the failures has left the window.
+        assert_eq!(failures(&mut h, 75, 2), (Some(0), Some(0)));
     }
 }
