@@ -28,7 +28,7 @@ pub fn panels<'a>(model: &'a Model, theme: &Theme, now: SystemTime) -> Vec<Panel
     let mut hosts: Vec<Line<'static>> = load
         .hosts
         .iter()
-        .map(|h| host_line(h, theme, now))
+        .flat_map(|h| host_lines(h, theme, now))
         .collect();
     if hosts.is_empty() {
         hosts.push(Line::from(Span::styled(
@@ -47,13 +47,13 @@ pub fn panels<'a>(model: &'a Model, theme: &Theme, now: SystemTime) -> Vec<Panel
                 .map(move |s| (h.host.as_str(), s, share(s.ms_per_poll, total)))
         })
         .collect();
-    let host_height = hosts.len().min(8) as u16 + 2;
+    let host_height = hosts.len().min(12) as u16 + 2;
     vec![
         Panel::text("Kafka: the latest poll", kafka, Constraint::Length(4))
             .from_source(Source::Kafka),
         Panel::text(
             format!(
-                "ClickHouse: server time of pipetop's queries per poll (budget {} ms)",
+                "ClickHouse: what pipetop's queries cost per poll (server time budget {} ms; they run side by side, waits count)",
                 SERVER_MS_PER_POLL_BUDGET
             ),
             hosts,
@@ -116,8 +116,11 @@ fn kafka_lines(k: &KafkaLoad, theme: &Theme) -> Vec<Line<'static>> {
     ]
 }
 
-fn host_line(h: &HostLoad, theme: &Theme, now: SystemTime) -> Line<'static> {
-    let mut spans = vec![Span::raw(format!("{}  ", h.host))];
+/// Two lines per host: what a poll costs the server (and the latest poll's wall time), then what
+/// it reads and how fresh the read-back is.
+fn host_lines(h: &HostLoad, theme: &Theme, now: SystemTime) -> [Line<'static>; 2] {
+    let mut first = vec![Span::raw(format!("{}  ", h.host))];
+    let mut second = vec![Span::raw("  ")];
     match &h.load {
         Ok(load) => {
             match load.poll_ms {
@@ -127,39 +130,46 @@ fn host_line(h: &HostLoad, theme: &Theme, now: SystemTime) -> Line<'static> {
                     } else {
                         theme.ok
                     };
-                    spans.push(Span::styled(format!("{:.0} ms", spread.mean), style));
-                    spans.push(Span::raw(format!(" mean, {} ms worst", spread.max)));
+                    first.push(Span::raw("server time "));
+                    first.push(Span::styled(format!("{:.0} ms", spread.mean), style));
+                    first.push(Span::raw(format!(" mean, {} ms worst", spread.max)));
                     if let Some(cpu) = load.cpu_ms {
-                        spans.push(Span::raw(format!(" · CPU {:.0} ms", cpu.mean)));
+                        first.push(Span::raw(format!(
+                            " · CPU {:.0} ms mean, {} ms worst",
+                            cpu.mean, cpu.max
+                        )));
                     }
                 }
-                None => spans.push(Span::styled("too few polls in the log yet", theme.muted)),
+                None => first.push(Span::styled("too few polls in the log yet", theme.muted)),
             }
-            spans.push(Span::raw(format!(
-                "  · {} rows, {} read a poll · peak {} · {} polls in {}",
-                format::compact(load.read_rows_per_poll.round() as u64),
-                format::bytes(load.read_bytes_per_poll.round() as u64),
-                format::bytes(load.peak_memory_bytes),
-                load.polls,
-                format::seconds(load.window_s as f64),
-            )));
+            second.push(Span::styled(
+                format!(
+                    "{} rows, {} read a poll · peak {} in one query · {} polls in the last {}",
+                    format::compact(load.read_rows_per_poll.round() as u64),
+                    format::bytes(load.read_bytes_per_poll.round() as u64),
+                    format::bytes(load.peak_memory_bytes),
+                    load.polls,
+                    format::seconds(load.window_s as f64),
+                ),
+                theme.muted,
+            ));
         }
-        Err(why) => spans.push(Span::styled(why.clone(), theme.muted)),
+        Err(why) => first.push(Span::styled(why.clone(), theme.muted)),
     }
     if let Some((wall_ms, queries)) = h.poll {
-        spans.push(Span::styled(
-            format!("  · latest poll {wall_ms} ms, {queries} queries"),
+        first.push(Span::styled(
+            format!(" · latest poll {wall_ms} ms, {queries} queries"),
             theme.muted,
         ));
     }
     if let Some(at_ms) = h.read_at_ms.filter(|_| h.load.is_ok()) {
         let age = (crate::time::unix_ms(now) - at_ms).max(0) as f64 / 1000.0;
-        spans.push(Span::styled(
-            format!(" · read {} ago", format::seconds(age)),
+        second.push(Span::styled(
+            format!(" · read back {} ago", format::seconds(age)),
             theme.muted,
         ));
     }
-    Line::from(spans)
+    [Line::from(first), Line::from(second)]
 }
 
 /// How often a section is read: "every poll", or its cadence.
