@@ -30,6 +30,8 @@ pub struct Panel<'a> {
 pub enum Source {
     Kafka,
     ClickHouse,
+    /// Figures of both halves side by side (the pipeline strip): as old as the staler one.
+    Both,
 }
 
 pub enum PanelBody<'a> {
@@ -111,6 +113,15 @@ pub fn source_state(model: &Model, source: Source) -> (Option<SystemTime>, bool)
             model.sources.clickhouse.last_good_at,
             model.sources.clickhouse.error.is_some(),
         ),
+        Source::Both => {
+            let (kafka, kafka_failing) = source_state(model, Source::Kafka);
+            let (clickhouse, clickhouse_failing) = source_state(model, Source::ClickHouse);
+            let staler = match (kafka, clickhouse) {
+                (Some(k), Some(c)) => Some(k.min(c)),
+                (k, c) => k.or(c),
+            };
+            (staler, kafka_failing || clickhouse_failing)
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use crate::format;
 use crate::model::Model;
 use crate::model::pipeline::PipelineRow;
 use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
-use crate::ui::panel::Panel;
+use crate::ui::panel::{Panel, Source};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
 
@@ -22,12 +22,15 @@ pub fn panel(model: &Model) -> Option<Panel<'_>> {
         return None;
     }
     let height = model.pipelines.len().min(6) as u16 + 3;
-    Some(Panel::list(
-        "Pipelines: topic ▸ group ▸ tables",
-        Pipelines(model),
-        Constraint::Length(height),
-        "",
-    ))
+    Some(
+        Panel::list(
+            "Pipelines: topic ▸ group ▸ tables",
+            Pipelines(model),
+            Constraint::Length(height),
+            "",
+        )
+        .from_source(Source::Both),
+    )
 }
 
 struct Pipelines<'a>(&'a Model);
