@@ -93,6 +93,27 @@ fn resources_render_per_host_disk_and_distributed_table() {
     assert!(!text.contains(r#"disk="s3""#), "{text}");
 }
 
+/// pipetop's own load on the base host (fixtures/own_load.rs): server time and CPU per poll in
+/// seconds, rows read per poll, one series per host.
+#[test]
+fn own_load_renders_per_host() {
+    let text = render(&fixtures::model(), fixtures::now(), Format::Text);
+    let value = |name: &str| -> f64 {
+        let prefix = format!(r#"{name}{{host="http://ch-1.prod:8123"}} "#);
+        let line = lines(&text)
+            .into_iter()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no {prefix}\n{text}"));
+        line[prefix.len()..].parse().unwrap()
+    };
+    // Whole polls of the fixture: 78 ms, every tenth 96 ms; CPU 24 ms, every tenth 31 ms.
+    let server = value("pipetop_own_clickhouse_poll_server_time_seconds");
+    assert!((0.0795..0.0800).contains(&server), "{server}");
+    let cpu = value("pipetop_own_clickhouse_poll_cpu_seconds");
+    assert!((0.0245..0.0250).contains(&cpu), "{cpu}");
+    assert_eq!(value("pipetop_own_clickhouse_poll_read_rows"), 23_000.0);
+}
+
 /// The Kafka-engine chain (fixtures/kafka_chain.rs): each view's pushes and failures under its
 /// Kafka table, the host's Kafka counters as the server counts them, the two chain alerts.
 #[test]

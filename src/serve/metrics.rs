@@ -120,6 +120,7 @@ pub fn render_with(model: &Model, now: SystemTime, format: Format, series: Serie
         partitions(&mut registry, model);
     }
     clickhouse(&mut registry, model);
+    own_load(&mut registry, model);
     sources(&mut registry, model, now);
     alerts(&mut registry, model);
     let mut out = String::new();
@@ -471,6 +472,35 @@ fn resources(registry: &mut Registry, model: &Model) {
             set_int(&broken, labels(), b);
         }
         set_int(&errors, labels(), q.item.error_count);
+    }
+}
+
+/// What pipetop's own polls cost each ClickHouse host (`:self`), read back from its query_log.
+fn own_load(registry: &mut Registry, model: &Model) {
+    let server = float(
+        registry,
+        "own_clickhouse_poll_server_time",
+        "Server time of pipetop's queries per poll (sum of query_duration_ms; they run side by side, so waits count), mean over the query_log window",
+        Some(Unit::Seconds),
+    );
+    let cpu = float(
+        registry,
+        "own_clickhouse_poll_cpu",
+        "CPU (user + system) of pipetop's queries per poll, mean over the query_log window",
+        Some(Unit::Seconds),
+    );
+    let rows = float(
+        registry,
+        "own_clickhouse_poll_read_rows",
+        "Rows pipetop's queries read per poll, mean over the query_log window",
+        None,
+    );
+    for h in &model.pipetop_load.hosts {
+        let Ok(load) = &h.load else { continue };
+        let labels = || vec![("host", h.host.clone())];
+        set_float(&server, labels(), load.poll_ms.map(|s| s.mean / 1000.0));
+        set_float(&cpu, labels(), load.cpu_ms.map(|s| s.mean / 1000.0));
+        set_float(&rows, labels(), Some(load.read_rows_per_poll));
     }
 }
 
