@@ -15,6 +15,8 @@ pub struct Recording {
     pub path: PathBuf,
     file: File,
     pub header: Header,
+    /// The format version the file was written in (`frame::FORMAT_VERSION` or an older one).
+    pub version: u32,
     /// The config the recording was made with (secrets masked): the alerts are judged by it.
     pub config: Config,
     /// Every complete frame after the header, in file order.
@@ -32,7 +34,7 @@ impl Recording {
             .len();
         let mut prefix = [0u8; frame::FILE_HEAD];
         let got = file.read_at(&mut prefix, 0).unwrap_or(0);
-        frame::read_file_head(&mut &prefix[..got])
+        let version = frame::read_file_head(&mut &prefix[..got])
             .map_err(|e| format!("{}: {e}", path.display()))?;
         let (mut frames, warning) = index(&file, len);
         let header_frame = match frames.first() {
@@ -53,6 +55,7 @@ impl Recording {
             path: path.to_path_buf(),
             file,
             header,
+            version,
             config,
             frames,
             warning,
