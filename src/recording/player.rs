@@ -183,7 +183,8 @@ impl Player {
         let target = self.target(to);
         let exact = self.exact_from(target);
         let here = self.state.partial_since.is_some() && self.state.next <= target;
-        let keyframe = self.recording.frames[..target]
+        // A keyframe that can be read (not past a corrupt frame).
+        let keyframe = self.recording.frames[..target.min(self.readable)]
             .iter()
             .rposition(|f| f.kind == Kind::Keyframe);
         let from = if self.near(self.next_of(exact), target) {
