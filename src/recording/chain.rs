@@ -5,12 +5,13 @@
 //! since both go through the file's frames in order (a keyframe holds the state after the batch
 //! before it, so a file cut at a keyframe, rotated or exported, chains on from it).
 //!
-//! Each side keeps the last snapshot's CBOR encoding beside it (a few MiB at 20,000 partitions),
-//! so a batch encodes one snapshot, not two (a player that jumped to a checkpoint encodes its
-//! snapshot once, then chains on).
+//! The writer keeps the last snapshot's CBOR encoding beside it (20 MiB at 20,000 partitions), so
+//! a batch encodes one snapshot, not two. The player keeps the file's own encoding of it in its
+//! state (checkpoints included), see [`resolve`].
 
 use std::sync::Arc;
 
+use ciborium::Value;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -34,7 +35,7 @@ impl<T> Default for Chain<T> {
     }
 }
 
-impl<T: Serialize + DeserializeOwned> Chain<T> {
+impl<T: Serialize> Chain<T> {
     /// The frame for `status`, written after `before` (the source's status as the file holds it
     /// so far): its snapshot, when new, as a delta from `before`'s (whole when there is none).
     /// The link is what [`Chain::advance`] takes once the frame is written.
@@ -65,33 +66,41 @@ impl<T: Serialize + DeserializeOwned> Chain<T> {
             self.last = link;
         }
     }
+}
 
-    /// Turns a frame's delta (if it has one) into its snapshot, applied to `before`'s (the
-    /// source's status as the player read the file so far).
-    pub fn resolve(
-        &mut self,
-        frame: &mut StatusFrame<T>,
-        before: &SourceStatus<T>,
-    ) -> Result<(), String> {
-        let Some(Delta(delta)) = frame.delta.take() else {
-            return Ok(());
-        };
-        let base = before
-            .last_good
-            .as_ref()
-            .ok_or("a delta with no snapshot before it")?;
-        let cbor = match self.last.take() {
-            Some(last) if Arc::ptr_eq(&last.snapshot, base) => delta::apply(&last.cbor, &delta)?,
-            _ => delta::apply(&to_cbor(&**base)?, &delta)?,
-        };
-        let snapshot = Arc::new(
-            ciborium::from_reader::<T, _>(cbor.as_slice())
-                .map_err(|e| format!("cannot decode a delta's snapshot: {e}"))?,
-        );
-        frame.snapshot = Some(Arc::clone(&snapshot));
-        self.last = Some(Link { snapshot, cbor });
-        Ok(())
-    }
+/// A frame as read back (`RawStatuses`) with its snapshot decoded: whole, or its delta applied to
+/// `base`, the file's own encoding of the source's snapshot before it. Returns the frame and, when
+/// it carried a snapshot, that snapshot's encoding: the base of the next delta. Only the file's
+/// bytes are diffed against, never this build's encoding of what it decoded, so a snapshot type
+/// that gained a field (read with its default) still chains the deltas of an older file.
+#[allow(clippy::type_complexity)]
+pub fn resolve<T: DeserializeOwned>(
+    raw: StatusFrame<Value>,
+    base: Option<&Arc<[u8]>>,
+) -> Result<(StatusFrame<T>, Option<Arc<[u8]>>), String> {
+    let cbor: Option<Arc<[u8]>> = match (&raw.snapshot, &raw.delta) {
+        (Some(value), _) => Some(to_cbor(&**value)?.into()),
+        (None, Some(Delta(delta))) => {
+            let base = base.ok_or("a delta with no snapshot before it")?;
+            Some(delta::apply(base, delta)?.into())
+        }
+        (None, None) => None,
+    };
+    let snapshot = match &cbor {
+        Some(bytes) => Some(Arc::new(
+            ciborium::from_reader::<T, _>(&bytes[..])
+                .map_err(|e| format!("cannot decode a snapshot: {e}"))?,
+        )),
+        None => None,
+    };
+    let frame = StatusFrame {
+        polls: raw.polls,
+        last_good_at_ns: raw.last_good_at_ns,
+        error: raw.error,
+        snapshot,
+        delta: None,
+    };
+    Ok((frame, cbor))
 }
 
 fn to_cbor<T: Serialize>(snapshot: &T) -> Result<Vec<u8>, String> {

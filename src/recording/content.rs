@@ -81,6 +81,15 @@ pub struct Statuses {
     pub clickhouse: Option<StatusFrame<ClickHouseSnapshot>>,
 }
 
+/// A batch or keyframe as read back: each snapshot still in the CBOR data model, so that its
+/// encoding is the file's own, whatever the snapshot types of this build (a delta applies to
+/// those bytes, not to this build's encoding of them: `chain`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RawStatuses {
+    pub kafka: Option<StatusFrame<ciborium::Value>>,
+    pub clickhouse: Option<StatusFrame<ciborium::Value>>,
+}
+
 pub fn ns(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
@@ -107,7 +116,7 @@ impl<T> StatusFrame<T> {
     }
 
     /// The status again, taking the snapshot from `before` when the frame did not carry one. A
-    /// delta must have been turned into its snapshot first (`Chain::resolve`).
+    /// delta must have been turned into its snapshot first (`chain::resolve`).
     pub fn status(&self, before: &SourceStatus<T>) -> SourceStatus<T> {
         SourceStatus {
             last_good: self

@@ -24,8 +24,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::chain::Chain;
-use super::content::{self, Statuses};
+use super::chain;
+use super::content::{self, RawStatuses};
 use super::frame::Kind;
 use super::reader::Recording;
 use crate::clickhouse::snapshot::ClickHouseSnapshot;
@@ -54,6 +54,9 @@ struct State {
     /// Replayed from the keyframe of this time (Unix ns), not from the start: see
     /// [`Player::jump`].
     partial_since: Option<u64>,
+    /// The file's encoding of each source's last snapshot, which the next delta applies to.
+    kafka_cbor: Option<Arc<[u8]>>,
+    clickhouse_cbor: Option<Arc<[u8]>>,
 }
 
 /// Where a seek starts playing from.
@@ -77,9 +80,6 @@ pub struct Player {
     problem: Option<String>,
     /// Frames before this index can be read (all of them unless a corrupt one was met).
     readable: usize,
-    /// The last snapshot read of each source, which the next delta applies to.
-    kafka_chain: Chain<KafkaSnapshot>,
-    clickhouse_chain: Chain<ClickHouseSnapshot>,
 }
 
 impl Player {
@@ -93,8 +93,6 @@ impl Player {
             recording,
             checkpoints: Vec::new(),
             problem,
-            kafka_chain: Chain::default(),
-            clickhouse_chain: Chain::default(),
         })
     }
 
@@ -327,7 +325,7 @@ impl Player {
             // that continues a rotated one starts with one).
             Kind::Keyframe if self.state.started => false,
             Kind::Batch | Kind::Keyframe => {
-                let statuses = self.recording.statuses(&head)?;
+                let statuses = self.recording.raw_statuses(&head)?;
                 self.ingest(statuses)
                     .map_err(|e| format!("the frame at byte {}: {e}", head.offset))?;
                 true
@@ -350,16 +348,28 @@ impl Player {
         Ok(ingested)
     }
 
-    fn ingest(&mut self, mut statuses: Statuses) -> Result<(), String> {
+    fn ingest(&mut self, statuses: RawStatuses) -> Result<(), String> {
         let state = &mut self.state;
-        if let Some(f) = &mut statuses.kafka {
-            self.kafka_chain.resolve(f, &state.kafka)?;
-        }
-        if let Some(f) = &mut statuses.clickhouse {
-            self.clickhouse_chain.resolve(f, &state.clickhouse)?;
-        }
-        let kafka = statuses.kafka.map(|f| f.status(&state.kafka));
-        let clickhouse = statuses.clickhouse.map(|f| f.status(&state.clickhouse));
+        let kafka = match statuses.kafka {
+            Some(raw) => {
+                let (frame, cbor) =
+                    chain::resolve::<KafkaSnapshot>(raw, state.kafka_cbor.as_ref())?;
+                state.kafka_cbor = cbor.or(state.kafka_cbor.take());
+                Some(frame)
+            }
+            None => None,
+        };
+        let clickhouse = match statuses.clickhouse {
+            Some(raw) => {
+                let (frame, cbor) =
+                    chain::resolve::<ClickHouseSnapshot>(raw, state.clickhouse_cbor.as_ref())?;
+                state.clickhouse_cbor = cbor.or(state.clickhouse_cbor.take());
+                Some(frame)
+            }
+            None => None,
+        };
+        let kafka = kafka.map(|f| f.status(&state.kafka));
+        let clickhouse = clickhouse.map(|f| f.status(&state.clickhouse));
         if let Some(k) = &kafka {
             state.kafka = k.clone();
         }
@@ -380,5 +390,7 @@ fn fresh(config: &Config) -> State {
         next: 0,
         started: false,
         partial_since: None,
+        kafka_cbor: None,
+        clickhouse_cbor: None,
     }
 }

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::content::{self, Header, Statuses};
+use super::content::{self, Header, RawStatuses, Statuses};
 use super::frame::{self, FrameError, FrameHead, Kind};
 use crate::config::Config;
 
@@ -64,6 +64,13 @@ impl Recording {
 
     /// The statuses a batch or keyframe holds (the CRC checked).
     pub fn statuses(&self, head: &FrameHead) -> Result<Statuses, String> {
+        let body = read_body(&self.file, head)?;
+        content::decode(&body).map_err(|e| format!("the frame at byte {}: {e}", head.offset))
+    }
+
+    /// The statuses a batch or keyframe holds, their snapshots as the file encodes them (what the
+    /// player reads: see `chain::resolve`).
+    pub fn raw_statuses(&self, head: &FrameHead) -> Result<RawStatuses, String> {
         let body = read_body(&self.file, head)?;
         content::decode(&body).map_err(|e| format!("the frame at byte {}: {e}", head.offset))
     }

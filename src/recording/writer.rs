@@ -169,7 +169,7 @@ impl RecordingWriter {
 
 /// A source's frame in a batch, if the batch has its status (see `Chain::frame`).
 #[allow(clippy::type_complexity)]
-fn framed<T: serde::Serialize + serde::de::DeserializeOwned>(
+fn framed<T: serde::Serialize>(
     chain: &Chain<T>,
     status: Option<&SourceStatus<T>>,
     before: &SourceStatus<T>,
