@@ -83,6 +83,7 @@ struct Head {
     len: usize,
 }
 
+#[inline]
 fn head(buf: &[u8], at: usize) -> Result<Head, String> {
     let first = *buf.get(at).ok_or(SHORT)?;
     let (major, info) = (first >> 5, first & 0x1f);
@@ -116,44 +117,63 @@ fn head(buf: &[u8], at: usize) -> Result<Head, String> {
     })
 }
 
-/// Where the item at `at` ends.
+/// Where the item at `at` ends: its heads read in a loop, counting the items still to pass.
 fn skip(buf: &[u8], at: usize) -> Result<usize, String> {
-    end(buf, at, head(buf, at)?)
+    let (mut p, mut left) = (at, 1u64);
+    while left > 0 {
+        let h = head(buf, p)?;
+        left -= 1;
+        if h.indefinite {
+            p = indefinite_end(buf, p, h)?;
+            continue;
+        }
+        p += h.len;
+        match h.major {
+            2 | 3 => p = text_end(buf, p, h)?,
+            ARR => left = left.checked_add(h.arg).ok_or(SHORT)?,
+            OBJ => {
+                left = h
+                    .arg
+                    .checked_mul(2)
+                    .and_then(|n| left.checked_add(n))
+                    .ok_or(SHORT)?;
+            }
+            6 => left += 1,
+            _ => {}
+        }
+    }
+    Ok(p)
 }
 
 /// Where the item at `at`, whose head is `h`, ends.
+#[inline]
 fn end(buf: &[u8], at: usize, h: Head) -> Result<usize, String> {
+    match (h.indefinite, h.major) {
+        (false, 2 | 3) => text_end(buf, at + h.len, h),
+        (false, UINT | NINT | 7) => Ok(at + h.len),
+        _ => skip(buf, at),
+    }
+}
+
+/// Where a byte or text string's content, from `p`, ends.
+fn text_end(buf: &[u8], p: usize, h: Head) -> Result<usize, String> {
+    usize::try_from(h.arg)
+        .ok()
+        .and_then(|n| p.checked_add(n))
+        .filter(|&end| end <= buf.len())
+        .ok_or_else(|| SHORT.to_string())
+}
+
+/// Where an indefinite-length item (chunks or items up to a break) ends.
+fn indefinite_end(buf: &[u8], at: usize, h: Head) -> Result<usize, String> {
+    if h.major == 7 {
+        return Err("a CBOR break out of place".into());
+    }
     let mut p = at + h.len;
-    if h.indefinite {
-        if h.major == 7 {
-            return Err("a CBOR break out of place".into());
-        }
-        while *buf.get(p).ok_or(SHORT)? != 0xff {
-            p = skip(buf, p)?;
-        }
-        return Ok(p + 1);
+    while *buf.get(p).ok_or(SHORT)? != 0xff {
+        p = skip(buf, p)?;
     }
-    match h.major {
-        2 | 3 => {
-            let end = usize::try_from(h.arg)
-                .ok()
-                .and_then(|n| p.checked_add(n))
-                .filter(|&end| end <= buf.len())
-                .ok_or(SHORT)?;
-            Ok(end)
-        }
-        ARR | OBJ => {
-            let items = if h.major == OBJ { 2 } else { 1 };
-            for _ in 0..h.arg {
-                for _ in 0..items {
-                    p = skip(buf, p)?;
-                }
-            }
-            Ok(p)
-        }
-        6 => skip(buf, p),
-        _ => Ok(p),
-    }
+    Ok(p + 1)
 }
 
 /// Where the array element (`map` false) or map entry (true) at `at` ends.
@@ -245,6 +265,19 @@ fn node(
     }
 }
 
+/// How many bytes `a` and `b` share from their start.
+fn common(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 64 <= n && a[i..i + 64] == b[i..i + 64] {
+        i += 64;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
+}
+
 /// What an item is matched by when its array gained or lost items: a map's first value, anything
 /// else itself; a map entry by its key.
 fn ident(buf: &[u8], at: usize, map: bool) -> Result<&[u8], String> {
@@ -275,10 +308,20 @@ fn script(
         changed: false,
     };
     if o_count == n_count {
-        // Paired by index, as they come.
+        // Paired by index, as they come. Most are unchanged: an item that ends within the bytes
+        // both encodings share from here is, at the cost of finding its end in one of them.
         let (mut o, mut n) = (o, n);
+        let mut same_to = o + common(&old[o..], &new[n..]);
         for _ in 0..o_count {
+            let end = skip_step(old, o, map)?;
+            if end <= same_to {
+                w.keep += 1;
+                n += end - o;
+                o = end;
+                continue;
+            }
             (o, n) = w.pair(old, o, new, n, map)?;
+            same_to = o + common(&old[o..], &new[n..]);
         }
         w.out.push(END);
         return Ok((o, n, w.changed));
