@@ -2,13 +2,19 @@
 //! scenario (`tests/fixtures`: five groups, a few topics, one ClickHouse host with several tables)
 //! polled every 2 s for an hour, both sources, each poll ingested by the real `Session` and
 //! appended by the real `RecordingWriter`; then the file replayed by the real `Player`.
-//! Optionally the same at 20,000 partitions and 1,000 groups (`scale_snapshot`), for size.
+//! Optionally the Kafka half at 20,000 partitions and 1,000 groups (`scale_snapshot`), for size,
+//! with offsets moving as in a busy cluster: each poll a random `--scale-moving` percent of the
+//! partitions get 1–200 new messages, and every group reading such a partition commits up to a
+//! few messages behind its new end (the rest stay where they were); poll time and phases vary.
 //!
 //! Prints: file size per hour, the recorder's CPU time (encode, compress, write) against the
 //! session's (derive and judge) for the same polls, the replay's open and first-pass time, and
-//! the time to seek to every minute of the hour (from checkpoints, and cold).
+//! the time to seek to every minute of the hour: from checkpoints (after a first pass), and cold
+//! (a fresh player), both as the replay screen's cursor does (`Player::jump`: from the minute's
+//! keyframe when no exact state is near) and exactly (`Player::seek`: what `check --at` does).
 //!
 //!   cargo run --release --example recording_cost -- [--minutes 60] [--scale-batches 20]
+//!       [--scale-moving 10]
 
 #[path = "../tests/fixtures/mod.rs"]
 mod fixtures;
@@ -31,6 +37,9 @@ struct Args {
     /// Batches at 20,000 partitions and 1,000 groups, for the size per hour there (0: skip).
     #[arg(long, default_value_t = 20)]
     scale_batches: u64,
+    /// Percent of the 20,000 partitions whose log end moves each poll, at scale.
+    #[arg(long, default_value_t = 10.0)]
+    scale_moving: f64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -121,6 +130,22 @@ fn main() -> anyhow::Result<()> {
         warm,
     );
     let mut cold = Vec::new();
+    let mut partial = 0;
+    for m in &minutes {
+        let mut fresh = Player::open(&path).map_err(anyhow::Error::msg)?;
+        let t = Instant::now();
+        fresh.jump(start + Duration::from_secs(60 * m + 30));
+        cold.push(ms(t.elapsed()));
+        partial += usize::from(fresh.partial_since().is_some());
+    }
+    report(
+        &format!(
+            "  jump cold (a fresh player, as the replay cursor) to each minute ({partial} from \
+             the minute's keyframe)"
+        ),
+        cold,
+    );
+    let mut exact = Vec::new();
     for m in [
         0,
         args.minutes / 4,
@@ -130,11 +155,11 @@ fn main() -> anyhow::Result<()> {
         let mut fresh = Player::open(&path).map_err(anyhow::Error::msg)?;
         let t = Instant::now();
         fresh.seek(start + Duration::from_secs(60 * m + 30));
-        cold.push(ms(t.elapsed()));
+        exact.push(ms(t.elapsed()));
     }
     report(
-        "  seek cold (a fresh player) to minutes 0, ¼, ½, last",
-        cold,
+        "  seek cold and exact (a fresh player, as check --at) to minutes 0, ¼, ½, last",
+        exact,
     );
     let _ = std::fs::remove_file(&path);
 
@@ -142,13 +167,14 @@ fn main() -> anyhow::Result<()> {
     if args.scale_batches > 0 {
         let mut writer = RecordingWriter::create(&path, toml, ns(SystemTime::now()), u64::MAX)
             .map_err(anyhow::Error::msg)?;
-        let first = writer.written();
         let mut kafka = SourceStatus::default();
-        let mut encode = Duration::ZERO;
+        let mut cluster = Moving::new(args.scale_moving / 100.0);
+        let (mut batches, mut encode) = (Vec::new(), Vec::new());
         for n in 0..args.scale_batches {
             let at = fixtures::t(n);
-            let snapshot = fixtures::scale_snapshot(100, 200, 1000, n, pipetop::time::unix_ms(at));
+            let snapshot = cluster.poll(n, pipetop::time::unix_ms(at));
             kafka.record(Ok(snapshot), at);
+            let before = writer.written();
             let t = Instant::now();
             writer
                 .append(&Ingested {
@@ -157,22 +183,96 @@ fn main() -> anyhow::Result<()> {
                     at_ns: ns(at),
                 })
                 .map_err(anyhow::Error::msg)?;
-            encode += t.elapsed();
+            encode.push(t.elapsed());
+            batches.push(writer.written() - before);
         }
-        // The first batch is followed by a keyframe (a second copy): count the batches alone.
-        let per_batch = (writer.written() - first) as f64 / (args.scale_batches + 1) as f64;
-        println!("20,000 partitions, 1,000 groups (200,000 group-partitions), Kafka half:");
+        // The first batch holds the snapshot whole and is followed by a keyframe (a second
+        // copy); the others are deltas (no keyframe falls within 20 batches at 2 s).
+        let key = batches[0] as f64 / 2.0;
+        let n = (batches.len() - 1).max(1) as f64;
+        let per_batch = batches[1..].iter().sum::<u64>() as f64 / n;
+        let encode_ms = encode[1..].iter().map(|d| ms(*d)).sum::<f64>() / n;
+        let hour = per_batch * 1800.0 + key * 60.0;
         println!(
-            "  {:.2} MiB per batch, {:.0} MiB per hour at 2 s (+ a keyframe a minute: {:.0} MiB), \
-             {:.0} ms to encode and write one batch",
-            per_batch / 1048576.0,
-            per_batch * 1800.0 / 1048576.0,
-            per_batch * 1860.0 / 1048576.0,
-            ms(encode) / args.scale_batches as f64
+            "20,000 partitions, 1,000 groups (200,000 group-partitions), Kafka half, {}% of the \
+             partitions moving per poll:",
+            args.scale_moving
+        );
+        println!(
+            "  a batch {:.1} KiB (a delta), a keyframe {:.2} MiB: {:.0} MiB per hour at 2 s \
+             (1,800 batches and 60 keyframes); {:.0} ms to encode and write a batch, {:.0} ms \
+             the first (whole, and its keyframe)",
+            per_batch / 1024.0,
+            key / 1048576.0,
+            hour / 1048576.0,
+            encode_ms,
+            ms(encode[0])
         );
         let _ = std::fs::remove_file(&path);
     }
     Ok(())
+}
+
+/// The scale snapshot polled again and again, with a fraction of its partitions moving.
+struct Moving {
+    snapshot: pipetop::kafka::snapshot::KafkaSnapshot,
+    /// Index of the scale topics by name, for the groups' commits.
+    topics: std::collections::HashMap<String, usize>,
+    moving: f64,
+    rng: fastrand::Rng,
+}
+
+impl Moving {
+    fn new(moving: f64) -> Moving {
+        let snapshot = fixtures::scale_snapshot(100, 200, 1000, 0, 0);
+        let topics = snapshot
+            .topics
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.clone(), i))
+            .collect();
+        Moving {
+            snapshot,
+            topics,
+            moving,
+            rng: fastrand::Rng::with_seed(11),
+        }
+    }
+
+    fn poll(&mut self, n: u64, taken_at_ms: i64) -> pipetop::kafka::snapshot::KafkaSnapshot {
+        let rng = &mut self.rng;
+        let s = &mut self.snapshot;
+        s.taken_at_ms = taken_at_ms;
+        s.poll_ms = 700 + rng.u64(0..600);
+        s.phases_ms.offset_fetch = 200 + rng.u64(0..300);
+        s.phases_ms.list_offsets = 300 + rng.u64(0..300);
+        let mut moved = std::collections::HashSet::new();
+        for (t, topic) in s.topics.iter_mut().enumerate() {
+            if !topic.name.starts_with("scale_topic_") {
+                continue;
+            }
+            for p in &mut topic.partitions {
+                if rng.f64() < self.moving {
+                    p.end_offset = p.end_offset.map(|e| e + rng.i64(1..=200));
+                    moved.insert((t, p.partition));
+                }
+            }
+        }
+        for g in &mut s.groups {
+            for c in &mut g.committed {
+                let Some(&t) = self.topics.get(&*c.topic) else {
+                    continue;
+                };
+                if moved.contains(&(t, c.partition))
+                    && let Some(end) = s.topics[t].partitions[c.partition as usize].end_offset
+                {
+                    c.offset = c.offset.max(end - rng.i64(0..5));
+                }
+            }
+        }
+        let _ = n;
+        s.clone()
+    }
 }
 
 fn ms(d: Duration) -> f64 {

@@ -34,9 +34,43 @@ pub struct StatusFrame<T> {
     pub polls: u64,
     pub last_good_at_ns: Option<u64>,
     pub error: Option<(String, u64)>,
-    /// The last good snapshot: in a batch only when it changed since the frame before; always in
-    /// a keyframe (when there is one).
+    /// The last good snapshot: in a batch only when it changed since the frame before (from
+    /// version 2 on, as `delta` instead when the file holds one before it); always in a keyframe
+    /// (when there is one).
     pub snapshot: Option<Arc<T>>,
+    /// Version 2: the new snapshot of a batch as the difference from this source's snapshot
+    /// before it in the file (`delta`, `chain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<Delta>,
+}
+
+/// A delta's bytes (`delta::diff`), a CBOR byte string in the frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delta(pub Vec<u8>);
+
+impl Serialize for Delta {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Delta {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Delta, D::Error> {
+        struct Bytes;
+        impl serde::de::Visitor<'_> for Bytes {
+            type Value = Delta;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a delta's bytes")
+            }
+            fn visit_bytes<E>(self, v: &[u8]) -> Result<Delta, E> {
+                Ok(Delta(v.to_vec()))
+            }
+            fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Delta, E> {
+                Ok(Delta(v))
+            }
+        }
+        d.deserialize_byte_buf(Bytes)
+    }
 }
 
 /// What the session ingested at once (a batch: only the sources that changed), or the full state
@@ -45,6 +79,15 @@ pub struct StatusFrame<T> {
 pub struct Statuses {
     pub kafka: Option<StatusFrame<KafkaSnapshot>>,
     pub clickhouse: Option<StatusFrame<ClickHouseSnapshot>>,
+}
+
+/// A batch or keyframe as read back: each snapshot still in the CBOR data model, so that its
+/// encoding is the file's own, whatever the snapshot types of this build (a delta applies to
+/// those bytes, not to this build's encoding of them: `chain`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RawStatuses {
+    pub kafka: Option<StatusFrame<ciborium::Value>>,
+    pub clickhouse: Option<StatusFrame<ciborium::Value>>,
 }
 
 pub fn ns(t: SystemTime) -> u64 {
@@ -68,10 +111,12 @@ impl<T> StatusFrame<T> {
             } else {
                 None
             },
+            delta: None,
         }
     }
 
-    /// The status again, taking the snapshot from `before` when the frame did not carry one.
+    /// The status again, taking the snapshot from `before` when the frame did not carry one. A
+    /// delta must have been turned into its snapshot first (`chain::resolve`).
     pub fn status(&self, before: &SourceStatus<T>) -> SourceStatus<T> {
         SourceStatus {
             last_good: self

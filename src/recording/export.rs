@@ -39,7 +39,8 @@ pub fn export_window(recording: &Path, to: &Path, window: Duration) -> Result<Du
         ..source.header.clone()
     };
     let mut out = Vec::new();
-    frame::write_file_head(&mut out).map_err(|e| e.to_string())?;
+    // The frames are copied as they are: the file keeps their format version.
+    frame::write_file_head(&mut out, source.version).map_err(|e| e.to_string())?;
     out.extend(frame::encode(
         Kind::Header,
         header.started_ns,

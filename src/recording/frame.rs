@@ -1,7 +1,8 @@
 //! The frame codec: how one record sits in a recording file, and how a reader finds where the
 //! readable part of a file ends (a crash mid-write leaves a partial last frame, which is ignored).
 //!
-//! A file is the 8-byte [`MAGIC`], the format version (u32 little-endian), then frames:
+//! A file is the 8-byte [`MAGIC`], the format version (u32 little-endian; see
+//! [`FORMAT_VERSION`]), then frames:
 //!
 //! ```text
 //! u32 LE  length of the body
@@ -15,8 +16,11 @@ use std::io::{self, Read, Write};
 
 /// The first bytes of every recording.
 pub const MAGIC: [u8; 8] = *b"pipetop\x1e";
-/// The format this build writes and the only one it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format this build writes: 2 has batches whose snapshots are deltas (`delta`).
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format this build still reads: 1, whose batches hold whole snapshots (a version-2
+/// reader decodes them as they are, since a version-1 frame is a version-2 frame without deltas).
+pub const OLDEST_READ: u32 = 1;
 /// The fixed part before each body: length, CRC, kind, time.
 pub const FRAME_HEAD: usize = 4 + 4 + 1 + 8;
 /// The file's prefix before the first frame: magic and version.
@@ -70,14 +74,16 @@ pub enum FrameError {
     Corrupt { offset: u64, why: String },
 }
 
-/// The file prefix (magic and version).
-pub fn write_file_head(out: &mut impl Write) -> io::Result<()> {
+/// The file prefix (magic and version): `FORMAT_VERSION` for a new recording, the source's for
+/// frames copied from another file.
+pub fn write_file_head(out: &mut impl Write, version: u32) -> io::Result<()> {
     out.write_all(&MAGIC)?;
-    out.write_all(&FORMAT_VERSION.to_le_bytes())
+    out.write_all(&version.to_le_bytes())
 }
 
-/// Checks the prefix: a recording, of a version this build reads (otherwise a message saying so).
-pub fn read_file_head(input: &mut impl Read) -> Result<(), String> {
+/// Checks the prefix: a recording, of a version this build reads (otherwise a message saying
+/// so). Returns the version.
+pub fn read_file_head(input: &mut impl Read) -> Result<u32, String> {
     let mut head = [0u8; FILE_HEAD];
     input
         .read_exact(&mut head)
@@ -88,10 +94,10 @@ pub fn read_file_head(input: &mut impl Read) -> Result<(), String> {
     let mut version = [0u8; 4];
     version.copy_from_slice(&head[MAGIC.len()..]);
     let version = u32::from_le_bytes(version);
-    if version != FORMAT_VERSION {
+    if !(OLDEST_READ..=FORMAT_VERSION).contains(&version) {
         return Err(format!(
-            "recording format version {version} is not supported: this pipetop reads version \
-             {FORMAT_VERSION} only{}",
+            "recording format version {version} is not supported: this pipetop reads versions \
+             {OLDEST_READ} to {FORMAT_VERSION}{}",
             if version > FORMAT_VERSION {
                 " (made by a newer pipetop: replay it with that one)"
             } else {
@@ -99,7 +105,7 @@ pub fn read_file_head(input: &mut impl Read) -> Result<(), String> {
             }
         ));
     }
-    Ok(())
+    Ok(version)
 }
 
 /// One whole frame as bytes: written with a single `write_all`, so a crash leaves at most one

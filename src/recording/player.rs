@@ -6,8 +6,14 @@
 //! is shared chunks) every [`CHECKPOINT`] of recording time it has played through. A seek back
 //! restores the nearest checkpoint before the target and plays forward from it (at most a
 //! minute of batches); a seek forward plays on from where it is, or from a checkpoint nearer the
-//! target. Played for the first time, a span costs what ingesting it costs (the recording is
-//! replayed exactly, never approximated from a keyframe).
+//! target. Played for the first time, a span costs what ingesting it costs: [`Player::seek`]
+//! replays exactly (what `snapshot` and `check --at` answer from), however far that is.
+//!
+//! [`Player::jump`] (the replay screen's cursor) bounds that cost: when no exact state lies within
+//! [`NEAR`] before the target, it replays from the target's keyframe with a fresh session, a
+//! *partial* state ([`Player::partial_since`]: the values at the cursor are the recording's, but
+//! the history, timeline and alerts start at that keyframe). [`Player::make_exact`] turns it
+//! exact as soon as checkpoints (a scout's, playing the recording ahead) reach near it.
 //!
 //! A checkpoint shares its history series with the state that went on from it (`model::series`:
 //! a recorder writes only slots past the length any copy was given). Restoring it and playing on
@@ -18,7 +24,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::content::{self, Statuses};
+use super::chain;
+use super::content::{self, RawStatuses};
 use super::frame::Kind;
 use super::reader::Recording;
 use crate::clickhouse::snapshot::ClickHouseSnapshot;
@@ -31,6 +38,10 @@ use crate::source::SourceStatus;
 /// How far apart (in recording time) the player keeps copies of its state.
 pub const CHECKPOINT: Duration = Duration::from_secs(60);
 
+/// How much recording [`Player::jump`] plays from an exact state before it rather starts a
+/// partial one from the target's keyframe (which plays at most a keyframe interval).
+pub const NEAR: Duration = Duration::from_secs(120);
+
 #[derive(Clone)]
 struct State {
     session: Session,
@@ -40,6 +51,25 @@ struct State {
     next: usize,
     /// Whether any batch was ingested yet (a keyframe is the start of a file that continues).
     started: bool,
+    /// Replayed from the keyframe of this time (Unix ns), not from the start: see
+    /// [`Player::jump`].
+    partial_since: Option<u64>,
+    /// The file's encoding of each source's last snapshot, which the next delta applies to.
+    kafka_cbor: Option<Arc<[u8]>>,
+    clickhouse_cbor: Option<Arc<[u8]>>,
+}
+
+/// Where a seek starts playing from.
+#[derive(Clone, Copy)]
+enum From {
+    /// The state as it is (exact, not past the target).
+    Here,
+    /// A checkpoint (its index).
+    Checkpoint(usize),
+    /// A fresh session at the first frame.
+    Start,
+    /// A fresh session at a keyframe (its frame index): a partial state.
+    Keyframe(usize),
 }
 
 pub struct Player {
@@ -136,24 +166,122 @@ impl Player {
         false
     }
 
-    /// The state after every frame recorded at or before `to`.
+    /// The state after every frame recorded at or before `to`, replayed exactly (from the start,
+    /// or from a checkpoint).
     pub fn seek(&mut self, to: SystemTime) {
+        let target = self.target(to);
+        self.restore(self.exact_from(target));
+        self.play_to(target);
+    }
+
+    /// The state at `to` as [`Player::seek`] gives it when an exact state lies within [`NEAR`]
+    /// before it (the cursor, a checkpoint, the start); otherwise replayed from the last keyframe
+    /// at or before `to` with a fresh session: a partial state, until [`Player::make_exact`].
+    pub fn jump(&mut self, to: SystemTime) {
+        let target = self.target(to);
+        let exact = self.exact_from(target);
+        let here = self.state.partial_since.is_some() && self.state.next <= target;
+        // A keyframe that can be read (not past a corrupt frame).
+        let keyframe = self.recording.frames[..target.min(self.readable)]
+            .iter()
+            .rposition(|f| f.kind == Kind::Keyframe);
+        let from = if self.near(self.next_of(exact), target) {
+            exact
+        } else if here && self.near(self.state.next, target) {
+            // A partial state playing on.
+            From::Here
+        } else {
+            match keyframe {
+                Some(k) if k > self.next_of(exact) => From::Keyframe(k),
+                _ => exact,
+            }
+        };
+        self.restore(from);
+        self.play_to(target);
+    }
+
+    /// When the state is replayed from a keyframe (see [`Player::jump`]), that keyframe's time:
+    /// the history, timeline and alerts start there.
+    pub fn partial_since(&self) -> Option<SystemTime> {
+        self.state.partial_since.map(content::time)
+    }
+
+    /// Replays a partial state exactly, to the same frame, once an exact state lies within
+    /// [`NEAR`] before it (the checkpoints of a scout that played that far). Returns whether it
+    /// did.
+    pub fn make_exact(&mut self) -> bool {
+        if self.state.partial_since.is_none() {
+            return false;
+        }
+        let target = self.state.next;
+        let from = self.exact_from(target);
+        if !self.near(self.next_of(from), target) {
+            return false;
+        }
+        self.restore(from);
+        self.play_to(target);
+        true
+    }
+
+    /// How many frames lie at or before `to`.
+    fn target(&self, to: SystemTime) -> usize {
         let to = content::ns(to);
-        let target = self.recording.frames.partition_point(|f| f.at_ns <= to);
-        // The nearest checkpoint at or before the target: behind the cursor, or ahead of it but
-        // nearer the target than the cursor is.
+        self.recording.frames.partition_point(|f| f.at_ns <= to)
+    }
+
+    /// The nearest exact state at or before frame `target`: the state as it is (unless it is
+    /// partial or past the target), a checkpoint nearer the target, or the start.
+    fn exact_from(&self, target: usize) -> From {
+        let here = self.state.partial_since.is_none() && self.state.next <= target;
         let checkpoint = self
             .checkpoints
             .iter()
-            .rev()
-            .find(|(_, s)| s.next <= target)
-            .filter(|(_, s)| target < self.state.next || s.next > self.state.next)
-            .map(|(_, s)| s.clone());
-        if let Some(state) = checkpoint {
-            self.state = state;
-        } else if target < self.state.next {
-            self.state = fresh(&self.recording.config);
+            .rposition(|(_, s)| s.next <= target)
+            .filter(|&i| !here || self.checkpoints[i].1.next > self.state.next);
+        match checkpoint {
+            Some(i) => From::Checkpoint(i),
+            None if here => From::Here,
+            None => From::Start,
         }
+    }
+
+    fn next_of(&self, from: From) -> usize {
+        match from {
+            From::Here => self.state.next,
+            From::Checkpoint(i) => self.checkpoints[i].1.next,
+            From::Start => 0,
+            From::Keyframe(k) => k,
+        }
+    }
+
+    /// Whether playing from frame `from` to before frame `target` covers at most [`NEAR`].
+    fn near(&self, from: usize, target: usize) -> bool {
+        let frames = &self.recording.frames;
+        match (
+            frames.get(from),
+            target.checked_sub(1).and_then(|t| frames.get(t)),
+        ) {
+            (Some(a), Some(b)) => b.at_ns.saturating_sub(a.at_ns) <= NEAR.as_nanos() as u64,
+            _ => true,
+        }
+    }
+
+    fn restore(&mut self, from: From) {
+        match from {
+            From::Here => {}
+            From::Checkpoint(i) => self.state = self.checkpoints[i].1.clone(),
+            From::Start => self.state = fresh(&self.recording.config),
+            From::Keyframe(k) => {
+                self.state = State {
+                    next: k,
+                    partial_since: Some(self.recording.frames[k].at_ns),
+                    ..fresh(&self.recording.config)
+                }
+            }
+        }
+    }
+
+    fn play_to(&mut self, target: usize) {
         while self.state.next < target && !self.at_end() {
             if let Err(e) = self.apply_next() {
                 self.readable = self.state.next;
@@ -197,13 +325,15 @@ impl Player {
             // that continues a rotated one starts with one).
             Kind::Keyframe if self.state.started => false,
             Kind::Batch | Kind::Keyframe => {
-                let statuses = self.recording.statuses(&head)?;
-                self.ingest(statuses);
+                let statuses = self.recording.raw_statuses(&head)?;
+                self.ingest(statuses)
+                    .map_err(|e| format!("the frame at byte {}: {e}", head.offset))?;
                 true
             }
         };
         self.state.next += 1;
-        if ingested {
+        // A partial state is no checkpoint: its history starts at a keyframe.
+        if ingested && self.state.partial_since.is_none() {
             let due = self.checkpoints.last().is_none_or(|(at, _)| {
                 head.at_ns.saturating_sub(*at) >= CHECKPOINT.as_nanos() as u64
             });
@@ -218,10 +348,28 @@ impl Player {
         Ok(ingested)
     }
 
-    fn ingest(&mut self, statuses: Statuses) {
+    fn ingest(&mut self, statuses: RawStatuses) -> Result<(), String> {
         let state = &mut self.state;
-        let kafka = statuses.kafka.map(|f| f.status(&state.kafka));
-        let clickhouse = statuses.clickhouse.map(|f| f.status(&state.clickhouse));
+        let kafka = match statuses.kafka {
+            Some(raw) => {
+                let (frame, cbor) =
+                    chain::resolve::<KafkaSnapshot>(raw, state.kafka_cbor.as_ref())?;
+                state.kafka_cbor = cbor.or(state.kafka_cbor.take());
+                Some(frame)
+            }
+            None => None,
+        };
+        let clickhouse = match statuses.clickhouse {
+            Some(raw) => {
+                let (frame, cbor) =
+                    chain::resolve::<ClickHouseSnapshot>(raw, state.clickhouse_cbor.as_ref())?;
+                state.clickhouse_cbor = cbor.or(state.clickhouse_cbor.take());
+                Some(frame)
+            }
+            None => None,
+        };
+        let kafka = kafka.map(|f| f.status(&state.kafka));
+        let clickhouse = clickhouse.map(|f| f.status(&state.clickhouse));
         if let Some(k) = &kafka {
             state.kafka = k.clone();
         }
@@ -230,6 +378,7 @@ impl Player {
         }
         state.session.ingest(kafka, clickhouse);
         state.started = true;
+        Ok(())
     }
 }
 
@@ -240,5 +389,8 @@ fn fresh(config: &Config) -> State {
         clickhouse: SourceStatus::default(),
         next: 0,
         started: false,
+        partial_since: None,
+        kafka_cbor: None,
+        clickhouse_cbor: None,
     }
 }

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::content::{self, Header, Statuses};
+use super::content::{self, Header, RawStatuses, Statuses};
 use super::frame::{self, FrameError, FrameHead, Kind};
 use crate::config::Config;
 
@@ -15,6 +15,8 @@ pub struct Recording {
     pub path: PathBuf,
     file: File,
     pub header: Header,
+    /// The format version the file was written in (`frame::FORMAT_VERSION` or an older one).
+    pub version: u32,
     /// The config the recording was made with (secrets masked): the alerts are judged by it.
     pub config: Config,
     /// Every complete frame after the header, in file order.
@@ -32,7 +34,7 @@ impl Recording {
             .len();
         let mut prefix = [0u8; frame::FILE_HEAD];
         let got = file.read_at(&mut prefix, 0).unwrap_or(0);
-        frame::read_file_head(&mut &prefix[..got])
+        let version = frame::read_file_head(&mut &prefix[..got])
             .map_err(|e| format!("{}: {e}", path.display()))?;
         let (mut frames, warning) = index(&file, len);
         let header_frame = match frames.first() {
@@ -53,6 +55,7 @@ impl Recording {
             path: path.to_path_buf(),
             file,
             header,
+            version,
             config,
             frames,
             warning,
@@ -61,6 +64,13 @@ impl Recording {
 
     /// The statuses a batch or keyframe holds (the CRC checked).
     pub fn statuses(&self, head: &FrameHead) -> Result<Statuses, String> {
+        let body = read_body(&self.file, head)?;
+        content::decode(&body).map_err(|e| format!("the frame at byte {}: {e}", head.offset))
+    }
+
+    /// The statuses a batch or keyframe holds, their snapshots as the file encodes them (what the
+    /// player reads: see `chain::resolve`).
+    pub fn raw_statuses(&self, head: &FrameHead) -> Result<RawStatuses, String> {
         let body = read_body(&self.file, head)?;
         content::decode(&body).map_err(|e| format!("the frame at byte {}: {e}", head.offset))
     }

@@ -1,5 +1,6 @@
-//! Appends frames to a recording file: the header, each batch the session ingested, a keyframe
-//! (both sources' full state) every [`KEY_INTERVAL`], and rotation at the size limit.
+//! Appends frames to a recording file: the header, each batch the session ingested (a new
+//! snapshot as a delta from the one before it: `chain`), a keyframe (both sources' full state)
+//! every [`KEY_INTERVAL`], and rotation at the size limit.
 //!
 //! Rotation: when the next frame would take the file past `limit`, FILE is renamed FILE.1
 //! (replacing an older FILE.1) and a new FILE starts with a header marked `continues` and a
@@ -11,6 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::chain::{Chain, Link};
 use super::content::{self, Header, StatusFrame, Statuses};
 use super::frame::{self, Kind};
 use crate::clickhouse::snapshot::ClickHouseSnapshot;
@@ -38,8 +40,12 @@ pub struct RecordingWriter {
     limit: u64,
     written: u64,
     rotations: u32,
+    /// Each source's status as the file holds it so far, and the snapshot its next delta is
+    /// made from.
     kafka: SourceStatus<KafkaSnapshot>,
     clickhouse: SourceStatus<ClickHouseSnapshot>,
+    kafka_chain: Chain<KafkaSnapshot>,
+    clickhouse_chain: Chain<ClickHouseSnapshot>,
     last_key_ns: Option<u64>,
 }
 
@@ -69,6 +75,8 @@ impl RecordingWriter {
             rotations: 0,
             kafka: SourceStatus::default(),
             clickhouse: SourceStatus::default(),
+            kafka_chain: Chain::default(),
+            clickhouse_chain: Chain::default(),
             last_key_ns: None,
         })
     }
@@ -84,16 +92,13 @@ impl RecordingWriter {
 
     /// Appends one batch, and a keyframe after it when one is due.
     pub fn append(&mut self, batch: &Ingested) -> Result<(), String> {
-        let frame = Statuses {
-            kafka: batch
-                .kafka
-                .as_ref()
-                .map(|s| StatusFrame::of(s, s.last_good_at != self.kafka.last_good_at)),
-            clickhouse: batch
-                .clickhouse
-                .as_ref()
-                .map(|s| StatusFrame::of(s, s.last_good_at != self.clickhouse.last_good_at)),
-        };
+        let (kafka, kafka_link) = framed(&self.kafka_chain, batch.kafka.as_ref(), &self.kafka)?;
+        let (clickhouse, clickhouse_link) = framed(
+            &self.clickhouse_chain,
+            batch.clickhouse.as_ref(),
+            &self.clickhouse,
+        )?;
+        let frame = Statuses { kafka, clickhouse };
         let bytes = frame::encode(Kind::Batch, batch.at_ns, &content::encode(&frame)?);
         if self.written + bytes.len() as u64 > self.limit && self.written > self.header_len() {
             self.rotate(batch.at_ns)?;
@@ -102,6 +107,8 @@ impl RecordingWriter {
             return self.append(batch);
         }
         self.write(&bytes)?;
+        self.kafka_chain.advance(kafka_link);
+        self.clickhouse_chain.advance(clickhouse_link);
         if let Some(k) = &batch.kafka {
             self.kafka = k.clone();
         }
@@ -160,6 +167,22 @@ impl RecordingWriter {
     }
 }
 
+/// A source's frame in a batch, if the batch has its status (see `Chain::frame`).
+#[allow(clippy::type_complexity)]
+fn framed<T: serde::Serialize>(
+    chain: &Chain<T>,
+    status: Option<&SourceStatus<T>>,
+    before: &SourceStatus<T>,
+) -> Result<(Option<StatusFrame<T>>, Option<Link<T>>), String> {
+    match status {
+        Some(status) => {
+            let (frame, link) = chain.frame(status, before)?;
+            Ok((Some(frame), link))
+        }
+        None => Ok((None, None)),
+    }
+}
+
 /// FILE.1: where the older part goes at rotation.
 pub fn rotated_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
@@ -171,7 +194,7 @@ fn new_file(path: &Path, header: &Header) -> Result<File, String> {
     let mut file =
         File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
     let mut head = Vec::new();
-    frame::write_file_head(&mut head).map_err(|e| e.to_string())?;
+    frame::write_file_head(&mut head, frame::FORMAT_VERSION).map_err(|e| e.to_string())?;
     head.extend(frame::encode(
         Kind::Header,
         header.started_ns,

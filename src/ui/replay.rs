@@ -1,5 +1,7 @@
 //! `pipetop replay FILE`: the dashboard on a recording. A thread of its own owns the
-//! [`Player`] (seeking replays batches through the session, which must not hold up a frame) and
+//! [`Player`] (seeking replays batches through the session, which must not hold up a frame: a
+//! jump no checkpoint is near replays from the minute's keyframe, and turns exact when the scout
+//! gets there) and
 //! moves its time cursor: play at 1×, 10× or 60×, step one recorded poll, jump a minute. It hands
 //! each model with the cursor to the UI over a `watch` channel, as the live session does; the
 //! screen is the live dashboard's, with the cursor in the header and its keys in the hint bar.
@@ -41,6 +43,9 @@ enum Command {
 struct Shown {
     model: Arc<Model>,
     clock: ReplayClock,
+    /// The model is replayed from this keyframe's time, not from the start (a jump the scout has
+    /// not reached yet): its history, timeline and alerts start there.
+    partial_since: Option<SystemTime>,
 }
 
 pub async fn run(player: Player, options: ReplayOptions) -> anyhow::Result<()> {
@@ -72,6 +77,7 @@ async fn event_loop(
     );
     app.replay = Some(first.clock);
     app.notice = problem.map(|p| format!("recording: {p}"));
+    let mut partial_notice = None;
     let mut events = EventStream::new();
     loop {
         // Ages and "for 2m" are as of the cursor, not the wall clock.
@@ -119,6 +125,18 @@ async fn event_loop(
                 changed?;
                 let now = shown.borrow_and_update().clone();
                 app.replay = Some(now.clock);
+                // Said while it lasts (a second or two while the scout catches up), taken back
+                // once the state is exact unless another notice replaced it.
+                let notice = now.partial_since.map(|since| {
+                    format!(
+                        "history from {} on: still reading the recording before it",
+                        crate::recording::at::clock(since)
+                    )
+                });
+                if notice.is_some() || app.notice == partial_notice {
+                    app.notice.clone_from(&notice);
+                }
+                partial_notice = notice;
                 if let Some(old) = app.set_model(now.model) {
                     let _ = commands.send(Command::Retire(old));
                 }
@@ -144,6 +162,7 @@ fn spawn_cursor(
     let (tx, rx) = watch::channel(Shown {
         model: Arc::clone(player.model()),
         clock,
+        partial_since: None,
     });
     let (commands, inbox) = mpsc::channel();
     // Plays the recording ahead on this thread's idle time, a few batches between keys, so that
@@ -178,14 +197,17 @@ fn spawn_cursor(
                                 scout = None;
                             }
                         }
-                        continue;
+                        // A jump replayed from a keyframe turns exact once the scout is near.
+                        if !player.make_exact() {
+                            continue;
+                        }
                     }
                     Err(RecvTimeoutError::Timeout) => {
                         // Played time follows the wall clock, times the speed.
                         let elapsed = last.elapsed();
                         last = Instant::now();
                         let to = (clock.at + elapsed * clock.speed).min(end);
-                        player.seek(to);
+                        player.jump(to);
                         clock.at = to;
                     }
                     Err(RecvTimeoutError::Disconnected) => return,
@@ -197,6 +219,7 @@ fn spawn_cursor(
                 let shown = Shown {
                     model: Arc::clone(player.model()),
                     clock,
+                    partial_since: player.partial_since(),
                 };
                 if tx.send(shown).is_err() {
                     return;
@@ -217,7 +240,7 @@ fn on_key(
     match key {
         ReplayKey::PlayPause => {
             if clock.at_end && !clock.playing {
-                player.seek(start);
+                player.jump(start);
                 clock.at = start;
             }
             clock.playing = !clock.playing;
@@ -227,7 +250,7 @@ fn on_key(
             if forward {
                 player.step();
             } else if let Some(at) = player.cursor() {
-                player.seek(at - Duration::from_nanos(1));
+                player.jump(at - Duration::from_nanos(1));
             }
             clock.at = player.cursor().unwrap_or(start);
         }
@@ -238,7 +261,7 @@ fn on_key(
             } else {
                 clock.at.checked_sub(minute).unwrap_or(start).max(start)
             };
-            player.seek(to);
+            player.jump(to);
             clock.at = to;
         }
         ReplayKey::Speed => {
