@@ -58,6 +58,16 @@ pub fn client_config(config: &KafkaConfig) -> ClientConfig {
     }
     // Without this librdkafka logs every broker disconnect to stderr, on top of our screen.
     cc.set("log_level", "3");
+    // An admin client gets no error events unless asked: failures outside a request, such as an
+    // OIDC token endpoint refusing pipetop, were only logged and the poll just timed out. As
+    // events on the main queue they reach `connect_failure`, which says them in one sentence.
+    cc.set(
+        "enabled_events",
+        rdkafka::bindings::RD_KAFKA_EVENT_ERROR.to_string(),
+    );
+    // A Metadata request for a named topic must never create it (librdkafka's default for a
+    // producer-type handle, which an admin client is, is to allow that).
+    cc.set("allow.auto.create.topics", "false");
     cc
 }
 

@@ -14,6 +14,10 @@ use rdkafka::{Offset, TopicPartitionList};
 /// The user pipetop connects as, with only the ACLs of "The permissions pipetop needs".
 pub const PIPETOP_USER: &str = "pipetop";
 pub const PIPETOP_PASSWORD: &str = "pipetop-secret";
+/// The stack's OIDC token endpoint (tests/stack/oidc_token.py): its clients all share this
+/// secret; `pipetop` gets a token for subject `pipetop`, `pipetop-expired` one that expired an
+/// hour ago, `pipetop-foreign` one signed by a key the brokers' JWKS does not hold.
+pub const OIDC_SECRET: &str = "pipetop-oidc-secret";
 
 /// The first broker's two listeners, found like tests/stack/up lays them out: plaintext on
 /// `PIPETOP_KAFKA_PORT` (default 9092, so [`super::KAFKA`] on the shared stack and in CI),
@@ -25,6 +29,9 @@ pub struct SecureKafka {
     pub ca: PathBuf,
     /// The broker's log, where it reports every failed authentication.
     pub broker_log: PathBuf,
+    /// The OIDC token endpoint (the broker port + 3), and its log of every token request.
+    pub token_endpoint: String,
+    pub token_log: PathBuf,
 }
 
 pub fn secure_kafka() -> SecureKafka {
@@ -40,6 +47,8 @@ pub fn secure_kafka() -> SecureKafka {
         sasl: format!("127.0.0.1:{}", port + 2),
         ca: dir.join("kafka/tls/ca.pem"),
         broker_log: dir.join("logs/kafka-1.log"),
+        token_endpoint: format!("http://127.0.0.1:{}/token", port + 3),
+        token_log: dir.join("logs/oidc.log"),
     }
 }
 
@@ -47,6 +56,8 @@ impl SecureKafka {
     /// Present when the listener answers and its CA is there.
     pub fn check(&self) -> Result<(), String> {
         super::answers(&self.sasl)?;
+        let endpoint = self.token_endpoint.trim_start_matches("http://");
+        super::answers(endpoint.split('/').next().unwrap_or(endpoint))?;
         if self.ca.exists() {
             Ok(())
         } else {
@@ -117,6 +128,15 @@ impl SecureKafka {
     }
 
     /// How many failed authentications (SASL or TLS) the broker has logged so far.
+    /// How many tokens pipetop's clients (and others) have asked the token endpoint for so far.
+    pub fn token_requests(&self) -> usize {
+        std::fs::read_to_string(&self.token_log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("\"POST /token"))
+            .count()
+    }
+
     pub fn failed_authentications(&self) -> usize {
         std::fs::read_to_string(&self.broker_log)
             .unwrap_or_default()

@@ -57,6 +57,12 @@ KAFKA_ADMIN_USER="admin"
 KAFKA_ADMIN_PASSWORD="admin-secret"
 KAFKA_PIPETOP_USER="pipetop"
 KAFKA_PIPETOP_PASSWORD="pipetop-secret"
+# OAUTHBEARER on the same SASL_SSL listeners: tokens from the stack's OIDC token endpoint
+# (tests/stack/oidc_token.py on the broker port + 3: 9095 by default), validated by the brokers
+# against the JWKS file it writes (oidc/jwks.json).
+KAFKA_OIDC="$KAFKA_STATE/oidc"
+kafka_oidc_port() { echo $((KAFKA_PORT + 3)); }
+KAFKA_OIDC_AUDIENCE="pipetop-stack"
 
 log() { printf '%s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
@@ -226,8 +232,18 @@ listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 # SASL_SSL: SCRAM-SHA-512 users (formatted in), TLS with the stack's own CA (tls/ca.pem).
-sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.enabled.mechanisms=SCRAM-SHA-512,OAUTHBEARER
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+# OAUTHBEARER: JWTs of the stack's token endpoint, checked against its JWKS file, audience and
+# issuer; the principal is the token's subject (User:pipetop, the same ACLs as over SCRAM).
+listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
+listener.name.sasl_ssl.oauthbearer.sasl.server.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler
+# Named, not left to the default: Kafka 4.1.1's default validator checks a token's claims but not
+# its signature (a token signed by any key got in; tests/kafka_sasl.rs checks that one is refused).
+sasl.oauthbearer.jwt.validator.class=org.apache.kafka.common.security.oauthbearer.BrokerJwtValidator
+sasl.oauthbearer.jwks.endpoint.url=file://$KAFKA_OIDC/jwks.json
+sasl.oauthbearer.expected.audience=$KAFKA_OIDC_AUDIENCE
+sasl.oauthbearer.expected.issuer=http://127.0.0.1:$(kafka_oidc_port)
 ssl.keystore.type=PKCS12
 ssl.keystore.location=$KAFKA_TLS/broker.p12
 ssl.keystore.password=$KAFKA_TLS_STOREPASS
@@ -330,6 +346,31 @@ kafka_tls_setup() {
   rm -rf "$KAFKA_TLS" && mv "$t" "$KAFKA_TLS"
 }
 
+# The OIDC token endpoint's keys and the JWKS the brokers trust (made once), and the endpoint
+# itself (tests/stack/oidc_token.py), a process of the stack like the brokers.
+kafka_oidc_setup() {
+  [[ -f $KAFKA_OIDC/jwks.json ]] && return 0
+  log "making the OIDC token endpoint's keys in $KAFKA_OIDC"
+  "$PYTHON" "$STACK_HOME/oidc_token.py" init "$KAFKA_OIDC" >"$LOG_DIR/kafka-oidc-init.log" 2>&1 \
+    || fail_with_log "kafka oidc" "$LOG_DIR/kafka-oidc-init.log" "could not make the OIDC keys"
+}
+
+kafka_oidc_start() {
+  local pidf="$RUN_DIR/oidc.pid" logf="$LOG_DIR/oidc.log" port deadline
+  port=$(kafka_oidc_port)
+  pid_alive "$pidf" && return 0
+  port_open "$port" && die "127.0.0.1:$port is already in use by a process this stack did not start"
+  echo "==== $(date -u +%FT%TZ) starting the OIDC token endpoint" >>"$logf"
+  setsid "$PYTHON" "$STACK_HOME/oidc_token.py" serve "$KAFKA_OIDC" "$port" </dev/null >>"$logf" 2>&1 &
+  echo $! >"$pidf"
+  deadline=$((SECONDS + START_TIMEOUT))
+  until port_open "$port"; do
+    pid_alive "$pidf" || fail_with_log "oidc token endpoint" "$logf" "exited during startup"
+    ((SECONDS < deadline)) || fail_with_log "oidc token endpoint" "$logf" "not listening on 127.0.0.1:$port"
+    sleep 0.2
+  done
+}
+
 # A state dir formatted before the SASL_SSL listener has no SCRAM users: add them to the running
 # cluster (as ANONYMOUS over PLAINTEXT, a super user), once.
 kafka_scram_upgrade() { # bootstrap
@@ -370,9 +411,10 @@ kafka_start_node() { # i   (config and storage must exist)
   port=$(kafka_broker_port "$i")
   [[ -f $KAFKA_STATE/node$i/server.properties ]] || die "kafka node $i is not configured (run tests/stack/up)"
   if pid_alive "$pidf"; then
-    # A node started before the SASL_SSL listener existed: restart it with its new config.
-    port_open "$port" && ! port_open "$(kafka_sasl_port "$i")" || return 0
-    log "kafka node $i runs without its SASL_SSL listener; restarting it"
+    # A node started with an older config (before the SASL_SSL listener or OAUTHBEARER existed):
+    # restart it with its new one.
+    cmp -s "$KAFKA_STATE/node$i/server.properties" "$RUN_DIR/kafka-$i.properties" && return 0
+    log "kafka node $i runs with an older config; restarting it"
     stop_pidfile "$pidf" "kafka node $i" 30
   fi
   if port_open "$port"; then
@@ -380,8 +422,11 @@ kafka_start_node() { # i   (config and storage must exist)
   fi
   mkdir -p "$RUN_DIR" "$LOG_DIR"
   echo "==== $(date -u +%FT%TZ) starting kafka node $i" >>"$logf"
+  cp -f "$KAFKA_STATE/node$i/server.properties" "$RUN_DIR/kafka-$i.properties"
+  # Kafka 4 reads no OAuth URL it is not allowed to: the JWKS file is the only one.
   setsid java -Xmx"$KAFKA_HEAP" -Xms256m -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$KAFKA_STATE/log4j2-broker.xml" \
+    -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls="file://$KAFKA_OIDC/jwks.json" \
     -Dkafka.logs.dir="$LOG_DIR" \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_STATE/node$i/server.properties" \
     </dev/null >>"$logf" 2>&1 &
