@@ -51,7 +51,8 @@ impl Collectors {
     /// Kafka client rejects outright (an unknown librdkafka property, say).
     pub fn spawn(config: &Config) -> anyhow::Result<Collectors> {
         let kafka = KafkaCollector::new(&config.kafka)
-            .map_err(|e| anyhow::anyhow!("kafka client configuration: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("kafka client configuration: {e}"))?
+            .with_named_topics(config.pipelines.iter().map(|p| p.topic.clone()));
         let (focus, focus_rx) = watch::channel(None);
         // A stalled host must not hold back the others' figures past this refresh's tick.
         let clickhouse = ClickHouseCollector::new(&config.clickhouse)

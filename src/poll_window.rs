@@ -29,7 +29,8 @@ impl Poller {
     /// Fails only on configuration the Kafka client rejects outright.
     pub fn new(config: &Config) -> anyhow::Result<Poller> {
         let kafka = KafkaCollector::new(&config.kafka)
-            .map_err(|e| anyhow::anyhow!("kafka client configuration: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("kafka client configuration: {e}"))?
+            .with_named_topics(config.pipelines.iter().map(|p| p.topic.clone()));
         let (focus, focus_rx) = tokio::sync::watch::channel(None);
         Ok(Poller {
             kafka,

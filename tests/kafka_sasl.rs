@@ -78,7 +78,9 @@ fn write_config(
     let text = format!(
         "[kafka]\nbootstrap_servers = \"{bootstrap}\"\nrequest_timeout = \"{}s\"\n\
          include_groups = [\"{filter}_.*\"]\ninclude_topics = [\"{filter}_.*\"]\n{properties}\
-         [clickhouse]\nurl = \"http://127.0.0.1:1\"\n",
+         [clickhouse]\nurl = \"http://127.0.0.1:1\"\n\
+         [[pipelines]]\ntopic = \"{filter}_hidden\"\ngroup = \"{filter}_loader\"\ntables = []\n\
+         [[pipelines]]\ntopic = \"{filter}_absent\"\ngroup = \"{filter}_loader\"\ntables = []\n",
         REQUEST_TIMEOUT.as_secs()
     );
     let path = dir.join(format!("{name}.toml"));
@@ -145,9 +147,11 @@ fn port_of(addr: &str) -> u16 {
     addr.rsplit_once(':').unwrap().1.parse().unwrap()
 }
 
-/// The full Kafka snapshot taken as `pipetop` over SASL_SSL equals the plaintext one (groups,
-/// commits, partitions, offsets, topics, brokers), but for a group pipetop is denied: listed,
-/// "not authorized" with the principal, and the rest of the poll unharmed.
+/// The full Kafka snapshot taken as `pipetop` over SASL_SSL (SCRAM, and OIDC tokens) equals the
+/// plaintext one (groups, commits, partitions, offsets, topics, brokers), but for a group and a
+/// pipeline's topic pipetop is denied: listed, "not authorized" with the principal, and the rest
+/// of the poll unharmed. A pipeline's topic that does not exist is listed as such, and the
+/// request that found out did not create it.
 #[tokio::test(flavor = "multi_thread")]
 async fn least_privilege_snapshot_equals_plaintext() {
     common::needs!(SaslKafka);
@@ -166,6 +170,17 @@ async fn least_privilege_snapshot_equals_plaintext() {
         "Describe",
         "--group",
         &denied,
+    ]);
+    // A pipeline's topic pipetop may not DESCRIBE (the config names it), and one that is gone.
+    let (hidden, absent) = (format!("{prefix}_hidden"), format!("{prefix}_absent"));
+    kafka.create_topic(&hidden, 2).await;
+    kafka.add_acl(&[
+        "--deny-principal",
+        "User:pipetop",
+        "--operation",
+        "Describe",
+        "--topic",
+        &hidden,
     ]);
 
     let dir = std::env::temp_dir().join(&prefix);
@@ -223,6 +238,52 @@ async fn least_privilege_snapshot_equals_plaintext() {
         "{seen_sasl}"
     );
     assert_eq!(seen_sasl["committed"], Value::Array(vec![]), "{seen_sasl}");
+
+    // The denied topic: over plaintext its partitions; as pipetop (either way in), listed with
+    // the reason. The absent one: "does not exist" for everyone, and still absent.
+    let take_topic = |snapshot: &mut Value, name: &str| -> Value {
+        let topics = snapshot["topics"].as_array_mut().unwrap();
+        let at = topics
+            .iter()
+            .position(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("topic {name} missing: {topics:?}"));
+        topics.remove(at)
+    };
+    let hidden_plain = take_topic(&mut over_plain, &hidden);
+    assert_eq!(hidden_plain["partitions"].as_array().unwrap().len(), 2);
+    assert_eq!(hidden_plain.get("error"), None, "{hidden_plain}");
+    // Its partitions' leaders lead two partitions fewer that pipetop may see.
+    for p in hidden_plain["partitions"].as_array().unwrap() {
+        let health = over_plain["broker_health"].as_array_mut().unwrap();
+        let leader = health.iter_mut().find(|b| b["id"] == p["leader"]).unwrap();
+        leader["leader_of"] = (leader["leader_of"].as_u64().unwrap() - 1).into();
+    }
+    for (snapshot, principal) in [
+        (&mut over_sasl, "User:pipetop"),
+        (&mut over_token, "the token subject of OAuth client pipetop"),
+    ] {
+        let seen = take_topic(snapshot, &hidden);
+        assert_eq!(
+            seen["error"].as_str().unwrap_or_default(),
+            format!(
+                "not authorized: {principal} may not DESCRIBE this topic (grant it, see \"The \
+                 permissions pipetop needs\")"
+            ),
+            "{seen}"
+        );
+        assert_eq!(seen["partitions"], Value::Array(vec![]), "{seen}");
+    }
+    for snapshot in [&mut over_plain, &mut over_sasl, &mut over_token] {
+        let seen = take_topic(snapshot, &absent);
+        assert_eq!(
+            seen["error"], "does not exist (a pipeline or a consumer's assignment names it)",
+            "{seen}"
+        );
+    }
+    assert!(
+        !kafka.topic_exists(&absent).await,
+        "asking for {absent} by name created it"
+    );
 
     // Everything else, equal: the group's commits, the topic's partitions and offsets, brokers.
     let groups = over_sasl["groups"].as_array().unwrap();

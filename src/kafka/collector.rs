@@ -23,6 +23,7 @@ use super::health::broker_health;
 use super::log_starts::LogStarts;
 use super::metadata::TopicMetadata;
 use super::metadata_poll::MetadataPoll;
+use super::named_topics;
 use super::offsets_batches::{ask_all, list_offsets, offsets_batches};
 use super::produce_time::{ProduceTimeStats, ProduceTimes, Wanted};
 use super::snapshot::{
@@ -63,6 +64,9 @@ pub struct KafkaCollector {
     /// (`broker_probe`).
     known: Vec<Node>,
     probe_depth: Depth,
+    /// Topics the config's pipelines read: asked for by name when Metadata leaves one out
+    /// (`named_topics`).
+    named: Arc<[String]>,
 }
 
 impl KafkaCollector {
@@ -84,7 +88,15 @@ impl KafkaCollector {
                     .get("security.protocol")
                     .map(String::as_str),
             ),
+            named: Arc::from([]),
         })
+    }
+
+    /// The topics a pipeline reads, which pipetop expects to see: one that Metadata leaves out
+    /// (not authorized, or gone) is listed with the reason instead of missing.
+    pub fn with_named_topics(mut self, topics: impl IntoIterator<Item = String>) -> Self {
+        self.named = topics.into_iter().collect();
+        self
     }
 }
 
@@ -101,6 +113,7 @@ impl Collector for KafkaCollector {
         let mut starts = self.starts.take().unwrap_or_default();
         let down = self.down.clone();
         let known = (self.known.clone(), self.probe_depth);
+        let named = Arc::clone(&self.named);
         let task = tokio::task::spawn_blocking(move || {
             let result = poll_blocking(
                 &admin,
@@ -109,7 +122,13 @@ impl Collector for KafkaCollector {
                 (&mut times, &mut seen, &mut starts),
                 &down,
                 (&known.0, known.1),
-            );
+            )
+            .map(|mut snapshot| {
+                let unlisted = named_topics::unlisted(&snapshot, &named, &filters);
+                let budget = (2 * PROBE_TIMEOUT).min(config.request_timeout);
+                named_topics::add_unlisted(&admin, &mut snapshot, &unlisted, budget);
+                snapshot
+            });
             // A failure to get in (authentication, TLS) is the cause of whatever timed out.
             let result = match result {
                 Ok(snapshot) => {
@@ -395,6 +414,7 @@ fn poll_blocking(
         .map(|t| Topic {
             name: t.name.clone(),
             internal: t.internal,
+            error: None,
             partitions: t
                 .partitions
                 .iter()

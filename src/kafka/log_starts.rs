@@ -186,6 +186,7 @@ mod tests {
         Topic {
             name: "t".into(),
             internal: false,
+            error: None,
             partitions: parts
                 .iter()
                 .zip(0..)

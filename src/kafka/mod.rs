@@ -14,6 +14,7 @@ pub mod health;
 pub mod log_starts;
 pub mod metadata;
 pub mod metadata_poll;
+pub mod named_topics;
 pub mod offsets_batches;
 pub mod produce_time;
 pub mod snapshot;

@@ -131,6 +131,10 @@ pub struct Topic {
     pub name: String,
     pub internal: bool,
     pub partitions: Vec<Partition>,
+    /// Why a topic that a pipeline or a member's assignment names has no partitions here: the
+    /// broker would not describe it to pipetop, or it does not exist (see `named_topics`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

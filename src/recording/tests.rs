@@ -49,6 +49,7 @@ fn write_ten(path: &std::path::Path) -> Vec<u64> {
             topics: vec![crate::kafka::snapshot::Topic {
                 name: format!("topic-{i}"),
                 internal: false,
+                error: None,
                 partitions: vec![],
             }],
             ..KafkaSnapshot::default()
@@ -323,6 +324,7 @@ fn deltas_apply_to_the_files_own_bytes_not_to_this_builds_encoding_of_them() {
             topics: vec![crate::kafka::snapshot::Topic {
                 name: "t".into(),
                 internal: false,
+                error: None,
                 partitions: vec![p],
             }],
             ..KafkaSnapshot::default()

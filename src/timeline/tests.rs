@@ -72,6 +72,7 @@ impl Cluster {
             topics: vec![Topic {
                 name: "orders".into(),
                 internal: false,
+                error: None,
                 partitions: (0..2)
                     .map(|p| Partition {
                         partition: p as i32,

@@ -75,6 +75,15 @@ impl SecureKafka {
         super::create_topic_on(self.admin_config(), name, partitions, &[]).await;
     }
 
+    /// Whether the cluster has the topic, asked as a super user over plaintext.
+    pub async fn topic_exists(&self, name: &str) -> bool {
+        let client: BaseConsumer = self.admin_config().create().unwrap();
+        let md = client
+            .fetch_metadata(None, Duration::from_secs(10))
+            .unwrap();
+        md.topics().iter().any(|t| t.name() == name)
+    }
+
     /// Produces `counts[p]` messages to partition p, acknowledged.
     pub fn produce(&self, topic: &str, counts: &[usize]) {
         let producer: BaseProducer = self.admin_config().create().unwrap();

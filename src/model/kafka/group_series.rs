@@ -263,6 +263,7 @@ mod tests {
         let topic = |name: &str| Topic {
             name: name.into(),
             internal: false,
+            error: None,
             partitions: vec![Partition {
                 partition: 0,
                 leader: Some(1),

@@ -331,6 +331,7 @@ mod tests {
             topics: vec![Topic {
                 name: "t".into(),
                 internal: false,
+                error: None,
                 partitions: vec![part(0, 0, 100), part(1, 50, 200), part(2, 0, 10)],
             }],
             groups,

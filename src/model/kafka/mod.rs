@@ -554,6 +554,7 @@ mod tests {
             topics: vec![Topic {
                 name: "t".into(),
                 internal: false,
+                error: None,
                 partitions: vec![Partition {
                     partition: 0,
                     leader: Some(1),

@@ -30,6 +30,9 @@ pub struct TopicView {
     /// How old the oldest log start shown is, when older than the poll (seconds): starts are read
     /// on a slower cadence (`kafka::log_starts`).
     pub starts_age_s: Option<u64>,
+    /// Why a topic a pipeline or a consumer names has no partitions here: "not authorized: …",
+    /// "does not exist …" (see `kafka::named_topics`).
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -74,7 +77,12 @@ pub fn topic_views<'h>(
                     error: p.error.clone(),
                 })
                 .collect();
-            let rates: Option<Vec<f64>> = partitions.iter().map(|p| p.produce_rate).collect();
+            // No partitions, no rate (an empty float sum is -0.0, shown as "-0.0/s").
+            let rates: Option<Vec<f64>> = partitions
+                .iter()
+                .map(|p| p.produce_rate)
+                .collect::<Option<Vec<f64>>>()
+                .filter(|r| !r.is_empty());
             let starts_age_s = t
                 .partitions
                 .iter()
@@ -97,12 +105,13 @@ pub fn topic_views<'h>(
                 groups: readers.get(t.name.as_str()).copied().unwrap_or(0),
                 starts_age_s,
                 partitions,
+                error: t.error.clone(),
             }
         })
         .collect();
     views.sort_by(|a, b| {
-        (b.leaderless, b.under_replicated)
-            .cmp(&(a.leaderless, a.under_replicated))
+        (b.error.is_some(), b.leaderless, b.under_replicated)
+            .cmp(&(a.error.is_some(), a.leaderless, a.under_replicated))
             .then_with(|| {
                 b.produce_rate
                     .unwrap_or(0.0)
@@ -167,11 +176,13 @@ mod tests {
             Topic {
                 name: "healthy".into(),
                 internal: false,
+                error: None,
                 partitions: vec![part(0, Some(1), &[1, 2], &[1, 2])],
             },
             Topic {
                 name: "sick".into(),
                 internal: false,
+                error: None,
                 partitions: vec![part(0, None, &[1, 2], &[]), part(1, Some(2), &[1, 2], &[2])],
             },
         ]);
@@ -193,6 +204,7 @@ mod tests {
         let topic = |name: &str| Topic {
             name: name.into(),
             internal: false,
+            error: None,
             partitions: vec![part(0, Some(1), &[1], &[1])],
         };
         let group = |id: &str, committed: &str, assigned: &str| Group {

@@ -123,15 +123,21 @@ impl ListSource for Topics<'_> {
         let t = &self.0[i];
         let count = |n: usize| if n > 0 { n.to_string() } else { String::new() };
         vec![
-            cell(t.name.clone()),
-            num_cell(t.partitions.len().to_string(), theme.text),
+            name_cell(t, theme),
+            match &t.error {
+                Some(_) => num_cell("-".to_string(), theme.muted),
+                None => num_cell(t.partitions.len().to_string(), theme.text),
+            },
             num_cell(
                 judge::opt_rate(t.produce_rate),
                 rate_style(self.2, t, theme),
             ),
             num_cell(count(t.under_replicated), theme.crit),
             num_cell(count(t.leaderless), theme.crit),
-            num_cell(compact(t.messages), theme.text),
+            match &t.error {
+                Some(_) => num_cell("-".to_string(), theme.muted),
+                None => num_cell(compact(t.messages), theme.text),
+            },
             groups_cell(t, theme),
             num_cell(retention_label(self.1, &t.name), theme.muted),
         ]
@@ -141,6 +147,21 @@ impl ListSource for Topics<'_> {
             topic: self.0[i].name.clone(),
         })
     }
+}
+
+/// The topic's name, and for one pipetop cannot see, why in a word or two (the detail says all).
+fn name_cell(t: &TopicView, theme: &Theme) -> Line<'static> {
+    let Some(error) = &t.error else {
+        return cell(t.name.clone());
+    };
+    let why = ["not authorized", "does not exist"]
+        .into_iter()
+        .find(|w| error.starts_with(w))
+        .unwrap_or("unreadable");
+    Line::from(vec![
+        Span::raw(t.name.clone()),
+        Span::styled(format!("  {why}"), theme.crit),
+    ])
 }
 
 /// Warning colour for a rate `topic_traffic` judges out of its band, as the alert does.
@@ -178,7 +199,7 @@ pub fn detail_panels<'a>(model: &'a Model, topic: &str) -> Vec<Panel<'a>> {
                 Constraint::Fill(1),
                 "no partitions",
             )
-            .with_problem(kafka_problem(model))
+            .with_problem(t.error.clone().or_else(|| kafka_problem(model)))
             .from_source(Source::Kafka),
         ],
         None => vec![Panel::text(
