@@ -14,9 +14,11 @@
 //!
 //! Creates the topics (one CreateTopics call), one message per partition, and N groups each with
 //! a commit on every partition of one topic; then times pipetop's full Kafka poll plus model
-//! update (median of the cycles), prints requests per cycle, the model's history size and peak
-//! RSS, and times `kafka-consumer-groups --describe --all-groups` on the same cluster. Deletes
-//! its topics and groups at the end, also after a failure.
+//! update (median of the cycles), then the same over the stack's SASL_SSL listener (as the
+//! least-privilege user `pipetop`, when `PIPETOP_STACK_DIR` holds its CA), prints requests per
+//! cycle, the model's history size and peak RSS, and times `kafka-consumer-groups --describe
+//! --all-groups` on the same cluster, comparing its rows with pipetop's one by one. Deletes its
+//! topics and groups at the end, also after a failure.
 
 use std::time::{Duration, Instant};
 
@@ -168,15 +170,44 @@ fn populate(
     Ok(())
 }
 
-fn measure(
+/// The SASL_SSL listener beside the plaintext one (tests/stack: the broker port + 2), as the
+/// stack's least-privilege user `pipetop` (SCRAM-SHA-512) with the stack's CA.
+fn sasl_properties() -> Option<(String, Vec<(&'static str, String)>)> {
+    let (host, port) = bootstrap()
+        .rsplit_once(':')
+        .map(|(h, p)| (h.to_string(), p.to_string()))?;
+    let port: u16 = port.parse().ok()?;
+    let dir = std::env::var("PIPETOP_STACK_DIR").unwrap_or_else(|_| "target/bench-stack".into());
+    let ca = std::path::Path::new(&dir).join("kafka/tls/ca.pem");
+    ca.exists().then(|| {
+        (
+            format!("{host}:{}", port + 2),
+            vec![
+                ("security.protocol", "SASL_SSL".to_string()),
+                ("sasl.mechanism", "SCRAM-SHA-512".to_string()),
+                ("sasl.username", "pipetop".to_string()),
+                ("sasl.password", "pipetop-secret".to_string()),
+                ("ssl.ca.location", ca.display().to_string()),
+            ],
+        )
+    })
+}
+
+/// What the cycles of one collector measured.
+struct Cycles {
+    walls: Vec<Duration>,
+    last: pipetop::kafka::snapshot::KafkaSnapshot,
+    model: pipetop::model::kafka::KafkaModel,
+    tracker: KafkaTracker,
+}
+
+/// `scale.cycles` polls plus model updates with a fresh collector, as the dashboard runs them.
+fn run_cycles(
     runtime: &tokio::runtime::Runtime,
     scale: &Scale,
-    topics: &[String],
-    groups: &[String],
-) -> anyhow::Result<()> {
-    let mut config = Config::default();
-    config.kafka.bootstrap_servers = bootstrap();
-    config.kafka.request_timeout = Duration::from_secs(30);
+    config: &Config,
+    label: &str,
+) -> anyhow::Result<Cycles> {
     let mut collector =
         KafkaCollector::new(&config.kafka).map_err(|e| anyhow::anyhow!("collector: {e}"))?;
     let mut tracker = KafkaTracker::default();
@@ -192,7 +223,7 @@ fn measure(
         model = tracker.update(&snapshot).or(model);
         let wall = t.elapsed();
         eprintln!(
-            "cycle {cycle}: {wall:.2?} (poll {polled:.2?}, model {:.2?}), {} requests, load {}, phases {:?}",
+            "{label} cycle {cycle}: {wall:.2?} (poll {polled:.2?}, model {:.2?}), {} requests, load {}, phases {:?}",
             wall - polled,
             snapshot.requests,
             load(),
@@ -201,21 +232,68 @@ fn measure(
         walls.push(wall);
         last = Some(snapshot);
     }
-    let snapshot = last.context("no cycle ran")?;
-    let model = model.context("no model derived")?;
-    let ours: Vec<_> = model
+    walls.sort();
+    Ok(Cycles {
+        walls,
+        last: last.context("no cycle ran")?,
+        model: model.context("no model derived")?,
+        tracker,
+    })
+}
+
+/// The group-partition rows of the bench's own groups, which must be all of them.
+fn rows_of(
+    model: &pipetop::model::kafka::KafkaModel,
+    groups: &[String],
+    scale: &Scale,
+) -> anyhow::Result<usize> {
+    let rows: usize = model
         .groups
         .iter()
         .filter(|g| groups.contains(&g.group_id))
-        .collect();
-    let rows: usize = ours.iter().map(|g| g.partitions.len()).sum();
+        .map(|g| g.partitions.len())
+        .sum();
     if rows != groups.len() * scale.partitions {
         bail!(
             "pipetop saw {rows} group-partition rows, expected {}",
             groups.len() * scale.partitions
         );
     }
-    walls.sort();
+    Ok(rows)
+}
+
+fn measure(
+    runtime: &tokio::runtime::Runtime,
+    scale: &Scale,
+    topics: &[String],
+    groups: &[String],
+) -> anyhow::Result<()> {
+    let mut config = Config::default();
+    config.kafka.bootstrap_servers = bootstrap();
+    config.kafka.request_timeout = Duration::from_secs(30);
+    let plain = run_cycles(runtime, scale, &config, "plaintext")?;
+    // The same cycles over SASL_SSL, in the same run, when the stack has the listener.
+    let secure = match sasl_properties() {
+        Some((bootstrap, properties)) => {
+            let mut config = config.clone();
+            config.kafka.bootstrap_servers = bootstrap;
+            for (k, v) in properties {
+                config.kafka.properties.insert(k.to_string(), v);
+            }
+            Some(run_cycles(runtime, scale, &config, "SASL_SSL")?)
+        }
+        None => None,
+    };
+    let rows = rows_of(&plain.model, groups, scale)?;
+    if let Some(secure) = &secure {
+        rows_of(&secure.model, groups, scale)?;
+    }
+    let Cycles {
+        walls,
+        last: snapshot,
+        tracker,
+        model,
+    } = plain;
     let median = walls[walls.len() / 2];
     let (tracked_gp, tracked_p) = tracker.tracked();
 
@@ -224,6 +302,12 @@ fn measure(
             "  pipetop cycle (poll + model): median {median:.2?} over {} cycles (no reference run)",
             walls.len()
         );
+        if let Some(secure) = &secure {
+            println!(
+                "  over SASL_SSL: median {:.2?}",
+                secure.walls[secure.walls.len() / 2]
+            );
+        }
         return Ok(());
     }
     let load_before_reference = load();
@@ -241,10 +325,12 @@ fn measure(
     ])
     .output()?;
     let reference = t.elapsed();
-    let reference_rows = String::from_utf8_lossy(&out.stdout)
+    let reference_out = String::from_utf8_lossy(&out.stdout);
+    let reference_rows = reference_out
         .lines()
         .filter(|l| groups.iter().any(|g| l.starts_with(&format!("{g} "))))
         .count();
+    let (equal, differ) = same_rows(&model, groups, &reference_out);
 
     println!("pipetop Kafka poll at scale (bootstrap {})", bootstrap());
     println!(
@@ -262,6 +348,18 @@ fn measure(
         walls[walls.len() - 1],
         load()
     );
+    match &secure {
+        Some(secure) => {
+            let m = secure.walls[secure.walls.len() / 2];
+            println!(
+                "  the same over SASL_SSL (SCRAM-SHA-512, TLS, User:pipetop with read-only ACLs): median {m:.2?} (min {:.2?}, max {:.2?}; {:+.0} % against plaintext)",
+                secure.walls[0],
+                secure.walls[secure.walls.len() - 1],
+                (m.as_secs_f64() / median.as_secs_f64() - 1.0) * 100.0
+            );
+        }
+        None => println!("  (no SASL_SSL listener's CA in PIPETOP_STACK_DIR: plaintext only)"),
+    }
     println!(
         "  requests per cycle: {} ({:?})",
         snapshot.requests, snapshot.requests_by_kind
@@ -278,10 +376,80 @@ fn measure(
         load()
     );
     println!(
+        "  row for row against kafka-consumer-groups (group, topic, partition, committed, log end, lag): {equal} equal, {} differ{}",
+        differ.len(),
+        differ
+            .iter()
+            .take(3)
+            .map(|d| format!("\n    {d}"))
+            .collect::<String>()
+    );
+    println!(
         "  speed-up: {:.0}×",
         reference.as_secs_f64() / median.as_secs_f64()
     );
     Ok(())
+}
+
+/// pipetop's rows of the bench groups against `kafka-consumer-groups --describe` output
+/// (GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG …; "-" where it has none): how many
+/// are equal, and a description of each that is not (or that only one side has).
+fn same_rows(
+    model: &pipetop::model::kafka::KafkaModel,
+    groups: &[String],
+    reference: &str,
+) -> (usize, Vec<String>) {
+    use std::collections::BTreeMap;
+    type Row = (Option<i64>, Option<i64>, Option<u64>);
+    let ours: BTreeMap<(String, String, i32), Row> = model
+        .groups
+        .iter()
+        .filter(|g| groups.contains(&g.group_id))
+        .flat_map(|g| {
+            g.partitions.iter().map(move |p| {
+                (
+                    (g.group_id.clone(), p.topic.to_string(), p.partition),
+                    (p.committed, p.end, p.lag),
+                )
+            })
+        })
+        .collect();
+    let number = |s: &str| s.parse::<i64>().ok();
+    let theirs: BTreeMap<(String, String, i32), Row> = reference
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let partition = f.get(2)?.parse::<i32>().ok()?;
+            groups.contains(&f[0].to_string()).then(|| {
+                (
+                    (f[0].to_string(), f[1].to_string(), partition),
+                    (
+                        number(f.get(3).copied().unwrap_or("-")),
+                        number(f.get(4).copied().unwrap_or("-")),
+                        f.get(5).and_then(|l| l.parse::<u64>().ok()),
+                    ),
+                )
+            })
+        })
+        .collect();
+    let mut equal = 0;
+    let mut differ = Vec::new();
+    for (key, row) in &ours {
+        match theirs.get(key) {
+            Some(r) if r == row => equal += 1,
+            Some(r) => differ.push(format!(
+                "{key:?}: pipetop {row:?}, kafka-consumer-groups {r:?}"
+            )),
+            None => differ.push(format!("{key:?}: only pipetop has it")),
+        }
+    }
+    differ.extend(
+        theirs
+            .keys()
+            .filter(|k| !ours.contains_key(*k))
+            .map(|k| format!("{k:?}: only kafka-consumer-groups has it")),
+    );
+    (equal, differ)
 }
 
 async fn create_topics(topics: &[String], partitions: usize) -> anyhow::Result<()> {
