@@ -201,44 +201,65 @@ struct Cycles {
     tracker: KafkaTracker,
 }
 
-/// `scale.cycles` polls plus model updates with a fresh collector, as the dashboard runs them.
+/// `scale.cycles` polls plus model updates per config, each with a collector of its own as the
+/// dashboard runs it; the configs take turns cycle by cycle, so a change in the machine's load
+/// falls on all of them alike.
 fn run_cycles(
     runtime: &tokio::runtime::Runtime,
     scale: &Scale,
-    config: &Config,
-    label: &str,
-) -> anyhow::Result<Cycles> {
-    let mut collector =
-        KafkaCollector::new(&config.kafka).map_err(|e| anyhow::anyhow!("collector: {e}"))?;
-    let mut tracker = KafkaTracker::default();
-    let mut model = None;
-    let mut walls = Vec::new();
-    let mut last = None;
-    for cycle in 0..scale.cycles.max(1) {
-        let t = Instant::now();
-        let snapshot = runtime
-            .block_on(collector.poll())
-            .map_err(anyhow::Error::msg)?;
-        let polled = t.elapsed();
-        model = tracker.update(&snapshot).or(model);
-        let wall = t.elapsed();
-        eprintln!(
-            "{label} cycle {cycle}: {wall:.2?} (poll {polled:.2?}, model {:.2?}), {} requests, load {}, phases {:?}",
-            wall - polled,
-            snapshot.requests,
-            load(),
-            snapshot.phases_ms
-        );
-        walls.push(wall);
-        last = Some(snapshot);
+    configs: &[(&str, Config)],
+) -> anyhow::Result<Vec<Cycles>> {
+    struct Run {
+        collector: KafkaCollector,
+        tracker: KafkaTracker,
+        model: Option<pipetop::model::kafka::KafkaModel>,
+        walls: Vec<Duration>,
+        last: Option<pipetop::kafka::snapshot::KafkaSnapshot>,
     }
-    walls.sort();
-    Ok(Cycles {
-        walls,
-        last: last.context("no cycle ran")?,
-        model: model.context("no model derived")?,
-        tracker,
-    })
+    let mut runs = configs
+        .iter()
+        .map(|(_, config)| {
+            Ok(Run {
+                collector: KafkaCollector::new(&config.kafka)
+                    .map_err(|e| anyhow::anyhow!("collector: {e}"))?,
+                tracker: KafkaTracker::default(),
+                model: None,
+                walls: Vec::new(),
+                last: None,
+            })
+        })
+        .collect::<anyhow::Result<Vec<Run>>>()?;
+    for cycle in 0..scale.cycles.max(1) {
+        for (run, (label, _)) in runs.iter_mut().zip(configs) {
+            let t = Instant::now();
+            let snapshot = runtime
+                .block_on(run.collector.poll())
+                .map_err(anyhow::Error::msg)?;
+            let polled = t.elapsed();
+            run.model = run.tracker.update(&snapshot).or(run.model.take());
+            let wall = t.elapsed();
+            eprintln!(
+                "{label} cycle {cycle}: {wall:.2?} (poll {polled:.2?}, model {:.2?}), {} requests, load {}, phases {:?}",
+                wall - polled,
+                snapshot.requests,
+                load(),
+                snapshot.phases_ms
+            );
+            run.walls.push(wall);
+            run.last = Some(snapshot);
+        }
+    }
+    runs.into_iter()
+        .map(|mut run| {
+            run.walls.sort();
+            Ok(Cycles {
+                walls: run.walls,
+                last: run.last.context("no cycle ran")?,
+                model: run.model.context("no model derived")?,
+                tracker: run.tracker,
+            })
+        })
+        .collect()
 }
 
 /// The group-partition rows of the bench's own groups, which must be all of them.
@@ -271,19 +292,19 @@ fn measure(
     let mut config = Config::default();
     config.kafka.bootstrap_servers = bootstrap();
     config.kafka.request_timeout = Duration::from_secs(30);
-    let plain = run_cycles(runtime, scale, &config, "plaintext")?;
+    let mut configs = vec![("plaintext", config.clone())];
     // The same cycles over SASL_SSL, in the same run, when the stack has the listener.
-    let secure = match sasl_properties() {
-        Some((bootstrap, properties)) => {
-            let mut config = config.clone();
-            config.kafka.bootstrap_servers = bootstrap;
-            for (k, v) in properties {
-                config.kafka.properties.insert(k.to_string(), v);
-            }
-            Some(run_cycles(runtime, scale, &config, "SASL_SSL")?)
+    if let Some((bootstrap, properties)) = sasl_properties() {
+        let mut config = config.clone();
+        config.kafka.bootstrap_servers = bootstrap;
+        for (k, v) in properties {
+            config.kafka.properties.insert(k.to_string(), v);
         }
-        None => None,
-    };
+        configs.push(("SASL_SSL", config));
+    }
+    let mut cycles = run_cycles(runtime, scale, &configs)?.into_iter();
+    let plain = cycles.next().context("no plaintext cycles")?;
+    let secure = cycles.next();
     let rows = rows_of(&plain.model, groups, scale)?;
     if let Some(secure) = &secure {
         rows_of(&secure.model, groups, scale)?;

@@ -101,7 +101,12 @@ impl Admin {
     /// again: a refused certificate costs one handshake of our own (`tls_verify`), not one per
     /// reconnect.
     pub(super) fn note_error(&self, code: RDKafkaErrorCode, message: &str) {
-        let key = format!("{code:?} {}", broker_of(message).unwrap_or_default());
+        // A failure without a broker (an OIDC token endpoint's) is told apart by its text:
+        // librdkafka reports it again only when it changed.
+        let key = match broker_of(message) {
+            Some(broker) => format!("{code:?} {broker}"),
+            None => format!("{code:?} {message}"),
+        };
         let mut slot = self
             .connect_failure
             .lock()
