@@ -183,8 +183,7 @@ async fn least_privilege_snapshot_equals_plaintext() {
         &hidden,
     ]);
 
-    let dir = std::env::temp_dir().join(&prefix);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir(&prefix);
     let plain = write_config(&dir, "plain", &kafka, &Access::Plaintext, &prefix);
     let scram = Access::Scram {
         bootstrap: &kafka.sasl,
@@ -212,14 +211,7 @@ async fn least_privilege_snapshot_equals_plaintext() {
 
     // The denied group: over plaintext (ANONYMOUS, a super user) its commits; as pipetop, listed
     // with the reason and the principal, never missing.
-    let take = |snapshot: &mut Value, id: &str| -> Value {
-        let groups = snapshot["groups"].as_array_mut().unwrap();
-        let at = groups
-            .iter()
-            .position(|g| g["group_id"] == id)
-            .unwrap_or_else(|| panic!("group {id} missing: {groups:?}"));
-        groups.remove(at)
-    };
+    let take = |snapshot: &mut Value, id: &str| take_where(snapshot, "groups", "group_id", id);
     let seen_plain = take(&mut over_plain, &denied);
     let seen_sasl = take(&mut over_sasl, &denied);
     let seen_token = take(&mut over_token, &denied);
@@ -241,14 +233,8 @@ async fn least_privilege_snapshot_equals_plaintext() {
 
     // The denied topic: over plaintext its partitions; as pipetop (either way in), listed with
     // the reason. The absent one: "does not exist" for everyone, and still absent.
-    let take_topic = |snapshot: &mut Value, name: &str| -> Value {
-        let topics = snapshot["topics"].as_array_mut().unwrap();
-        let at = topics
-            .iter()
-            .position(|t| t["name"] == name)
-            .unwrap_or_else(|| panic!("topic {name} missing: {topics:?}"));
-        topics.remove(at)
-    };
+    let take_topic =
+        |snapshot: &mut Value, name: &str| take_where(snapshot, "topics", "name", name);
     let hidden_plain = take_topic(&mut over_plain, &hidden);
     assert_eq!(hidden_plain["partitions"].as_array().unwrap().len(), 2);
     assert_eq!(hidden_plain.get("error"), None, "{hidden_plain}");
@@ -308,14 +294,40 @@ async fn least_privilege_snapshot_equals_plaintext() {
         "{line}"
     );
 
-    let secret_free = [&plain_out, &secure_out, &oidc_out];
-    for out in secret_free {
+    assert_no_secret(
+        "least privilege",
+        &[&plain_out, &secure_out, &oidc_out],
+        &[PIPETOP_PASSWORD, OIDC_SECRET],
+    );
+}
+
+/// Removes and returns the element of `snapshot[list]` whose `key` is `value`; it must be there.
+fn take_where(snapshot: &mut Value, list: &str, key: &str, value: &str) -> Value {
+    let items = snapshot[list].as_array_mut().unwrap();
+    let at = items
+        .iter()
+        .position(|item| item[key] == value)
+        .unwrap_or_else(|| panic!("{list}: {value} missing: {items:?}"));
+    items.remove(at)
+}
+
+/// No secret in anything these runs printed, on stdout or stderr.
+fn assert_no_secret(name: &str, outs: &[&Output], secrets: &[&str]) {
+    for out in outs {
         for stream in [&out.stdout, &out.stderr] {
             let s = String::from_utf8_lossy(stream);
-            assert!(!s.contains(PIPETOP_PASSWORD), "the password leaked: {s}");
-            assert!(!s.contains(OIDC_SECRET), "the client secret leaked: {s}");
+            for secret in secrets {
+                assert!(!s.contains(secret), "{name}: a secret leaked: {s}");
+            }
         }
     }
+}
+
+/// A directory of its own for a test's files, named after its unique prefix.
+fn scratch_dir(prefix: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(prefix);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// Wrong password, unknown user, a CA that did not sign the broker's certificate, and a broker
@@ -327,8 +339,7 @@ fn auth_and_tls_failures_are_one_sentence() {
     common::needs!(SaslKafka);
     let kafka = secure_kafka();
     let prefix = common::unique("sasl_fail");
-    let dir = std::env::temp_dir().join(&prefix);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir(&prefix);
     // A CA of its own, which did not sign the broker's certificate.
     let other_ca = dir.join("other-ca.pem");
     let made = Command::new("openssl")
@@ -463,14 +474,7 @@ fn says_one_sentence(
         "{name}: {attempts} attempts in {secs} s"
     );
 
-    for out in [&snapshot, &check] {
-        for stream in [&out.stdout, &out.stderr] {
-            let s = String::from_utf8_lossy(stream);
-            for secret in secrets {
-                assert!(!s.contains(secret), "{name}: a secret leaked: {s}");
-            }
-        }
-    }
+    assert_no_secret(name, &[&snapshot, &check], secrets);
 }
 
 /// OIDC (`sasl.oauthbearer.method=oidc`): a token endpoint that refuses pipetop's client
@@ -482,8 +486,7 @@ fn oidc_failures_are_one_sentence() {
     common::needs!(SaslKafka);
     let kafka = secure_kafka();
     let prefix = common::unique("oidc_fail");
-    let dir = std::env::temp_dir().join(&prefix);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir(&prefix);
     let wrong = "wrong-hunter2-oidc";
     let endpoint = kafka.token_endpoint.as_str();
     // Nothing listens on port 1 of loopback.

@@ -10,13 +10,7 @@ use std::sync::Arc;
 
 use pipetop::ui::app::{Action, App, Mode};
 use pipetop::ui::view::View;
-use ui_drive::{apply, command, draw, lines, open_where, type_text};
-
-fn at(name: &str) -> App {
-    let mut app = fixtures::app();
-    command(&mut app, name);
-    app
-}
+use ui_drive::{apply, at, command, draw, lines, open_where, type_text};
 
 #[test]
 fn esc_goes_back_one_level_and_the_breadcrumb_shows_the_path() {

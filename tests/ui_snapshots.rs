@@ -15,7 +15,7 @@ use pipetop::ui::app::{Action, App, Mode};
 use pipetop::ui::view::View;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ui_drive::{apply, command, draw, lines, open_where, type_text};
+use ui_drive::{apply, at, command, draw, lines, open_where, type_text};
 
 const SIZES: &[(u16, u16)] = &[(80, 24), (160, 48)];
 
@@ -25,12 +25,6 @@ fn snapshot_sizes(name: &str, mut setup: impl FnMut() -> App) {
         let terminal = draw(&mut app, w, h);
         insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend());
     }
-}
-
-fn at(name: &str) -> App {
-    let mut app = fixtures::app();
-    command(&mut app, name);
-    app
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -61,3 +61,10 @@ pub fn open_where(app: &mut App, wanted: impl Fn(&View) -> bool) {
     }
     panic!("no row opens the wanted view");
 }
+
+/// The fixtures' dashboard (tests/fixtures) with `:name` typed.
+pub fn at(name: &str) -> App {
+    let mut app = crate::fixtures::app();
+    command(&mut app, name);
+    app
+}
