@@ -19,12 +19,14 @@ use pipetop::config::Config;
 use pipetop::session::Session;
 use pipetop::source::SourceStatus;
 
-fn main() {
-    let args: Vec<usize> = std::env::args()
+fn main() -> anyhow::Result<()> {
+    let args = std::env::args()
         .skip(1)
-        .map(|a| a.parse().unwrap())
-        .collect();
-    let (topics, groups, polls) = (args[0], args[1], args[2]);
+        .map(|a| a.parse::<usize>())
+        .collect::<Result<Vec<usize>, _>>()?;
+    let [topics, groups, polls] = args[..] else {
+        anyhow::bail!("usage: model_digest TOPICS GROUPS POLLS");
+    };
     let config = Config {
         refresh: Duration::from_secs(2),
         ..Config::default()
@@ -36,20 +38,20 @@ fn main() {
         let at = t0 + 2_000 * n as i64;
         let mut s = fixtures::scale_snapshot(topics, 200, groups, n, at);
         // Some variety: a rewind, a group without data, an unassigned partition.
-        if n == 3 {
-            if let Some(g) = s.groups.last_mut() {
-                for c in g.committed.iter_mut().take(3) {
-                    c.offset -= 500;
-                }
+        if n == 3
+            && let Some(g) = s.groups.last_mut()
+        {
+            for c in g.committed.iter_mut().take(3) {
+                c.offset -= 500;
             }
         }
-        if n == 4 {
-            let len = s.groups.len();
-            if let Some(g) = s.groups.get_mut(len - 2) {
-                g.committed.clear();
-                g.members.clear();
-                g.error = Some("unlisted".into());
-            }
+        let len = s.groups.len();
+        if n == 4
+            && let Some(g) = s.groups.get_mut(len.saturating_sub(2))
+        {
+            g.committed.clear();
+            g.members.clear();
+            g.error = Some("unlisted".into());
         }
         if n >= 2 {
             for g in s.groups.iter_mut().step_by(7) {
@@ -61,9 +63,10 @@ fn main() {
         let when = SystemTime::UNIX_EPOCH + Duration::from_millis(at as u64);
         status.record(Ok(s), when);
         session.ingest(Some(status.clone()), None);
-        let json = serde_json::to_string(&**session.model()).unwrap();
+        let json = serde_json::to_string(&**session.model())?;
         let mut h = std::collections::hash_map::DefaultHasher::new();
         json.hash(&mut h);
         println!("poll {n}: {} bytes, digest {:016x}", json.len(), h.finish());
     }
+    Ok(())
 }
