@@ -131,7 +131,16 @@ fn main() -> anyhow::Result<()> {
         "  the session's own state:       {}  (offset histories, series, alerts, timeline)",
         mib(session_state)
     );
-    println!("derivation per poll: median {median:.1} ms");
+    println!(
+        "  per group-partition: a model row {} bytes, its track in the session {} bytes",
+        std::mem::size_of::<pipetop::model::kafka::lag::PartitionLag>(),
+        std::mem::size_of::<Option<pipetop::model::kafka::status::PartitionTrack>>()
+    );
+    println!(
+        "derivation per poll: median {median:.1} ms, range {:.1}–{:.1} ms (the first poll included)",
+        derive_ms.first().copied().unwrap_or(0.0),
+        derive_ms.last().copied().unwrap_or(0.0)
+    );
     if let Some(peak) = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

@@ -122,7 +122,11 @@ struct Feed {
     session: pipetop::live::SessionHandle,
     control: Option<CollectorControl>,
     describe: Box<dyn Fn() -> String>,
+    /// `--scale`: when each snapshot (by its time) was published, to time its way to the screen.
+    published_at: Option<Published>,
 }
+
+type Published = Arc<std::sync::Mutex<std::collections::HashMap<i64, Instant>>>;
 
 /// The real collectors, ClickHouse hanging.
 async fn live_feed(args: &Args, config: &mut Config) -> anyhow::Result<Feed> {
@@ -160,6 +164,7 @@ async fn live_feed(args: &Args, config: &mut Config) -> anyhow::Result<Feed> {
                 c.polls
             )
         }),
+        published_at: None,
     })
 }
 
@@ -172,6 +177,8 @@ fn scale_feed(args: &Args, config: &Config) -> anyhow::Result<Feed> {
         (args.topics, args.partitions, args.groups, args.refresh);
     let published = Arc::new(AtomicUsize::new(0));
     let count = Arc::clone(&published);
+    let published_at: Published = Arc::default();
+    let stamps = Arc::clone(&published_at);
     tokio::spawn(async move {
         let _keep = _clickhouse_tx;
         let mut ticker = tokio::time::interval(refresh);
@@ -186,6 +193,9 @@ fn scale_feed(args: &Args, config: &Config) -> anyhow::Result<Feed> {
             else {
                 return;
             };
+            if let Ok(mut stamps) = stamps.lock() {
+                stamps.insert(at_ms, Instant::now());
+            }
             kafka_tx.send_modify(|s| s.record(Ok(snapshot), now));
             count.fetch_add(1, Ordering::Relaxed);
             if kafka_tx.is_closed() {
@@ -204,6 +214,7 @@ fn scale_feed(args: &Args, config: &Config) -> anyhow::Result<Feed> {
                 published.load(Ordering::Relaxed)
             )
         }),
+        published_at: Some(published_at),
     })
 }
 
@@ -252,6 +263,8 @@ async fn main() -> anyhow::Result<()> {
     let mut frames: Vec<Duration> = Vec::new();
     let mut pending: Vec<Instant> = Vec::new();
     let mut updates = 0u32;
+    // Snapshot published → its model in the UI's hands: the session's derivation, and any wait.
+    let mut update_ms: Vec<f64> = Vec::new();
     loop {
         app.now = SystemTime::now();
         if let Some(control) = &feed.control {
@@ -285,7 +298,13 @@ async fn main() -> anyhow::Result<()> {
                 changed?;
                 updates += 1;
                 let shown = feed.session.models.borrow_and_update().clone();
-                            feed.session.retire(app.set_model(shown));
+                let taken = shown.snapshots().kafka.as_ref().map(|k| k.taken_at_ms);
+                if let (Some(stamps), Some(taken)) = (&feed.published_at, taken)
+                    && let Some(at) = stamps.lock().ok().and_then(|mut s| s.remove(&taken))
+                {
+                    update_ms.push(at.elapsed().as_secs_f64() * 1e3);
+                }
+                feed.session.retire(app.set_model(shown));
             }
             _ = tick.tick() => {}
         }
@@ -315,6 +334,16 @@ async fn main() -> anyhow::Result<()> {
         percentile(&frames, 1.0).as_secs_f64() * 1e3,
         frames.len()
     );
+    if !update_ms.is_empty() {
+        update_ms.sort_by(f64::total_cmp);
+        println!(
+            "update (snapshot published → its model in the UI, the session's derivation and any wait): median {:.0} ms, range {:.0}–{:.0} ms over {} updates",
+            update_ms[update_ms.len() / 2],
+            update_ms[0],
+            update_ms[update_ms.len() - 1],
+            update_ms.len()
+        );
+    }
     println!("{}", (feed.describe)());
     if let Some(peak) = std::fs::read_to_string("/proc/self/status")
         .ok()

@@ -7,12 +7,13 @@
 //! This is the stateless part (one snapshot); time lag, rates and status need history and are
 //! filled in by `KafkaModel` (`kafka.rs`), which starts from these rows.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Ordering;
 use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::history::TimeLagKind;
+use super::index::{PartitionIndex, TopicPartitions};
 use super::status::Status;
 use crate::kafka::snapshot::{Group, KafkaSnapshot, Member, Partition};
 use crate::kafka::types::GroupState;
@@ -168,61 +169,50 @@ pub fn group_lags(snapshot: &KafkaSnapshot) -> Vec<GroupLag> {
 }
 
 /// The snapshot's partitions by (topic, partition).
-pub fn partition_index(snapshot: &KafkaSnapshot) -> HashMap<(&str, i32), &Partition> {
-    snapshot
-        .topics
-        .iter()
-        .flat_map(|t| {
-            t.partitions
-                .iter()
-                .map(move |p| ((t.name.as_str(), p.partition), p))
-        })
-        .collect()
+pub fn partition_index(snapshot: &KafkaSnapshot) -> PartitionIndex<'_> {
+    PartitionIndex::of(snapshot)
 }
 
-pub fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -> GroupLag {
-    // Committed and assigned partitions merged; BTreeMap keeps them in topic/partition order.
-    let mut rows: BTreeMap<(&str, i32), GroupPartition> = group
-        .committed
-        .iter()
-        .map(|c| {
-            let row = GroupPartition {
-                topic: Arc::clone(&c.topic),
-                committed: Some(c.offset),
-                produced_ms: c.produced_ms,
-                owner: None,
-            };
-            ((&*c.topic, c.partition), row)
-        })
-        .collect();
-    for member in &group.members {
-        let owner: Arc<str> = format!(
-            "{}@{}",
-            member.client_id,
-            member.host.trim_start_matches('/')
-        )
-        .into();
-        for tp in &member.assignment {
-            rows.entry((&*tp.topic, tp.partition))
-                .or_insert_with(|| GroupPartition::assigned(&tp.topic))
-                .owner = Some(Arc::clone(&owner));
-        }
-    }
+pub fn group_lag(group: &Group, partitions: &PartitionIndex) -> GroupLag {
+    // Committed and assigned partitions merged, in topic/partition order.
+    let rows = merged_rows(group);
 
-    // Each row keeps the snapshot's shared topic name (interned by the collector).
+    // Each row keeps the snapshot's shared topic name (interned by the collector); the topic is
+    // looked up once per run of its rows.
+    let mut topic: Option<(&Arc<str>, TopicPartitions)> = None;
     let partitions: Vec<PartitionLag> = rows
         .into_iter()
-        .map(|((topic, partition), row)| {
-            let info = partitions.get(&(topic, partition)).copied();
-            let mut lag = partition_lag(row.topic, partition, row.committed, info, row.owner);
+        .map(|row| {
+            let of_topic = match topic {
+                Some((name, found)) if same_topic(name, row.topic) => found,
+                _ => {
+                    let found = partitions.topic(row.topic);
+                    topic = Some((row.topic, found));
+                    found
+                }
+            };
+            let info = of_topic.get(row.partition);
+            let mut lag = partition_lag(
+                Arc::clone(row.topic),
+                row.partition,
+                row.committed,
+                info,
+                row.owner,
+            );
             lag.looked_up_produced_ms = row.produced_ms;
             lag
         })
         .collect();
 
     let known = partitions.iter().filter_map(|p| p.lag);
-    let mut topics: Vec<String> = partitions.iter().map(|p| p.topic.to_string()).collect();
-    topics.dedup();
+    let mut topics: Vec<String> = Vec::new();
+    let mut last: Option<&Arc<str>> = None;
+    for p in &partitions {
+        if last.is_none_or(|t| !same_topic(t, &p.topic)) {
+            topics.push(p.topic.to_string());
+            last = Some(&p.topic);
+        }
+    }
     GroupLag {
         group_id: group.group_id.clone(),
         state: group.state,
@@ -250,23 +240,137 @@ pub fn group_lag(group: &Group, partitions: &HashMap<(&str, i32), &Partition>) -
     }
 }
 
-struct GroupPartition {
-    topic: Arc<str>,
+/// Whether two shared names are the same topic: the same allocation (the collector shares one
+/// per topic), or equal text.
+pub fn same_topic(a: &Arc<str>, b: &Arc<str>) -> bool {
+    Arc::ptr_eq(a, b) || **a == **b
+}
+
+/// Orders (topic, partition) keys as a map of `(&str, i32)` would, without comparing the text of
+/// a shared name with itself, and remembering how the last two different names compared: the
+/// rows of a group (and of two polls of it) compare the same few names over and over.
+#[derive(Debug, Default)]
+pub struct KeyOrder {
+    last: Option<(*const u8, *const u8, Ordering)>,
+}
+
+impl KeyOrder {
+    pub fn cmp(&mut self, a: (&Arc<str>, i32), b: (&Arc<str>, i32)) -> Ordering {
+        let topics = if Arc::ptr_eq(a.0, b.0) {
+            Ordering::Equal
+        } else {
+            // Both names are alive while compared, so their addresses name them.
+            let pair = (a.0.as_ptr(), b.0.as_ptr());
+            match self.last {
+                Some((x, y, order)) if (x, y) == pair => order,
+                _ => {
+                    let order = (**a.0).cmp(&**b.0);
+                    self.last = Some((pair.0, pair.1, order));
+                    order
+                }
+            }
+        };
+        topics.then(a.1.cmp(&b.1))
+    }
+}
+
+struct GroupPartition<'g> {
+    topic: &'g Arc<str>,
+    partition: i32,
     committed: Option<i64>,
     produced_ms: Option<i64>,
     owner: Option<Arc<str>>,
 }
 
-impl GroupPartition {
-    /// A partition assigned to a member but never committed.
-    fn assigned(topic: &Arc<str>) -> GroupPartition {
-        GroupPartition {
-            topic: Arc::clone(topic),
-            committed: None,
-            produced_ms: None,
-            owner: None,
+impl GroupPartition<'_> {
+    fn key(&self) -> (&Arc<str>, i32) {
+        (self.topic, self.partition)
+    }
+}
+
+/// Sorts rows by key (stable) and keeps the last row of each key, as collecting them into a
+/// map would; rows already in strictly increasing order (the collector's) are left as they are.
+fn sort_keep_last(rows: &mut Vec<GroupPartition>, order: &mut KeyOrder) {
+    if rows
+        .windows(2)
+        .all(|w| order.cmp(w[0].key(), w[1].key()) == Ordering::Less)
+    {
+        return;
+    }
+    rows.sort_by(|a, b| order.cmp(a.key(), b.key()));
+    let mut kept: Vec<GroupPartition> = Vec::with_capacity(rows.len());
+    for row in rows.drain(..) {
+        match kept.last_mut() {
+            Some(last) if order.cmp(last.key(), row.key()) == Ordering::Equal => *last = row,
+            _ => kept.push(row),
         }
     }
+    *rows = kept;
+}
+
+/// A group's committed partitions and its members' assignments, one row per (topic, partition)
+/// in topic/partition order: a partition committed more than once keeps its last commit, one
+/// assigned more than once its last owner.
+fn merged_rows(group: &Group) -> Vec<GroupPartition<'_>> {
+    let mut rows: Vec<GroupPartition> = group
+        .committed
+        .iter()
+        .map(|c| GroupPartition {
+            topic: &c.topic,
+            partition: c.partition,
+            committed: Some(c.offset),
+            produced_ms: c.produced_ms,
+            owner: None,
+        })
+        .collect();
+    let mut order = KeyOrder::default();
+    sort_keep_last(&mut rows, &mut order);
+    // Assigned but never committed.
+    let mut assigned_only: Vec<GroupPartition> = Vec::new();
+    for member in &group.members {
+        let owner: Arc<str> = format!(
+            "{}@{}",
+            member.client_id,
+            member.host.trim_start_matches('/')
+        )
+        .into();
+        for tp in &member.assignment {
+            let key = (&tp.topic, tp.partition);
+            match rows.binary_search_by(|r| order.cmp(r.key(), key)) {
+                Ok(i) => rows[i].owner = Some(Arc::clone(&owner)),
+                Err(_) => assigned_only.push(GroupPartition {
+                    topic: &tp.topic,
+                    partition: tp.partition,
+                    committed: None,
+                    produced_ms: None,
+                    owner: Some(Arc::clone(&owner)),
+                }),
+            }
+        }
+    }
+    if assigned_only.is_empty() {
+        return rows;
+    }
+    sort_keep_last(&mut assigned_only, &mut order);
+    // Two sorted lists without a key in common: merge them.
+    let mut merged = Vec::with_capacity(rows.len() + assigned_only.len());
+    let mut committed = rows.into_iter().peekable();
+    let mut assigned = assigned_only.into_iter().peekable();
+    loop {
+        let take_committed = match (committed.peek(), assigned.peek()) {
+            (Some(c), Some(a)) => order.cmp(c.key(), a.key()) == Ordering::Less,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let next = if take_committed {
+            committed.next()
+        } else {
+            assigned.next()
+        };
+        merged.extend(next);
+    }
+    merged
 }
 
 fn partition_lag(
@@ -390,6 +494,38 @@ mod tests {
         let lags = group_lags(&snapshot(vec![group(&[("t", 0, 0)], &[])]));
         assert_eq!(lags[0].total_lag, 100);
         assert_eq!(lags[0].partitions[0].owner, None);
+    }
+
+    /// Rows as a map of the commits and then the assignments would give them: in topic and
+    /// partition order, a partition committed twice keeps its last commit, one assigned twice its
+    /// last owner, whatever order the snapshot lists them in and whether names are shared.
+    #[test]
+    fn rows_merge_as_a_map_would() {
+        let mut g = group(
+            &[("t", 2, 7), ("a", 1, 1), ("t", 0, 3), ("t", 2, 8)],
+            &[2, 1],
+        );
+        let mut other = g.members[0].clone();
+        other.client_id = "late".into();
+        other.assignment = vec![Assigned::new("t", 1), Assigned::new("b", 0)];
+        g.members.push(other);
+        let lags = group_lags(&snapshot(vec![g]));
+        let rows: Vec<_> = lags[0]
+            .partitions
+            .iter()
+            .map(|p| (&*p.topic, p.partition, p.committed, p.owner.as_deref()))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                ("a", 1, Some(1), None),
+                ("b", 0, None, Some("late@127.0.0.1")),
+                ("t", 0, Some(3), None),
+                ("t", 1, None, Some("late@127.0.0.1")),
+                ("t", 2, Some(8), Some("sink@127.0.0.1")),
+            ]
+        );
+        assert_eq!(lags[0].topics, ["a", "b", "t"]);
     }
 
     #[test]

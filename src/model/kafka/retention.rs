@@ -47,6 +47,8 @@ pub fn of_group<'a>(
     mut log_start: impl FnMut(&str, i32) -> Option<i64>,
 ) -> GroupRetention {
     let mut r = GroupRetention::default();
+    // A group's rows come in topic order: its limit is looked up once per run of its rows.
+    let mut last: Option<(&str, Option<i64>)> = None;
     for p in rows {
         if p.below_log_start
             && let (Some(start), Some(committed)) = (log_start(p.topic, p.partition), p.committed)
@@ -54,11 +56,18 @@ pub fn of_group<'a>(
             r.lost += u64::try_from(start - committed).unwrap_or(0);
         }
         let unread = p.lag.is_some_and(|l| l > 0);
-        let limit = configs
-            .topics
-            .get(p.topic)
-            .and_then(|c| c.time_limit_ms())
-            .filter(|ms| *ms > 0);
+        let limit = match last {
+            Some((topic, limit)) if same_text(topic, p.topic) => limit,
+            _ => {
+                let limit = configs
+                    .topics
+                    .get(p.topic)
+                    .and_then(|c| c.time_limit_ms())
+                    .filter(|ms| *ms > 0);
+                last = Some((p.topic, limit));
+                limit
+            }
+        };
         let (Some(age), Some(limit), true) = (p.time_lag_s, limit, unread) else {
             continue;
         };
@@ -71,6 +80,11 @@ pub fn of_group<'a>(
         }
     }
     r
+}
+
+/// Equal text, at once when it is the same shared name.
+fn same_text(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
 }
 
 #[cfg(test)]

@@ -125,19 +125,24 @@ pub fn topic_views<'h>(
 /// Per topic, the groups that committed on it or have it assigned.
 fn readers(snapshot: &KafkaSnapshot) -> HashMap<&str, usize> {
     let mut readers: HashMap<&str, usize> = HashMap::new();
+    let mut topics: HashSet<&str> = HashSet::new();
     for g in &snapshot.groups {
-        let topics: HashSet<&str> = g
-            .committed
-            .iter()
-            .map(|c| &*c.topic)
-            .chain(
-                g.members
-                    .iter()
-                    .flat_map(|m| &m.assignment)
-                    .map(|a| &*a.topic),
-            )
-            .collect();
-        for t in topics {
+        topics.clear();
+        // Commits and assignments come in runs of one topic: each run is one insert.
+        let mut last: Option<&str> = None;
+        let names = g.committed.iter().map(|c| &*c.topic).chain(
+            g.members
+                .iter()
+                .flat_map(|m| &m.assignment)
+                .map(|a| &*a.topic),
+        );
+        for t in names {
+            if last.is_none_or(|l| !(std::ptr::eq(l, t) || l == t)) {
+                topics.insert(t);
+                last = Some(t);
+            }
+        }
+        for t in topics.iter() {
             *readers.entry(t).or_default() += 1;
         }
     }
