@@ -123,6 +123,7 @@ mod tests {
             name: name.into(),
             internal: false,
             partitions,
+            error: None,
         }
     }
 
