@@ -70,9 +70,15 @@ async fn main() {
         .with_url(&url)
         .with_validation(false);
     let table = format!("default.pipetop_bench_parts_{}", std::process::id());
+    // --concurrency N: `max_concurrent_queries` (default: the config's).
+    let concurrency = args
+        .iter()
+        .position(|a| a == "--concurrency")
+        .and_then(|i| args.get(i + 1))
+        .map(|n| n.parse::<usize>().expect("--concurrency N"));
     // --baseline polls the server as it is, without creating anything: the floor of a poll.
     if args.iter().any(|a| a == "--baseline") {
-        measure(&url).await;
+        measure(&url, concurrency).await;
         return;
     }
 
@@ -135,7 +141,7 @@ async fn main() {
         started.elapsed().as_secs_f64()
     );
 
-    measure(&url).await;
+    measure(&url, concurrency).await;
 
     if keep {
         println!("kept {table} and the query_log rows (log_comment = 'pipetop-bench')");
@@ -147,10 +153,12 @@ async fn main() {
 }
 
 /// Polls `url` POLLS times after two warm-up polls and prints the median.
-async fn measure(url: &str) {
+async fn measure(url: &str, concurrency: Option<usize>) {
+    let defaults = ClickHouseConfig::default();
     let config = ClickHouseConfig {
         url: url.to_string(),
-        ..ClickHouseConfig::default()
+        max_concurrent_queries: concurrency.unwrap_or(defaults.max_concurrent_queries),
+        ..defaults
     };
     let mut collector = ClickHouseCollector::new(&config);
     // The first poll also detects capabilities; steady state is what the screen sees.

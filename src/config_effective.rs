@@ -121,9 +121,22 @@ fn clickhouse(c: &Config) -> Table {
         .map(|(section, limit)| (section.name().to_string(), duration(*limit)))
         .collect();
     t.insert("section_time_limits".into(), Value::Table(limits));
+    // Every section on a cadence with the interval in force.
+    let intervals = crate::clickhouse::cadence::INTERVALS
+        .iter()
+        .map(|(id, every)| {
+            let every = ch.section_intervals.get(id).unwrap_or(every);
+            (id.name().to_string(), duration(*every))
+        })
+        .collect();
+    t.insert("section_intervals".into(), Value::Table(intervals));
     t.insert(
         "max_response_bytes".into(),
         Value::Integer(i64::try_from(ch.max_response_bytes).unwrap_or(i64::MAX)),
+    );
+    t.insert(
+        "max_concurrent_queries".into(),
+        Value::Integer(i64::try_from(ch.max_concurrent_queries).unwrap_or(i64::MAX)),
     );
     t
 }

@@ -75,9 +75,11 @@ fn every_key_is_printed_with_its_default() {
             "freshness",
             "hosts",
             "include_tables",
+            "max_concurrent_queries",
             "max_response_bytes",
             "password",
             "query_timeout",
+            "section_intervals",
             "section_time_limits",
             "url",
             "user",
@@ -87,6 +89,14 @@ fn every_key_is_printed_with_its_default() {
     assert_eq!(
         t["clickhouse"]["max_response_bytes"].as_integer(),
         Some(16 * 1024 * 1024)
+    );
+    assert_eq!(
+        t["clickhouse"]["max_concurrent_queries"].as_integer(),
+        Some(2)
+    );
+    assert_eq!(
+        t["clickhouse"]["section_intervals"]["inserts"].as_str(),
+        Some("8s")
     );
     let rules = t["alerts"]["rules"].as_table().expect("[alerts.rules]");
     assert_eq!(rules.len(), RuleKind::ALL.len());

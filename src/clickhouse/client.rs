@@ -1,12 +1,13 @@
 //! The only way pipetop talks to ClickHouse: every query read-only, time-limited on the server and
 //! on the client, and its failure turned into a small error value a panel can show.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use clickhouse::sql::Identifier;
 use clickhouse::{RowOwned, RowRead};
+use tokio::sync::Semaphore;
 
 use super::response_cap::{self, TooLarge, size_text};
 use crate::config::ClickHouseConfig;
@@ -29,6 +30,13 @@ pub struct ChClient {
     /// The poll the queries being sent belong to, shared by clones: it goes into each query's
     /// marker (see [`marker_prefix`]); 0 before the first.
     poll: Arc<AtomicU64>,
+    /// `max_concurrent_queries`: how many of pipetop's queries run on the server at once, shared
+    /// by clones. A query waits for a slot before it is sent; its time limit starts then.
+    slots: Arc<Semaphore>,
+    /// Set when a query of the current poll got no answer within its time limit: the poll's
+    /// queries still waiting for a slot are not sent (one stalled server costs a poll one time
+    /// limit, not one per query). Cleared by [`ChClient::begin_poll`].
+    stalled: Arc<AtomicBool>,
 }
 
 /// Every query pipetop sends starts with `/* pipetop <instance>:<poll> <label> */`: the server's
@@ -127,6 +135,9 @@ pub enum ChError {
     Invalid(String),
     #[error("{0}")]
     Transport(String),
+    /// Not sent: an earlier query of the same poll got no answer within its time limit.
+    #[error("not sent: another query of this poll got no answer within {0:?}")]
+    NotSent(Duration),
 }
 
 /// Exception codes pipetop reacts to.
@@ -144,7 +155,10 @@ impl ChError {
     pub fn is_answer(&self) -> bool {
         match self {
             ChError::Server { .. } | ChError::TooLarge(_) | ChError::Invalid(_) => true,
-            ChError::Timeout(_) | ChError::Truncated | ChError::Transport(_) => false,
+            ChError::Timeout(_)
+            | ChError::Truncated
+            | ChError::Transport(_)
+            | ChError::NotSent(_) => false,
         }
     }
 
@@ -178,6 +192,8 @@ impl ChClient {
             sent: Arc::new(AtomicU32::new(0)),
             answered: Arc::new(AtomicU32::new(0)),
             poll: Arc::new(AtomicU64::new(0)),
+            slots: Arc::new(Semaphore::new(config.max_concurrent_queries.max(1))),
+            stalled: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -188,6 +204,7 @@ impl ChClient {
         static POLLS: AtomicU64 = AtomicU64::new(1);
         self.poll
             .store(POLLS.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+        self.stalled.store(false, Ordering::Relaxed);
     }
 
     /// `stmt`'s SQL behind its marker.
@@ -262,12 +279,20 @@ impl ChClient {
         if let Some(limit) = stmt.time_limit {
             query = query.with_setting("max_execution_time", whole_seconds(limit).to_string());
         }
-        self.sent.fetch_add(1, Ordering::Relaxed);
         let limit = server_limit + CLIENT_GRACE;
+        // The semaphore is never closed; should it be, the query runs without a slot.
+        let _slot = self.slots.acquire().await.ok();
+        if self.stalled.load(Ordering::Relaxed) {
+            return Err(ChError::NotSent(limit));
+        }
+        self.sent.fetch_add(1, Ordering::Relaxed);
         let result =
             match tokio::time::timeout(limit, collect_rows(query, self.max_response_bytes)).await {
                 Ok(result) => result,
-                Err(_) => Err(ChError::Timeout(limit)),
+                Err(_) => {
+                    self.stalled.store(true, Ordering::Relaxed);
+                    Err(ChError::Timeout(limit))
+                }
             };
         if result.as_ref().map_or_else(ChError::is_answer, |_| true) {
             self.answered.fetch_add(1, Ordering::Relaxed);
@@ -463,6 +488,45 @@ mod tests {
             "Code: 60. DB::Exception: no table".into(),
         ));
         assert_eq!(e.to_string(), "Code: 60. DB::Exception: no table");
+    }
+
+    /// A server that takes connections and never answers: the first query of a poll times out,
+    /// and the poll's queries still waiting for a slot are not sent at all.
+    #[tokio::test]
+    async fn a_stalled_server_costs_a_poll_one_time_limit() {
+        let Ok(listener) = tokio::net::TcpListener::bind("127.0.0.1:0").await else {
+            eprintln!("SKIPPED a_stalled_server_costs_a_poll_one_time_limit: no loopback");
+            return;
+        };
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let accept = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        let config = ClickHouseConfig {
+            url,
+            query_timeout: Duration::from_secs(1),
+            max_concurrent_queries: 1,
+            ..ClickHouseConfig::default()
+        };
+        let client = ChClient::new(&config);
+        client.begin_poll();
+        let query = || client.fetch_all::<u64>("test", "SELECT 1");
+        let (a, b, c) = tokio::join!(query(), query(), query());
+        let errors = [a.unwrap_err(), b.unwrap_err(), c.unwrap_err()];
+        assert!(matches!(errors[0], ChError::Timeout(_)), "{errors:?}");
+        assert!(
+            errors[1..].iter().all(|e| matches!(e, ChError::NotSent(_))),
+            "{errors:?}"
+        );
+        assert_eq!(client.take_sent(), 1);
+        // The next poll tries again.
+        client.begin_poll();
+        let again = query().await.unwrap_err();
+        assert!(matches!(again, ChError::Timeout(_)), "{again:?}");
+        accept.abort();
     }
 
     #[test]

@@ -7,14 +7,15 @@ use std::time::{Duration, Instant, SystemTime};
 use clickhouse::Row;
 use serde::Deserialize;
 
-use super::cadence::{KeptSections, when};
+use super::cadence::{self, KeptSections, when};
 use super::capabilities::{Capabilities, features};
 use super::client::{ChClient, ChError, labels};
 use super::sections::freshness::Shape;
-use super::sections::inventory::{Inventory, unless_none};
+use super::sections::inventory::{Inventory, nothing_to_watch, unless_none};
+use super::sections::partition_names::PartitionNames;
 use super::sections::{
-    Ctx, SectionId, TableFilter, activity, errors, freshness, inventory, kafka_chain, kafka_engine,
-    own_load, parts, query_log, replication, resources,
+    Ctx, SectionId, TableFilter, activity, counters, errors, freshness, inventory, kafka_chain,
+    kafka_engine, own_load, parts, query_log, replication, resources, split,
 };
 use super::snapshot::{HostSnapshot, PartsFocus, ServerInfo};
 use crate::config::{ClickHouseConfig, WatchedTable};
@@ -44,6 +45,10 @@ pub struct HostCollector {
     /// The previous poll's count of tables per kind: the sections of kinds the server has none
     /// of are skipped. None (read everything) until it answers, and after a restart.
     inventory: Option<Inventory>,
+    /// When the inventory was last read (it is read on a cadence).
+    inventory_read_at: Option<Instant>,
+    /// The printed values of the partitions shown so far. Forgotten with the capabilities.
+    partition_names: PartitionNames,
 }
 
 #[derive(Debug, Row, Deserialize)]
@@ -69,8 +74,10 @@ impl HostCollector {
             filter: TableFilter::from_config(config),
             time_limits: config.section_time_limits.clone(),
             shapes: BTreeMap::new(),
-            kept: KeptSections::default(),
+            kept: KeptSections::new(&config.section_intervals),
             inventory: None,
+            inventory_read_at: None,
+            partition_names: PartitionNames::default(),
         }
     }
 
@@ -102,31 +109,35 @@ impl HostCollector {
         let now = Instant::now();
         let kept = &self.kept;
         let inv = self.inventory.as_ref();
+        let inventory_due = self.inventory_read_at.is_none_or(|at| {
+            cadence::interval_in(SectionId::Inventory, &self.config.section_intervals)
+                .is_none_or(|every| now.saturating_duration_since(at) >= every)
+        });
         // Everything at once: each query waits on the server, not on the others.
         let (
-            ((tables, partitions), thresholds, detached_parts, errors),
-            (merges, mutations, insert_counters, kafka_consumers),
-            ((inserts, failed_inserts), (latency, slow_queries), focused_parts),
+            ((tables, partitions, partition_names), thresholds, detached_parts, errors),
+            (merges, mutations, counters, kafka_consumers),
+            (inserts, latency, focused_parts),
             (replicas, replication_queue, keeper),
-            (disks, memory, distribution_queue),
-            (kafka_chains, view_runs, kafka_events, inventory),
+            (disks, memory_limit, distribution_queue),
+            (kafka_chains, view_runs, inventory),
             own_load,
             freshness,
         ) =
             tokio::join!(
                 async {
                     tokio::join!(
-                        parts::tables_and_partitions(client, &ctx),
+                        parts::tables_and_partitions(client, &ctx, &self.partition_names),
                         when(kept.thresholds.due(now), parts::thresholds(client, &ctx)),
                         when(kept.detached_parts.due(now), parts::detached(client, &ctx)),
-                        errors::errors(client, &ctx),
+                        when(kept.errors.due(now), errors::errors(client, &ctx)),
                     )
                 },
                 async {
                     tokio::join!(
                         activity::merges(client, &ctx),
-                        activity::mutations(client, &ctx),
-                        query_log::insert_counters(client, &ctx),
+                        when(kept.mutations.due(now), activity::mutations(client, &ctx)),
+                        counters::counters(client, &ctx),
                         unless_none(
                             &ctx,
                             inv,
@@ -138,8 +149,14 @@ impl HostCollector {
                 },
                 async {
                     tokio::join!(
-                        query_log::inserts_and_failures(client, &ctx),
-                        query_log::latency_and_slow(client, &ctx),
+                        when(
+                            kept.inserts.due(now),
+                            query_log::inserts_and_failures(client, &ctx)
+                        ),
+                        when(
+                            kept.latency.due(now),
+                            query_log::latency_and_slow(client, &ctx)
+                        ),
                         async {
                             match &focus {
                                 Some(f) => Some(parts::focused(client, &ctx, f).await),
@@ -170,7 +187,10 @@ impl HostCollector {
                 async {
                     tokio::join!(
                         when(kept.disks.due(now), resources::disks(client, &ctx)),
-                        resources::memory(client, &ctx),
+                        when(
+                            kept.memory_limit.due(now),
+                            resources::memory_limit(client, &ctx)
+                        ),
                         unless_none(
                             &ctx,
                             inv,
@@ -186,21 +206,17 @@ impl HostCollector {
                             kept.kafka_chains.due(now),
                             kafka_chain::chains(client, &ctx)
                         ),
-                        unless_none(
-                            &ctx,
-                            inv,
-                            |i| i.views,
-                            features::QUERY_VIEWS_LOG,
-                            kafka_chain::views(client, &ctx),
+                        when(
+                            kept.view_runs.due(now),
+                            unless_none(
+                                &ctx,
+                                inv,
+                                |i| i.views,
+                                features::QUERY_VIEWS_LOG,
+                                kafka_chain::views(client, &ctx),
+                            )
                         ),
-                        unless_none(
-                            &ctx,
-                            inv,
-                            |i| i.kafka,
-                            features::EVENTS,
-                            kafka_chain::events(client, &ctx),
-                        ),
-                        inventory::inventory(client, &ctx),
+                        when(inventory_due, inventory::inventory(client, &ctx)),
                     )
                 },
                 when(kept.own_load.due(now), own_load::own_load(client, &ctx)),
@@ -219,7 +235,26 @@ impl HostCollector {
                 f
             })
             .collect();
-        self.inventory = inventory;
+        self.partition_names.learn(partition_names);
+        let (insert_counters, kafka_events, memory_tracked) = counters::split3(counters);
+        // The Kafka counters are read with the others; without a Kafka table they say nothing.
+        let kafka_events = match self.inventory.as_ref() {
+            Some(i) if i.kafka == 0 => nothing_to_watch(&ctx, features::EVENTS),
+            _ => kafka_events,
+        };
+        match inventory {
+            None => {}
+            Some(Some(inventory)) => {
+                self.inventory = Some(inventory);
+                self.inventory_read_at = Some(now);
+            }
+            // Failed: everything is read until it answers.
+            Some(None) => {
+                self.inventory = None;
+                self.inventory_read_at = None;
+                self.partition_names.forget();
+            }
+        }
         let taken_at_ms = crate::time::unix_ms(SystemTime::now());
         let mut cadenced = Vec::new();
         let kept = &mut self.kept;
@@ -232,6 +267,21 @@ impl HostCollector {
         let (kafka_chains, read) = kept.kafka_chains.settle(kafka_chains, now, taken_at_ms);
         cadenced.extend(read);
         let (own_load, read) = kept.own_load.settle(own_load, now, taken_at_ms);
+        cadenced.extend(read);
+        let (inserts, read) = kept.inserts.settle(inserts, now, taken_at_ms);
+        cadenced.extend(read);
+        let (inserts, failed_inserts) = split(inserts);
+        let (latency, read) = kept.latency.settle(latency, now, taken_at_ms);
+        cadenced.extend(read);
+        let (latency, slow_queries) = split(latency);
+        let (view_runs, read) = kept.view_runs.settle(view_runs, now, taken_at_ms);
+        cadenced.extend(read);
+        let (memory_limit, read) = kept.memory_limit.settle(memory_limit, now, taken_at_ms);
+        cadenced.extend(read);
+        let memory = resources::memory(&ctx, memory_tracked, &memory_limit);
+        let (mutations, read) = kept.mutations.settle(mutations, now, taken_at_ms);
+        cadenced.extend(read);
+        let (errors, read) = kept.errors.settle(errors, now, taken_at_ms);
         cadenced.extend(read);
         let snapshot = HostSnapshot {
             host: self.host.clone(),
@@ -324,6 +374,8 @@ impl HostCollector {
         self.shapes.clear();
         self.kept.forget();
         self.inventory = None;
+        self.inventory_read_at = None;
+        self.partition_names.forget();
         // Marking our queries lets latency figures leave them out; old servers reject the setting.
         let own_queries_marked = caps.has_column("query_log", "log_comment");
         if own_queries_marked && !self.ctx.as_ref().is_some_and(|c| c.own_queries_marked) {

@@ -45,6 +45,15 @@ pub struct Memory {
     pub limit_missing: Option<String>,
 }
 
+/// The server's memory limit, as read: it changes with the config, not with load, so it is read
+/// on a cadence (`cadence::INTERVALS`); the tracked memory comes with the counters every poll.
+#[derive(Debug, Clone, Copy, PartialEq, clickhouse::Row, Deserialize)]
+pub struct MemoryLimit {
+    pub server_limit: u64,
+    pub ratio: f64,
+    pub os_total: u64,
+}
+
 impl Memory {
     /// Tracked memory as a share of the limit.
     pub fn used_ratio(&self) -> Option<f64> {

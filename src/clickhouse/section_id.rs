@@ -28,7 +28,10 @@ pub enum SectionId {
     ReplicationQueue,
     Keeper,
     Disks,
+    /// Tracked memory (read with the counters) against the limit (`MemoryLimit`).
     Memory,
+    /// The server's memory limit (changes with its config only).
+    MemoryLimit,
     DistributionQueue,
     KafkaChains,
     ViewRuns,
@@ -40,7 +43,7 @@ pub enum SectionId {
 }
 
 impl SectionId {
-    pub const ALL: [SectionId; 26] = [
+    pub const ALL: [SectionId; 27] = [
         SectionId::Tables,
         SectionId::Partitions,
         SectionId::Thresholds,
@@ -61,6 +64,7 @@ impl SectionId {
         SectionId::Keeper,
         SectionId::Disks,
         SectionId::Memory,
+        SectionId::MemoryLimit,
         SectionId::DistributionQueue,
         SectionId::KafkaChains,
         SectionId::ViewRuns,
@@ -92,6 +96,7 @@ impl SectionId {
             SectionId::Keeper => "keeper",
             SectionId::Disks => "disks",
             SectionId::Memory => "memory",
+            SectionId::MemoryLimit => "memory_limit",
             SectionId::DistributionQueue => "distribution_queue",
             SectionId::KafkaChains => "kafka_chains",
             SectionId::ViewRuns => "view_runs",

@@ -1,7 +1,7 @@
 //! The Kafka-engine chain: each Kafka engine table with the materialized views that read it and
 //! their targets (system.tables' dependency columns), each view's pushes and failures in the window
-//! (system.query_views_log, 21.9+, where the server config enables it), and the server's Kafka
-//! counters (system.events).
+//! (system.query_views_log, 21.9+, where the server config enables it). The server's Kafka
+//! counters come with the other counters (`counters`).
 
 use std::collections::BTreeMap;
 
@@ -13,7 +13,7 @@ use crate::clickhouse::capabilities::features;
 use crate::clickhouse::client::ChClient;
 use crate::clickhouse::identifier::unquote_qualified;
 use crate::clickhouse::kafka_chain::{
-    ChainView, KAFKA_EVENTS, KafkaEvent, KafkaTableChain, ViewRuns, kafka_settings, view_target,
+    ChainView, KafkaTableChain, ViewRuns, kafka_settings, view_target,
 };
 use crate::clickhouse::snapshot::Section;
 
@@ -149,44 +149,6 @@ pub async fn views(client: &ChClient, ctx: &Ctx) -> Section<Vec<ViewRuns>> {
     })
 }
 
-#[derive(Debug, Row, Deserialize)]
-struct EventRow {
-    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
-    name: String,
-    value: u64,
-}
-
-pub fn events_sql() -> String {
-    let names = KAFKA_EVENTS
-        .iter()
-        .map(|n| format!("'{n}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    // `event` is the column on every release (26.x adds `name` as an alias of it; 18.16 has only
-    // `event`).
-    format!(
-        "SELECT event AS name, toUInt64(value) AS value
-FROM system.events
-WHERE event IN ({names})
-LIMIT 100"
-    )
-}
-
-pub async fn events(client: &ChClient, ctx: &Ctx) -> Section<Vec<KafkaEvent>> {
-    if let Some(reason) = ctx.caps.missing(features::EVENTS) {
-        return Section::Unavailable { reason };
-    }
-    let stmt = ctx.stmt(SectionId::KafkaEvents, events_sql());
-    section(fetch::<EventRow>(client, &stmt).await).map(|rows| {
-        rows.into_iter()
-            .map(|r| KafkaEvent {
-                name: r.name,
-                value: r.value,
-            })
-            .collect()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,7 +198,7 @@ mod tests {
 
     #[test]
     fn every_query_is_bounded() {
-        for sql in [chains_sql(""), views_sql(300), events_sql()] {
+        for sql in [chains_sql(""), views_sql(300)] {
             assert!(sql.contains("LIMIT"), "{sql}");
         }
         assert!(views_sql(300).contains("now() - 300"));

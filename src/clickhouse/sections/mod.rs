@@ -3,12 +3,14 @@
 //! `Section` so that one slow or failing query degrades only its own figure.
 
 pub mod activity;
+pub mod counters;
 pub mod errors;
 pub mod freshness;
 pub mod inventory;
 pub mod kafka_chain;
 pub mod kafka_engine;
 pub mod own_load;
+pub mod partition_names;
 pub mod parts;
 pub mod query_log;
 pub mod replication;

@@ -4,6 +4,9 @@
 use clickhouse::Row;
 use serde::Deserialize;
 
+use std::collections::HashMap;
+
+use super::partition_names::{self, PartitionKey, PartitionNames};
 use super::{Ctx, SYSTEM_DATABASES, SectionId, fetch, section, split};
 use crate::clickhouse::capabilities::features;
 use crate::clickhouse::client::{Arg, ChClient};
@@ -24,24 +27,27 @@ struct TableRow {
     partitions: u64,
     rows: u64,
     bytes_on_disk: u64,
+    /// Its `partition_id`: the printed value comes from `partition_names`.
     #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
     worst_partition: String,
     max_parts_in_partition: u64,
     max_partitions_per_day: u64,
-    /// (partition, partition_id, active parts, rows, bytes), most parts first.
-    top_partitions: Vec<(Text, Text, u64, u64, u64)>,
+    /// (partition_id, active parts, rows, bytes), most parts first.
+    top_partitions: Vec<(Text, u64, u64, u64)>,
 }
 
 /// Partitions shown per table: the worst few are what an on-call engineer acts on.
 pub const PARTITIONS_PER_TABLE: u32 = 5;
 
 /// Most parts first, then partition_id: the order of the partitions list.
-const BY_PARTS: &str = "p -> (-toInt64(tupleElement(p, 3)), tupleElement(p, 2))";
+const BY_PARTS: &str = "p -> (-toInt64(tupleElement(p, 2)), tupleElement(p, 1))";
 
-/// Three levels over one scan of system.parts (the scan is most of the cost: ~12 ms per 10,000
-/// parts): parts → partition (with the day its data starts, from the partition key's min
-/// date/time) → (table, day) → table. The worst partitions of each table ride along as an array,
-/// cut to the top few at each level (the top few of the per-day top few are the table's).
+/// Three levels over one scan of system.parts (the scan is most of the cost): parts → partition
+/// (with the day its data starts, from the partition key's min date/time) → (table, day) →
+/// table. The worst partitions of each table ride along as an array, cut to the top few at each
+/// level (the top few of the per-day top few are the table's). Partitions are known by their
+/// `partition_id` here: the server would format the `partition` column for every part
+/// (`partition_names` names the few shown).
 pub fn tables_sql(filter: &str) -> String {
     format!(
         "SELECT database, table,
@@ -57,19 +63,19 @@ pub fn tables_sql(filter: &str) -> String {
 FROM (
     SELECT database, table, day,
            count() AS day_partitions, sum(p_parts) AS day_parts, sum(p_rows) AS day_rows,
-           sum(p_bytes) AS day_bytes, argMax(partition, p_parts) AS day_worst,
+           sum(p_bytes) AS day_bytes, argMax(partition_id, p_parts) AS day_worst,
            max(p_parts) AS day_max,
            arraySlice(arraySort({BY_PARTS},
-                                groupArray((partition, partition_id, p_parts, p_rows, p_bytes))),
+                                groupArray((partition_id, p_parts, p_rows, p_bytes))),
                       1, {PARTITIONS_PER_TABLE}) AS day_top
     FROM (
-        SELECT database, table, partition, partition_id,
+        SELECT database, table, partition_id,
                toUInt64(count()) AS p_parts, toUInt64(sum(rows)) AS p_rows,
                toUInt64(sum(bytes_on_disk)) AS p_bytes,
                if(min(min_date) > toDate(0), min(min_date), toDate(min(min_time))) AS day
         FROM system.parts
         WHERE active AND database NOT IN {SYSTEM_DATABASES}{filter}
-        GROUP BY database, table, partition, partition_id
+        GROUP BY database, table, partition_id
     )
     GROUP BY database, table, day
 )
@@ -79,11 +85,17 @@ LIMIT 1000"
     )
 }
 
-/// The tables section and the partitions section, from one query: both fail together.
+/// The tables section and the partitions section, from one query (both fail together), and
+/// the partitions' names this poll learned (see `partition_names`).
 pub async fn tables_and_partitions(
     client: &ChClient,
     ctx: &Ctx,
-) -> (Section<Vec<TableParts>>, Section<Vec<PartitionParts>>) {
+    names: &PartitionNames,
+) -> (
+    Section<Vec<TableParts>>,
+    Section<Vec<PartitionParts>>,
+    Vec<(PartitionKey, String)>,
+) {
     let (filter, args) = ctx.filter.clause("concat(database, '.', table)");
     let stmt = ctx
         .stmt_for(
@@ -91,19 +103,58 @@ pub async fn tables_and_partitions(
             tables_sql(&filter),
         )
         .args(args);
-    split(section(fetch::<TableRow>(client, &stmt).await).map(split_tables))
+    let rows = match fetch::<TableRow>(client, &stmt).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            let (tables, partitions) = split(section(Err(e)));
+            return (tables, partitions, Vec::new());
+        }
+    };
+    let missing: Vec<PartitionKey> = rows
+        .iter()
+        .flat_map(|r| {
+            r.top_partitions
+                .iter()
+                .map(|p| (r.database.clone(), r.table.clone(), p.0.0.clone()))
+        })
+        .filter(|key| names.get(key).is_none())
+        .collect();
+    let learned = partition_names::read(client, ctx, &missing).await;
+    let new: HashMap<&PartitionKey, &str> = learned.iter().map(|(k, v)| (k, v.as_str())).collect();
+    let name_of = |database: &str, table: &str, partition_id: &str| -> String {
+        let key = (
+            database.to_string(),
+            table.to_string(),
+            partition_id.to_string(),
+        );
+        names
+            .get(&key)
+            .or_else(|| new.get(&key).copied())
+            // Not named yet (more new partitions than one poll names, or the read failed).
+            .unwrap_or(partition_id)
+            .to_string()
+    };
+    let (tables, partitions) = split_tables(rows, name_of);
+    (
+        Section::Ok { data: tables },
+        Section::Ok { data: partitions },
+        learned,
+    )
 }
 
-fn split_tables(rows: Vec<TableRow>) -> (Vec<TableParts>, Vec<PartitionParts>) {
+fn split_tables(
+    rows: Vec<TableRow>,
+    name_of: impl Fn(&str, &str, &str) -> String,
+) -> (Vec<TableParts>, Vec<PartitionParts>) {
     let mut partitions = Vec::new();
     let tables = rows
         .into_iter()
         .map(|r| {
             partitions.extend(r.top_partitions.into_iter().map(
-                |(partition, partition_id, active_parts, rows, bytes_on_disk)| PartitionParts {
+                |(partition_id, active_parts, rows, bytes_on_disk)| PartitionParts {
                     database: r.database.clone(),
                     table: r.table.clone(),
-                    partition: partition.0,
+                    partition: name_of(&r.database, &r.table, &partition_id.0),
                     partition_id: partition_id.0,
                     active_parts,
                     rows,
@@ -111,13 +162,13 @@ fn split_tables(rows: Vec<TableRow>) -> (Vec<TableParts>, Vec<PartitionParts>) {
                 },
             ));
             TableParts {
+                worst_partition: name_of(&r.database, &r.table, &r.worst_partition),
                 database: r.database,
                 table: r.table,
                 active_parts: r.active_parts,
                 partitions: r.partitions,
                 rows: r.rows,
                 bytes_on_disk: r.bytes_on_disk,
-                worst_partition: r.worst_partition,
                 max_parts_in_partition: r.max_parts_in_partition,
                 // 0 only when no partition has a date: the key is not time-based.
                 max_partitions_per_day: (r.max_partitions_per_day > 0)

@@ -7,12 +7,12 @@
 use clickhouse::Row;
 use serde::Deserialize;
 
-use super::{Ctx, SectionId, fetch, section, split};
+use super::{Ctx, SectionId, fetch, section};
 use crate::clickhouse::capabilities::features;
 use crate::clickhouse::client::{Arg, ChClient};
 use crate::clickhouse::identifier::unquote_qualified;
 use crate::clickhouse::snapshot::{
-    FailedInserts, InsertCounters, KindLatency, Quantiles, Section, SlowQuery, TableInserts,
+    FailedInserts, KindLatency, Quantiles, Section, SlowQuery, TableInserts,
 };
 use crate::clickhouse::text::Text;
 
@@ -196,13 +196,14 @@ LIMIT 1000",
 /// Failed-insert groups kept, newest first.
 pub const FAILED_GROUPS: usize = 200;
 
-/// The inserts section and the failed inserts section, from one query: both fail together.
+/// The inserts section and the failed inserts section, from one query: both fail together
+/// (`sections::split` parts them).
 pub async fn inserts_and_failures(
     client: &ChClient,
     ctx: &Ctx,
-) -> (Section<Vec<TableInserts>>, Section<Vec<FailedInserts>>) {
+) -> Section<(Vec<TableInserts>, Vec<FailedInserts>)> {
     if let Some(reason) = unavailable(ctx) {
-        return split(Section::Unavailable { reason });
+        return Section::Unavailable { reason };
     }
     let d = Dialect::for_ctx(ctx);
     let (filter, filter_args) = ctx.filter.clause(FILTERED_TARGET);
@@ -214,9 +215,7 @@ pub async fn inserts_and_failures(
         .args(d.target_args.clone())
         .args(filter_args);
     let window_s = ctx.window_s;
-    split(
-        section(fetch::<InsertRow>(client, &stmt).await).map(|rows| split_inserts(rows, window_s)),
-    )
+    section(fetch::<InsertRow>(client, &stmt).await).map(|rows| split_inserts(rows, window_s))
 }
 
 fn split_inserts(rows: Vec<InsertRow>, window_s: u64) -> (Vec<TableInserts>, Vec<FailedInserts>) {
@@ -316,20 +315,21 @@ LIMIT {SLOW_QUERIES} BY grp",
     )
 }
 
-/// The latency section and the slow queries section, from one query: both fail together.
+/// The latency section and the slow queries section, from one query: both fail together
+/// (`sections::split` parts them).
 pub async fn latency_and_slow(
     client: &ChClient,
     ctx: &Ctx,
-) -> (Section<Vec<KindLatency>>, Section<Vec<SlowQuery>>) {
+) -> Section<(Vec<KindLatency>, Vec<SlowQuery>)> {
     if let Some(reason) = unavailable(ctx) {
-        return split(Section::Unavailable { reason });
+        return Section::Unavailable { reason };
     }
     let d = Dialect::for_ctx(ctx);
     let stmt = ctx.stmt_for(
         &[SectionId::Latency, SectionId::SlowQueries],
         finished_sql(ctx, &d),
     );
-    split(section(fetch::<FinishedRow>(client, &stmt).await).map(split_finished))
+    section(fetch::<FinishedRow>(client, &stmt).await).map(split_finished)
 }
 
 fn split_finished(rows: Vec<FinishedRow>) -> (Vec<KindLatency>, Vec<SlowQuery>) {
@@ -354,36 +354,4 @@ fn split_finished(rows: Vec<FinishedRow>) -> (Vec<KindLatency>, Vec<SlowQuery>) 
     }
     latency.sort_by(|a, b| a.kind.cmp(&b.kind));
     (latency, slow)
-}
-
-#[derive(Debug, Row, Deserialize)]
-struct EventRow {
-    #[serde(deserialize_with = "crate::clickhouse::text::lossy")]
-    event: String,
-    value: u64,
-}
-
-pub async fn insert_counters(client: &ChClient, ctx: &Ctx) -> Section<InsertCounters> {
-    let stmt = ctx.stmt(
-        SectionId::InsertCounters,
-        "SELECT event, toUInt64(value) AS value FROM system.events
-WHERE event IN ('DelayedInserts', 'RejectedInserts', 'DelayedInsertsMilliseconds',
-                'FailedInsertQuery', 'InsertQuery')
-LIMIT 20",
-    );
-    section(fetch::<EventRow>(client, &stmt).await).map(|rows| {
-        // system.events leaves out counters still at zero.
-        let mut c = InsertCounters::default();
-        for r in rows {
-            match r.event.as_str() {
-                "DelayedInserts" => c.delayed_inserts = r.value,
-                "RejectedInserts" => c.rejected_inserts = r.value,
-                "DelayedInsertsMilliseconds" => c.delayed_inserts_ms = r.value,
-                "FailedInsertQuery" => c.failed_insert_queries = r.value,
-                "InsertQuery" => c.insert_queries = r.value,
-                _ => {}
-            }
-        }
-        c
-    })
 }

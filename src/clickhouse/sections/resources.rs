@@ -1,6 +1,7 @@
-//! A host's resources: its disks (system.disks), its tracked memory against the server's limit
-//! (system.metrics, system.server_settings, system.asynchronous_metrics), and the send queues of
-//! its Distributed tables (system.distribution_queue).
+//! A host's resources: its disks (system.disks), its tracked memory (system.metrics, read with
+//! the `counters`) against the server's limit (system.server_settings,
+//! system.asynchronous_metrics), and the send queues of its Distributed tables
+//! (system.distribution_queue).
 
 use clickhouse::Row;
 use serde::Deserialize;
@@ -8,7 +9,7 @@ use serde::Deserialize;
 use super::{Ctx, SectionId, fetch, section};
 use crate::clickhouse::capabilities::features;
 use crate::clickhouse::client::ChClient;
-use crate::clickhouse::resources::{Disk, DistributionQueue, Memory};
+use crate::clickhouse::resources::{Disk, DistributionQueue, Memory, MemoryLimit};
 use crate::clickhouse::snapshot::Section;
 
 /// Disks listed per host.
@@ -63,18 +64,10 @@ pub async fn disks(client: &ChClient, ctx: &Ctx) -> Section<Vec<Disk>> {
     })
 }
 
-#[derive(Debug, Row, Deserialize)]
-struct MemoryRow {
-    tracked: u64,
-    server_limit: u64,
-    ratio: f64,
-    os_total: u64,
-}
-
 /// One row: the two settings in one pass over `system.server_settings` (where it exists, else
-/// `system.one`), the tracked memory and the OS total as scalar subqueries, each an aggregate (one
-/// row, 0 when nothing matches) over a handful of named rows: bounded however large the tables.
-pub fn memory_sql(ctx: &Ctx) -> String {
+/// `system.one`) and the OS total as a scalar subquery, an aggregate (one row, 0 when nothing
+/// matches) over a handful of named rows: bounded however large the tables.
+pub fn memory_limit_sql(ctx: &Ctx) -> String {
     let (server_limit, ratio, from) = if ctx.caps.has_column("server_settings", "value") {
         (
             "maxIf(toUInt64OrZero(value), name = 'max_server_memory_usage')",
@@ -90,26 +83,51 @@ pub fn memory_sql(ctx: &Ctx) -> String {
         "toUInt64(0)"
     };
     format!(
-        "SELECT toUInt64(greatest(ifNull((SELECT max(value) FROM system.metrics WHERE metric = 'MemoryTracking'), 0), 0)) AS tracked,
-       toUInt64({server_limit}) AS server_limit, toFloat64({ratio}) AS ratio,
+        "SELECT toUInt64({server_limit}) AS server_limit, toFloat64({ratio}) AS ratio,
        toUInt64({os_total}) AS os_total
 FROM {from}
 LIMIT 1"
     )
 }
 
-pub async fn memory(client: &ChClient, ctx: &Ctx) -> Section<Memory> {
+pub async fn memory_limit(client: &ChClient, ctx: &Ctx) -> Section<MemoryLimit> {
     if let Some(reason) = ctx.caps.missing(features::METRICS) {
         return Section::Unavailable { reason };
     }
-    let stmt = ctx.stmt(SectionId::Memory, memory_sql(ctx));
-    section(fetch::<MemoryRow>(client, &stmt).await).and_then(|rows| match rows.first() {
-        Some(r) => Section::Ok {
-            data: memory_of(ctx, r.tracked, r.server_limit, r.ratio, r.os_total),
-        },
+    let stmt = ctx.stmt(SectionId::MemoryLimit, memory_limit_sql(ctx));
+    section(fetch::<MemoryLimit>(client, &stmt).await).and_then(|rows| match rows.first() {
+        Some(r) => Section::Ok { data: *r },
         None => Section::Failed {
-            error: "the memory query answered no row".into(),
+            error: "the memory limit query answered no row".into(),
         },
+    })
+}
+
+/// The memory section: the tracked memory (`None` when the server has no `system.metrics`) and
+/// the limit as last read (or why it could not be).
+pub fn memory(
+    ctx: &Ctx,
+    tracked: Section<Option<u64>>,
+    limit: &Section<MemoryLimit>,
+) -> Section<Memory> {
+    if let Some(reason) = ctx.caps.missing(features::METRICS) {
+        return Section::Unavailable { reason };
+    }
+    tracked.and_then(|tracked| match (tracked, limit) {
+        (None, _) => Section::Failed {
+            error: "no MemoryTracking in system.metrics".into(),
+        },
+        (Some(tracked), Section::Ok { data: l }) => Section::Ok {
+            data: memory_of(ctx, tracked, l.server_limit, l.ratio, l.os_total),
+        },
+        (Some(tracked), other) => {
+            let mut m = memory_of(ctx, tracked, 0, 0.0, 0);
+            m.limit_missing = Some(format!(
+                "the limit could not be read: {}",
+                other.problem().unwrap_or("no answer")
+            ));
+            Section::Ok { data: m }
+        }
     })
 }
 
@@ -252,12 +270,12 @@ mod tests {
     }
 
     #[test]
-    fn memory_query_reads_only_the_tables_the_server_has() {
-        let legacy = memory_sql(&ctx("18.16", &[("metrics", "value")]));
+    fn memory_limit_query_reads_only_the_tables_the_server_has() {
+        let legacy = memory_limit_sql(&ctx("18.16", &[("metrics", "value")]));
         assert!(!legacy.contains("server_settings"), "{legacy}");
         assert!(!legacy.contains("asynchronous_metrics"), "{legacy}");
-        assert!(legacy.contains("'MemoryTracking'"), "{legacy}");
-        let new = memory_sql(&ctx(
+        assert!(legacy.contains("system.one"), "{legacy}");
+        let new = memory_limit_sql(&ctx(
             "26.9",
             &[
                 ("metrics", "value"),
@@ -267,6 +285,45 @@ mod tests {
         ));
         assert!(new.contains("'max_server_memory_usage'"), "{new}");
         assert!(new.contains("'OSMemoryTotal'"), "{new}");
+    }
+
+    #[test]
+    fn memory_is_the_tracked_figure_with_the_limit_last_read() {
+        let c = ctx(
+            "26.9",
+            &[("server_settings", "value"), ("metrics", "value")],
+        );
+        let limit = Section::Ok {
+            data: MemoryLimit {
+                server_limit: 100,
+                ratio: 0.9,
+                os_total: 1000,
+            },
+        };
+        let m = memory(&c, Section::Ok { data: Some(50) }, &limit);
+        assert_eq!(m.data().and_then(Memory::used_ratio), Some(0.5));
+        let failed: Section<MemoryLimit> = Section::Failed {
+            error: "timed out".into(),
+        };
+        let m = memory(&c, Section::Ok { data: Some(50) }, &failed);
+        let m = m
+            .data()
+            .expect("the tracked figure stands without its limit");
+        assert_eq!((m.tracked_bytes, m.limit_bytes), (50, None));
+        assert!(
+            m.limit_missing
+                .as_deref()
+                .is_some_and(|w| w.contains("timed out")),
+            "{m:?}"
+        );
+        let counters_failed = memory(
+            &c,
+            Section::Failed {
+                error: "refused".into(),
+            },
+            &limit,
+        );
+        assert_eq!(counters_failed.error(), Some("refused"));
     }
 
     #[test]
