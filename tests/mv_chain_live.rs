@@ -162,6 +162,26 @@ async fn a_view_that_throws_shows_under_its_kafka_table_and_raises_mv_failures()
         "{}",
         alert.detail
     );
+    // The Kafka table is a row of `:tables`, warning with the same words.
+    let model = watch.model();
+    let row = model
+        .clickhouse
+        .health
+        .iter()
+        .find(|t| t.table == kafka_table)
+        .expect("the Kafka table among the tables");
+    assert_eq!(row.severity, Some(Severity::Warning), "{row:?}");
+    assert!(
+        row.reasons
+            .iter()
+            .any(|r| r.contains(&view) && r.contains("seven is not allowed")),
+        "{row:?}"
+    );
+    let links = row.kafka.as_ref().expect("its links");
+    assert_eq!(
+        (links.topics.clone(), links.views),
+        (vec![topic.clone()], 1)
+    );
     // The counters answered, one row per counter read.
     let counters = &watch.model().clickhouse.kafka_chains.counters;
     assert_eq!(counters.len(), 1);

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::alerts::{RuleKind, RuleSet, Severity, Subject, SubjectKind};
 
+use super::kafka_chain::KafkaChains;
 use crate::clickhouse::snapshot::HostSnapshot;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -39,6 +40,20 @@ pub struct TableHealth {
     pub p95_insert_ms: Option<f64>,
     /// Age of the newest row in seconds, for watched tables.
     pub freshness_s: Option<i64>,
+    /// For a Kafka engine table: what it reads and feeds. Such a row has no parts or inserts;
+    /// its health is its views' failures and its consumers' exceptions.
+    pub kafka: Option<KafkaLinks>,
+}
+
+/// A Kafka engine table's links, from its chain (`kafka_chain::ChainState`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KafkaLinks {
+    pub topics: Vec<String>,
+    pub group: Option<String>,
+    /// The materialized views reading it.
+    pub views: usize,
+    /// Its views' failures in the window; None when no view's runs are known.
+    pub view_failures: Option<u64>,
 }
 
 impl TableHealth {
@@ -65,6 +80,7 @@ impl TableHealth {
             failed_inserts: None,
             p95_insert_ms: None,
             freshness_s: None,
+            kafka: None,
         }
     }
 
@@ -199,6 +215,54 @@ fn judge(r: &mut TableHealth, mutation_failure: Option<String>, rules: &RuleSet)
     }
 }
 
+/// One row per Kafka engine table, judged by the same rules as its alerts: each view's failures
+/// (`mv_failures`, the view being the alert's subject) and its consumers' newest exception
+/// (`kafka_engine_exceptions`).
+pub fn kafka_table_health(chains: &KafkaChains, rules: &RuleSet) -> Vec<TableHealth> {
+    chains
+        .tables
+        .rows
+        .iter()
+        .map(|c| {
+            let chain = &c.item;
+            let mut r = TableHealth::new(&c.host, &chain.full_name());
+            r.kafka = Some(KafkaLinks {
+                topics: chain.topics.clone(),
+                group: chain.group.clone(),
+                views: chain.views.len(),
+                view_failures: chain.failures(),
+            });
+            for v in &chain.views {
+                let (Some(runs), Some(failures)) = (v.runs, v.failures) else {
+                    continue;
+                };
+                let subject = Subject::new(SubjectKind::Table, v.view.as_str());
+                let Some(severity) = rules
+                    .threshold(RuleKind::MvFailures, &subject)
+                    .and_then(|t| t.judge(failures as f64))
+                else {
+                    continue;
+                };
+                let mut why = format!("view {}: {failures} of {runs} pushes failed", v.view);
+                if let Some(e) = &v.last_exception {
+                    why.push_str(&format!(": {e}"));
+                }
+                r.flag(severity, why);
+            }
+            if let Some(e) = &chain.consumer_exception {
+                let subject = Subject::new(SubjectKind::Consumer, chain.full_name());
+                if let Some(severity) = rules
+                    .threshold(RuleKind::KafkaEngineExceptions, &subject)
+                    .and_then(|t| t.judge(1.0))
+                {
+                    r.flag(severity, format!("consumer exception: {e}"));
+                }
+            }
+            r
+        })
+        .collect()
+}
+
 /// Severity first; within it, closest to "Too many parts", then most failed inserts, then name.
 pub fn sort_worst_first(rows: &mut [TableHealth]) {
     rows.sort_by(|a, b| {
@@ -214,7 +278,70 @@ pub fn sort_worst_first(rows: &mut [TableHealth]) {
                     .unwrap_or(0)
                     .cmp(&a.failed_inserts.unwrap_or(0))
             })
+            .then_with(|| {
+                let failures = |t: &TableHealth| t.kafka.as_ref().and_then(|k| k.view_failures);
+                failures(b).unwrap_or(0).cmp(&failures(a).unwrap_or(0))
+            })
             .then_with(|| a.table.cmp(&b.table))
             .then_with(|| a.host.cmp(&b.host))
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::clickhouse::activity::{AcrossHosts, OnHost};
+    use crate::model::clickhouse::kafka_chain::{ChainState, ViewState};
+
+    fn view(name: &str, runs: u64, failures: u64) -> ViewState {
+        ViewState {
+            view: name.into(),
+            target: Some("db.events".into()),
+            runs: Some(runs),
+            failures: Some(failures),
+            last_exception: (failures > 0).then(|| "Code: 27. Cannot parse input".into()),
+            last_failure_time: None,
+        }
+    }
+
+    #[test]
+    fn a_kafka_table_is_a_row_judged_by_its_views_failures() {
+        let chain = |table: &str, views| OnHost {
+            host: "h".into(),
+            item: ChainState {
+                database: "db".into(),
+                table: table.into(),
+                topics: vec!["events".into()],
+                group: Some("g".into()),
+                views,
+                consumer_exception: None,
+            },
+        };
+        let chains = KafkaChains {
+            tables: AcrossHosts {
+                rows: vec![
+                    chain("quiet", vec![view("db.mv_quiet", 10, 0)]),
+                    chain("queue", vec![view("db.mv_a", 10, 3), view("db.mv_b", 5, 0)]),
+                ],
+                problem: None,
+            },
+            ..KafkaChains::default()
+        };
+        let mut rows = kafka_table_health(&chains, &RuleSet::default());
+        sort_worst_first(&mut rows);
+        let queue = &rows[0];
+        assert_eq!(queue.table, "db.queue");
+        assert_eq!(queue.severity, Some(Severity::Warning));
+        assert_eq!(
+            queue.reasons,
+            ["view db.mv_a: 3 of 10 pushes failed: Code: 27. Cannot parse input"]
+        );
+        let links = queue.kafka.as_ref().unwrap();
+        assert_eq!((links.views, links.view_failures), (2, Some(3)));
+        assert_eq!(
+            (rows[1].table.as_str(), rows[1].severity),
+            ("db.quiet", None)
+        );
+        assert_eq!(rows[1].active_parts, None, "a Kafka table has no parts");
+    }
 }

@@ -20,7 +20,7 @@ pub mod table_series;
 use self::activity::Activity;
 use self::counters::{CounterDeltas, CounterHistory};
 use self::disk_history::DiskHistory;
-use self::health::{TableHealth, sort_worst_first, table_health};
+use self::health::{TableHealth, kafka_table_health, sort_worst_first, table_health};
 use self::kafka_chain::{KafkaChains, KafkaEventHistory};
 use self::replication::Replication;
 use self::resources::Resources;
@@ -167,7 +167,6 @@ impl ClickHouseTracker {
             .filter_map(HostOutcome::snapshot)
             .collect();
         model.health = hosts.iter().flat_map(|h| table_health(h, rules)).collect();
-        sort_worst_first(&mut model.health);
         model.failed_inserts = hosts.iter().flat_map(|h| failed_inserts(h)).collect();
         model.failed_inserts.sort_by(|a, b| {
             b.latest_time
@@ -180,6 +179,11 @@ impl ClickHouseTracker {
         model.resources = Resources::gather(&hosts, &mut self.disks);
         model.kafka_chains = KafkaChains::gather(&hosts, &mut self.kafka_events);
         model.series = self.series.record(snapshot.taken_at_ms, &model.health);
+        // After the series: a Kafka table has no parts to chart.
+        model
+            .health
+            .extend(kafka_table_health(&model.kafka_chains, rules));
+        sort_worst_first(&mut model.health);
         model
     }
 

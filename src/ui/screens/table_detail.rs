@@ -31,6 +31,20 @@ pub fn detail_panels<'a>(
         if several_hosts {
             summary.push(Line::from(Span::styled(t.host.clone(), theme.accent)));
         }
+        if let Some(k) = &t.kafka {
+            summary.push(Line::from(format!(
+                "Kafka engine table: reads {} as group {} · {} read it",
+                k.topics.join(", "),
+                k.group.as_deref().unwrap_or("?"),
+                format::plural(k.views, "materialized view"),
+            )));
+            summary.extend(
+                t.reasons
+                    .iter()
+                    .map(|r| Line::from(Span::styled(r.clone(), theme.warn))),
+            );
+            continue;
+        }
         summary.push(Line::from(format!(
             "{} active parts · {} partitions · {} merges · {} mutations pending · {} detached",
             t.active_parts.map_or("-".into(), format::thousands),
@@ -79,12 +93,21 @@ pub fn detail_panels<'a>(
         .iter()
         .find(|t| t.table == name)
         .and_then(|t| history_charts::table_panel(model, t, theme, zoom));
+    let kafka_engine = model
+        .clickhouse
+        .health
+        .iter()
+        .any(|t| t.table == name && t.kafka.is_some());
     let mut panels = vec![Panel::text(name, summary, Constraint::Length(height))];
     panels.extend(chart);
     panels.extend(super::replicas::table_panel(model, database, table));
     panels.extend(super::kafka_chain::table_panel(
         model, database, table, theme,
     ));
+    if kafka_engine {
+        // No parts: its chain above is the whole story.
+        return panels;
+    }
     panels.push(
         Panel::list(
             "Partitions (most parts first)",

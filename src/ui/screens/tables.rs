@@ -11,7 +11,7 @@ use super::judge;
 use crate::alerts::{RuleKind, SubjectKind};
 use crate::format;
 use crate::model::Model;
-use crate::model::clickhouse::health::TableHealth;
+use crate::model::clickhouse::health::{KafkaLinks, TableHealth};
 use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
 use crate::ui::panel::{Panel, Source};
 use crate::ui::sparkline;
@@ -87,6 +87,49 @@ pub fn parts_sparkline(model: &Model, host: &str, table: &str, theme: &Theme) ->
     Line::from(Span::styled(text, theme.accent))
 }
 
+impl Tables<'_> {
+    /// A Kafka engine table: no parts or inserts of its own; what it reads, how many views read
+    /// it and their failures in the window.
+    fn kafka_cells(
+        &self,
+        t: &TableHealth,
+        kafka: &KafkaLinks,
+        theme: &Theme,
+    ) -> Vec<Line<'static>> {
+        let name = if self.multi_host() {
+            format!("{} @{}", t.table, t.host)
+        } else {
+            t.table.clone()
+        };
+        let mut reads = format!(" ◂ {}", kafka.topics.join(","));
+        if let Some(group) = &kafka.group {
+            reads.push_str(&format!(" ({group})"));
+        }
+        reads.push_str(&format!(" ▸ {}", format::plural(kafka.views, "view")));
+        let failures = kafka.view_failures;
+        let style = judge::style(
+            self.0,
+            theme,
+            RuleKind::MvFailures,
+            SubjectKind::Table,
+            &t.table,
+            failures.map(|n| n as f64),
+        );
+        let none = || num_cell("-".into(), theme.muted);
+        vec![
+            Line::from(vec![Span::raw(name), Span::styled(reads, theme.muted)]),
+            num_cell("Kafka".into(), theme.muted),
+            none(),
+            none(),
+            num_cell(failures.map_or("-".into(), |n| n.to_string()), style),
+            none(),
+            none(),
+            none(),
+            Line::default(),
+        ]
+    }
+}
+
 impl ListSource for Tables<'_> {
     fn columns(&self) -> &'static [Column] {
         COLUMNS
@@ -100,7 +143,14 @@ impl ListSource for Tables<'_> {
     }
     fn filter_text(&self, i: usize) -> String {
         let t = &self.rows()[i];
-        format!("{}\n{}\n{}", t.table, t.host, t.reasons.join("\n"))
+        let kafka = t.kafka.as_ref().map_or_else(String::new, |k| {
+            format!(
+                "kafka\n{}\n{}",
+                k.topics.join("\n"),
+                k.group.as_deref().unwrap_or("")
+            )
+        });
+        format!("{}\n{}\n{}\n{kafka}", t.table, t.host, t.reasons.join("\n"))
     }
     fn sort_key(&self, i: usize, column: usize) -> SortKey {
         let t = &self.rows()[i];
@@ -109,7 +159,10 @@ impl ListSource for Tables<'_> {
             1 => t.parts_to_delay_ratio.into(),
             2 => t.max_partitions_per_day.into(),
             3 => SortKey::Num(t.merges_running as f64),
-            4 => t.failed_inserts.into(),
+            4 => t
+                .failed_inserts
+                .or_else(|| t.kafka.as_ref().and_then(|k| k.view_failures))
+                .into(),
             5 => t.p95_insert_ms.into(),
             6 => t.inserts_per_s.into(),
             7 => t.freshness_s.map(|s| s as f64).into(),
@@ -122,6 +175,9 @@ impl ListSource for Tables<'_> {
     }
     fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let t = &self.rows()[i];
+        if let Some(kafka) = &t.kafka {
+            return self.kafka_cells(t, kafka, theme);
+        }
         let m = self.0;
         let judge = |rule, value| judge::style(m, theme, rule, SubjectKind::Table, &t.table, value);
         let name = if self.multi_host() {
