@@ -193,12 +193,25 @@ fn unknown_lag_and_time_lag_have_no_sample() {
         lines.contains(&r#"pipetop_consumer_status{group="clicks_loader"} 2"#),
         "{text}"
     );
+    // Its time lag's kind says why there is none.
+    assert!(
+        lines.contains(
+            &r#"pipetop_consumer_time_lag_kind{group="clicks_loader",topic="clicks",kind="unknown"} 1"#
+        ),
+        "{text}"
+    );
     // The other groups keep their samples.
     assert!(
         text.contains(
             r#"pipetop_consumer_time_lag_seconds{group="orders_enricher",topic="orders"}"#
         ),
         "{text}"
+    );
+    assert_eq!(
+        text.matches(r#"pipetop_consumer_time_lag_kind{group="orders_enricher",topic="orders","#)
+            .count(),
+        1,
+        "one kind at a time: {text}"
     );
     // ClickHouse never answered: down, and no data age without data.
     assert!(

@@ -152,6 +152,11 @@ fn kafka(registry: &mut Registry, model: &Model) {
         "Age of the oldest unconsumed message; no sample while unknown",
         Some(Unit::Seconds),
     );
+    let time_lag_kind = int(
+        registry,
+        "consumer_time_lag_kind",
+        "1, labelled with how consumer_time_lag was obtained: exact, interpolated, looked_up, estimate, at_least (a lower bound) or unknown",
+    );
     let produce = float(
         registry,
         "produce_rate",
@@ -221,6 +226,9 @@ fn kafka(registry: &mut Registry, model: &Model) {
                 set_int(&lag, labels(), t.lag.total_lag);
             }
             set_float(&time_lag, labels(), t.lag.time_lag_s);
+            let mut kind = labels();
+            kind.push(("kind", t.lag.time_lag_kind.name().to_string()));
+            set_int(&time_lag_kind, kind, 1);
             set_float(&produce, labels(), t.lag.produce_rate);
             set_float(&consume, labels(), t.lag.consume_rate);
         }

@@ -56,6 +56,20 @@ pub enum TimeLagKind {
     Unknown,
 }
 
+impl TimeLagKind {
+    /// As the JSON spells it (snake_case).
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeLagKind::Exact => "exact",
+            TimeLagKind::Interpolated => "interpolated",
+            TimeLagKind::LookedUp => "looked_up",
+            TimeLagKind::Estimate => "estimate",
+            TimeLagKind::AtLeast => "at_least",
+            TimeLagKind::Unknown => "unknown",
+        }
+    }
+}
+
 /// Time lag of one committed offset, in seconds (never NaN, never negative).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimeLag {
