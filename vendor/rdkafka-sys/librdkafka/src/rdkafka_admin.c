@@ -4172,6 +4172,7 @@ rd_kafka_ListOffsets_response_merge(rd_kafka_op_t *rko_fanout,
         size_t i, j;
         rd_assert(rko_partial->rko_evtype == RD_KAFKA_EVENT_LISTOFFSETS_RESULT);
 
+        size_t hint = 0;
         partition_cnt = rd_list_cnt(&rko_partial->rko_u.admin_result.results);
         total_partitions =
             rd_list_cnt(&rko_fanout->rko_u.admin_request.fanout.results);
@@ -4179,7 +4180,15 @@ rd_kafka_ListOffsets_response_merge(rd_kafka_op_t *rko_fanout,
         for (i = 0; i < partition_cnt; i++) {
                 rd_kafka_ListOffsetsResultInfo_t *partial_result_info =
                     rd_list_elem(&rko_partial->rko_u.admin_result.results, i);
-                for (j = 0; j < total_partitions; j++) {
+                /* pipetop patch: search from just after the previous match,
+                 * wrapping around. A broker answers its partitions in the
+                 * order of the request, which follows the caller's list, so
+                 * each search usually ends at its first comparison; a search
+                 * from the start every time made merging N partitions
+                 * quadratic. Every element is still compared before a miss. */
+                size_t k;
+                for (k = 0; k < total_partitions; k++) {
+                        j = (hint + k) % total_partitions;
                         rd_kafka_ListOffsetsResultInfo_t *result_info =
                             rd_list_elem(
                                 &rko_fanout->rko_u.admin_request.fanout.results,
@@ -4194,6 +4203,7 @@ rd_kafka_ListOffsets_response_merge(rd_kafka_op_t *rko_fanout,
                                 result_info->topic_partition =
                                     rd_kafka_topic_partition_copy(
                                         partial_result_info->topic_partition);
+                                hint = j + 1;
                                 break;
                         }
                 }

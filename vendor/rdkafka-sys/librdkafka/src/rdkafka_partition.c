@@ -3669,6 +3669,18 @@ static rd_bool_t rd_kafka_topic_partition_list_get_leaders(
         rd_bool_t complete;
         int cnt = 0;
         int i;
+        /* pipetop patch: when \p leaders starts empty, a partition already in
+         * its leader's list can only come from a duplicate in rktparlist. In a
+         * sorted list duplicates are neighbours, so the one to update is the
+         * last one added to that leader's list; only an unsorted list (or
+         * leaders filled by an earlier round) needs the linear search, which
+         * made splitting N partitions by leader quadratic. */
+        rd_bool_t sorted = rd_list_empty(leaders);
+
+        for (i = 1; i < rktparlist->cnt && sorted; i++)
+                sorted = rd_kafka_topic_partition_cmp(
+                             &rktparlist->elems[i - 1],
+                             &rktparlist->elems[i]) <= 0;
 
         if (eonce)
                 rd_kafka_wrlock(rk);
@@ -3749,8 +3761,19 @@ static rd_bool_t rd_kafka_topic_partition_list_get_leaders(
                         rd_list_add(leaders, leader);
                 }
 
-                rktpar2 = rd_kafka_topic_partition_list_find(
-                    leader->partitions, rktpar->topic, rktpar->partition);
+                if (!sorted)
+                        rktpar2 = rd_kafka_topic_partition_list_find(
+                            leader->partitions, rktpar->topic,
+                            rktpar->partition);
+                else if (leader->partitions->cnt > 0 &&
+                         !rd_kafka_topic_partition_cmp(
+                             &leader->partitions
+                                  ->elems[leader->partitions->cnt - 1],
+                             rktpar))
+                        rktpar2 = &leader->partitions
+                                       ->elems[leader->partitions->cnt - 1];
+                else
+                        rktpar2 = NULL;
                 if (rktpar2) {
                         /* Already exists in partitions list, just update. */
                         rd_kafka_topic_partition_update(rktpar2, rktpar);

@@ -1216,6 +1216,13 @@ rd_kafka_handle_OffsetFetch(rd_kafka_t *rk,
                 rd_kafka_buf_read_str(rkbuf, &group_id);
         }
 
+        /* pipetop patch: without a list from the caller (an admin
+         * ListConsumerGroupOffsets of every committed partition) the list
+         * holds only what this response added, and a response names each
+         * partition once: looking every partition up in it (a linear search
+         * with strcmp) made the parse quadratic in the group's partitions. */
+        const rd_bool_t response_only = !*offsets;
+
         if (!*offsets)
                 *offsets = rd_kafka_topic_partition_list_new(16);
 
@@ -1258,8 +1265,10 @@ rd_kafka_handle_OffsetFetch(rd_kafka_t *rk,
                         rd_kafka_buf_read_i16(rkbuf, &err2);
                         rd_kafka_buf_skip_tags(rkbuf);
 
-                        rktpar = rd_kafka_topic_partition_list_find(
-                            *offsets, topic_name, partition);
+                        rktpar = response_only
+                                     ? NULL
+                                     : rd_kafka_topic_partition_list_find(
+                                           *offsets, topic_name, partition);
                         if (!rktpar && add_part) {
                                 if (topic_id) {
                                         rktpar =
