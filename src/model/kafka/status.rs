@@ -73,7 +73,8 @@ pub const CHECKPOINT_SPACING_MS: i64 = 5_000;
 /// A rewind stays visible for this many polls (at least).
 pub const REWIND_HOLD_POLLS: i64 = 3;
 
-/// What pipetop remembers per group-partition between polls: 120 bytes, fixed.
+/// What pipetop remembers per group-partition between polls: 112 bytes, fixed, and no more in
+/// an `Option` (the checkpoint count's spare values mark the empty slot).
 #[derive(Debug, Clone)]
 pub struct PartitionTrack {
     /// First poll that saw this group-partition.
@@ -91,7 +92,36 @@ pub struct PartitionTrack {
     pub gap_ms: u32,
     /// (poll ms, committed) checkpoints, oldest first, for the consume rate and the WARN trend.
     checkpoints: [(i64, i64); CHECKPOINTS],
-    len: u8,
+    len: Filled,
+}
+
+/// How many checkpoints are kept: an enum rather than a `u8` so that `Option<PartitionTrack>`
+/// needs no tag of its own (a million of them at scale).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Filled {
+    Zero,
+    One,
+    Two,
+    Three,
+    Four,
+}
+
+const _: () = assert!(CHECKPOINTS == Filled::Four as usize);
+
+impl Filled {
+    fn count(self) -> usize {
+        self as usize
+    }
+
+    fn next(self) -> Filled {
+        match self {
+            Filled::Zero => Filled::One,
+            Filled::One => Filled::Two,
+            Filled::Two => Filled::Three,
+            Filled::Three | Filled::Four => Filled::Four,
+        }
+    }
 }
 
 impl PartitionTrack {
@@ -104,7 +134,7 @@ impl PartitionTrack {
             rewind_ms: i64::MIN,
             gap_ms: 0,
             checkpoints: [(0, 0); CHECKPOINTS],
-            len: 0,
+            len: Filled::Zero,
         };
         t.checkpoint(now_ms, committed);
         t
@@ -123,7 +153,7 @@ impl PartitionTrack {
             if committed < self.committed {
                 self.rewind_ms = now_ms;
                 // A rate across a rewind means nothing.
-                self.len = 0;
+                self.len = Filled::Zero;
             } else if self.waiting_since_ms < now_ms {
                 // The consumer had work since `start` and took this long to move its commit.
                 let start = self.changed_ms.max(self.waiting_since_ms);
@@ -151,7 +181,7 @@ impl PartitionTrack {
     }
 
     fn checkpoint(&mut self, now_ms: i64, committed: i64) {
-        let len = usize::from(self.len);
+        let len = self.len.count();
         if len > 0 && now_ms - self.checkpoints[len - 1].0 < CHECKPOINT_SPACING_MS {
             return;
         }
@@ -160,12 +190,12 @@ impl PartitionTrack {
             self.checkpoints[CHECKPOINTS - 1] = (now_ms, committed);
         } else {
             self.checkpoints[len] = (now_ms, committed);
-            self.len += 1;
+            self.len = self.len.next();
         }
     }
 
     pub fn checkpoints(&self) -> &[(i64, i64)] {
-        &self.checkpoints[..usize::from(self.len)]
+        &self.checkpoints[..self.len.count()]
     }
 
     /// Messages per second committed since the oldest checkpoint; None without one in the past.
@@ -388,5 +418,6 @@ mod tests {
         assert!(!lag_rising(&[1, 3, 2, 4, 5], true), "saw-tooth");
         assert!(!lag_rising(&[1, 2, 3], true), "window not full");
         assert!(std::mem::size_of::<PartitionTrack>() <= 120);
+        assert!(std::mem::size_of::<Option<PartitionTrack>>() <= 112);
     }
 }
