@@ -487,7 +487,8 @@ impl History {
                 (Some(t), Some(h), Some(end)) => {
                     let mut lags = [0i64; status::CHECKPOINTS + 1];
                     let mut n = 0;
-                    for &(at, c) in t.checkpoints() {
+                    let points = t.checkpoints();
+                    for &(at, c) in points.iter() {
                         match h.end_at(at) {
                             Some(e) if at < now => {
                                 lags[n] = e - c;
@@ -498,10 +499,7 @@ impl History {
                     }
                     lags[n] = end - t.committed;
                     n += 1;
-                    let moved = t
-                        .checkpoints()
-                        .first()
-                        .is_some_and(|&(_, c)| t.committed > c);
+                    let moved = points.first().is_some_and(|&(_, c)| t.committed > c);
                     lag_rising(&lags[..n], moved)
                 }
                 _ => false,
