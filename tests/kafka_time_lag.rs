@@ -66,7 +66,7 @@ fn committed_produced_ms(snapshot: &KafkaSnapshot, group: &str, partition: i32) 
         .iter()
         .find(|g| g.group_id == group)
         .and_then(|g| g.committed.iter().find(|c| c.partition == partition))
-        .and_then(|c| c.produced_ms)
+        .and_then(|c| c.produced_ms.get())
 }
 
 #[tokio::test]

@@ -12,10 +12,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::compact::{OptF64, OptI64, OptU64};
 use super::history::TimeLagKind;
 use super::index::{PartitionIndex, TopicPartitions};
 use super::status::Status;
+use crate::compact::{OptF64, OptI64, OptU64};
 use crate::kafka::snapshot::{Group, KafkaSnapshot, Member, Partition};
 use crate::kafka::types::GroupState;
 
@@ -420,7 +420,7 @@ fn merged_rows(group: &Group) -> Vec<GroupPartition<'_>> {
             topic: &c.topic,
             partition: c.partition,
             committed: Some(c.offset),
-            produced_ms: c.produced_ms,
+            produced_ms: c.produced_ms.get(),
             owner: None,
         })
         .collect();
@@ -553,7 +553,7 @@ mod tests {
                     topic: t.into(),
                     partition: p,
                     offset: o,
-                    produced_ms: None,
+                    produced_ms: crate::compact::OptI64::NONE,
                 })
                 .collect(),
             error: None,

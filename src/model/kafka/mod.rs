@@ -4,7 +4,6 @@
 //! snapshots: one `EndHistory` per partition (fixed 32 points) and one `PartitionTrack` per
 //! group-partition (112 bytes), both dropped as soon as their partition or group disappears.
 
-pub mod compact;
 pub mod group_series;
 pub mod history;
 pub mod index;
@@ -561,7 +560,7 @@ impl History {
                         topic: Arc::clone(topic),
                         partition: i32::try_from(i).ok()?,
                         offset: slot.as_ref()?.committed,
-                        produced_ms: None,
+                        produced_ms: crate::compact::OptI64::NONE,
                     })
                 })
             })
@@ -675,7 +674,7 @@ mod tests {
                     topic: "t".into(),
                     partition: 0,
                     offset: committed,
-                    produced_ms,
+                    produced_ms: crate::compact::OptI64::new(produced_ms),
                 }],
                 error: None,
             }],

@@ -142,7 +142,7 @@ mod tests {
                         topic: "t".into(),
                         partition: *p,
                         offset: *offset,
-                        produced_ms: None,
+                        produced_ms: crate::compact::OptI64::NONE,
                     })
                     .collect(),
                 error: None,

@@ -1,11 +1,11 @@
-//! Optional numbers stored without an `Option` tag, for the model's per-row figures: a million
-//! group-partition rows at scale, where `Option<i64>` and `Option<f64>` double each field (16
-//! bytes instead of 8). Each type keeps one value the data never holds as "none" and reads back
+//! Optional numbers stored without an `Option` tag, for what there is one of per group-partition
+//! (a million at scale: the snapshot's commits, the model's rows), where `Option<i64>` and
+//! `Option<f64>` take 16 bytes instead of 8. Each type keeps one value the data never holds as "none" and reads back
 //! as an `Option`; they print, compare and serialize exactly as the `Option` they stand for.
 
 use std::fmt;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An optional offset (or other `i64`): `i64::MIN` is none. Kafka offsets are never negative
 /// beyond its few special values (-1, -2), so no offset is lost.
@@ -95,6 +95,12 @@ macro_rules! as_option {
 
 as_option!(OptI64, OptU64, OptF64);
 
+impl<'de> Deserialize<'de> for OptI64 {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<OptI64, D::Error> {
+        Option::<i64>::deserialize(deserializer).map(OptI64::new)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +134,23 @@ mod tests {
         assert_eq!(OptF64::new(None), OptF64::new(Some(f64::NAN)));
         assert_ne!(OptF64::new(None), OptF64::new(Some(0.0)));
         assert_eq!(std::mem::size_of::<OptF64>(), 8);
+    }
+
+    /// A commit's produce time reads back from what an `Option` wrote, and from nothing at all
+    /// (recordings of an older pipetop), and keeps a commit at 40 bytes.
+    #[test]
+    fn a_commit_reads_as_before() {
+        let read = |json: &str| serde_json::from_str::<crate::kafka::snapshot::Committed>(json);
+        let c = read(r#"{"topic":"t","partition":1,"offset":5,"produced_ms":7}"#).unwrap();
+        assert_eq!(c.produced_ms.get(), Some(7));
+        let c = read(r#"{"topic":"t","partition":1,"offset":5,"produced_ms":null}"#).unwrap();
+        assert_eq!(c.produced_ms.get(), None);
+        let c = read(r#"{"topic":"t","partition":1,"offset":5}"#).unwrap();
+        assert_eq!(c.produced_ms.get(), None);
+        assert_eq!(
+            serde_json::to_string(&c).unwrap(),
+            r#"{"topic":"t","partition":1,"offset":5,"produced_ms":null}"#
+        );
+        assert_eq!(std::mem::size_of::<crate::kafka::snapshot::Committed>(), 40);
     }
 }
