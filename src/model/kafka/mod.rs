@@ -508,7 +508,7 @@ impl History {
                 StatusInput {
                     lag: lag_now,
                     never_committed: committed.is_none(),
-                    unconsumed: settled && row.owner.is_none(),
+                    unconsumed: settled && row.owner().is_none(),
                     now_ms: now,
                     poll_interval_ms: poll_interval,
                     recommit_ms,

@@ -373,7 +373,7 @@ impl ListSource for Partitions<'_> {
             p.topic,
             p.partition,
             p.status.as_str(),
-            p.owner.as_deref().unwrap_or("")
+            p.owner().unwrap_or("")
         )
     }
     fn sort_key(&self, i: usize, column: usize) -> SortKey {
@@ -389,7 +389,7 @@ impl ListSource for Partitions<'_> {
             5 => p.lag().into(),
             6 => p.time_lag_s().into(),
             7 => p.idle_s().into(),
-            _ => SortKey::Text(p.owner.as_deref().unwrap_or_default().to_string()),
+            _ => SortKey::Text(p.owner().unwrap_or_default().to_string()),
         }
     }
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
@@ -406,7 +406,7 @@ impl ListSource for Partitions<'_> {
             &self.1.group_id,
             p.time_lag_s(),
         );
-        let note = match (p.flag, &p.owner) {
+        let note = match (p.flag, p.owner()) {
             (OffsetFlag::Ok, Some(owner)) => Span::styled(owner.to_string(), theme.muted),
             (OffsetFlag::Ok, None) => Span::styled("unassigned", theme.muted),
             (flag, _) => Span::styled(flag_label(flag), theme.warn),
