@@ -1,8 +1,9 @@
 //! The Kafka half of the model: consumer groups with lag, time lag, rates and status, and the
 //! topics view. Offset lag comes from each snapshot alone (`lag.rs`); everything that needs to
 //! know how things moved (time lag, rates, status) comes from bounded history kept here across
-//! snapshots: one `EndHistory` per partition (at most 32 points, 33 of room) and one `PartitionTrack` per
-//! group-partition (88 bytes), both dropped as soon as their partition or group disappears.
+//! snapshots: one `EndHistory` per partition (at most 32 points, 33 of room) and one
+//! `PartitionTrack` per group-partition (88 bytes), both dropped as soon as their partition or
+//! group disappears.
 
 pub mod group_series;
 pub mod history;
