@@ -430,7 +430,7 @@ fn same_rows(
             g.partitions.iter().map(move |p| {
                 (
                     (g.group_id.clone(), p.topic.to_string(), p.partition),
-                    (p.committed, p.end, p.lag),
+                    (p.committed(), p.end(), p.lag()),
                 )
             })
         })

@@ -12,6 +12,7 @@ pub mod alerts;
 pub mod check;
 pub mod clickhouse;
 pub mod collect;
+pub mod compact;
 pub mod config;
 pub mod config_check;
 pub mod config_contexts;

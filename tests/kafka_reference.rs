@@ -79,9 +79,9 @@ fn pipetop_rows(snapshot: &KafkaSnapshot, groups: &[&str]) -> Vec<DescribeRow> {
                 group: g.group_id.clone(),
                 topic: p.topic.to_string(),
                 partition: p.partition,
-                current: p.committed,
-                end: p.end,
-                lag: p.lag.map(|l| l as i64),
+                current: p.committed(),
+                end: p.end(),
+                lag: p.lag().map(|l| l as i64),
                 consumer_id: None,
             })
         })

@@ -59,7 +59,8 @@ fn kafka(n: u64, rng: &mut fastrand::Rng) -> KafkaSnapshot {
         for c in &mut g.committed {
             if rng.u8(0..3) == 0 {
                 c.offset += rng.i64(-5..1_000_000);
-                c.produced_ms = rng.bool().then(|| rng.i64(0..i64::MAX));
+                c.produced_ms =
+                    pipetop::compact::OptI64::new(rng.bool().then(|| rng.i64(0..i64::MAX)));
             }
         }
     }

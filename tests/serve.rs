@@ -378,7 +378,7 @@ fn partition_series_only_when_turned_on() {
         .kafka
         .groups
         .iter()
-        .map(|g| g.partitions.iter().filter(|p| p.lag.is_some()).count())
+        .map(|g| g.partitions.iter().filter(|p| p.lag().is_some()).count())
         .sum();
     let lag_lines = full
         .lines()
@@ -386,13 +386,13 @@ fn partition_series_only_when_turned_on() {
         .count();
     assert_eq!(lag_lines, rows, "{full}");
     let g = &model.kafka.groups[0];
-    let p = g.partitions.iter().find(|p| p.lag.is_some()).unwrap();
+    let p = g.partitions.iter().find(|p| p.lag().is_some()).unwrap();
     let line = format!(
         "pipetop_partition_lag_messages{{group=\"{}\",topic=\"{}\",partition=\"{}\"}} {}",
         g.group_id,
         p.topic,
         p.partition,
-        p.lag.unwrap()
+        p.lag().unwrap()
     );
     assert!(full.contains(&line), "{line} missing");
 }

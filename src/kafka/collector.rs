@@ -35,6 +35,7 @@ use super::types::{
     PartitionOffset, TopicPartition,
 };
 use super::unlisted::{unlisted_description, unlisted_group, unlisted_groups};
+use crate::compact::OptI64;
 use crate::config::KafkaConfig;
 use crate::source::Collector;
 
@@ -577,7 +578,7 @@ fn fill_produce_times(
         .collect();
     let commits = groups.iter_mut().flat_map(|g| g.committed.iter_mut());
     for (c, search) in commits.zip(search_of) {
-        c.produced_ms = search.and_then(|i| produced.get(i).copied().flatten());
+        c.produced_ms = OptI64::new(search.and_then(|i| produced.get(i).copied().flatten()));
     }
     stats
 }
@@ -694,7 +695,7 @@ fn groups(
                         topic: name(&c.tp.topic),
                         partition: c.tp.partition,
                         offset,
-                        produced_ms: None,
+                        produced_ms: crate::compact::OptI64::NONE,
                     })
                 })
                 .collect();

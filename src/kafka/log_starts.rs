@@ -217,7 +217,7 @@ mod tests {
                     topic: "t".into(),
                     partition,
                     offset,
-                    produced_ms: None,
+                    produced_ms: crate::compact::OptI64::NONE,
                 })
                 .collect(),
             error: None,

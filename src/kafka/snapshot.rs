@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::compact::OptI64;
+
 use super::produce_time::ProduceTimeStats;
 use super::types::{GroupState, Node};
 
@@ -199,8 +201,9 @@ pub struct Committed {
     pub partition: i32,
     pub offset: i64,
     /// When the next message to consume was produced (Unix ms), looked up only for offsets older
-    /// than pipetop's own history of the partition; None otherwise or while not known.
-    pub produced_ms: Option<i64>,
+    /// than pipetop's own history of the partition; none otherwise or while not known. Stored
+    /// without an `Option` tag (a million commits at scale); it serializes as the `Option`.
+    pub produced_ms: OptI64,
 }
 
 impl KafkaSnapshot {

@@ -217,7 +217,7 @@ fn kafka(registry: &mut Registry, model: &Model) {
         let known: HashSet<&str> = g
             .partitions
             .iter()
-            .filter(|p| p.lag.is_some())
+            .filter(|p| p.lag().is_some())
             .map(|p| &*p.topic)
             .collect();
         for t in &g.topic_lags {
@@ -295,10 +295,10 @@ fn partitions(registry: &mut Registry, model: &Model) {
                     ("partition", p.partition.to_string()),
                 ]
             };
-            if let Some(l) = p.lag {
+            if let Some(l) = p.lag() {
                 set_int(&lag, labels(), l);
             }
-            set_float(&time_lag, labels(), p.time_lag_s);
+            set_float(&time_lag, labels(), p.time_lag_s());
         }
     }
 }

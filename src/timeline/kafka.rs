@@ -135,7 +135,7 @@ fn rewinds(before: &GroupLag, after: &GroupLag, out: &mut Vec<Change>) {
     let mut rewound: Vec<String> = Vec::new();
     let mut messages: u64 = 0;
     let mut rewind = |p: &PartitionLag, then: i64| {
-        if let Some(now) = p.committed
+        if let Some(now) = p.committed()
             && now < then
         {
             rewound.push(format!("{}[{}] {then}→{now}", p.topic, p.partition));
@@ -154,7 +154,7 @@ fn rewinds(before: &GroupLag, after: &GroupLag, out: &mut Vec<Change>) {
             {}
             if let Some(then) = old
                 .next_if(|o| order.cmp(key(o), key(p)) == Ordering::Equal)
-                .and_then(|o| o.committed)
+                .and_then(PartitionLag::committed)
             {
                 rewind(p, then);
             }
@@ -163,7 +163,7 @@ fn rewinds(before: &GroupLag, after: &GroupLag, out: &mut Vec<Change>) {
         let old: HashMap<(&str, i32), i64> = before
             .partitions
             .iter()
-            .filter_map(|p| Some(((&*p.topic, p.partition), p.committed?)))
+            .filter_map(|p| Some(((&*p.topic, p.partition), p.committed()?)))
             .collect();
         for p in &after.partitions {
             if let Some(&then) = old.get(&(&*p.topic, p.partition)) {

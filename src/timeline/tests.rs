@@ -97,7 +97,7 @@ impl Cluster {
                         topic: "orders".into(),
                         partition: p as i32,
                         offset: self.committed[p],
-                        produced_ms: None,
+                        produced_ms: crate::compact::OptI64::NONE,
                     })
                     .collect(),
                 error: None,

@@ -216,7 +216,10 @@ pub async fn run(fault: &Fault) -> Measured {
                 fault.name,
                 describe(f)
             );
-            (g.total_lag, g.partitions.iter().filter_map(|p| p.end).sum())
+            (
+                g.total_lag,
+                g.partitions.iter().filter_map(|p| p.end()).sum(),
+            )
         })
         .collect();
     // (Every poll reads it fresh, checked above; the ends move with the test's producer, over

@@ -292,7 +292,7 @@ mod tests {
                             topic: (*t).into(),
                             partition: 0,
                             offset: 500 + 5 * n,
-                            produced_ms: None,
+                            produced_ms: crate::compact::OptI64::NONE,
                         })
                         .collect(),
                     error: None,

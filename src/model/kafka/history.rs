@@ -101,6 +101,13 @@ impl EndHistory {
             }
             _ => {}
         }
+        // Grown by hand: doubling would take a full history from 32 to 64 points of room for
+        // the one point it holds before thinning (100,000 partitions at scale: 71 MiB).
+        let (len, room) = (self.points.len(), self.points.capacity());
+        if len == room {
+            let want = (2 * room).clamp(4, HISTORY_POINTS + 1);
+            self.points.reserve_exact(want.saturating_sub(len).max(1));
+        }
         self.points.push(Point {
             end,
             first_ms: at_ms,
@@ -306,6 +313,7 @@ mod tests {
             h.observe(i * 10, i * 1_000);
         }
         assert_eq!(h.len(), HISTORY_POINTS);
+        assert!(h.heap_bytes() <= (HISTORY_POINTS + 1) * std::mem::size_of::<Point>());
         let now = 9_999_000;
         // The oldest point is kept: the history still reaches back to the start.
         assert_eq!(h.time_lag(0, now).kind, TimeLagKind::Interpolated);

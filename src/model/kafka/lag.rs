@@ -15,6 +15,7 @@ use serde::Serialize;
 use super::history::TimeLagKind;
 use super::index::{PartitionIndex, TopicPartitions};
 use super::status::Status;
+use crate::compact::{OptF64, OptI64, OptU64};
 use crate::kafka::snapshot::{Group, KafkaSnapshot, Member, Partition};
 use crate::kafka::types::GroupState;
 
@@ -116,33 +117,130 @@ pub struct Rollup {
     pub trend: Trend,
 }
 
+/// One group-partition's row. A million of them at scale, so stored compact (88 bytes, not
+/// 168): optional numbers without `Option` tags (see `crate::compact`), read through methods that
+/// return the `Option`s. It serializes and compares as the plain fields would.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PartitionLag {
     /// Shared by the group's rows of one topic (200,000 rows at scale: one allocation a topic,
     /// not a row).
     pub topic: Arc<str>,
     pub partition: i32,
-    pub committed: Option<i64>,
-    pub end: Option<i64>,
-    pub lag: Option<u64>,
+    committed: OptI64,
+    end: OptI64,
+    lag: OptU64,
     pub flag: OffsetFlag,
-    /// client_id@host of the member that owns the partition, if any.
-    pub owner: Option<Arc<str>>,
+    /// client_id@host of the member that owns the partition, if any: one allocation a member,
+    /// behind a thin pointer (8 bytes a row, not 16).
+    owner: Option<Arc<String>>,
     /// Age of the oldest unconsumed message, seconds (0 when caught up, never NaN).
-    pub time_lag_s: Option<f64>,
+    time_lag_s: OptF64,
     pub time_lag_kind: TimeLagKind,
     pub status: Status,
     /// Messages per second produced into the partition / committed by the group, over the same
     /// recent window (up to the last ~20 s).
-    pub produce_rate: Option<f64>,
-    pub consume_rate: Option<f64>,
+    produce_rate: OptF64,
+    consume_rate: OptF64,
     /// Seconds work has waited without the committed offset moving (what STOP is judged on).
-    pub idle_s: Option<f64>,
-    /// When the next message to consume was produced, as the brokers said (only for offsets
-    /// older than the model's history; see `kafka::produce_time`). Input to `time_lag_s`.
-    #[serde(skip)]
-    pub looked_up_produced_ms: Option<i64>,
+    idle_s: OptF64,
 }
+
+impl PartitionLag {
+    /// A row of offsets alone: time lag, rates, idle time and status are not known yet.
+    pub fn new(
+        topic: Arc<str>,
+        partition: i32,
+        committed: Option<i64>,
+        end: Option<i64>,
+        lag: Option<u64>,
+        flag: OffsetFlag,
+        owner: Option<Arc<String>>,
+    ) -> PartitionLag {
+        PartitionLag {
+            topic,
+            partition,
+            committed: OptI64::new(committed),
+            end: OptI64::new(end),
+            lag: OptU64::new(lag),
+            flag,
+            owner,
+            time_lag_s: OptF64::NONE,
+            time_lag_kind: TimeLagKind::Unknown,
+            status: Status::Unknown,
+            produce_rate: OptF64::NONE,
+            consume_rate: OptF64::NONE,
+            idle_s: OptF64::NONE,
+        }
+    }
+
+    /// client_id@host of the member that owns the partition, if any.
+    pub fn owner(&self) -> Option<&str> {
+        self.owner.as_deref().map(String::as_str)
+    }
+
+    /// The group's committed offset, if it committed here.
+    pub fn committed(&self) -> Option<i64> {
+        self.committed.get()
+    }
+
+    /// The log end offset, if known.
+    pub fn end(&self) -> Option<i64> {
+        self.end.get()
+    }
+
+    /// `end − committed` (0 when committed beyond the end), where both are known.
+    pub fn lag(&self) -> Option<u64> {
+        self.lag.get()
+    }
+
+    /// Age of the oldest unconsumed message, seconds; `time_lag_kind` says how it was obtained.
+    pub fn time_lag_s(&self) -> Option<f64> {
+        self.time_lag_s.get()
+    }
+
+    pub fn produce_rate(&self) -> Option<f64> {
+        self.produce_rate.get()
+    }
+
+    pub fn consume_rate(&self) -> Option<f64> {
+        self.consume_rate.get()
+    }
+
+    /// Seconds work has waited without the committed offset moving.
+    pub fn idle_s(&self) -> Option<f64> {
+        self.idle_s.get()
+    }
+
+    pub fn set_offsets(&mut self, committed: Option<i64>, end: Option<i64>, lag: Option<u64>) {
+        self.committed = OptI64::new(committed);
+        self.end = OptI64::new(end);
+        self.lag = OptU64::new(lag);
+    }
+
+    pub fn set_time_lag(&mut self, seconds: Option<f64>, kind: TimeLagKind) {
+        self.time_lag_s = OptF64::new(seconds);
+        self.time_lag_kind = kind;
+    }
+
+    pub fn set_rates(&mut self, produce: Option<f64>, consume: Option<f64>) {
+        self.produce_rate = OptF64::new(produce);
+        self.consume_rate = OptF64::new(consume);
+    }
+
+    pub fn set_consume_rate(&mut self, consume: Option<f64>) {
+        self.consume_rate = OptF64::new(consume);
+    }
+
+    pub fn set_idle_s(&mut self, idle_s: Option<f64>) {
+        self.idle_s = OptF64::new(idle_s);
+    }
+}
+
+/// When the next message to consume was produced, as the brokers said, for the rows of a group
+/// that have it (only offsets older than the model's history; see `kafka::produce_time`): the
+/// input to their time lag, kept beside the rows rather than in each (few rows have one).
+/// (row index, produced ms), in row order.
+pub type LookedUp = Vec<(usize, i64)>;
 
 /// Committed offsets that cannot be taken at face value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -174,15 +272,22 @@ pub fn partition_index(snapshot: &KafkaSnapshot) -> PartitionIndex<'_> {
 }
 
 pub fn group_lag(group: &Group, partitions: &PartitionIndex) -> GroupLag {
+    group_lag_looked_up(group, partitions).0
+}
+
+/// A group's rows, and the produce times the collector looked up for them.
+pub fn group_lag_looked_up(group: &Group, partitions: &PartitionIndex) -> (GroupLag, LookedUp) {
     // Committed and assigned partitions merged, in topic/partition order.
     let rows = merged_rows(group);
 
     // Each row keeps the snapshot's shared topic name (interned by the collector); the topic is
     // looked up once per run of its rows.
     let mut topic: Option<(&Arc<str>, TopicPartitions)> = None;
+    let mut looked_up = LookedUp::new();
     let partitions: Vec<PartitionLag> = rows
         .into_iter()
-        .map(|row| {
+        .enumerate()
+        .map(|(i, row)| {
             let of_topic = match topic {
                 Some((name, found)) if same_topic(name, row.topic) => found,
                 _ => {
@@ -192,19 +297,20 @@ pub fn group_lag(group: &Group, partitions: &PartitionIndex) -> GroupLag {
                 }
             };
             let info = of_topic.get(row.partition);
-            let mut lag = partition_lag(
+            if let Some(produced) = row.produced_ms {
+                looked_up.push((i, produced));
+            }
+            partition_lag(
                 Arc::clone(row.topic),
                 row.partition,
                 row.committed,
                 info,
                 row.owner,
-            );
-            lag.looked_up_produced_ms = row.produced_ms;
-            lag
+            )
         })
         .collect();
 
-    let known = partitions.iter().filter_map(|p| p.lag);
+    let known = partitions.iter().filter_map(PartitionLag::lag);
     let mut topics: Vec<String> = Vec::new();
     let mut last: Option<&Arc<str>> = None;
     for p in &partitions {
@@ -213,7 +319,7 @@ pub fn group_lag(group: &Group, partitions: &PartitionIndex) -> GroupLag {
             last = Some(&p.topic);
         }
     }
-    GroupLag {
+    let lag = GroupLag {
         group_id: group.group_id.clone(),
         state: group.state,
         members: group.members.len(),
@@ -237,7 +343,8 @@ pub fn group_lag(group: &Group, partitions: &PartitionIndex) -> GroupLag {
         trend: Trend::Unknown,
         topic_lags: Vec::new(),
         retention: Default::default(),
-    }
+    };
+    (lag, looked_up)
 }
 
 /// Whether two shared names are the same topic: the same allocation (the collector shares one
@@ -279,7 +386,7 @@ struct GroupPartition<'g> {
     partition: i32,
     committed: Option<i64>,
     produced_ms: Option<i64>,
-    owner: Option<Arc<str>>,
+    owner: Option<Arc<String>>,
 }
 
 impl GroupPartition<'_> {
@@ -319,7 +426,7 @@ fn merged_rows(group: &Group) -> Vec<GroupPartition<'_>> {
             topic: &c.topic,
             partition: c.partition,
             committed: Some(c.offset),
-            produced_ms: c.produced_ms,
+            produced_ms: c.produced_ms.get(),
             owner: None,
         })
         .collect();
@@ -328,12 +435,11 @@ fn merged_rows(group: &Group) -> Vec<GroupPartition<'_>> {
     // Assigned but never committed.
     let mut assigned_only: Vec<GroupPartition> = Vec::new();
     for member in &group.members {
-        let owner: Arc<str> = format!(
+        let owner = Arc::new(format!(
             "{}@{}",
             member.client_id,
             member.host.trim_start_matches('/')
-        )
-        .into();
+        ));
         for tp in &member.assignment {
             let key = (&tp.topic, tp.partition);
             match rows.binary_search_by(|r| order.cmp(r.key(), key)) {
@@ -378,7 +484,7 @@ fn partition_lag(
     partition: i32,
     committed: Option<i64>,
     info: Option<&Partition>,
-    owner: Option<Arc<str>>,
+    owner: Option<Arc<String>>,
 ) -> PartitionLag {
     let end = info.and_then(|p| p.end_offset);
     let start = info.and_then(|p| p.start_offset);
@@ -393,22 +499,7 @@ fn partition_lag(
         (Some(c), Some(e)) => Some(u64::try_from(e - c).unwrap_or(0)),
         _ => None,
     };
-    PartitionLag {
-        topic,
-        partition,
-        committed,
-        end,
-        lag,
-        flag,
-        owner,
-        time_lag_s: None,
-        time_lag_kind: TimeLagKind::Unknown,
-        status: Status::Unknown,
-        produce_rate: None,
-        consume_rate: None,
-        idle_s: None,
-        looked_up_produced_ms: None,
-    }
+    PartitionLag::new(topic, partition, committed, end, lag, flag, owner)
 }
 
 #[cfg(test)]
@@ -467,7 +558,7 @@ mod tests {
                     topic: t.into(),
                     partition: p,
                     offset: o,
-                    produced_ms: None,
+                    produced_ms: crate::compact::OptI64::NONE,
                 })
                 .collect(),
             error: None,
@@ -485,15 +576,15 @@ mod tests {
         assert_eq!(g.max_lag, 60);
         assert_eq!(g.partitions_without_commit, 1);
         let p2 = &g.partitions[2];
-        assert_eq!((p2.lag, p2.flag), (None, OffsetFlag::NoCommit));
-        assert_eq!(g.partitions[0].owner.as_deref(), Some("sink@127.0.0.1"));
+        assert_eq!((p2.lag(), p2.flag), (None, OffsetFlag::NoCommit));
+        assert_eq!(g.partitions[0].owner(), Some("sink@127.0.0.1"));
     }
 
     #[test]
     fn unassigned_committed_partitions_still_count() {
         let lags = group_lags(&snapshot(vec![group(&[("t", 0, 0)], &[])]));
         assert_eq!(lags[0].total_lag, 100);
-        assert_eq!(lags[0].partitions[0].owner, None);
+        assert_eq!(lags[0].partitions[0].owner(), None);
     }
 
     /// Rows as a map of the commits and then the assignments would give them: in topic and
@@ -513,7 +604,7 @@ mod tests {
         let rows: Vec<_> = lags[0]
             .partitions
             .iter()
-            .map(|p| (&*p.topic, p.partition, p.committed, p.owner.as_deref()))
+            .map(|p| (&*p.topic, p.partition, p.committed(), p.owner()))
             .collect();
         assert_eq!(
             rows,
@@ -548,8 +639,9 @@ mod tests {
             ]
         );
         // Ahead of the end is not negative lag; below the log start is all of the remaining log.
-        assert_eq!(lags[0].partitions[1].lag, Some(0));
-        assert_eq!(lags[0].partitions[2].lag, Some(190));
-        assert_eq!(lags[0].partitions[0].lag, None);
+        assert_eq!(lags[0].partitions[1].lag(), Some(0));
+        assert_eq!(lags[0].partitions[2].lag(), Some(190));
+        assert_eq!(lags[0].partitions[0].lag(), None);
+        assert_eq!(std::mem::size_of::<PartitionLag>(), 88);
     }
 }

@@ -1,8 +1,9 @@
 //! The Kafka half of the model: consumer groups with lag, time lag, rates and status, and the
 //! topics view. Offset lag comes from each snapshot alone (`lag.rs`); everything that needs to
 //! know how things moved (time lag, rates, status) comes from bounded history kept here across
-//! snapshots: one `EndHistory` per partition (fixed 32 points) and one `PartitionTrack` per
-//! group-partition (120 bytes), both dropped as soon as their partition or group disappears.
+//! snapshots: one `EndHistory` per partition (at most 32 points, 33 of room) and one
+//! `PartitionTrack` per group-partition (88 bytes), both dropped as soon as their partition or
+//! group disappears.
 
 pub mod group_series;
 pub mod history;
@@ -22,7 +23,9 @@ use serde::Serialize;
 use self::group_series::{KafkaHistory, KafkaSeries};
 use self::history::{EndHistory, TimeLag, TimeLagKind};
 use self::index::PartitionIndex;
-use self::lag::{GroupLag, PartitionLag, group_lag, group_lags, partition_index};
+use self::lag::{
+    GroupLag, LookedUp, PartitionLag, group_lag, group_lag_looked_up, partition_index,
+};
 use self::rollup::fill_group;
 use self::status::{PartitionTrack, StatusInput, lag_rising, partition_status};
 use self::topics::{TopicView, topic_views};
@@ -110,6 +113,14 @@ impl GroupTrack {
     }
 }
 
+/// What a poll says of a group beyond its rows, for `History::fill`.
+struct GroupNews<'a> {
+    /// The poll time if the group log shows a re-commit by the group, or the last such time.
+    recommit_ms: Option<i64>,
+    /// Produce times the collector looked up for some of the rows (see `lag::LookedUp`).
+    looked_up: &'a [(usize, i64)],
+}
+
 /// One topic's run of rows in `History::fill`: what it needs of the topic, looked up once.
 struct TopicRun<'h> {
     topic: Arc<str>,
@@ -153,11 +164,21 @@ impl KafkaTracker {
         self.state.last_poll_ms = Some(now);
         self.state.observe_ends(snapshot);
 
-        let mut groups = group_lags(snapshot);
+        let index = partition_index(snapshot);
+        let (mut groups, lookups): (Vec<GroupLag>, Vec<LookedUp>) = snapshot
+            .groups
+            .iter()
+            .map(|g| group_lag_looked_up(g, &index))
+            .unzip();
         let recommits = self.state.attribute_group_log(snapshot, &groups);
         let mut tracks = HashMap::with_capacity(groups.len());
-        let mut partitions = None;
-        for ((lag, group), recommit) in groups.iter_mut().zip(&snapshot.groups).zip(recommits) {
+        let partitions = &index;
+        for (((lag, group), recommit), lookups) in groups
+            .iter_mut()
+            .zip(&snapshot.groups)
+            .zip(recommits)
+            .zip(lookups)
+        {
             let old = self.state.groups.remove(&lag.group_id).unwrap_or_default();
             // Nothing read this poll (an error, no members, no commits: e.g. a group ListGroups
             // left out, see `kafka::collector::unlisted_groups`, or whose coordinator is down):
@@ -166,29 +187,34 @@ impl KafkaTracker {
                 group.error.is_some() && group.members.is_empty() && group.committed.is_empty();
             let track = if unread {
                 if old.read_ms > 0 {
-                    let partitions = partitions.get_or_insert_with(|| partition_index(snapshot));
                     *lag = self.state.stale(group, &old, partitions, now);
                 }
                 old
             } else {
-                self.state
-                    .fill(lag, group, old, recommit, now, poll_interval)
+                self.state.fill(
+                    lag,
+                    group,
+                    old,
+                    GroupNews {
+                        recommit_ms: recommit,
+                        looked_up: &lookups,
+                    },
+                    now,
+                    poll_interval,
+                )
             };
             fill_group(lag);
             let rows = lag.partitions.iter().map(|p| retention::Row {
                 topic: &p.topic,
                 partition: p.partition,
-                committed: p.committed,
-                lag: p.lag,
-                time_lag_s: p.time_lag_s,
+                committed: p.committed(),
+                lag: p.lag(),
+                time_lag_s: p.time_lag_s(),
                 below_log_start: p.flag == lag::OffsetFlag::BelowLogStart,
             });
             lag.retention =
                 retention::of_group(rows, &snapshot.topic_configs, |topic, partition| {
-                    partitions
-                        .get_or_insert_with(|| partition_index(snapshot))
-                        .get(topic, partition)?
-                        .start_offset
+                    partitions.get(topic, partition)?.start_offset
                 });
             if lag.stale_s.is_some() {
                 // Nothing is judged on data this old: no status, no trend.
@@ -365,7 +391,7 @@ impl History {
         };
         track.members_sig != members_sig(group)
             || lag.partitions.iter().any(|p| {
-                p.committed.is_some_and(|c| {
+                p.committed().is_some_and(|c| {
                     track
                         .get(&p.topic, p.partition)
                         .is_none_or(|t| t.committed != c)
@@ -379,10 +405,14 @@ impl History {
         lag: &mut GroupLag,
         group: &Group,
         mut old: GroupTrack,
-        recommit_ms: Option<i64>,
+        news: GroupNews,
         now: i64,
         poll_interval: i64,
     ) -> GroupTrack {
+        let GroupNews {
+            recommit_ms,
+            looked_up: produce_times,
+        } = news;
         let mut track = GroupTrack {
             partitions: HashMap::new(),
             members_sig: members_sig(group),
@@ -398,7 +428,9 @@ impl History {
         // Rows come in topic order: the topic's end histories, its slots in the old track and
         // its slots in the new one are looked up once per run of its rows, not once per row.
         let mut run: Option<TopicRun> = None;
-        for row in &mut lag.partitions {
+        let mut lookups = produce_times.iter().peekable();
+        for (i, row) in lag.partitions.iter_mut().enumerate() {
+            let produced_ms = lookups.next_if(|&&(at, _)| at == i).map(|&(_, ms)| ms);
             if run
                 .as_ref()
                 .is_none_or(|r| !lag::same_topic(&r.topic, &row.topic))
@@ -420,7 +452,8 @@ impl History {
                 continue;
             };
             let history = run.ends.and_then(|v| v.get(index));
-            let time_lag = match (row.committed, row.lag, row.looked_up_produced_ms) {
+            let (committed, lag_now) = (row.committed(), row.lag());
+            let time_lag = match (committed, lag_now, produced_ms) {
                 (Some(_), Some(0), _) => TimeLag {
                     seconds: Some(0.0),
                     kind: TimeLagKind::Exact,
@@ -432,16 +465,15 @@ impl History {
                 }
                 _ => TimeLag::UNKNOWN,
             };
-            row.time_lag_s = time_lag.seconds;
-            row.time_lag_kind = time_lag.kind;
+            row.set_time_lag(time_lag.seconds, time_lag.kind);
 
             let previous = run
                 .old
                 .as_mut()
                 .and_then(|v| v.get_mut(index))
                 .and_then(Option::take);
-            let current = row.committed.map(|c| {
-                let waiting = match row.lag {
+            let current = committed.map(|c| {
+                let waiting = match lag_now {
                     Some(0) => None,
                     // Work waiting since an unknown time: judge by the commit alone.
                     _ => Some(time_lag.since_ms.unwrap_or(i64::MIN)),
@@ -451,11 +483,12 @@ impl History {
                 t
             });
             fill_rates(row, current.as_ref(), history, now);
-            let rising = match (&current, history, row.end) {
+            let rising = match (&current, history, row.end()) {
                 (Some(t), Some(h), Some(end)) => {
                     let mut lags = [0i64; status::CHECKPOINTS + 1];
                     let mut n = 0;
-                    for &(at, c) in t.checkpoints() {
+                    let points = t.checkpoints();
+                    for &(at, c) in points.iter() {
                         match h.end_at(at) {
                             Some(e) if at < now => {
                                 lags[n] = e - c;
@@ -466,10 +499,7 @@ impl History {
                     }
                     lags[n] = end - t.committed;
                     n += 1;
-                    let moved = t
-                        .checkpoints()
-                        .first()
-                        .is_some_and(|&(_, c)| t.committed > c);
+                    let moved = points.first().is_some_and(|&(_, c)| t.committed > c);
                     lag_rising(&lags[..n], moved)
                 }
                 _ => false,
@@ -477,19 +507,21 @@ impl History {
             row.status = partition_status(
                 current.as_ref(),
                 StatusInput {
-                    lag: row.lag,
-                    never_committed: row.committed.is_none(),
-                    unconsumed: settled && row.owner.is_none(),
+                    lag: lag_now,
+                    never_committed: committed.is_none(),
+                    unconsumed: settled && row.owner().is_none(),
                     now_ms: now,
                     poll_interval_ms: poll_interval,
                     recommit_ms,
                     rising,
                 },
             );
-            row.idle_s = current
-                .as_ref()
-                .filter(|_| row.lag.is_some())
-                .map(|t| t.idle_ms(now) as f64 / 1000.0);
+            row.set_idle_s(
+                current
+                    .as_ref()
+                    .filter(|_| lag_now.is_some())
+                    .map(|t| t.idle_ms(now) as f64 / 1000.0),
+            );
             if let Some(t) = current {
                 let slots = run.new.get_or_insert_with(|| {
                     match track.partitions.remove_entry(&*run.topic) {
@@ -529,7 +561,7 @@ impl History {
                         topic: Arc::clone(topic),
                         partition: i32::try_from(i).ok()?,
                         offset: slot.as_ref()?.committed,
-                        produced_ms: None,
+                        produced_ms: crate::compact::OptI64::NONE,
                     })
                 })
             })
@@ -539,11 +571,15 @@ impl History {
         let mut lag = group_lag(&last, partitions);
         // Time lag from the end history; rates and status need fresh commits, so the track's
         // copy is filled and thrown away.
-        self.fill(&mut lag, &last, track.clone(), None, now, 0);
+        let news = GroupNews {
+            recommit_ms: None,
+            looked_up: &[],
+        };
+        self.fill(&mut lag, &last, track.clone(), news, now, 0);
         for row in &mut lag.partitions {
             row.status = status::Status::Unknown;
-            row.consume_rate = None;
-            row.idle_s = None;
+            row.set_consume_rate(None);
+            row.set_idle_s(None);
         }
         lag.stale_s = Some((now - track.read_ms).max(0) as f64 / 1000.0);
         lag
@@ -577,8 +613,10 @@ fn fill_rates(
     let from = track
         .and_then(|t| t.checkpoints().first().map(|&(at, _)| at))
         .unwrap_or(now - DEFAULT_RATE_WINDOW_MS);
-    row.produce_rate = history.and_then(|h| h.produce_rate(from, now));
-    row.consume_rate = track.and_then(|t| t.consume_rate(now));
+    row.set_rates(
+        history.and_then(|h| h.produce_rate(from, now)),
+        track.and_then(|t| t.consume_rate(now)),
+    );
 }
 
 /// A fingerprint of the group's state, members and assignments (compared poll to poll only, in
@@ -637,7 +675,7 @@ mod tests {
                     topic: "t".into(),
                     partition: 0,
                     offset: committed,
-                    produced_ms,
+                    produced_ms: crate::compact::OptI64::new(produced_ms),
                 }],
                 error: None,
             }],
@@ -681,7 +719,7 @@ mod tests {
         let rows: Vec<_> = g
             .partitions
             .iter()
-            .map(|p| (p.committed, p.end, p.lag, p.status))
+            .map(|p| (p.committed(), p.end(), p.lag(), p.status))
             .collect();
         assert_eq!(
             rows,
@@ -692,7 +730,7 @@ mod tests {
             .update(&snapshot(t0 + 20_000, 5_000, 1_000, None))
             .unwrap();
         // Idle since the first poll, not since the data came back.
-        assert_eq!(model.groups[0].partitions[0].idle_s, Some(20.0));
+        assert_eq!(model.groups[0].partitions[0].idle_s(), Some(20.0));
     }
 
     #[test]

@@ -105,9 +105,9 @@ mod tests {
         let rows = g.partitions.iter().map(|p| Row {
             topic: &p.topic,
             partition: p.partition,
-            committed: p.committed,
-            lag: p.lag,
-            time_lag_s: p.time_lag_s,
+            committed: p.committed(),
+            lag: p.lag(),
+            time_lag_s: p.time_lag_s(),
             below_log_start: p.flag == OffsetFlag::BelowLogStart,
         });
         g.retention = of_group(rows, configs, log_start);
@@ -142,7 +142,7 @@ mod tests {
                         topic: "t".into(),
                         partition: *p,
                         offset: *offset,
-                        produced_ms: None,
+                        produced_ms: crate::compact::OptI64::NONE,
                     })
                     .collect(),
                 error: None,
@@ -150,9 +150,12 @@ mod tests {
             &Default::default(),
         );
         for (row, (_, offset, age)) in g.partitions.iter_mut().zip(rows) {
-            row.end = Some(1_000);
-            row.lag = Some(u64::try_from(1_000 - offset).unwrap_or(0));
-            row.time_lag_s = *age;
+            row.set_offsets(
+                row.committed(),
+                Some(1_000),
+                Some(u64::try_from(1_000 - offset).unwrap_or(0)),
+            );
+            row.set_time_lag(*age, row.time_lag_kind);
             if *offset < 100 {
                 row.flag = OffsetFlag::BelowLogStart;
             }

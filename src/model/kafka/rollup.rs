@@ -31,21 +31,21 @@ pub fn roll_up<'a>(rows: impl IntoIterator<Item = &'a PartitionLag>) -> Rollup {
         if p.flag == OffsetFlag::NoCommit {
             r.partitions_without_commit += 1;
         }
-        match p.lag {
+        match p.lag() {
             Some(lag) => {
                 r.total_lag += lag;
                 r.max_lag = r.max_lag.max(lag);
             }
             None => any_lag_unknown = true,
         }
-        if let Some(t) = p.time_lag_s
+        if let Some(t) = p.time_lag_s()
             && r.time_lag_s.is_none_or(|m| t > m)
         {
             r.time_lag_s = Some(t);
             r.time_lag_kind = p.time_lag_kind;
         }
-        if p.lag.is_some() {
-            match (p.produce_rate, p.consume_rate) {
+        if p.lag().is_some() {
+            match (p.produce_rate(), p.consume_rate()) {
                 (Some(pr), Some(cr)) => {
                     r.produce_rate = Some(r.produce_rate.unwrap_or(0.0) + pr);
                     r.consume_rate = Some(r.consume_rate.unwrap_or(0.0) + cr);
@@ -131,26 +131,23 @@ mod tests {
         status: Status,
         rates: Option<(f64, f64)>,
     ) -> PartitionLag {
-        PartitionLag {
-            topic: topic.into(),
-            partition: 0,
-            committed: lag.map(|_| 0),
-            end: lag.map(|l| l as i64),
+        let mut row = PartitionLag::new(
+            topic.into(),
+            0,
+            lag.map(|_| 0),
+            lag.map(|l| l as i64),
             lag,
-            flag: if lag.is_some() {
+            if lag.is_some() {
                 OffsetFlag::Ok
             } else {
                 OffsetFlag::NoCommit
             },
-            owner: None,
-            time_lag_s: lag.map(|l| l as f64 / 10.0),
-            time_lag_kind: TimeLagKind::Interpolated,
-            status,
-            produce_rate: rates.map(|r| r.0),
-            consume_rate: rates.map(|r| r.1),
-            idle_s: None,
-            looked_up_produced_ms: None,
-        }
+            None,
+        );
+        row.set_time_lag(lag.map(|l| l as f64 / 10.0), TimeLagKind::Interpolated);
+        row.status = status;
+        row.set_rates(rates.map(|r| r.0), rates.map(|r| r.1));
+        row
     }
 
     #[test]

@@ -73,7 +73,8 @@ pub const CHECKPOINT_SPACING_MS: i64 = 5_000;
 /// A rewind stays visible for this many polls (at least).
 pub const REWIND_HOLD_POLLS: i64 = 3;
 
-/// What pipetop remembers per group-partition between polls: 120 bytes, fixed.
+/// What pipetop remembers per group-partition between polls: 88 bytes, fixed, and no more in
+/// an `Option` (the checkpoint count's spare values mark the empty slot).
 #[derive(Debug, Clone)]
 pub struct PartitionTrack {
     /// First poll that saw this group-partition.
@@ -89,9 +90,66 @@ pub struct PartitionTrack {
     /// The consumer's usual gap between commit moves while it had work, in ms (0: not seen yet).
     /// Rises at once to a longer gap, decays slowly: a consumer's slow moments set the bar.
     pub gap_ms: u32,
-    /// (poll ms, committed) checkpoints, oldest first, for the consume rate and the WARN trend.
-    checkpoints: [(i64, i64); CHECKPOINTS],
-    len: u8,
+    /// (poll ms, committed) checkpoints, oldest first, for the consume rate and the WARN trend:
+    /// the oldest in full, the later ones as ms and offsets after it (they only grow: a rewind
+    /// starts them over). A checkpoint more than 49 days or 2^32 offsets after the oldest starts
+    /// them over too.
+    oldest: (i64, i64),
+    later: [(u32, u32); CHECKPOINTS - 1],
+    len: Filled,
+}
+
+/// A track's checkpoints, (poll ms, committed), oldest first, as a slice.
+#[derive(Debug, Clone, Copy)]
+pub struct Checkpoints {
+    points: [(i64, i64); CHECKPOINTS],
+    len: usize,
+}
+
+impl std::ops::Deref for Checkpoints {
+    type Target = [(i64, i64)];
+
+    fn deref(&self) -> &[(i64, i64)] {
+        &self.points[..self.len]
+    }
+}
+
+/// How many checkpoints are kept: an enum rather than a `u8` so that `Option<PartitionTrack>`
+/// needs no tag of its own (a million of them at scale).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Filled {
+    Zero,
+    One,
+    Two,
+    Three,
+    Four,
+}
+
+const _: () = assert!(CHECKPOINTS == Filled::Four as usize);
+
+impl Filled {
+    fn count(self) -> usize {
+        self as usize
+    }
+
+    fn next(self) -> Filled {
+        match self {
+            Filled::Zero => Filled::One,
+            Filled::One => Filled::Two,
+            Filled::Two => Filled::Three,
+            Filled::Three | Filled::Four => Filled::Four,
+        }
+    }
+
+    fn previous(self) -> Filled {
+        match self {
+            Filled::Zero | Filled::One => Filled::Zero,
+            Filled::Two => Filled::One,
+            Filled::Three => Filled::Two,
+            Filled::Four => Filled::Three,
+        }
+    }
 }
 
 impl PartitionTrack {
@@ -103,8 +161,9 @@ impl PartitionTrack {
             waiting_since_ms: i64::MAX,
             rewind_ms: i64::MIN,
             gap_ms: 0,
-            checkpoints: [(0, 0); CHECKPOINTS],
-            len: 0,
+            oldest: (0, 0),
+            later: [(0, 0); CHECKPOINTS - 1],
+            len: Filled::Zero,
         };
         t.checkpoint(now_ms, committed);
         t
@@ -123,7 +182,7 @@ impl PartitionTrack {
             if committed < self.committed {
                 self.rewind_ms = now_ms;
                 // A rate across a rewind means nothing.
-                self.len = 0;
+                self.len = Filled::Zero;
             } else if self.waiting_since_ms < now_ms {
                 // The consumer had work since `start` and took this long to move its commit.
                 let start = self.changed_ms.max(self.waiting_since_ms);
@@ -151,21 +210,52 @@ impl PartitionTrack {
     }
 
     fn checkpoint(&mut self, now_ms: i64, committed: i64) {
-        let len = usize::from(self.len);
-        if len > 0 && now_ms - self.checkpoints[len - 1].0 < CHECKPOINT_SPACING_MS {
+        let points = self.checkpoints();
+        if points
+            .last()
+            .is_some_and(|&(at, _)| now_ms - at < CHECKPOINT_SPACING_MS)
+        {
             return;
         }
-        if len == CHECKPOINTS {
-            self.checkpoints.rotate_left(1);
-            self.checkpoints[CHECKPOINTS - 1] = (now_ms, committed);
-        } else {
-            self.checkpoints[len] = (now_ms, committed);
-            self.len += 1;
+        if points.len() == CHECKPOINTS {
+            // The oldest goes; the next is the new base.
+            let (dt, dc) = self.later[0];
+            self.oldest = (self.oldest.0 + i64::from(dt), self.oldest.1 + i64::from(dc));
+            for i in 0..CHECKPOINTS - 2 {
+                let (t, c) = self.later[i + 1];
+                self.later[i] = (t.saturating_sub(dt), c.saturating_sub(dc));
+            }
+            self.len = self.len.previous();
+        }
+        let len = self.len.count();
+        let after = (
+            u32::try_from(now_ms - self.oldest.0),
+            u32::try_from(committed - self.oldest.1),
+        );
+        match after {
+            (Ok(dt), Ok(dc)) if len > 0 => {
+                self.later[len - 1] = (dt, dc);
+                self.len = self.len.next();
+            }
+            // The first, or too far after the oldest to be stored beside it: start over.
+            _ => {
+                self.oldest = (now_ms, committed);
+                self.len = Filled::One;
+            }
         }
     }
 
-    pub fn checkpoints(&self) -> &[(i64, i64)] {
-        &self.checkpoints[..usize::from(self.len)]
+    /// The (poll ms, committed) checkpoints, oldest first.
+    pub fn checkpoints(&self) -> Checkpoints {
+        let mut points = [(0, 0); CHECKPOINTS];
+        points[0] = self.oldest;
+        for (point, &(dt, dc)) in points[1..].iter_mut().zip(&self.later) {
+            *point = (self.oldest.0 + i64::from(dt), self.oldest.1 + i64::from(dc));
+        }
+        Checkpoints {
+            points,
+            len: self.len.count(),
+        }
     }
 
     /// Messages per second committed since the oldest checkpoint; None without one in the past.
@@ -388,5 +478,54 @@ mod tests {
         assert!(!lag_rising(&[1, 3, 2, 4, 5], true), "saw-tooth");
         assert!(!lag_rising(&[1, 2, 3], true), "window not full");
         assert!(std::mem::size_of::<PartitionTrack>() <= 120);
+        assert!(std::mem::size_of::<Option<PartitionTrack>>() <= 88);
+    }
+
+    /// The compact checkpoints hold what a plain list of the last four would: spaced at least
+    /// `CHECKPOINT_SPACING_MS` apart, oldest dropped first, started over by a rewind.
+    #[test]
+    fn checkpoints_are_the_last_four_spaced_ones() {
+        let mut t = PartitionTrack::new(1_000, 0);
+        let mut plain: Vec<(i64, i64)> = vec![(0, 1_000)];
+        let mut committed = 1_000;
+        for poll in 1..60i64 {
+            let now = poll * 2_000 + poll % 3;
+            let rewind = poll % 17 == 0;
+            committed = if rewind {
+                committed - 700
+            } else {
+                committed + poll * 1_000_003
+            };
+            t.observe(committed, Some(now - 100), now, 2_000);
+            if rewind {
+                plain.clear();
+            }
+            if plain
+                .last()
+                .is_none_or(|&(at, _)| now - at >= CHECKPOINT_SPACING_MS)
+            {
+                if plain.len() == CHECKPOINTS {
+                    plain.remove(0);
+                }
+                plain.push((now, committed));
+            }
+            assert_eq!(&*t.checkpoints(), &plain[..], "poll {poll}");
+        }
+    }
+
+    /// A checkpoint too far after the oldest to be stored beside it starts them over, rather than
+    /// wrapping into a wrong rate.
+    #[test]
+    fn a_checkpoint_too_far_after_the_oldest_starts_them_over() {
+        let mut t = PartitionTrack::new(0, 0);
+        t.observe(10, None, 10_000, 10_000);
+        let far = 1i64 << 33;
+        t.observe(far, None, 20_000, 10_000);
+        assert_eq!(&*t.checkpoints(), &[(20_000, far)]);
+        t.observe(far + 100, None, 30_000, 10_000);
+        assert_eq!(t.consume_rate(30_000), Some(10.0));
+        let late = 30_000 + (1i64 << 32);
+        t.observe(far + 200, None, late, 10_000);
+        assert_eq!(&*t.checkpoints(), &[(late, far + 200)]);
     }
 }

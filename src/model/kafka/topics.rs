@@ -230,7 +230,7 @@ mod tests {
                 topic: committed.into(),
                 partition: 0,
                 offset: 1,
-                produced_ms: None,
+                produced_ms: crate::compact::OptI64::NONE,
             }],
             error: None,
         };

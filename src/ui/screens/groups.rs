@@ -373,7 +373,7 @@ impl ListSource for Partitions<'_> {
             p.topic,
             p.partition,
             p.status.as_str(),
-            p.owner.as_deref().unwrap_or("")
+            p.owner().unwrap_or("")
         )
     }
     fn sort_key(&self, i: usize, column: usize) -> SortKey {
@@ -383,13 +383,13 @@ impl ListSource for Partitions<'_> {
             1 => SortKey::Num(f64::from(p.partition)),
             2 => SortKey::Num(f64::from(p.status.urgency())),
             3 => p
-                .committed
+                .committed()
                 .map_or(SortKey::Unknown, |v| SortKey::Num(v as f64)),
-            4 => p.end.map_or(SortKey::Unknown, |v| SortKey::Num(v as f64)),
-            5 => p.lag.into(),
-            6 => p.time_lag_s.into(),
-            7 => p.idle_s.into(),
-            _ => SortKey::Text(p.owner.as_deref().unwrap_or_default().to_string()),
+            4 => p.end().map_or(SortKey::Unknown, |v| SortKey::Num(v as f64)),
+            5 => p.lag().into(),
+            6 => p.time_lag_s().into(),
+            7 => p.idle_s().into(),
+            _ => SortKey::Text(p.owner().unwrap_or_default().to_string()),
         }
     }
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
@@ -404,9 +404,9 @@ impl ListSource for Partitions<'_> {
             RuleKind::ConsumerTimeLag,
             SubjectKind::Group,
             &self.1.group_id,
-            p.time_lag_s,
+            p.time_lag_s(),
         );
-        let note = match (p.flag, &p.owner) {
+        let note = match (p.flag, p.owner()) {
             (OffsetFlag::Ok, Some(owner)) => Span::styled(owner.to_string(), theme.muted),
             (OffsetFlag::Ok, None) => Span::styled("unassigned", theme.muted),
             (flag, _) => Span::styled(flag_label(flag), theme.warn),
@@ -418,11 +418,11 @@ impl ListSource for Partitions<'_> {
                 p.status.as_str(),
                 judge::status_style(theme, p.status),
             )),
-            num_cell(or_dash(p.committed.map(|v| v.to_string())), theme.text),
-            num_cell(or_dash(p.end.map(|v| v.to_string())), theme.text),
-            num_cell(or_dash(p.lag.map(thousands)), theme.text),
-            num_cell(judge::time_lag(p.time_lag_s, p.time_lag_kind), lag_style),
-            num_cell(p.idle_s.map_or("-".into(), format::seconds), theme.muted),
+            num_cell(or_dash(p.committed().map(|v| v.to_string())), theme.text),
+            num_cell(or_dash(p.end().map(|v| v.to_string())), theme.text),
+            num_cell(or_dash(p.lag().map(thousands)), theme.text),
+            num_cell(judge::time_lag(p.time_lag_s(), p.time_lag_kind), lag_style),
+            num_cell(p.idle_s().map_or("-".into(), format::seconds), theme.muted),
             Line::from(note),
         ]
     }
