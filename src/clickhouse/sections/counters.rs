@@ -7,7 +7,7 @@
 use clickhouse::Row;
 use serde::Deserialize;
 
-use super::{Ctx, SectionId, fetch, section};
+use super::{Ctx, SectionId, fetch, section, split};
 use crate::clickhouse::capabilities::features;
 use crate::clickhouse::client::ChClient;
 use crate::clickhouse::kafka_chain::{KAFKA_EVENTS, KafkaEvent};
@@ -122,33 +122,9 @@ pub fn split3(
     Section<Vec<KafkaEvent>>,
     Section<Option<u64>>,
 ) {
-    match s {
-        Section::Ok { data } => (
-            Section::Ok { data: data.insert },
-            Section::Ok { data: data.kafka },
-            Section::Ok {
-                data: data.memory_tracked,
-            },
-        ),
-        Section::Unavailable { reason } => (
-            Section::Unavailable {
-                reason: reason.clone(),
-            },
-            Section::Unavailable {
-                reason: reason.clone(),
-            },
-            Section::Unavailable { reason },
-        ),
-        Section::Failed { error } => (
-            Section::Failed {
-                error: error.clone(),
-            },
-            Section::Failed {
-                error: error.clone(),
-            },
-            Section::Failed { error },
-        ),
-    }
+    let (insert, rest) = split(s.map(|c| (c.insert, (c.kafka, c.memory_tracked))));
+    let (kafka, memory_tracked) = split(rest);
+    (insert, kafka, memory_tracked)
 }
 
 #[cfg(test)]
