@@ -18,6 +18,9 @@ fn config(extra: &str) -> pipetop::config::Config {
         # The tests compare polls moments apart: the query_log sections are read at every one.
         section_intervals = {{ inserts = "0s", latency = "0s" }}
         {extra}
+        # The machine's own disk is not what these tests judge (a build machine's may be 90 % full).
+        [alerts.rules.disk_free]
+        disabled = true
         "#,
         url = common::CLICKHOUSE,
     ))
@@ -293,7 +296,12 @@ async fn a_table_on_two_hosts_is_judged_by_the_worse_one() {
     let history = watch.history(RuleKind::PartsPressure, &subject);
     assert_eq!(history.len(), 1, "fired once, never cleared: {history:?}");
     assert_eq!(history[0].cleared_at, None);
-    assert_eq!(watch.model().criticals_fired, 1, "the bell would ring once");
+    assert_eq!(
+        watch.model().criticals_fired,
+        1,
+        "the bell would ring once: {:#?}",
+        watch.model().alerts.history
+    );
     for url in [common::CLICKHOUSE, common::LEGACY_CLICKHOUSE] {
         common::exec(url, &format!("DROP TABLE {name}")).await;
     }

@@ -114,6 +114,14 @@ pub enum Series {
 }
 
 pub fn render_with(model: &Model, now: SystemTime, format: Format, series: Series) -> String {
+    let mut out = render_model_part(model, format, series);
+    out.push_str(&render_clock_part(model, now, format));
+    out
+}
+
+/// Every family that depends on the model alone: the same for every scrape of one model, so
+/// `serve` renders it once per model (`render_cache`).
+pub fn render_model_part(model: &Model, format: Format, series: Series) -> String {
     let mut registry = Registry::with_prefix("pipetop");
     kafka(&mut registry, model);
     if series == Series::WithPartitions {
@@ -121,14 +129,27 @@ pub fn render_with(model: &Model, now: SystemTime, format: Format, series: Serie
     }
     clickhouse(&mut registry, model);
     own_load(&mut registry, model);
-    sources(&mut registry, model, now);
     alerts(&mut registry, model);
+    encode(&registry, format, false)
+}
+
+/// The families that move with the scrape's clock (the sources' data age), and the end of the
+/// exposition.
+pub fn render_clock_part(model: &Model, now: SystemTime, format: Format) -> String {
+    let mut registry = Registry::with_prefix("pipetop");
+    sources(&mut registry, model, now);
+    encode(&registry, format, true)
+}
+
+fn encode(registry: &Registry, format: Format, last: bool) -> String {
     let mut out = String::new();
     // Writing into a String cannot fail.
-    let _ = encode_registry(&mut out, &registry);
+    let _ = encode_registry(&mut out, registry);
     match format {
         Format::OpenMetrics => {
-            let _ = encode_eof(&mut out);
+            if last {
+                let _ = encode_eof(&mut out);
+            }
             out
         }
         // Only gauges: the text format is OpenMetrics without its UNIT lines and EOF marker.

@@ -6,6 +6,7 @@
 //! - `GET /healthz`: 200 `ok` while the session task runs, 503 once it has stopped.
 
 pub mod metrics;
+pub mod render_cache;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -28,6 +29,7 @@ use crate::live::spawn_session;
 use crate::model::Model;
 
 use self::metrics::{Format, Series};
+use self::render_cache::RenderCache;
 
 /// Serves until SIGTERM or SIGINT. Fails when the address cannot be bound or the collectors
 /// cannot start.
@@ -44,6 +46,7 @@ pub async fn run(config: &Config, listen: SocketAddr, series: Series) -> anyhow:
         None,
     )?;
     let models = session.models.clone();
+    let cache = Arc::new(RenderCache::default());
     tracing::info!(
         "serving metrics on http://{}/metrics",
         listener.local_addr()?
@@ -64,9 +67,10 @@ pub async fn run(config: &Config, listen: SocketAddr, series: Series) -> anyhow:
             signal = &mut shutdown => return signal,
         };
         let models = models.clone();
+        let cache = Arc::clone(&cache);
         tokio::spawn(async move {
             let service = service_fn(move |request| {
-                let response = respond(&request, &models, series);
+                let response = respond(&request, &models, &cache, series);
                 async move { Ok::<_, Infallible>(response) }
             });
             let connection = http1::Builder::new()
@@ -95,6 +99,7 @@ async fn shutdown_signal() -> anyhow::Result<()> {
 fn respond(
     request: &Request<Incoming>,
     models: &watch::Receiver<Arc<Model>>,
+    cache: &RenderCache,
     series: Series,
 ) -> Response<Full<Bytes>> {
     match (request.method(), request.uri().path()) {
@@ -103,7 +108,7 @@ fn respond(
             let format = Format::from_accept(accept);
             // The newest finished model: a clone of the Arc, the session is never waited on.
             let model = Arc::clone(&models.borrow());
-            let body = metrics::render_with(&model, SystemTime::now(), format, series);
+            let body = cache.body(&model, SystemTime::now(), format, series);
             reply(StatusCode::OK, format.content_type(), body)
         }
         (&Method::GET | &Method::HEAD, "/healthz") => {
