@@ -6,8 +6,10 @@
 //! ```
 //!
 //! It creates 10,000 active parts (one table, 1,000 daily partitions, merges stopped) and
-//! 1,000,000 query_log rows inside the 5-minute window, polls 20 times, prints the median poll
-//! time and the number of queries per cycle, then drops the table and deletes the rows.
+//! 1,000,000 query_log rows inside the 5-minute window, polls 30 times at a 2 s refresh (as the
+//! dashboard does, so the sections' cadences take effect as they would there), prints the median
+//! poll time, the number of queries per cycle and what the polls cost the server, then drops the
+//! table and deletes the rows.
 //!
 //! The query_log rows are synthetic: one `INSERT INTO system.query_log ... SELECT ... FROM
 //! numbers(1000000)` with a realistic mix (inserts into 20 tables, selects of 200 patterns, 1%
@@ -16,6 +18,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark tool: a panic is a failed run
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use clickhouse::Row;
@@ -30,7 +33,9 @@ use pipetop::source::Collector;
 const PARTS: u64 = 10_000;
 const PARTITIONS: u64 = 1_000;
 const LOG_ROWS: u64 = 1_000_000;
-const POLLS: usize = 20;
+const POLLS: usize = 30;
+/// The dashboard's default refresh.
+const REFRESH: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Row, Deserialize)]
 struct Count {
@@ -76,9 +81,23 @@ async fn main() {
         .position(|a| a == "--concurrency")
         .and_then(|i| args.get(i + 1))
         .map(|n| n.parse::<usize>().expect("--concurrency N"));
+    // --interval SECTION=DURATION (repeatable): a `section_intervals` entry, e.g. tables=0s to
+    // scan the parts at every poll as before their cadence.
+    let intervals: BTreeMap<SectionId, Duration> = args
+        .windows(2)
+        .filter(|w| w[0] == "--interval")
+        .map(|w| {
+            let (name, every) = w[1].split_once('=').expect("--interval SECTION=DURATION");
+            let id = SectionId::ALL
+                .iter()
+                .find(|id| id.name() == name)
+                .unwrap_or_else(|| panic!("unknown section {name}"));
+            (*id, humantime::parse_duration(every).expect("a duration"))
+        })
+        .collect();
     // --baseline polls the server as it is, without creating anything: the floor of a poll.
     if args.iter().any(|a| a == "--baseline") {
-        measure(&url, concurrency).await;
+        measure(&url, concurrency, &intervals).await;
         return;
     }
 
@@ -141,7 +160,7 @@ async fn main() {
         started.elapsed().as_secs_f64()
     );
 
-    measure(&url, concurrency).await;
+    measure(&url, concurrency, &intervals).await;
 
     if keep {
         println!("kept {table} and the query_log rows (log_comment = 'pipetop-bench')");
@@ -152,12 +171,13 @@ async fn main() {
     println!("cleaned up");
 }
 
-/// Polls `url` POLLS times after two warm-up polls and prints the median.
-async fn measure(url: &str, concurrency: Option<usize>) {
+/// Polls `url` POLLS times at the default refresh after two warm-up polls and prints the median.
+async fn measure(url: &str, concurrency: Option<usize>, intervals: &BTreeMap<SectionId, Duration>) {
     let defaults = ClickHouseConfig::default();
     let config = ClickHouseConfig {
         url: url.to_string(),
         max_concurrent_queries: concurrency.unwrap_or(defaults.max_concurrent_queries),
+        section_intervals: intervals.clone(),
         ..defaults
     };
     let mut collector = ClickHouseCollector::new(&config);
@@ -168,7 +188,10 @@ async fn measure(url: &str, concurrency: Option<usize>) {
     let mut times = Vec::new();
     let mut queries = 0;
     let mut problems = Vec::new();
+    let mut ticks = tokio::time::interval(REFRESH);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     for _ in 0..POLLS {
+        ticks.tick().await;
         let started = std::time::Instant::now();
         let snapshot = collector.poll().await.unwrap();
         times.push(started.elapsed());
@@ -247,7 +270,10 @@ async fn own_load(url: &str, config: &ClickHouseConfig) {
         let interval = SectionId::ALL
             .iter()
             .find(|id| id.name() == s.label)
-            .and_then(|id| cadence::interval(*id));
+            .and_then(|id| cadence::interval_in(*id, &config.section_intervals))
+            // The parts scan is labelled `tables`; `partitions` is the naming of partitions not
+            // seen before, as often as it happened here.
+            .filter(|_| s.label != "partitions");
         // The probe runs after a connect only; own_load is this readback itself.
         if s.label != "probe" {
             // Sections on a cadence: read once per interval. The others: as often as they were

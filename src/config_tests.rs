@@ -351,7 +351,7 @@ fn section_intervals_apply_only_to_sections_on_a_cadence() {
         Some(&Duration::ZERO)
     );
     for (text, expected) in [
-        ("tables = \"10s\"", "clickhouse.section_intervals.tables"),
+        ("merges = \"10s\"", "clickhouse.section_intervals.merges"),
         ("disks = \"2h\"", "at most 1h"),
         ("nonsense = \"1s\"", "unknown section `nonsense`"),
     ] {

@@ -191,6 +191,17 @@ fn failed_sections(h: &HostSnapshot) -> Vec<(String, String)> {
 #[tokio::test]
 async fn one_hostile_host_of_two_fails_alone() {
     common::needs!(ClickHouse, Loopback);
+    // A table of its own, so that the real host has parts to show whatever ran before.
+    common::exec(
+        common::CLICKHOUSE,
+        "CREATE TABLE IF NOT EXISTS default.hostile_neighbour (n UInt64) ENGINE = MergeTree ORDER BY n",
+    )
+    .await;
+    common::exec(
+        common::CLICKHOUSE,
+        "INSERT INTO default.hostile_neighbour VALUES (1)",
+    )
+    .await;
     for mode in [Mode::Slow, Mode::Huge(200 * 1000 * 1000)] {
         let hostile = Hostile::start(mode).await.unwrap();
         let timeout = Duration::from_secs(2);

@@ -12,8 +12,8 @@ use super::own_load::OwnLoad;
 use super::resources::{Disk, MemoryLimit};
 use super::section_id::SectionId;
 use super::snapshot::{
-    CadencedRead, DetachedParts, FailedInserts, KindLatency, Mutation, PartsThresholds, Section,
-    ServerError, SlowQuery, TableInserts,
+    CadencedRead, DetachedParts, FailedInserts, KindLatency, Mutation, PartitionParts,
+    PartsThresholds, Section, ServerError, SlowQuery, TableInserts, TableParts,
 };
 
 /// The server writes its log tables (query_log, query_views_log) out every 7.5 s by default
@@ -21,8 +21,18 @@ use super::snapshot::{
 /// read found, so they are read about once a flush.
 pub const LOG_FLUSH: Duration = Duration::from_secs(8);
 
+/// How often the parts scan runs while no partition nears its limit: every third poll at the
+/// default 2 s refresh. Parts pile up over minutes before ClickHouse delays inserts.
+pub const PARTS_SCAN: Duration = Duration::from_secs(6);
+
 /// How often each slow section is read; every other section is read at every poll.
-pub const INTERVALS: [(SectionId, Duration); 14] = [
+pub const INTERVALS: [(SectionId, Duration); 16] = [
+    // The scan of system.parts, the heaviest query of a poll (its cost grows with the parts on
+    // the server). Read every poll anyway while a partition nears its table's limit
+    // (`parts::near_the_limit`); the insert counters, read every poll, show delayed and rejected
+    // inserts at once.
+    (SectionId::Tables, PARTS_SCAN),
+    (SectionId::Partitions, PARTS_SCAN),
     // Table settings and server defaults: changed by a deploy, not by load.
     (SectionId::Thresholds, Duration::from_secs(60)),
     // A walk of the data directories on some versions; parts are detached by hand or by a failure.
@@ -95,8 +105,16 @@ impl<T: Clone> Kept<T> {
             .is_none_or(|(at, _, _)| now.saturating_duration_since(*at) >= self.every)
     }
 
+    /// The last good answer kept, if any.
+    pub fn last(&self) -> Option<&T> {
+        self.last
+            .as_ref()
+            .and_then(|(_, _, section)| section.data())
+    }
+
     /// This poll's figure: `fresh` when the section was read (kept when it is good), else the
-    /// kept answer; and when that answer was read (one entry a section).
+    /// kept answer; and when that answer was read (one entry a section; none without a good
+    /// answer).
     pub fn settle(
         &mut self,
         fresh: Option<Section<T>>,
@@ -107,7 +125,7 @@ impl<T: Clone> Kept<T> {
             Some(section) => {
                 self.last =
                     matches!(section, Section::Ok { .. }).then(|| (now, now_ms, section.clone()));
-                return (section, Vec::new());
+                return (section, self.read());
             }
             None => match &self.last {
                 Some((_, _, section)) => section.clone(),
@@ -142,6 +160,7 @@ impl<T: Clone> Kept<T> {
 /// The kept answers of one host's slow sections.
 #[derive(Debug)]
 pub struct KeptSections {
+    pub tables: Kept<(Vec<TableParts>, Vec<PartitionParts>)>,
     pub thresholds: Kept<PartsThresholds>,
     pub detached_parts: Kept<Vec<DetachedParts>>,
     pub disks: Kept<Vec<Disk>>,
@@ -160,6 +179,7 @@ impl KeptSections {
     pub fn new(overrides: &BTreeMap<SectionId, Duration>) -> KeptSections {
         let o = overrides;
         KeptSections {
+            tables: Kept::configured(&[SectionId::Tables, SectionId::Partitions], o),
             thresholds: Kept::configured(&[SectionId::Thresholds], o),
             detached_parts: Kept::configured(&[SectionId::DetachedParts], o),
             disks: Kept::configured(&[SectionId::Disks], o),
@@ -177,6 +197,7 @@ impl KeptSections {
 
 impl KeptSections {
     pub fn forget(&mut self) {
+        self.tables.forget();
         self.thresholds.forget();
         self.detached_parts.forget();
         self.disks.forget();
@@ -194,6 +215,7 @@ impl KeptSections {
     #[cfg(test)]
     fn ids(&self) -> Vec<SectionId> {
         [
+            self.tables.ids,
             self.thresholds.ids,
             self.detached_parts.ids,
             self.disks.ids,
@@ -229,7 +251,12 @@ mod tests {
         let t0 = Instant::now();
         assert!(disks.due(t0));
         let (s, read) = disks.settle(Some(ok(1)), t0, 1_000);
-        assert_eq!((s.data(), read), (Some(&1), vec![]));
+        let read_now = CadencedRead {
+            section: SectionId::Disks,
+            every_s: 30,
+            read_at_ms: 1_000,
+        };
+        assert_eq!((s.data(), read), (Some(&1), vec![read_now]));
 
         let t1 = t0 + Duration::from_secs(29);
         assert!(!disks.due(t1));

@@ -109,13 +109,18 @@ impl HostCollector {
         let now = Instant::now();
         let kept = &self.kept;
         let inv = self.inventory.as_ref();
+        let parts_due = kept.tables.due(now)
+            || kept
+                .tables
+                .last()
+                .is_some_and(|(tables, _)| parts::near_the_limit(tables, kept.thresholds.last()));
         let inventory_due = self.inventory_read_at.is_none_or(|at| {
             cadence::interval_in(SectionId::Inventory, &self.config.section_intervals)
                 .is_none_or(|every| now.saturating_duration_since(at) >= every)
         });
         // Everything at once: each query waits on the server, not on the others.
         let (
-            ((tables, partitions, partition_names), thresholds, detached_parts, errors),
+            (tables_and_partitions, thresholds, detached_parts, errors),
             (merges, mutations, counters, kafka_consumers),
             (inserts, latency, focused_parts),
             (replicas, replication_queue, keeper),
@@ -127,7 +132,10 @@ impl HostCollector {
             tokio::join!(
                 async {
                     tokio::join!(
-                        parts::tables_and_partitions(client, &ctx, &self.partition_names),
+                        when(
+                            parts_due,
+                            parts::tables_and_partitions(client, &ctx, &self.partition_names)
+                        ),
                         when(kept.thresholds.due(now), parts::thresholds(client, &ctx)),
                         when(kept.detached_parts.due(now), parts::detached(client, &ctx)),
                         when(kept.errors.due(now), errors::errors(client, &ctx)),
@@ -235,6 +243,10 @@ impl HostCollector {
                 f
             })
             .collect();
+        let (tables_and_partitions, partition_names) = match tables_and_partitions {
+            Some((section, names)) => (Some(section), names),
+            None => (None, Vec::new()),
+        };
         self.partition_names.learn(partition_names);
         let (insert_counters, kafka_events, memory_tracked) = counters::split3(counters);
         // The Kafka counters are read with the others; without a Kafka table they say nothing.
@@ -258,6 +270,10 @@ impl HostCollector {
         let taken_at_ms = crate::time::unix_ms(SystemTime::now());
         let mut cadenced = Vec::new();
         let kept = &mut self.kept;
+        let (tables_and_partitions, read) =
+            kept.tables.settle(tables_and_partitions, now, taken_at_ms);
+        cadenced.extend(read);
+        let (tables, partitions) = split(tables_and_partitions);
         let (thresholds, read) = kept.thresholds.settle(thresholds, now, taken_at_ms);
         cadenced.extend(read);
         let (detached_parts, read) = kept.detached_parts.settle(detached_parts, now, taken_at_ms);

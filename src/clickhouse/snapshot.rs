@@ -108,14 +108,15 @@ pub struct HostSnapshot {
     /// What pipetop's own queries cost this server (its query_log).
     #[serde(default = "not_recorded")]
     pub own_load: Section<OwnLoad>,
-    /// The sections on a cadence (`cadence::INTERVALS`) whose figures above are from an earlier
-    /// poll, and when they were read; a section read by this poll is not listed.
+    /// The sections on a cadence (`cadence::INTERVALS`) with a good answer, how often each is
+    /// read, and when the figures above were read: at an earlier poll when kept, else at this
+    /// one (`taken_at_ms`).
     #[serde(default)]
     pub cadenced: Vec<CadencedRead>,
 }
 
-/// When a section on a cadence (`cadence::INTERVALS`) was last read: its figures in this snapshot
-/// are from then.
+/// When a section on a cadence (`cadence::INTERVALS`) was last read (its figures in this snapshot
+/// are from then), and its interval in force (0: every poll, as configured).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CadencedRead {
     pub section: SectionId,

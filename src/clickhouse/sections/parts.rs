@@ -7,7 +7,7 @@ use serde::Deserialize;
 use std::collections::HashMap;
 
 use super::partition_names::{self, PartitionKey, PartitionNames};
-use super::{Ctx, SYSTEM_DATABASES, SectionId, fetch, section, split};
+use super::{Ctx, SYSTEM_DATABASES, SectionId, fetch, section};
 use crate::clickhouse::capabilities::features;
 use crate::clickhouse::client::{Arg, ChClient};
 use crate::clickhouse::engine_settings::engine_settings;
@@ -92,8 +92,7 @@ pub async fn tables_and_partitions(
     ctx: &Ctx,
     names: &PartitionNames,
 ) -> (
-    Section<Vec<TableParts>>,
-    Section<Vec<PartitionParts>>,
+    Section<(Vec<TableParts>, Vec<PartitionParts>)>,
     Vec<(PartitionKey, String)>,
 ) {
     let (filter, args) = ctx.filter.clause("concat(database, '.', table)");
@@ -105,10 +104,7 @@ pub async fn tables_and_partitions(
         .args(args);
     let rows = match fetch::<TableRow>(client, &stmt).await {
         Ok(rows) => rows,
-        Err(e) => {
-            let (tables, partitions) = split(section(Err(e)));
-            return (tables, partitions, Vec::new());
-        }
+        Err(e) => return (section(Err(e)), Vec::new()),
     };
     let missing: Vec<PartitionKey> = rows
         .iter()
@@ -134,12 +130,28 @@ pub async fn tables_and_partitions(
             .unwrap_or(partition_id)
             .to_string()
     };
-    let (tables, partitions) = split_tables(rows, name_of);
     (
-        Section::Ok { data: tables },
-        Section::Ok { data: partitions },
+        Section::Ok {
+            data: split_tables(rows, name_of),
+        },
         learned,
     )
+}
+
+/// `parts_to_delay_insert` when the server's own is not known yet: the lowest default of any
+/// version (150 up to 23.x; 1,000 since).
+const LOWEST_DEFAULT_DELAY: u64 = 150;
+
+/// Whether some table's worst partition holds at least a quarter of the parts at which its
+/// inserts are delayed: then the parts scan runs every poll rather than on its cadence (half is
+/// where `parts_pressure` warns by default).
+pub fn near_the_limit(tables: &[TableParts], thresholds: Option<&PartsThresholds>) -> bool {
+    tables.iter().any(|t| {
+        let delay = thresholds.map_or(LOWEST_DEFAULT_DELAY, |th| {
+            th.effective(&t.database, &t.table).0
+        });
+        t.max_parts_in_partition.saturating_mul(4) >= delay.max(1)
+    })
 }
 
 fn split_tables(
@@ -365,5 +377,38 @@ mod tests {
         assert_eq!(o[0].table, "a");
         assert_eq!(o[0].parts_to_delay_insert, Some(50));
         assert_eq!(o[0].parts_to_throw_insert, None);
+    }
+
+    #[test]
+    fn the_parts_scan_runs_every_poll_once_a_partition_nears_its_limit() {
+        let table = |name: &str, worst: u64| TableParts {
+            database: "db".into(),
+            table: name.into(),
+            active_parts: worst,
+            partitions: 1,
+            rows: 0,
+            bytes_on_disk: 0,
+            worst_partition: "p".into(),
+            max_parts_in_partition: worst,
+            max_partitions_per_day: None,
+        };
+        let thresholds = PartsThresholds {
+            default_parts_to_delay_insert: 1_000,
+            default_parts_to_throw_insert: 3_000,
+            overrides: vec![TableThresholds {
+                database: "db".into(),
+                table: "tight".into(),
+                parts_to_delay_insert: Some(40),
+                parts_to_throw_insert: None,
+            }],
+        };
+        let calm = [table("a", 249), table("tight", 9)];
+        assert!(!near_the_limit(&calm, Some(&thresholds)));
+        assert!(near_the_limit(&[table("a", 250)], Some(&thresholds)));
+        assert!(near_the_limit(&[table("tight", 10)], Some(&thresholds)));
+        // Thresholds not read yet: the lowest default of any version (150).
+        assert!(!near_the_limit(&[table("a", 37)], None));
+        assert!(near_the_limit(&[table("a", 38)], None));
+        assert!(!near_the_limit(&[], None));
     }
 }

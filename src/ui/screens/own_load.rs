@@ -4,7 +4,7 @@
 //! is read.
 
 use std::cmp::Ordering;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
@@ -12,6 +12,7 @@ use ratatui::text::{Line, Span};
 use crate::clickhouse::cadence;
 use crate::clickhouse::own_load::SectionLoad;
 use crate::clickhouse::section_id::SectionId;
+use crate::clickhouse::snapshot::CadencedRead;
 use crate::format;
 use crate::model::Model;
 use crate::model::own_load::{HostLoad, KafkaLoad, SERVER_MS_PER_POLL_BUDGET};
@@ -36,15 +37,16 @@ pub fn panels<'a>(model: &'a Model, theme: &Theme, now: SystemTime) -> Vec<Panel
             theme.muted,
         )));
     }
-    let rows: Vec<(&str, &SectionLoad, f64)> = load
+    let rows: Vec<(&str, &SectionLoad, f64, &[CadencedRead])> = load
         .hosts
         .iter()
         .filter_map(|h| h.load.as_ref().ok().map(|l| (h, l)))
         .flat_map(|(h, l)| {
             let total: f64 = l.sections.iter().map(|s| s.ms_per_poll).sum();
-            l.sections
-                .iter()
-                .map(move |s| (h.host.as_str(), s, share(s.ms_per_poll, total)))
+            l.sections.iter().map(move |s| {
+                let share = share(s.ms_per_poll, total);
+                (h.host.as_str(), s, share, h.cadenced.as_slice())
+            })
         })
         .collect();
     let host_height = hosts.len().min(12) as u16 + 2;
@@ -172,21 +174,27 @@ fn host_lines(h: &HostLoad, theme: &Theme, now: SystemTime) -> [Line<'static>; 2
     [Line::from(first), Line::from(second)]
 }
 
-/// How often a section is read: "every poll", or its cadence.
-fn cadence_text(label: &str) -> String {
-    SectionId::ALL
-        .iter()
-        .find(|id| id.name() == label)
-        .and_then(|id| cadence::interval(*id))
-        .map_or_else(
-            || "every poll".to_string(),
-            |every| format!("every {}", format::seconds(every.as_secs_f64())),
-        )
+/// How often a section is read: "every poll", or its cadence: as the host's collector reports it
+/// (the config may set it), else the default.
+fn cadence_text(label: &str, cadenced: &[CadencedRead]) -> String {
+    let Some(id) = SectionId::ALL.iter().find(|id| id.name() == label) else {
+        return "every poll".to_string();
+    };
+    let every = match cadenced.iter().find(|r| r.section == *id) {
+        Some(read) => Some(Duration::from_secs(read.every_s)),
+        None => cadence::interval(*id),
+    };
+    match every {
+        Some(every) if every > Duration::ZERO => {
+            format!("every {}", format::seconds(every.as_secs_f64()))
+        }
+        _ => "every poll".to_string(),
+    }
 }
 
 struct Sections<'a> {
-    /// (host, section, its share of the host's server time)
-    rows: Vec<(&'a str, &'a SectionLoad, f64)>,
+    /// (host, section, its share of the host's server time, the host's sections on a cadence)
+    rows: Vec<(&'a str, &'a SectionLoad, f64, &'a [CadencedRead])>,
 }
 
 const COLUMNS: &[Column] = &[
@@ -209,15 +217,15 @@ impl ListSource for Sections<'_> {
         self.rows.len()
     }
     fn key(&self, i: usize) -> String {
-        let (host, s, _) = self.rows[i];
+        let (host, s, _, _) = self.rows[i];
         format!("{host}/{}", s.label)
     }
     fn filter_text(&self, i: usize) -> String {
-        let (host, s, _) = self.rows[i];
+        let (host, s, _, _) = self.rows[i];
         format!("{}\n{host}", s.label)
     }
     fn sort_key(&self, i: usize, column: usize) -> SortKey {
-        let (host, s, share) = self.rows[i];
+        let (host, s, share, cadenced) = self.rows[i];
         match column {
             0 => SortKey::Text(host.to_string()),
             1 => SortKey::Text(s.label.clone()),
@@ -227,7 +235,7 @@ impl ListSource for Sections<'_> {
             5 => SortKey::Num(s.read_rows_per_poll),
             6 => SortKey::Num(s.queries as f64),
             7 => SortKey::Num(s.peak_memory_bytes as f64),
-            _ => SortKey::Text(cadence_text(&s.label)),
+            _ => SortKey::Text(cadence_text(&s.label, cadenced)),
         }
     }
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
@@ -237,7 +245,7 @@ impl ListSource for Sections<'_> {
             .total_cmp(&self.rows[a].1.ms_per_poll)
     }
     fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
-        let (host, s, share) = self.rows[i];
+        let (host, s, share, cadenced) = self.rows[i];
         vec![
             cell(host.to_string()),
             cell(s.label.clone()),
@@ -254,7 +262,28 @@ impl ListSource for Sections<'_> {
             ),
             num_cell(format::thousands(s.queries), theme.muted),
             num_cell(format::bytes(s.peak_memory_bytes), theme.muted),
-            cell(cadence_text(&s.label)),
+            cell(cadence_text(&s.label, cadenced)),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_read_column_says_the_interval_the_collector_reports() {
+        let read = |section, every_s| CadencedRead {
+            section,
+            every_s,
+            read_at_ms: 0,
+        };
+        let reported = [read(SectionId::Disks, 300), read(SectionId::Inserts, 0)];
+        assert_eq!(cadence_text("disks", &reported), "every 5m");
+        assert_eq!(cadence_text("inserts", &reported), "every poll");
+        // Not reported (no good answer yet): the default.
+        assert_eq!(cadence_text("tables", &reported), "every 6s");
+        assert_eq!(cadence_text("merges", &reported), "every poll");
+        assert_eq!(cadence_text("probe", &reported), "every poll");
     }
 }
