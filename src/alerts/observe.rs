@@ -257,13 +257,17 @@ fn clickhouse(model: &Model, now_unix_s: i64, window_s: u64, out: &mut Vec<Obser
     }
     for t in &model.clickhouse.health {
         if let Some(n) = t.failed_inserts {
+            let lost = match t.async_failed_inserts {
+                0 => String::new(),
+                a => format!(" ({a} async, lost after they were accepted)"),
+            };
             obs(
                 out,
                 RuleKind::FailedInserts,
                 SubjectKind::Table,
                 &t.table,
                 n as f64,
-                format!("{n} failed inserts in the window"),
+                format!("{n} failed inserts in the window{lost}"),
             );
         }
         if let Some(ms) = t.p95_insert_ms {

@@ -12,8 +12,8 @@ use super::own_load::OwnLoad;
 use super::resources::{Disk, MemoryLimit};
 use super::section_id::SectionId;
 use super::snapshot::{
-    CadencedRead, DetachedParts, FailedInserts, KindLatency, Mutation, PartitionParts,
-    PartsThresholds, Section, ServerError, SlowQuery, TableInserts, TableParts,
+    AsyncInsertFailures, CadencedRead, DetachedParts, FailedInserts, KindLatency, Mutation,
+    PartitionParts, PartsThresholds, Section, ServerError, SlowQuery, TableInserts, TableParts,
 };
 
 /// The server writes its log tables (query_log, query_views_log) out every 7.5 s by default
@@ -26,7 +26,7 @@ pub const LOG_FLUSH: Duration = Duration::from_secs(8);
 pub const PARTS_SCAN: Duration = Duration::from_secs(6);
 
 /// How often each slow section is read; every other section is read at every poll.
-pub const INTERVALS: [(SectionId, Duration); 16] = [
+pub const INTERVALS: [(SectionId, Duration); 17] = [
     // The scan of system.parts, the heaviest query of a poll (its cost grows with the parts on
     // the server). Read every poll anyway while a partition nears its table's limit
     // (`parts::near_the_limit`); the insert counters, read every poll, show delayed and rejected
@@ -49,6 +49,7 @@ pub const INTERVALS: [(SectionId, Duration); 16] = [
     (SectionId::Latency, LOG_FLUSH),
     (SectionId::SlowQueries, LOG_FLUSH),
     (SectionId::ViewRuns, LOG_FLUSH),
+    (SectionId::AsyncInserts, LOG_FLUSH),
     // The server's limit: changed by its config.
     (SectionId::MemoryLimit, Duration::from_secs(60)),
     // A mutation matters when it is stuck for minutes.
@@ -169,6 +170,7 @@ pub struct KeptSections {
     pub inserts: Kept<(Vec<TableInserts>, Vec<FailedInserts>)>,
     pub latency: Kept<(Vec<KindLatency>, Vec<SlowQuery>)>,
     pub view_runs: Kept<Vec<ViewRuns>>,
+    pub async_inserts: Kept<Vec<AsyncInsertFailures>>,
     pub memory_limit: Kept<MemoryLimit>,
     pub mutations: Kept<Vec<Mutation>>,
     pub errors: Kept<Vec<ServerError>>,
@@ -188,6 +190,7 @@ impl KeptSections {
             inserts: Kept::configured(&[SectionId::Inserts, SectionId::FailedInserts], o),
             latency: Kept::configured(&[SectionId::Latency, SectionId::SlowQueries], o),
             view_runs: Kept::configured(&[SectionId::ViewRuns], o),
+            async_inserts: Kept::configured(&[SectionId::AsyncInserts], o),
             memory_limit: Kept::configured(&[SectionId::MemoryLimit], o),
             mutations: Kept::configured(&[SectionId::Mutations], o),
             errors: Kept::configured(&[SectionId::Errors], o),
@@ -206,6 +209,7 @@ impl KeptSections {
         self.inserts.forget();
         self.latency.forget();
         self.view_runs.forget();
+        self.async_inserts.forget();
         self.memory_limit.forget();
         self.mutations.forget();
         self.errors.forget();
@@ -224,6 +228,7 @@ impl KeptSections {
             self.inserts.ids,
             self.latency.ids,
             self.view_runs.ids,
+            self.async_inserts.ids,
             self.memory_limit.ids,
             self.mutations.ids,
             self.errors.ids,

@@ -63,6 +63,7 @@ pub const PROBED_TABLES: &[&str] = &[
     "server_settings",
     "asynchronous_metrics",
     "query_views_log",
+    "asynchronous_insert_log",
 ];
 
 /// A system table or column some section needs, with the first release that has it.
@@ -163,6 +164,14 @@ pub mod features {
         table: "query_views_log",
         column: None,
         since: Version::new(21, 9),
+        configurable: true,
+    };
+    /// `system.asynchronous_insert_log` (ClickHouse 22.10), written only where the server config
+    /// has an `<asynchronous_insert_log>` section, and created at its first flush.
+    pub const ASYNC_INSERT_LOG: Feature = Feature {
+        table: "asynchronous_insert_log",
+        column: None,
+        since: Version::new(22, 10),
         configurable: true,
     };
     pub const QUERY_LOG: Feature = Feature {

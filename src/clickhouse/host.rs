@@ -14,8 +14,8 @@ use super::sections::freshness::Shape;
 use super::sections::inventory::{Inventory, nothing_to_watch, unless_none};
 use super::sections::partition_names::PartitionNames;
 use super::sections::{
-    Ctx, SectionId, TableFilter, activity, counters, errors, freshness, inventory, kafka_chain,
-    kafka_engine, own_load, parts, query_log, replication, resources, split,
+    Ctx, SectionId, TableFilter, activity, async_inserts, counters, errors, freshness, inventory,
+    kafka_chain, kafka_engine, own_load, parts, query_log, replication, resources, split,
 };
 use super::snapshot::{HostSnapshot, PartsFocus, ServerInfo};
 use crate::config::{ClickHouseConfig, WatchedTable};
@@ -126,7 +126,7 @@ impl HostCollector {
             (replicas, replication_queue, keeper),
             (disks, memory_limit, distribution_queue),
             (kafka_chains, view_runs, inventory),
-            own_load,
+            (own_load, async_inserts),
             freshness,
         ) =
             tokio::join!(
@@ -227,7 +227,15 @@ impl HostCollector {
                         when(inventory_due, inventory::inventory(client, &ctx)),
                     )
                 },
-                when(kept.own_load.due(now), own_load::own_load(client, &ctx)),
+                async {
+                    tokio::join!(
+                        when(kept.own_load.due(now), own_load::own_load(client, &ctx)),
+                        when(
+                            kept.async_inserts.due(now),
+                            async_inserts::failures(client, &ctx)
+                        ),
+                    )
+                },
                 futures::future::join_all(watched.iter().map(|w| {
                     freshness::freshness(client, &ctx, w, shapes.get(&w.table).copied())
                 })),
@@ -292,6 +300,9 @@ impl HostCollector {
         let (latency, slow_queries) = split(latency);
         let (view_runs, read) = kept.view_runs.settle(view_runs, now, taken_at_ms);
         cadenced.extend(read);
+        let (async_insert_failures, read) =
+            kept.async_inserts.settle(async_inserts, now, taken_at_ms);
+        cadenced.extend(read);
         let (memory_limit, read) = kept.memory_limit.settle(memory_limit, now, taken_at_ms);
         cadenced.extend(read);
         let memory = resources::memory(&ctx, memory_tracked, &memory_limit);
@@ -331,6 +342,7 @@ impl HostCollector {
             kafka_chains,
             view_runs,
             kafka_events,
+            async_insert_failures,
             own_load,
             cadenced,
         };

@@ -36,6 +36,8 @@ pub enum SectionId {
     KafkaChains,
     ViewRuns,
     KafkaEvents,
+    /// Async-insert flushes that failed (system.asynchronous_insert_log).
+    AsyncInserts,
     /// pipetop's own queries, read back from query_log.
     OwnLoad,
     /// Which kinds of table the server has (which sections a poll can skip).
@@ -43,7 +45,7 @@ pub enum SectionId {
 }
 
 impl SectionId {
-    pub const ALL: [SectionId; 27] = [
+    pub const ALL: [SectionId; 28] = [
         SectionId::Tables,
         SectionId::Partitions,
         SectionId::Thresholds,
@@ -69,6 +71,7 @@ impl SectionId {
         SectionId::KafkaChains,
         SectionId::ViewRuns,
         SectionId::KafkaEvents,
+        SectionId::AsyncInserts,
         SectionId::OwnLoad,
         SectionId::Inventory,
     ];
@@ -101,6 +104,7 @@ impl SectionId {
             SectionId::KafkaChains => "kafka_chains",
             SectionId::ViewRuns => "view_runs",
             SectionId::KafkaEvents => "kafka_events",
+            SectionId::AsyncInserts => "async_inserts",
             SectionId::OwnLoad => "own_load",
             SectionId::Inventory => "inventory",
         }

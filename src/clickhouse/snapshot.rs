@@ -105,6 +105,10 @@ pub struct HostSnapshot {
     /// The server's Kafka counters (system.events), cumulative.
     #[serde(default = "not_recorded")]
     pub kafka_events: Section<Vec<KafkaEvent>>,
+    /// Async inserts whose data was not written (system.asynchronous_insert_log), per table,
+    /// status and exception code.
+    #[serde(default = "not_recorded")]
+    pub async_insert_failures: Section<Vec<AsyncInsertFailures>>,
     /// What pipetop's own queries cost this server (its query_log).
     #[serde(default = "not_recorded")]
     pub own_load: Section<OwnLoad>,
@@ -166,6 +170,7 @@ impl HostSnapshot {
             self.kafka_chains.error(),
             self.view_runs.error(),
             self.kafka_events.error(),
+            self.async_insert_failures.error(),
             self.own_load.error(),
         ]
         .into_iter()
@@ -391,6 +396,27 @@ pub struct FailedInserts {
     pub latest_exception: String,
     pub latest_query_id: String,
     /// The text of that query (an INSERT's data is not part of it), at most 4096 characters.
+    pub latest_query: String,
+    pub latest_time: u32,
+}
+
+/// Async inserts into one table that failed the same way over the window: the server accepted
+/// them into its buffer (with `wait_for_async_insert = 0` the client was told "Ok") and then could
+/// not parse or write them, so their rows are lost unless the client retries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AsyncInsertFailures {
+    /// `database.table`.
+    pub table: String,
+    /// `ParsingError` or `FlushError`.
+    pub status: String,
+    /// From the exception's `Code: N.`; 0 when it has none.
+    pub exception_code: i32,
+    pub failures: u64,
+    /// The bytes those inserts carried.
+    pub bytes: u64,
+    /// The latest one's exception, query id and query text (at most 4096 characters).
+    pub latest_exception: String,
+    pub latest_query_id: String,
     pub latest_query: String,
     pub latest_time: u32,
 }

@@ -3,6 +3,7 @@
 //! `Section` so that one slow or failing query degrades only its own figure.
 
 pub mod activity;
+pub mod async_inserts;
 pub mod counters;
 pub mod errors;
 pub mod freshness;

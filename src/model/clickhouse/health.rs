@@ -36,7 +36,10 @@ pub struct TableHealth {
     pub mutations_pending: u64,
     pub inserts_per_s: Option<f64>,
     pub rows_per_s: Option<f64>,
+    /// Failed INSERTs (query_log) and lost async inserts (`async_failed_inserts`) in the window.
     pub failed_inserts: Option<u64>,
+    /// Of those, the async inserts the server accepted and then could not parse or flush.
+    pub async_failed_inserts: u64,
     pub p95_insert_ms: Option<f64>,
     /// Age of the newest row in seconds, for watched tables.
     pub freshness_s: Option<i64>,
@@ -78,6 +81,7 @@ impl TableHealth {
             inserts_per_s: None,
             rows_per_s: None,
             failed_inserts: None,
+            async_failed_inserts: 0,
             p95_insert_ms: None,
             freshness_s: None,
             kafka: None,
@@ -140,6 +144,11 @@ pub fn table_health(s: &HostSnapshot, rules: &RuleSet) -> Vec<TableHealth> {
         r.failed_inserts = Some(i.failed);
         r.p95_insert_ms = i.latency_ms.map(|q| q.p95);
     }
+    for a in s.async_insert_failures.data().into_iter().flatten() {
+        let r = row(&mut rows, &s.host, a.table.clone());
+        r.failed_inserts = Some(r.failed_inserts.unwrap_or(0) + a.failures);
+        r.async_failed_inserts += a.failures;
+    }
     for f in &s.freshness {
         if let Some(age) = f.result.data().and_then(|d| d.age_s) {
             row(&mut rows, &s.host, f.table.clone()).freshness_s = Some(age);
@@ -190,7 +199,14 @@ fn judge(r: &mut TableHealth, mutation_failure: Option<String>, rules: &RuleSet)
     if let Some(failed) = r.failed_inserts
         && let Some(severity) = level(RuleKind::FailedInserts, failed as f64)
     {
-        r.flag(severity, format!("{failed} failed inserts in the window"));
+        let lost = match r.async_failed_inserts {
+            0 => String::new(),
+            a => format!(" ({a} async, lost after they were accepted)"),
+        };
+        r.flag(
+            severity,
+            format!("{failed} failed inserts in the window{lost}"),
+        );
     }
     if let Some(age) = r.freshness_s
         && let Some(severity) = level(RuleKind::Freshness, age as f64)

@@ -121,6 +121,11 @@ pub struct FailedInsert {
     /// The failed INSERT's query text (without its data), at most 4096 characters.
     pub latest_query: String,
     pub latest_time: u32,
+    /// For an async insert the server accepted and then lost (`asynchronous_insert_log`): how it
+    /// failed, `ParsingError` or `FlushError`. None for an INSERT that failed in query_log.
+    pub async_status: Option<String>,
+    /// The bytes those async inserts carried (0 for query_log failures: not logged there).
+    pub bytes: u64,
 }
 
 impl ClickHouseTracker {
@@ -247,7 +252,27 @@ fn failed_inserts(s: &HostSnapshot) -> Vec<FailedInsert> {
             latest_query_id: f.latest_query_id.clone(),
             latest_query: f.latest_query.clone(),
             latest_time: f.latest_time,
+            async_status: None,
+            bytes: 0,
         })
+        .chain(
+            s.async_insert_failures
+                .data()
+                .into_iter()
+                .flatten()
+                .map(|f| FailedInsert {
+                    host: s.host.clone(),
+                    table: f.table.clone(),
+                    exception_code: f.exception_code,
+                    failures: f.failures,
+                    latest_exception: f.latest_exception.clone(),
+                    latest_query_id: f.latest_query_id.clone(),
+                    latest_query: f.latest_query.clone(),
+                    latest_time: f.latest_time,
+                    async_status: Some(f.status.clone()),
+                    bytes: f.bytes,
+                }),
+        )
         .collect()
 }
 
@@ -291,6 +316,7 @@ pub fn problems(s: &HostSnapshot) -> Vec<SectionProblem> {
         one("kafka_chains", &s.kafka_chains),
         one("view_runs", &s.view_runs),
         one("kafka_events", &s.kafka_events),
+        one("async_inserts", &s.async_insert_failures),
     ]
     .into_iter()
     .flatten()

@@ -71,6 +71,7 @@ pub(crate) fn host(name: &str, tables: Vec<TableParts>) -> HostSnapshot {
         distribution_queue: ok(vec![]),
         kafka_chains: ok(vec![]),
         view_runs: ok(vec![]),
+        async_insert_failures: ok(vec![]),
         kafka_events: ok(vec![]),
         own_load: Section::Unavailable {
             reason: "not read in this test".into(),

@@ -14,7 +14,19 @@ use crate::ui::theme::Theme;
 use crate::ui::view::View;
 
 fn key(f: &FailedInsert) -> String {
-    format!("{}/{}/{}", f.host, f.table, f.exception_code)
+    match &f.async_status {
+        None => format!("{}/{}/{}", f.host, f.table, f.exception_code),
+        Some(status) => format!("{}/{}/{}/{status}", f.host, f.table, f.exception_code),
+    }
+}
+
+/// How an async insert was lost, in words.
+fn async_failure(status: &str) -> &'static str {
+    match status {
+        "ParsingError" => "async insert: its data could not be parsed",
+        "FlushError" => "async insert: the flush to the table failed",
+        _ => "async insert: lost",
+    }
 }
 
 pub fn list_panel(model: &Model) -> Panel<'_> {
@@ -68,8 +80,15 @@ impl ListSource for Failures<'_> {
     }
     fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
         let f = &self.0[i];
+        let table = match &f.async_status {
+            None => cell(f.table.clone()),
+            Some(_) => Line::from(vec![
+                Span::raw(f.table.clone()),
+                Span::styled(" async", theme.muted),
+            ]),
+        };
         vec![
-            cell(f.table.clone()),
+            table,
             num_cell(f.exception_code.to_string(), theme.text),
             num_cell(f.failures.to_string(), theme.warn),
             Line::from(Span::styled(clock(f.latest_time), theme.muted)),
@@ -117,6 +136,21 @@ pub fn detail_panels<'a>(model: &'a Model, key_wanted: &str, theme: &Theme) -> V
         ]),
         Line::from(vec![label("host"), Span::raw(f.host.clone())]),
         Line::from(vec![label("code"), Span::raw(f.exception_code.to_string())]),
+    ];
+    if let Some(status) = &f.async_status {
+        lines.push(Line::from(vec![
+            label("lost"),
+            Span::styled(async_failure(status), theme.warn),
+            Span::styled(
+                format!(
+                    " ({}; accepted, then not written: the rows are lost unless the client retries)",
+                    crate::format::bytes(f.bytes)
+                ),
+                theme.muted,
+            ),
+        ]));
+    }
+    lines.extend([
         Line::from(vec![
             label("failures"),
             Span::raw(format!("{} in the window", f.failures)),
@@ -131,7 +165,7 @@ pub fn detail_panels<'a>(model: &'a Model, key_wanted: &str, theme: &Theme) -> V
         ]),
         Line::from(""),
         Line::from(Span::styled("query", theme.muted)),
-    ];
+    ]);
     // The query first: it is short, and a long stack trace below must not push it off screen.
     lines.extend(f.latest_query.lines().map(|l| Line::from(l.to_string())));
     lines.push(Line::from(""));
