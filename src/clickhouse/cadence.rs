@@ -21,9 +21,9 @@ use super::snapshot::{
 /// read found, so they are read about once a flush.
 pub const LOG_FLUSH: Duration = Duration::from_secs(8);
 
-/// How often the parts scan runs while no partition nears its limit: every third poll at the
+/// How often the parts scan runs while no partition nears its limit: every fifth poll at the
 /// default 2 s refresh. Parts pile up over minutes before ClickHouse delays inserts.
-pub const PARTS_SCAN: Duration = Duration::from_secs(6);
+pub const PARTS_SCAN: Duration = Duration::from_secs(10);
 
 /// How often each slow section is read; every other section is read at every poll.
 pub const INTERVALS: [(SectionId, Duration); 17] = [

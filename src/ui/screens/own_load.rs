@@ -282,7 +282,7 @@ mod tests {
         assert_eq!(cadence_text("disks", &reported), "every 5m");
         assert_eq!(cadence_text("inserts", &reported), "every poll");
         // Not reported (no good answer yet): the default.
-        assert_eq!(cadence_text("tables", &reported), "every 6s");
+        assert_eq!(cadence_text("tables", &reported), "every 10s");
         assert_eq!(cadence_text("merges", &reported), "every poll");
         assert_eq!(cadence_text("probe", &reported), "every poll");
     }
