@@ -20,14 +20,6 @@ const ASYNC_LOG: &str = "  <asynchronous_insert_log>\n    <database>system</data
      <table>asynchronous_insert_log</table>\n    <flush_interval_milliseconds>1000</flush_interval_milliseconds>\n  \
      </asynchronous_insert_log>";
 
-async fn count(url: &str, sql: &str) -> u64 {
-    common::writer(url)
-        .query(sql)
-        .fetch_one::<u64>()
-        .await
-        .unwrap()
-}
-
 /// One entry of the log as the server writes it: `status` Ok, ParsingError or FlushError.
 fn entry(db: &str, n: u32, status: &str, exception: &str, bytes: u64) -> String {
     format!(
@@ -60,7 +52,7 @@ async fn lost_async_inserts_count_as_the_tables_failed_inserts() {
         .unwrap();
     common::exec(&own.url, "SYSTEM FLUSH LOGS").await;
     assert_eq!(
-        count(
+        common::count(
             &own.url,
             &format!("SELECT count() FROM system.asynchronous_insert_log WHERE database = '{db}'")
         )

@@ -22,14 +22,6 @@ const VIEWS_LOG: &str = "  <query_views_log>\n    <database>system</database>\n 
      <table>query_views_log</table>\n    <flush_interval_milliseconds>1000</flush_interval_milliseconds>\n  \
      </query_views_log>";
 
-async fn count(url: &str, sql: &str) -> u64 {
-    common::writer(url)
-        .query(sql)
-        .fetch_one::<u64>()
-        .await
-        .unwrap()
-}
-
 fn chain(watch: &common::Watch, table: &str) -> Option<ChainState> {
     watch
         .model()
@@ -63,7 +55,7 @@ async fn throwing_view() -> (common::OwnClickHouse, String, String) {
         .execute()
         .await;
     assert_eq!(
-        count(
+        common::count(
             &own.url,
             &format!(
                 "SELECT count() FROM system.tables WHERE database = '{db}' AND name = 'queue'"
@@ -89,7 +81,7 @@ async fn throwing_view() -> (common::OwnClickHouse, String, String) {
     // Good rows first (n 0..4): they reach the target.
     common::produce(&topic, &[5]);
     let deadline = Instant::now() + Duration::from_secs(60);
-    while count(&own.url, &format!("SELECT count() FROM {db}.target")).await < 5 {
+    while common::count(&own.url, &format!("SELECT count() FROM {db}.target")).await < 5 {
         assert!(Instant::now() < deadline, "the good rows never arrived");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

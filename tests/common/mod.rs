@@ -75,6 +75,15 @@ pub async fn exec(url: &str, sql: &str) {
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
+/// The one number a query answers (a `count()`), from a test's own query.
+pub async fn count(url: &str, sql: &str) -> u64 {
+    writer(url)
+        .query(sql)
+        .fetch_one::<u64>()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
 pub fn kafka_config() -> ClientConfig {
     let mut cc = ClientConfig::new();
     cc.set("bootstrap.servers", KAFKA);
