@@ -31,7 +31,7 @@ fn entry(db: &str, n: u32, status: &str, exception: &str, bytes: u64) -> String 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lost_async_inserts_count_as_the_tables_failed_inserts() {
-    common::needs!(ChdbVenv);
+    common::needs!(ChdbVenv, Loopback);
     let own = common::OwnClickHouse::start_with(ASYNC_LOG);
     // A log table appears at its first flush.
     common::exec(&own.url, "SYSTEM FLUSH LOGS").await;
