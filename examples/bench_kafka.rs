@@ -26,6 +26,7 @@ use anyhow::{Context, bail};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
@@ -556,7 +557,7 @@ fn commit_all(topics: &[String], groups: &[String], partitions: usize) -> anyhow
                         for p in 0..partitions {
                             tpl.add_partition_offset(topic, i32::try_from(p)?, Offset::Offset(0))?;
                         }
-                        consumer.commit(&tpl, CommitMode::Sync)?;
+                        commit_retrying(&consumer, &tpl)?;
                     }
                     Ok(())
                 })
@@ -568,6 +569,32 @@ fn commit_all(topics: &[String], groups: &[String], partitions: usize) -> anyhow
         }
         Ok(())
     })
+}
+
+/// A new cluster's group coordinators load their partitions of `__consumer_offsets` for a
+/// while after start: a commit then fails with a retriable error, tried again for up to a minute.
+fn commit_retrying(consumer: &BaseConsumer, tpl: &TopicPartitionList) -> anyhow::Result<()> {
+    let mut attempts = 0;
+    loop {
+        match consumer.commit(tpl, CommitMode::Sync) {
+            Ok(()) => return Ok(()),
+            Err(e)
+                if attempts < 60
+                    && matches!(
+                        e.rdkafka_error_code(),
+                        Some(
+                            RDKafkaErrorCode::CoordinatorLoadInProgress
+                                | RDKafkaErrorCode::CoordinatorNotAvailable
+                                | RDKafkaErrorCode::NotCoordinator
+                        )
+                    ) =>
+            {
+                attempts += 1;
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 async fn cleanup(topics: &[String], groups: &[String]) {

@@ -12,6 +12,10 @@ use pipetop::report::{self, Report};
 use pipetop::ui::UiOptions;
 use pipetop::ui::theme::{ColorDepth, Theme};
 
+/// jemalloc, with one arena (`.cargo/config.toml`); its unprefixed `malloc` serves librdkafka too.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// top for a Kafka → ClickHouse ingestion pipeline.
 #[derive(Parser)]
 #[command(

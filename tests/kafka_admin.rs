@@ -265,7 +265,7 @@ fn empty_group_offsets_and_watermarks() {
     let got: Vec<_> = g
         .offsets
         .iter()
-        .map(|c| (c.tp.clone(), c.offset, c.metadata.clone(), c.error.clone()))
+        .map(|c| (c.tp(), c.offset, c.metadata.clone(), c.error.clone()))
         .collect();
     assert_eq!(
         got,
@@ -295,7 +295,7 @@ fn empty_group_offsets_and_watermarks() {
     let got: Vec<_> = explicit[0]
         .offsets
         .iter()
-        .map(|c| (c.tp.partition, c.offset, c.error.clone()))
+        .map(|c| (c.partition, c.offset, c.error.clone()))
         .collect();
     assert_eq!(
         got,
@@ -536,7 +536,7 @@ fn offsets_of_fifty_groups_at_once() {
             assert_eq!(g.group_id, groups[i]);
             assert_eq!(g.error, None, "{g:?}");
             let (partition, offset) = expected(i);
-            let got: Vec<_> = g.offsets.iter().map(|c| (c.tp.clone(), c.offset)).collect();
+            let got: Vec<_> = g.offsets.iter().map(|c| (c.tp(), c.offset)).collect();
             assert_eq!(got, vec![(tp(&fx.topic, partition), Some(offset))], "{g:?}");
         }
         let g = &offsets[GROUPS];

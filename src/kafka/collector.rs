@@ -7,7 +7,9 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashMapExt};
 
 use super::admin::{Admin, AdminError};
 use super::authorization::not_authorized;
@@ -692,8 +694,8 @@ fn groups(
                 .flat_map(|f| f.offsets.iter())
                 .filter_map(|c| {
                     c.offset.map(|offset| Committed {
-                        topic: name(&c.tp.topic),
-                        partition: c.tp.partition,
+                        topic: name(&c.topic),
+                        partition: c.partition,
                         offset,
                         produced_ms: crate::compact::OptI64::NONE,
                     })

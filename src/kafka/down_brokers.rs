@@ -17,7 +17,9 @@
 //! A group is coordinated by the leader of its `__consumer_offsets` partition, from this poll's
 //! metadata: when the controller moves that leadership to a live broker, the group is asked again.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use foldhash::HashMap;
 use std::time::Duration;
 
 use super::group_log::{GROUP_LOG_TOPIC, group_log_partition};
@@ -91,7 +93,8 @@ mod tests {
 
     #[test]
     fn batches_led_by_a_down_broker_are_set_apart() {
-        let leaders: HashMap<(&str, i32), i32> = [(("t", 0), 1), (("t", 1), 2)].into();
+        let leaders: HashMap<(&str, i32), i32> =
+            [(("t", 0), 1), (("t", 1), 2)].into_iter().collect();
         let batch = |p| OffsetsBatch {
             partitions: vec![(TopicPartition::new("t", p), OffsetSpec::Latest)],
         };

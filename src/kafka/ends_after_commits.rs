@@ -5,7 +5,9 @@
 //! ends, and only those, are read again once the commits are in: an end read after a commit is
 //! never older than it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use foldhash::HashMap;
 
 use super::types::{GroupOffsets, PartitionOffset, TopicPartition};
 
@@ -18,16 +20,19 @@ pub fn ends_behind_commits(
         .iter()
         .filter_map(|e| Some(((e.tp.topic.as_str(), e.tp.partition), e.offset?)))
         .collect();
-    let behind: BTreeSet<&TopicPartition> = offsets
+    let behind: BTreeSet<(&str, i32)> = offsets
         .iter()
         .flat_map(|g| &g.offsets)
         .filter(|c| {
-            let end = end_of.get(&(c.tp.topic.as_str(), c.tp.partition));
+            let end = end_of.get(&(&*c.topic, c.partition));
             matches!((c.offset, end), (Some(commit), Some(&end)) if commit > end)
         })
-        .map(|c| &c.tp)
+        .map(|c| (&*c.topic, c.partition))
         .collect();
-    behind.into_iter().cloned().collect()
+    behind
+        .into_iter()
+        .map(|(topic, partition)| TopicPartition::new(topic, partition))
+        .collect()
 }
 
 /// Puts the ends read again in place of the first ones; a partition whose second read failed
@@ -62,7 +67,8 @@ mod tests {
     #[test]
     fn only_ends_older_than_a_commit_are_read_again() {
         let commit = |p, o| CommittedOffset {
-            tp: TopicPartition::new("t", p),
+            topic: "t".into(),
+            partition: p,
             offset: o,
             metadata: None,
             error: None,

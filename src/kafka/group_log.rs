@@ -5,7 +5,7 @@
 //! "not committing at all"; the end offset of this partition can, when no other active group
 //! shares it. That is how pipetop tells Burrow's STALL from STOP without reading the topic.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use super::metadata::TopicMetadata;
 use super::snapshot::GroupLogPartition;

@@ -1,7 +1,9 @@
 //! Which brokers answered this poll: every broker the cluster refers to, from the metadata and
 //! the replica lists, with whether it answered for the partitions it leads.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 use super::broker_probe::Unreachable;
 

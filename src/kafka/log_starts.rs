@@ -16,7 +16,7 @@
 //! partition carries when its start was read (`Partition::start_read_ms`), which the topic
 //! drill-down shows when it is older than the poll.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::time::{Duration, Instant};
 
 use super::snapshot::{Group, Topic};

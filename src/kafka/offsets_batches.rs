@@ -1,7 +1,9 @@
 //! ListOffsets in batches: by leader broker, at most [`LIST_OFFSETS_BATCH`] partitions each, many
 //! in flight at once, a failed batch turned into per-partition errors.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 
 use super::admin::Admin;
 use super::types::{OffsetSpec, OffsetsBatch, PartitionOffset, TopicPartition};
@@ -117,7 +119,7 @@ mod tests {
         assert_eq!(sizes, [1, 500, 101, 500, 100, 2]);
         for b in &batches {
             assert!(b.partitions.iter().all(|(_, s)| *s == OffsetSpec::Earliest));
-            let owners: std::collections::HashSet<Option<i32>> = b
+            let owners: foldhash::HashSet<Option<i32>> = b
                 .partitions
                 .iter()
                 .map(|(tp, _)| leaders.get(&(tp.topic.as_str(), tp.partition)).copied())
@@ -151,7 +153,8 @@ mod tests {
 
     #[test]
     fn a_partition_asked_twice_goes_in_a_second_batch() {
-        let leaders: HashMap<(&str, i32), i32> = [(("t", 0), 1), (("t", 1), 1)].into();
+        let leaders: HashMap<(&str, i32), i32> =
+            [(("t", 0), 1), (("t", 1), 1)].into_iter().collect();
         let questions = vec![
             (TopicPartition::new("t", 0), OffsetSpec::AtTime(10)),
             (TopicPartition::new("t", 1), OffsetSpec::AtTime(10)),

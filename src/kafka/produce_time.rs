@@ -15,7 +15,9 @@
 //! Timestamps are the messages' own (producer CreateTime unless the topic uses LogAppendTime), as
 //! the broker's time index sees them; with out-of-order producer clocks the answer is approximate.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::{HashSet, HashSetExt};
 
 use serde::{Deserialize, Serialize};
 

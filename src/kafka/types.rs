@@ -5,6 +5,7 @@
 //! results, and the model and UI use them without depending on that module.
 
 use std::fmt;
+use std::sync::Arc;
 
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
@@ -139,9 +140,13 @@ pub struct GroupOffsets {
 
 /// offset None = the group has no committed offset for that partition
 /// (librdkafka returns -1001 / RD_KAFKA_OFFSET_INVALID).
+///
+/// The topic name is shared by the group's commits on that topic: one allocation a topic, not
+/// one a partition (a poll at scale reads hundreds of thousands of these).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CommittedOffset {
-    pub tp: TopicPartition,
+    pub topic: Arc<str>,
+    pub partition: i32,
     pub offset: Option<i64>,
     /// None when the commit carried no (or empty) metadata.
     pub metadata: Option<String>,
@@ -181,6 +186,12 @@ pub struct GroupOffsetsRequest {
     /// are absent). `Some(list)`: exactly these partitions, uncommitted ones
     /// included with `offset: None`.
     pub partitions: Option<Vec<TopicPartition>>,
+}
+
+impl CommittedOffset {
+    pub fn tp(&self) -> TopicPartition {
+        TopicPartition::new(&*self.topic, self.partition)
+    }
 }
 
 impl PartitionOffset {

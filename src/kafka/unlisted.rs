@@ -1,7 +1,7 @@
 //! Groups that ListGroups leaves out for a poll although they still exist: kept, marked and
 //! without data, for a few polls, so a group never silently vanishes from the screen.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 
 use super::snapshot::Group;
 use super::types::{GroupDescription, GroupListing, GroupState};
@@ -101,7 +101,7 @@ mod tests {
             unlisted_groups(&seen, &watched),
             [("b".to_string(), 1), ("d".to_string(), 3)]
         );
-        assert!(unlisted_groups(&HashMap::new(), &watched).is_empty());
+        assert!(unlisted_groups(&HashMap::default(), &watched).is_empty());
         let g = unlisted_group("b", 1);
         assert_eq!(g.state, GroupState::Unknown);
         assert!(g.members.is_empty() && g.committed.is_empty() && g.coordinator.is_none());

@@ -43,7 +43,7 @@ mod validate;
 pub use client::Admin;
 pub use error::AdminError;
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::ffi::{CString, c_char};
 use std::time::{Duration, Instant};
 

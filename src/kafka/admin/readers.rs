@@ -4,8 +4,10 @@
 //! Every pointer read here belongs to an [`Event`] borrowed for the call;
 //! nothing borrowed from it is returned, only copies.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
+use std::ffi::CStr;
 use std::ptr;
+use std::sync::Arc;
 
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka_sys as rd;
@@ -264,17 +266,20 @@ pub(super) fn read_group_offsets(group_id: &str, event: &Event) -> GroupOffsets 
             return GroupOffsets::failed(group_id, "result contains no group");
         };
         let error = error_details(rd::rd_kafka_group_result_error(group)).map(|(_, m)| m);
+        // A group's partitions come topic by topic: the previous name is usually the one.
+        let mut topic: Option<Arc<str>> = None;
         let mut offsets: Vec<CommittedOffset> = event
             .partitions(rd::rd_kafka_group_result_partitions(group))
             .iter()
             .map(|p| CommittedOffset {
-                tp: read_tp(p),
+                topic: shared_topic(&mut topic, p),
+                partition: p.partition,
                 offset: known_offset(p.offset),
                 metadata: read_metadata(p),
                 error: partition_error(p.err),
             })
             .collect();
-        offsets.sort_by(|a, b| a.tp.cmp(&b.tp));
+        offsets.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
         GroupOffsets {
             group_id: group_id.to_owned(),
             error,
@@ -355,6 +360,28 @@ unsafe fn read_tp(p: &rd::rd_kafka_topic_partition_t) -> TopicPartition {
         topic: unsafe { string(p.topic) },
         partition: p.partition,
     }
+}
+
+/// `p.topic` as the name in `last` when it is the same, else as a new shared name kept there.
+///
+/// # Safety
+/// `p.topic` must be NULL or a valid NUL-terminated string.
+unsafe fn shared_topic(
+    last: &mut Option<Arc<str>>,
+    p: &rd::rd_kafka_topic_partition_t,
+) -> Arc<str> {
+    if !p.topic.is_null()
+        && let Some(name) = last.as_ref()
+        // SAFETY: `p.topic` is non-NULL (checked above) and, by the contract, a valid
+        // NUL-terminated string, only compared within this borrow.
+        && unsafe { CStr::from_ptr(p.topic) }.to_bytes() == name.as_bytes()
+    {
+        return Arc::clone(name);
+    }
+    // SAFETY: the contract of this function is exactly `string`'s for `p.topic`.
+    let name: Arc<str> = unsafe { string(p.topic) }.into();
+    *last = Some(Arc::clone(&name));
+    name
 }
 
 /// # Safety

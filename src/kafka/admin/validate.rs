@@ -2,7 +2,7 @@
 //! name, a negative partition, a duplicate), caught per entry before anything
 //! is sent so that one bad entry fails only itself.
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 use std::hash::Hash;
 
 use crate::kafka::types::TopicPartition;

@@ -4172,42 +4172,43 @@ rd_kafka_ListOffsets_response_merge(rd_kafka_op_t *rko_fanout,
         size_t i, j;
         rd_assert(rko_partial->rko_evtype == RD_KAFKA_EVENT_LISTOFFSETS_RESULT);
 
-        size_t hint = 0;
         partition_cnt = rd_list_cnt(&rko_partial->rko_u.admin_result.results);
         total_partitions =
             rd_list_cnt(&rko_fanout->rko_u.admin_request.fanout.results);
 
+        /* pipetop patch: index the partial answer by partition once, then
+         * walk the request's results once. A search of the whole request
+         * for every answered partition made merging N partitions quadratic,
+         * and a search from the previous match did not help enough: the
+         * answers do not follow the request's order (perf at 20,000
+         * partitions still showed 5% of the client's CPU in the strcmp of
+         * that search). The request holds no
+         * duplicates (rd_kafka_ListOffsets refuses them): each answered
+         * partition updates the one result it matches, as before. */
+        RD_MAP_LOCAL_INITIALIZER(answered, partition_cnt,
+                                 const rd_kafka_topic_partition_t *,
+                                 const rd_kafka_ListOffsetsResultInfo_t *,
+                                 rd_kafka_topic_partition_cmp,
+                                 rd_kafka_topic_partition_hash, NULL, NULL);
         for (i = 0; i < partition_cnt; i++) {
-                rd_kafka_ListOffsetsResultInfo_t *partial_result_info =
+                const rd_kafka_ListOffsetsResultInfo_t *partial_result_info =
                     rd_list_elem(&rko_partial->rko_u.admin_result.results, i);
-                /* pipetop patch: search from just after the previous match,
-                 * wrapping around. A broker answers its partitions in the
-                 * order of the request, which follows the caller's list, so
-                 * each search usually ends at its first comparison; a search
-                 * from the start every time made merging N partitions
-                 * quadratic. Every element is still compared before a miss. */
-                size_t k;
-                for (k = 0; k < total_partitions; k++) {
-                        j = (hint + k) % total_partitions;
-                        rd_kafka_ListOffsetsResultInfo_t *result_info =
-                            rd_list_elem(
-                                &rko_fanout->rko_u.admin_request.fanout.results,
-                                j);
-                        if (rd_kafka_topic_partition_cmp(
-                                result_info->topic_partition,
-                                partial_result_info->topic_partition) == 0) {
-                                result_info->timestamp =
-                                    partial_result_info->timestamp;
-                                rd_kafka_topic_partition_destroy(
-                                    result_info->topic_partition);
-                                result_info->topic_partition =
-                                    rd_kafka_topic_partition_copy(
-                                        partial_result_info->topic_partition);
-                                hint = j + 1;
-                                break;
-                        }
-                }
+                RD_MAP_SET(&answered, partial_result_info->topic_partition,
+                           partial_result_info);
         }
+        for (j = 0; j < total_partitions && partition_cnt > 0; j++) {
+                rd_kafka_ListOffsetsResultInfo_t *result_info = rd_list_elem(
+                    &rko_fanout->rko_u.admin_request.fanout.results, j);
+                const rd_kafka_ListOffsetsResultInfo_t *partial_result_info =
+                    RD_MAP_GET(&answered, result_info->topic_partition);
+                if (!partial_result_info)
+                        continue;
+                result_info->timestamp = partial_result_info->timestamp;
+                rd_kafka_topic_partition_destroy(result_info->topic_partition);
+                result_info->topic_partition = rd_kafka_topic_partition_copy(
+                    partial_result_info->topic_partition);
+        }
+        RD_MAP_DESTROY(&answered);
 }
 
 /**
