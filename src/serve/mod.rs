@@ -5,6 +5,7 @@
 //! - `GET /metrics`: the Prometheus text format, or OpenMetrics when `Accept` asks for it;
 //! - `GET /healthz`: 200 `ok` while the session task runs, 503 once it has stopped.
 
+pub mod labels;
 pub mod metrics;
 pub mod render_cache;
 
