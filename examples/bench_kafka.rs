@@ -246,6 +246,28 @@ fn run_cycles(
                 load(),
                 snapshot.phases_ms
             );
+            // What failed, so a slow cycle says why.
+            for b in &snapshot.broker_health {
+                if b.answered == Some(false) || b.unreachable.is_some() || b.error.is_some() {
+                    eprintln!(
+                        "  broker {}: answered {:?}, unreachable {:?}, error {:?}",
+                        b.id, b.answered, b.unreachable, b.error
+                    );
+                }
+            }
+            let failed: Vec<&pipetop::kafka::snapshot::Group> = snapshot
+                .groups
+                .iter()
+                .filter(|g| g.error.is_some())
+                .collect();
+            if let Some(first) = failed.first() {
+                eprintln!(
+                    "  {} groups with an error, e.g. {}: {:?}",
+                    failed.len(),
+                    first.group_id,
+                    first.error
+                );
+            }
             run.walls.push(wall);
             run.last = Some(snapshot);
         }
