@@ -11,6 +11,10 @@
 //! Deriving 200,000 group-partitions 1,800 times would take minutes and change nothing here: the
 //! history holds per group what the derived group says, whatever its partitions did.
 //!
+//! Run twice: the fixture's figures as they are every poll ("idle": each sealed chunk holds one
+//! value, kept as that value), and every figure of every group changing every poll ("moving",
+//! the worst case: every chunk keeps its slots).
+//!
 //! Printed: the history's heap bytes (series chunks, time axis, keys), the points kept, the
 //! bytes per group, and the time one poll's recording takes (plus handing its views to a model).
 
@@ -22,6 +26,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 
 use pipetop::model::kafka::KafkaTracker;
+use pipetop::model::kafka::lag::GroupLag;
 use pipetop::model::kafka::group_series::KafkaHistory;
 use pipetop::model::series::history_points;
 
@@ -75,33 +80,60 @@ fn main() -> anyhow::Result<()> {
         capacity
     );
 
-    let mut recorder = KafkaHistory::new(capacity);
-    // Past the first hour: the oldest chunks are being dropped, memory is at its steady state.
-    let polls = capacity * 2;
-    let mut record_times = Vec::with_capacity(polls);
-    let mut kept = 0;
-    for n in 0..polls {
-        let started = Instant::now();
-        let series = recorder.record(t0 + step * n as i64, groups, 3);
-        record_times.push(started.elapsed());
-        kept = series.times.len();
-        // The model drops its views when the next one replaces it, as on the dashboard.
-        drop(series);
+    // The recording reads each group's own figures, not its rows: a copy without them moves
+    // cheaply from poll to poll.
+    let mut moving: Vec<GroupLag> = groups
+        .iter()
+        .map(|g| GroupLag {
+            partitions: Vec::new(),
+            ..g.clone()
+        })
+        .collect();
+    for (label, moves) in [("idle", false), ("moving", true)] {
+        let mut recorder = KafkaHistory::new(capacity);
+        // Past the first hour: the oldest chunks are being dropped, memory is at its steady state.
+        let polls = capacity * 2;
+        let mut record_times = Vec::with_capacity(polls);
+        let mut kept = 0;
+        for n in 0..polls {
+            let recorded = if moves {
+                // Every figure of every group and topic changes every poll: the worst case.
+                for (i, g) in moving.iter_mut().enumerate() {
+                    let wobble = (n + i) % 61;
+                    g.total_lag = groups[i].total_lag + wobble as u64;
+                    g.time_lag_s = Some(1.0 + wobble as f64 / 7.0);
+                    g.produce_rate = Some(100.0 + wobble as f64 / 3.0);
+                    g.consume_rate = Some(99.0 + wobble as f64 / 5.0);
+                    for t in &mut g.topic_lags {
+                        t.lag.total_lag = wobble as u64;
+                    }
+                }
+                &moving[..]
+            } else {
+                groups
+            };
+            let started = Instant::now();
+            let series = recorder.record(t0 + step * n as i64, recorded, 3);
+            record_times.push(started.elapsed());
+            kept = series.times.len();
+            // The model drops its views when the next one replaces it, as on the dashboard.
+            drop(series);
+        }
+        let bytes = recorder.heap_bytes();
+        record_times.sort();
+        let pct = |p: f64| record_times[((record_times.len() - 1) as f64 * p) as usize];
+        println!(
+            "{label:6}: history after {polls} polls: {:.1} MiB ({} bytes), {kept} points a series, {} bytes a group",
+            bytes as f64 / (1024.0 * 1024.0),
+            bytes,
+            bytes / groups.len().max(1)
+        );
+        println!(
+            "{label:6}: recording one poll of {} groups: p50 {:.2} ms, p99 {:.2} ms",
+            groups.len(),
+            pct(0.5).as_secs_f64() * 1000.0,
+            pct(0.99).as_secs_f64() * 1000.0
+        );
     }
-    let bytes = recorder.heap_bytes();
-    record_times.sort();
-    let pct = |p: f64| record_times[((record_times.len() - 1) as f64 * p) as usize];
-    println!(
-        "history after {polls} polls: {:.1} MiB ({} bytes), {kept} points a series, {} bytes a group",
-        bytes as f64 / (1024.0 * 1024.0),
-        bytes,
-        bytes / groups.len().max(1)
-    );
-    println!(
-        "recording one poll of {} groups: p50 {:.2} ms, p99 {:.2} ms",
-        groups.len(),
-        pct(0.5).as_secs_f64() * 1000.0,
-        pct(0.99).as_secs_f64() * 1000.0
-    );
     Ok(())
 }

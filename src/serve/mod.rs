@@ -12,7 +12,7 @@ pub mod render_cache;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
@@ -28,6 +28,7 @@ use crate::collect::Collectors;
 use crate::config::Config;
 use crate::live::spawn_session;
 use crate::model::Model;
+use crate::model::projection::FIT_WINDOW_S;
 
 use self::metrics::{Format, Series};
 use self::render_cache::RenderCache;
@@ -35,6 +36,7 @@ use self::render_cache::RenderCache;
 /// Serves until SIGTERM or SIGINT. Fails when the address cannot be bound or the collectors
 /// cannot start.
 pub async fn run(config: &Config, listen: SocketAddr, series: Series) -> anyhow::Result<()> {
+    let config = &headless(config);
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
@@ -82,6 +84,18 @@ pub async fn run(config: &Config, listen: SocketAddr, series: Series) -> anyhow:
                 tracing::debug!("connection: {e}");
             }
         });
+    }
+}
+
+/// The config `serve` runs with: the charts' history (`history`, an hour by default) cut to what
+/// its figures read. No metric draws a chart; the projections (a group's catch-up time, a table's
+/// time to its parts limit) fit the last [`FIT_WINDOW_S`], so that window and one refresh more is
+/// all it keeps: at 1,000 groups an hour of charts is about 35 MiB, five minutes about 3.
+fn headless(config: &Config) -> Config {
+    let needed = Duration::from_secs_f64(FIT_WINDOW_S) + config.refresh;
+    Config {
+        history: config.history.min(needed),
+        ..config.clone()
     }
 }
 
@@ -145,4 +159,31 @@ fn reply(status: StatusCode, content_type: &'static str, body: String) -> Respon
         hyper::header::HeaderValue::from_static(content_type),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serve_keeps_the_projection_window_not_the_charts_hour() {
+        let config = Config::default();
+        assert_eq!(config.history, Duration::from_secs(3600));
+        let served = headless(&config);
+        assert_eq!(served.history, Duration::from_secs(300) + config.refresh);
+        assert!(served.history.as_secs_f64() >= FIT_WINDOW_S);
+        // Everything else is the config as given.
+        let restored = Config {
+            history: config.history,
+            ..served
+        };
+        assert_eq!(format!("{restored:?}"), format!("{config:?}"));
+
+        // A shorter history than the window stays as asked.
+        let short = Config {
+            history: Duration::from_secs(60),
+            ..Config::default()
+        };
+        assert_eq!(headless(&short).history, Duration::from_secs(60));
+    }
 }

@@ -7127,6 +7127,7 @@ rd_kafka_ListConsumerGroupOffsetsResponse_parse(rd_kafka_op_t *rko_req,
         rd_kafka_broker_t *rkb;
         rd_kafka_topic_partition_list_t *offsets = NULL;
         rd_kafka_op_t *rko_result;
+        rd_kafka_group_result_t *groupres;
         rd_kafka_resp_err_t err;
 
         rk  = rko_req->rko_rk;
@@ -7144,12 +7145,14 @@ rd_kafka_ListConsumerGroupOffsetsResponse_parse(rd_kafka_op_t *rko_req,
         rko_result = rd_kafka_admin_result_new(rko_req);
         rd_list_init(&rko_result->rko_u.admin_result.results, 1,
                      rd_kafka_group_result_free);
-        rd_list_add(&rko_result->rko_u.admin_result.results,
-                    rd_kafka_group_result_new(list_grpoffsets->group_id, -1,
-                                              offsets, NULL));
-
-        if (likely(offsets != NULL))
-                rd_kafka_topic_partition_list_destroy(offsets);
+        /* pipetop patch 6: the result takes the parsed list over instead of
+         * copying it (a copy of every partition and its topic name, freed
+         * right after): the list is this answer's own. */
+        groupres = rd_kafka_group_result_new(list_grpoffsets->group_id, -1,
+                                             NULL, NULL);
+        groupres->partitions = offsets;
+        offsets              = NULL;
+        rd_list_add(&rko_result->rko_u.admin_result.results, groupres);
 
         *rko_resultp = rko_result;
 
