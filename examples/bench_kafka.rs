@@ -315,6 +315,15 @@ fn measure(
     let mut config = Config::default();
     config.kafka.bootstrap_servers = bootstrap();
     config.kafka.request_timeout = Duration::from_secs(30);
+    // `PIPETOP_BENCH_DEBUG=broker,protocol`: librdkafka's debug contexts, logged to stderr.
+    if let Ok(contexts) = std::env::var("PIPETOP_BENCH_DEBUG") {
+        config.kafka.properties.insert("debug".into(), contexts);
+        config.kafka.properties.insert("log_level".into(), "7".into());
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter("librdkafka=debug")
+            .init();
+    }
     let mut configs = vec![("plaintext", config.clone())];
     // The same cycles over SASL_SSL, in the same run, when the stack has the listener.
     if let Some((bootstrap, properties)) = sasl_properties() {

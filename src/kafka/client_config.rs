@@ -4,6 +4,9 @@ use rdkafka::ClientConfig;
 
 use crate::config::KafkaConfig;
 
+/// Requests in flight on one broker connection (see `client_config`).
+pub const MAX_IN_FLIGHT_PER_CONNECTION: usize = 32;
+
 /// librdkafka settings for the admin client: the user's properties verbatim, then ours.
 pub fn client_config(config: &KafkaConfig) -> ClientConfig {
     let mut cc = ClientConfig::new();
@@ -31,6 +34,18 @@ pub fn client_config(config: &KafkaConfig) -> ClientConfig {
             cc.set(key, ms.to_string());
         }
     }
+    // Requests written to one broker connection and not yet answered. librdkafka's default is a
+    // million: a poll of 1,000 groups wrote hundreds of OffsetFetch and FindCoordinator requests
+    // to a coordinator at once, and now and then that connection stalled until
+    // socket.timeout.ms dropped it (both directions' socket buffers full, nothing read; found
+    // with `bench_kafka` and `ss`, see the README). A broker answers a connection's requests one
+    // at a time anyway, so a few in flight keep it as busy.
+    if !config.properties.contains_key("max.in.flight.requests.per.connection") {
+        cc.set(
+            "max.in.flight.requests.per.connection",
+            MAX_IN_FLIGHT_PER_CONNECTION.to_string(),
+        );
+    }
     // librdkafka reconnects to a broker that refuses its TLS handshake (a wrong CA, a name not in
     // the certificate) every reconnect.backoff.ms, without the growth it applies to other
     // failures: at its 100 ms that is about 10 handshakes a second for as long as pipetop runs.
@@ -56,8 +71,11 @@ pub fn client_config(config: &KafkaConfig) -> ClientConfig {
             .unwrap_or(0);
         cc.set("reconnect.backoff.max.ms", floor.max(1_000).to_string());
     }
-    // Without this librdkafka logs every broker disconnect to stderr, on top of our screen.
-    cc.set("log_level", "3");
+    // Without this librdkafka logs every broker disconnect to stderr, on top of our screen. (A
+    // user's own level is kept, for `debug` contexts.)
+    if !config.properties.contains_key("log_level") {
+        cc.set("log_level", "3");
+    }
     // An admin client gets no error events unless asked: failures outside a request, such as an
     // OIDC token endpoint refusing pipetop, were only logged and the poll just timed out. As
     // events on the main queue they reach `connect_failure`, which says them in one sentence.
@@ -95,6 +113,30 @@ mod tests {
             "the user's value"
         );
         assert_eq!(cc.get("socket.connection.setup.timeout.ms"), Some("1000"));
+    }
+
+    #[test]
+    fn requests_in_flight_per_connection_are_capped_unless_set() {
+        let mut config = KafkaConfig::default();
+        assert_eq!(
+            client_config(&config).get("max.in.flight.requests.per.connection"),
+            Some("32")
+        );
+        config
+            .properties
+            .insert("max.in.flight.requests.per.connection".into(), "5".into());
+        assert_eq!(
+            client_config(&config).get("max.in.flight.requests.per.connection"),
+            Some("5")
+        );
+    }
+
+    #[test]
+    fn a_users_log_level_is_kept() {
+        let mut config = KafkaConfig::default();
+        assert_eq!(client_config(&config).get("log_level"), Some("3"));
+        config.properties.insert("log_level".into(), "7".into());
+        assert_eq!(client_config(&config).get("log_level"), Some("7"));
     }
 
     #[test]
