@@ -315,6 +315,15 @@ fn measure(
     let mut config = Config::default();
     config.kafka.bootstrap_servers = bootstrap();
     config.kafka.request_timeout = Duration::from_secs(30);
+    // `PIPETOP_BENCH_PROPERTIES="name=value,name=value"`: librdkafka properties of both clients.
+    if let Ok(list) = std::env::var("PIPETOP_BENCH_PROPERTIES") {
+        for pair in list.split(',').filter(|p| !p.is_empty()) {
+            let (name, value) = pair
+                .split_once('=')
+                .with_context(|| format!("PIPETOP_BENCH_PROPERTIES: {pair:?} is not name=value"))?;
+            config.kafka.properties.insert(name.into(), value.into());
+        }
+    }
     // `PIPETOP_BENCH_DEBUG=broker,protocol`: librdkafka's debug contexts, logged to stderr.
     if let Ok(contexts) = std::env::var("PIPETOP_BENCH_DEBUG") {
         config.kafka.properties.insert("debug".into(), contexts);

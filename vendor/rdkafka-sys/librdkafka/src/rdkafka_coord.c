@@ -37,9 +37,31 @@
  * @{
  *
  */
+/* pipetop patch 7: the cache held 11 entries, searched linearly, so a
+ * client asking for more than 11 groups' offsets looked every group's
+ * coordinator up again each time (a FindCoordinator request per group per
+ * poll: 1,000 a poll for pipetop at 1,000 groups). It now holds up to
+ * RD_KAFKA_COORD_CACHE_MAX entries, found through a hash map; the LRU list
+ * and the expiry of unused entries are unchanged. */
+#define RD_KAFKA_COORD_CACHE_MAX 50000
+
+static int rd_kafka_coord_cache_entry_cmp(const void *a, const void *b) {
+        const rd_kafka_coord_cache_entry_t *x = a, *y = b;
+        if (x->cce_coordtype != y->cce_coordtype)
+                return x->cce_coordtype < y->cce_coordtype ? -1 : 1;
+        return strcmp(x->cce_coordkey, y->cce_coordkey);
+}
+
+static unsigned int rd_kafka_coord_cache_entry_hash(const void *a) {
+        const rd_kafka_coord_cache_entry_t *x = a;
+        return rd_map_str_hash(x->cce_coordkey) ^
+               (unsigned int)x->cce_coordtype;
+}
+
 void rd_kafka_coord_cache_entry_destroy(rd_kafka_coord_cache_t *cc,
                                         rd_kafka_coord_cache_entry_t *cce) {
         rd_assert(cc->cc_cnt > 0);
+        rd_map_delete(&cc->cc_map, cce);
         rd_free(cce->cce_coordkey);
         rd_kafka_broker_destroy(cce->cce_rkb);
         TAILQ_REMOVE(&cc->cc_entries, cce, cce_link);
@@ -75,23 +97,22 @@ rd_kafka_coord_cache_find(rd_kafka_coord_cache_t *cc,
                           rd_kafka_coordtype_t coordtype,
                           const char *coordkey) {
         rd_kafka_coord_cache_entry_t *cce;
+        rd_kafka_coord_cache_entry_t skel = RD_ZERO_INIT;
 
-        TAILQ_FOREACH(cce, &cc->cc_entries, cce_link) {
-                if (cce->cce_coordtype == coordtype &&
-                    !strcmp(cce->cce_coordkey, coordkey)) {
-                        /* Match */
-                        cce->cce_ts_used = rd_clock();
-                        if (TAILQ_FIRST(&cc->cc_entries) != cce) {
-                                /* Move to head of list */
-                                TAILQ_REMOVE(&cc->cc_entries, cce, cce_link);
-                                TAILQ_INSERT_HEAD(&cc->cc_entries, cce,
-                                                  cce_link);
-                        }
-                        return cce;
-                }
+        skel.cce_coordtype = coordtype;
+        skel.cce_coordkey  = (char *)coordkey;
+        cce                = rd_map_get(&cc->cc_map, &skel);
+        if (!cce)
+                return NULL;
+
+        /* Match */
+        cce->cce_ts_used = rd_clock();
+        if (TAILQ_FIRST(&cc->cc_entries) != cce) {
+                /* Move to head of list */
+                TAILQ_REMOVE(&cc->cc_entries, cce, cce_link);
+                TAILQ_INSERT_HEAD(&cc->cc_entries, cce, cce_link);
         }
-
-        return NULL;
+        return cce;
 }
 
 
@@ -117,7 +138,7 @@ static void rd_kafka_coord_cache_add(rd_kafka_coord_cache_t *cc,
         rd_kafka_coord_cache_entry_t *cce;
 
         if (!(cce = rd_kafka_coord_cache_find(cc, coordtype, coordkey))) {
-                if (cc->cc_cnt > 10) {
+                if (cc->cc_cnt >= RD_KAFKA_COORD_CACHE_MAX) {
                         /* Not enough room in cache, remove least used entry */
                         rd_kafka_coord_cache_entry_t *rem = TAILQ_LAST(
                             &cc->cc_entries, rd_kafka_coord_cache_head_s);
@@ -130,6 +151,7 @@ static void rd_kafka_coord_cache_add(rd_kafka_coord_cache_t *cc,
                 cce->cce_ts_used   = rd_clock();
 
                 TAILQ_INSERT_HEAD(&cc->cc_entries, cce, cce_link);
+                rd_map_set(&cc->cc_map, cce, cce);
                 cc->cc_cnt++;
         }
 
@@ -168,6 +190,7 @@ void rd_kafka_coord_cache_destroy(rd_kafka_coord_cache_t *cc) {
 
         while ((cce = TAILQ_FIRST(&cc->cc_entries)))
                 rd_kafka_coord_cache_entry_destroy(cc, cce);
+        rd_map_destroy(&cc->cc_map);
 }
 
 
@@ -179,6 +202,9 @@ void rd_kafka_coord_cache_destroy(rd_kafka_coord_cache_t *cc) {
 void rd_kafka_coord_cache_init(rd_kafka_coord_cache_t *cc,
                                int expire_thres_ms) {
         TAILQ_INIT(&cc->cc_entries);
+        rd_map_init(&cc->cc_map, RD_KAFKA_COORD_CACHE_MAX,
+                    rd_kafka_coord_cache_entry_cmp,
+                    rd_kafka_coord_cache_entry_hash, NULL, NULL);
         cc->cc_cnt          = 0;
         cc->cc_expire_thres = expire_thres_ms * 1000;
 }

@@ -29,6 +29,8 @@
 #ifndef _RDKAFKA_COORD_H_
 #define _RDKAFKA_COORD_H_
 
+#include "rdmap.h" /* pipetop patch 7 */
+
 
 typedef TAILQ_HEAD(rd_kafka_coord_cache_head_s,
                    rd_kafka_coord_cache_entry_s) rd_kafka_coord_cache_head_t;
@@ -51,7 +53,8 @@ typedef struct rd_kafka_coord_cache_entry_s {
  */
 typedef struct rd_kafka_coord_cache_s {
         rd_kafka_coord_cache_head_t cc_entries; /**< Cache entries */
-        int cc_cnt;                             /**< Number of entries */
+        rd_map_t cc_map; /**< pipetop patch 7: the entries by (type, key) */
+        int cc_cnt;      /**< Number of entries */
         rd_ts_t cc_expire_thres;                /**< Entries not used in
                                                  *   this long will be
                                                  *   expired */
