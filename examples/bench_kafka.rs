@@ -327,7 +327,10 @@ fn measure(
     // `PIPETOP_BENCH_DEBUG=broker,protocol`: librdkafka's debug contexts, logged to stderr.
     if let Ok(contexts) = std::env::var("PIPETOP_BENCH_DEBUG") {
         config.kafka.properties.insert("debug".into(), contexts);
-        config.kafka.properties.insert("log_level".into(), "7".into());
+        config
+            .kafka
+            .properties
+            .insert("log_level".into(), "7".into());
         tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
             .with_env_filter("librdkafka=debug")

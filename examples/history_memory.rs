@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 
 use pipetop::model::kafka::KafkaTracker;
-use pipetop::model::kafka::lag::GroupLag;
 use pipetop::model::kafka::group_series::KafkaHistory;
+use pipetop::model::kafka::lag::GroupLag;
 use pipetop::model::series::history_points;
 
 #[derive(Parser)]

@@ -40,7 +40,10 @@ pub fn client_config(config: &KafkaConfig) -> ClientConfig {
     // socket.timeout.ms dropped it (both directions' socket buffers full, nothing read; found
     // with `bench_kafka` and `ss`, see the README). A broker answers a connection's requests one
     // at a time anyway, so a few in flight keep it as busy.
-    if !config.properties.contains_key("max.in.flight.requests.per.connection") {
+    if !config
+        .properties
+        .contains_key("max.in.flight.requests.per.connection")
+    {
         cc.set(
             "max.in.flight.requests.per.connection",
             MAX_IN_FLIGHT_PER_CONNECTION.to_string(),

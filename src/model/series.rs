@@ -478,9 +478,11 @@ mod tests {
         assert!(iv.iter().all(|x| x == 42.0));
         assert_eq!(iv.get(3 * CHUNK + 5), Some(42.0));
         assert!(uv.iter().all(f32::is_nan), "unknown stays unknown");
-        assert!(mv.iter().enumerate().all(|(i, x)| {
-            x == if i % CHUNK == 7 { 43.0 } else { 42.0 }
-        }));
+        assert!(
+            mv.iter()
+                .enumerate()
+                .all(|(i, x)| { x == if i % CHUNK == 7 { 43.0 } else { 42.0 } })
+        );
         assert_eq!(mv.get(2 * CHUNK + 7), Some(43.0));
         // Five sealed chunks: the idle series holds one chunk of slots (the open one), the
         // moving series six.
