@@ -35,11 +35,12 @@ pub fn client_config(config: &KafkaConfig) -> ClientConfig {
         }
     }
     // Requests written to one broker connection and not yet answered. librdkafka's default is a
-    // million: a poll of 1,000 groups wrote hundreds of OffsetFetch and FindCoordinator requests
-    // to a coordinator at once, and now and then that connection stalled until
-    // socket.timeout.ms dropped it (both directions' socket buffers full, nothing read; found
-    // with `bench_kafka` and `ss`, see the README). A broker answers a connection's requests one
-    // at a time anyway, so a few in flight keep it as busy.
+    // million: a poll of 1,000 groups wrote hundreds of requests to a broker at once, more than
+    // its socket's receive buffer holds (Kafka's socket.receive.buffer.bytes, 100 KB) while it
+    // answers a connection's requests one at a time. Now and then the kernel dropped segments
+    // (TcpExtTCPRcvQDrop), both ends' retransmission timers backed off to seconds, and the
+    // connection stood still until socket.timeout.ms dropped it (found with `bench_kafka` and
+    // `ss -tni`, see the README). A few in flight keep the broker as busy.
     if !config
         .properties
         .contains_key("max.in.flight.requests.per.connection")
