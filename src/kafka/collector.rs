@@ -22,19 +22,20 @@ use super::ends_after_commits::{ends_behind_commits, replace_ends};
 use super::filter::{Filters, is_internal_topic};
 use super::group_log::{GROUP_LOG_TOPIC, group_log_partition, group_log_partitions};
 use super::health::broker_health;
+use super::last_topic::LastTopic;
 use super::log_starts::LogStarts;
 use super::metadata::TopicMetadata;
 use super::metadata_poll::MetadataPoll;
 use super::named_topics;
 use super::offsets_batches::{ask_all, list_offsets, offsets_batches};
-use super::produce_time::{ProduceTimeStats, ProduceTimes, Wanted};
+use super::produce_time::{ProduceTimeStats, ProduceTimes, TopicFacts, Wanted};
 use super::snapshot::{
     Assigned, Committed, Group, KafkaSnapshot, Member, Partition, PhaseTimes, RequestCounts, Topic,
 };
 use super::topic_config_reader::TopicConfigTask;
 use super::types::{
     GroupDescription, GroupListing, GroupOffsets, GroupState, GroupType, Node, OffsetSpec,
-    PartitionOffset, TopicPartition,
+    PartitionOffset, TopicPartition, topic_partition_order,
 };
 use super::unlisted::{unlisted_description, unlisted_group, unlisted_groups};
 use crate::compact::OptI64;
@@ -287,10 +288,11 @@ fn poll_blocking(
         .filter(|t| filters.topic(&t.name, t.internal))
         .collect();
     let led = |t: &&TopicMetadata| {
+        let name: Arc<str> = t.name.as_str().into();
         t.partitions
             .iter()
             .filter(|p| p.leader.is_some())
-            .map(|p| TopicPartition::new(t.name.clone(), p.partition))
+            .map(|p| TopicPartition::new(Arc::clone(&name), p.partition))
             .collect::<Vec<_>>()
     };
     let starts_wanted: Vec<TopicPartition> = visible_topics.iter().flat_map(led).collect();
@@ -517,22 +519,20 @@ fn fill_produce_times(
     now_ms: i64,
     timeout: std::time::Duration,
 ) -> ProduceTimeStats {
-    // foldhash: these maps take a lookup per committed offset (200,000 at the benchmark's scale),
-    // where SipHash took about twice as long.
-    let partitions: foldhash::HashMap<(&str, i32), &Partition> = topics
-        .iter()
-        .flat_map(|t| {
+    times.observe_ends(
+        topics.iter().flat_map(|t| {
             t.partitions
                 .iter()
-                .map(move |p| ((t.name.as_str(), p.partition), p))
-        })
-        .collect();
-    times.observe_ends(
-        partitions
-            .iter()
-            .filter_map(|(&(topic, partition), p)| Some((topic, partition, p.end_offset?))),
+                .filter_map(|p| Some((t.name.as_str(), p.partition, p.end_offset?)))
+        }),
         now_ms,
     );
+    // foldhash: a lookup per topic of each group (where SipHash took about twice as long); a
+    // group's commits come sorted with their name shared per topic (the collector's `groups`),
+    // so the topic looked up for the commit before is usually the one.
+    let topic_of: foldhash::HashMap<&str, &Topic> =
+        topics.iter().map(|t| (t.name.as_str(), t)).collect();
+    let mut last = LastTopic::default();
     // Groups stopped at the same offset share one search; `search_of` remembers, commit by
     // commit (in group order), which one, so filling in the answers needs no second lookup.
     let mut index: foldhash::HashMap<(&str, i32, i64), usize> = Default::default();
@@ -541,11 +541,14 @@ fn fill_produce_times(
         .iter()
         .flat_map(|g| g.committed.iter())
         .map(|c| {
-            let (offset, end) = next_message(c, &partitions, times)?;
+            let (topic, facts) = last.get(&c.topic, |name| {
+                topic_of.get(name).copied().zip(times.topic(name))
+            })?;
+            let (offset, end) = next_message(c, topic, facts)?;
             let key = (&*c.topic, c.partition, offset);
             Some(*index.entry(key).or_insert_with(|| {
                 wanted.push(Wanted {
-                    tp: TopicPartition::new(c.topic.to_string(), c.partition),
+                    tp: TopicPartition::new(Arc::clone(&c.topic), c.partition),
                     offset,
                     end,
                 });
@@ -587,15 +590,11 @@ fn fill_produce_times(
 
 /// The message a commit waits for and the log end, if it predates pipetop's history: the
 /// committed one, or the oldest still in the log when retention deleted that.
-fn next_message(
-    c: &Committed,
-    partitions: &foldhash::HashMap<(&str, i32), &Partition>,
-    times: &ProduceTimes,
-) -> Option<(i64, i64)> {
-    let p = partitions.get(&(&*c.topic, c.partition))?;
+fn next_message(c: &Committed, topic: &Topic, facts: TopicFacts) -> Option<(i64, i64)> {
+    let p = topic.partition(c.partition)?;
     let end = p.end_offset?;
     let offset = c.offset.max(p.start_offset.unwrap_or(0));
-    (offset < end && times.predates_history(&c.topic, c.partition, offset)).then_some((offset, end))
+    (offset < end && facts.predates_history(c.partition, offset)).then_some((offset, end))
 }
 
 /// What DescribeGroups would say of a group ListGroups reported Empty (see `poll_blocking`).
@@ -677,13 +676,25 @@ fn groups(
         .collect();
     // One allocation per topic name, shared by every commit on it (200,000 commits at scale).
     let mut names: HashMap<String, Arc<str>> = HashMap::new();
-    let mut name = |topic: &str| -> Arc<str> {
-        if let Some(n) = names.get(topic) {
-            return Arc::clone(n);
+    // Each answer shares a name per topic (`read_group_offsets`, `read_group_description`), and a
+    // group's rows come sorted: the name before is usually the one, found without hashing it.
+    let mut last: Option<(Arc<str>, Arc<str>)> = None;
+    let mut name = |topic: &Arc<str>| -> Arc<str> {
+        if let Some((read, kept)) = &last
+            && Arc::ptr_eq(read, topic)
+        {
+            return Arc::clone(kept);
         }
-        let n: Arc<str> = topic.into();
-        names.insert(topic.to_string(), Arc::clone(&n));
-        n
+        let kept = match names.get(&**topic) {
+            Some(n) => Arc::clone(n),
+            None => {
+                let n: Arc<str> = Arc::from(&**topic);
+                names.insert(topic.to_string(), Arc::clone(&n));
+                n
+            }
+        };
+        last = Some((Arc::clone(topic), Arc::clone(&kept)));
+        kept
     };
     let mut groups: Vec<Group> = descriptions
         .into_iter()
@@ -707,7 +718,9 @@ fn groups(
                 .into_iter()
                 .filter(|c| shown(&c.topic))
                 .collect();
-            committed.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+            committed.sort_by(|a, b| {
+                topic_partition_order((&a.topic, a.partition), (&b.topic, b.partition))
+            });
             let members: Vec<Member> = d
                 .members
                 .into_iter()
@@ -751,7 +764,7 @@ fn groups(
 fn index_offsets(offsets: &[PartitionOffset]) -> HashMap<(&str, i32), &PartitionOffset> {
     offsets
         .iter()
-        .map(|o| ((o.tp.topic.as_str(), o.tp.partition), o))
+        .map(|o| ((&*o.tp.topic, o.tp.partition), o))
         .collect()
 }
 

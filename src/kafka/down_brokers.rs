@@ -71,7 +71,7 @@ pub fn split_batches(
     batches.into_iter().partition(|b| {
         b.partitions
             .first()
-            .and_then(|(tp, _)| leaders.get(&(tp.topic.as_str(), tp.partition)))
+            .and_then(|(tp, _)| leaders.get(&(&*tp.topic, tp.partition)))
             .is_some_and(|leader| down.contains(leader))
     })
 }

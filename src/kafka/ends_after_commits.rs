@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use foldhash::HashMap;
 
+use super::last_topic::LastTopic;
 use super::types::{GroupOffsets, PartitionOffset, TopicPartition};
 
 /// Partitions with a fetched commit beyond the end read alongside it.
@@ -16,19 +17,26 @@ pub fn ends_behind_commits(
     offsets: &[GroupOffsets],
     ends: &[PartitionOffset],
 ) -> Vec<TopicPartition> {
-    let end_of: HashMap<(&str, i32), i64> = ends
-        .iter()
-        .filter_map(|e| Some(((e.tp.topic.as_str(), e.tp.partition), e.offset?)))
-        .collect();
-    let behind: BTreeSet<(&str, i32)> = offsets
-        .iter()
-        .flat_map(|g| &g.offsets)
-        .filter(|c| {
-            let end = end_of.get(&(&*c.topic, c.partition));
-            matches!((c.offset, end), (Some(commit), Some(&end)) if commit > end)
-        })
-        .map(|c| (&*c.topic, c.partition))
-        .collect();
+    // By topic, then partition id: a group's commits come sorted with their name shared per
+    // topic (`read_group_offsets`), so one lookup by name serves a run of them.
+    let mut end_of: HashMap<&str, HashMap<i32, i64>> = HashMap::default();
+    for e in ends {
+        if let Some(offset) = e.offset {
+            end_of
+                .entry(&*e.tp.topic)
+                .or_default()
+                .insert(e.tp.partition, offset);
+        }
+    }
+    let mut last = LastTopic::default();
+    let mut behind: BTreeSet<(&str, i32)> = BTreeSet::new();
+    for c in offsets.iter().flat_map(|g| &g.offsets) {
+        let ends = last.get(&c.topic, |name| end_of.get(name));
+        let end = ends.and_then(|ends| ends.get(&c.partition));
+        if matches!((c.offset, end), (Some(commit), Some(&end)) if commit > end) {
+            behind.insert((&*c.topic, c.partition));
+        }
+    }
     behind
         .into_iter()
         .map(|(topic, partition)| TopicPartition::new(topic, partition))

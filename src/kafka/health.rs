@@ -45,7 +45,7 @@ pub fn broker_health(
         }
     }
     for tp in asked {
-        let key = (tp.topic.as_str(), tp.partition);
+        let key = (&*tp.topic, tp.partition);
         let Some(&leader) = leaders.get(&key) else {
             continue;
         };

@@ -17,8 +17,10 @@
 //! drill-down shows when it is older than the poll.
 
 use foldhash::{HashMap, HashMapExt, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::last_topic::LastTopic;
 use super::snapshot::{Group, Topic};
 use super::types::{PartitionOffset, TopicPartition};
 
@@ -40,9 +42,9 @@ struct Known {
 /// partition, so lookups by `&str` need no allocation at 20,000 partitions a poll.
 #[derive(Debug, Default)]
 pub struct LogStarts {
-    known: HashMap<String, HashMap<i32, Known>>,
+    known: HashMap<Arc<str>, HashMap<i32, Known>>,
     /// Read every poll until the next full read.
-    hot: HashMap<String, HashSet<i32>>,
+    hot: HashMap<Arc<str>, HashSet<i32>>,
     last_full: Option<Instant>,
 }
 
@@ -62,8 +64,8 @@ impl LogStarts {
         let partitions = if full {
             wanted.to_vec()
         } else {
-            let has = |map: &HashMap<String, HashSet<i32>>, tp: &TopicPartition| {
-                map.get(&tp.topic)
+            let has = |map: &HashMap<Arc<str>, HashSet<i32>>, tp: &TopicPartition| {
+                map.get(&*tp.topic)
                     .is_some_and(|p| p.contains(&tp.partition))
             };
             wanted
@@ -89,12 +91,12 @@ impl LogStarts {
             let mut wanted_by_topic: HashMap<&str, HashSet<i32>> = HashMap::new();
             for tp in wanted {
                 wanted_by_topic
-                    .entry(tp.topic.as_str())
+                    .entry(&*tp.topic)
                     .or_default()
                     .insert(tp.partition);
             }
             self.known.retain(|topic, partitions| {
-                let Some(w) = wanted_by_topic.get(topic.as_str()) else {
+                let Some(w) = wanted_by_topic.get(&**topic) else {
                     return false;
                 };
                 partitions.retain(|p, _| w.contains(p));
@@ -123,30 +125,32 @@ impl LogStarts {
     /// After the poll: which partitions to read every poll until the next full read, and which
     /// starts to forget (a log end below the start kept: the topic was created again).
     pub fn review(&mut self, topics: &[Topic], groups: &[Group]) {
-        let mut spans: HashMap<(&str, i32), (i64, i64)> = HashMap::new();
         for t in topics {
             for p in &t.partitions {
-                match (p.start_offset, p.end_offset) {
-                    (Some(start), Some(end)) if end < start => {
-                        if let Some(known) = self.known.get_mut(&t.name) {
-                            known.remove(&p.partition);
-                        }
-                    }
-                    (Some(start), Some(end)) => {
-                        spans.insert((t.name.as_str(), p.partition), (start, end));
-                    }
-                    _ => {}
+                if let (Some(start), Some(end)) = (p.start_offset, p.end_offset)
+                    && end < start
+                    && let Some(known) = self.known.get_mut(t.name.as_str())
+                {
+                    known.remove(&p.partition);
                 }
             }
         }
         self.hot.clear();
+        // A group's commits come sorted with their name shared per topic (the collector's
+        // `groups`): the topic looked up for the commit before is usually the one.
+        let topic_of: HashMap<&str, &Topic> = topics.iter().map(|t| (t.name.as_str(), t)).collect();
+        let mut last = LastTopic::default();
         for c in groups.iter().flat_map(|g| &g.committed) {
-            if spans
-                .get(&(&*c.topic, c.partition))
-                .is_some_and(|&(start, end)| hot(c.offset, start, end))
+            let topic = last.get(&c.topic, |name| topic_of.get(name).copied());
+            let Some(p) = topic.and_then(|t| t.partition(c.partition)) else {
+                continue;
+            };
+            if let (Some(start), Some(end)) = (p.start_offset, p.end_offset)
+                && end >= start
+                && hot(c.offset, start, end)
             {
                 self.hot
-                    .entry(c.topic.to_string())
+                    .entry(Arc::clone(&c.topic))
                     .or_default()
                     .insert(c.partition);
             }

@@ -11,6 +11,7 @@ pub mod ends_after_commits;
 pub mod filter;
 pub mod group_log;
 pub mod health;
+pub mod last_topic;
 pub mod log_starts;
 pub mod metadata;
 pub mod metadata_poll;

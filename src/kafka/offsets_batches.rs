@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use foldhash::{HashMap, HashMapExt};
 
 use super::admin::Admin;
-use super::types::{OffsetSpec, OffsetsBatch, PartitionOffset, TopicPartition};
+use super::types::{
+    OffsetSpec, OffsetsBatch, PartitionOffset, TopicPartition, topic_partition_order,
+};
 
 /// The partitions of one leader broker, in batches of at most this many: librdkafka 2.12 spends
 /// time quadratic in the partitions of one ListOffsets call (it files every partition under its
@@ -35,7 +37,7 @@ pub fn offsets_batches(
     // (how many times the partition was asked before, its leader) → questions
     let mut by_leader: BTreeMap<(usize, Option<i32>), Vec<Question>> = BTreeMap::new();
     for (tp, spec) in questions {
-        let leader = leaders.get(&(tp.topic.as_str(), tp.partition)).copied();
+        let leader = leaders.get(&(&*tp.topic, tp.partition)).copied();
         let times = asked.entry(tp.clone()).or_default();
         let round = *times;
         *times += 1;
@@ -50,7 +52,7 @@ pub fn offsets_batches(
             // Sorted by topic (bytewise, as C's strcmp) and partition: librdkafka (with pipetop's
             // patch) then files and matches them in linear time, not quadratic.
             questions.sort_by(|(a, _), (b, _)| {
-                (a.topic.as_bytes(), a.partition).cmp(&(b.topic.as_bytes(), b.partition))
+                topic_partition_order((&a.topic, a.partition), (&b.topic, b.partition))
             });
             questions
                 .chunks(LIST_OFFSETS_BATCH)
@@ -122,7 +124,7 @@ mod tests {
             let owners: foldhash::HashSet<Option<i32>> = b
                 .partitions
                 .iter()
-                .map(|(tp, _)| leaders.get(&(tp.topic.as_str(), tp.partition)).copied())
+                .map(|(tp, _)| leaders.get(&(&*tp.topic, tp.partition)).copied())
                 .collect();
             assert_eq!(owners.len(), 1, "one leader per batch: {owners:?}");
         }
@@ -140,13 +142,13 @@ mod tests {
         ];
         let leaders: HashMap<(&str, i32), i32> = tps
             .iter()
-            .map(|tp| ((tp.topic.as_str(), tp.partition), 1))
+            .map(|tp| ((&*tp.topic, tp.partition), 1))
             .collect();
         let batches = offsets_batches(ask_all(&tps, OffsetSpec::Latest), &leaders);
         let order: Vec<(&str, i32)> = batches[0]
             .partitions
             .iter()
-            .map(|(tp, _)| (tp.topic.as_str(), tp.partition))
+            .map(|(tp, _)| (&*tp.topic, tp.partition))
             .collect();
         assert_eq!(order, [("B", 1), ("a", 9), ("a", 10), ("b", 2)]);
     }

@@ -98,6 +98,22 @@ enum Bracket {
 /// Per topic, indexed by partition id: looked up by `(&str, i32)` without allocating (and with
 /// foldhash), since a poll asks once per committed offset (200,000 of them at the benchmark's
 /// scale).
+/// One topic's partitions as [`ProduceTimes`] knows them (see [`ProduceTimes::topic`]).
+#[derive(Debug, Clone, Copy)]
+pub struct TopicFacts<'a>(&'a [PartitionFacts]);
+
+impl TopicFacts<'_> {
+    /// Whether `offset` is older than pipetop's history of the partition: the log end when
+    /// pipetop first saw it. Only such messages need a search for their produce time.
+    pub fn predates_history(&self, partition: i32, offset: i64) -> bool {
+        usize::try_from(partition)
+            .ok()
+            .and_then(|i| self.0.get(i))
+            .and_then(|p| p.first_end)
+            .is_some_and(|(end, _)| offset < end)
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct ProduceTimes {
     partitions: foldhash::HashMap<String, Vec<PartitionFacts>>,
@@ -115,15 +131,23 @@ impl ProduceTimes {
         now_ms: i64,
     ) {
         let mut old = std::mem::take(&mut self.partitions);
+        // Ends come topic by topic: the topic being filled is kept out of the map meanwhile.
+        let mut current: Option<(&str, Vec<PartitionFacts>)> = None;
         for (topic, partition, end) in ends {
             let Ok(index) = usize::try_from(partition) else {
                 continue;
             };
-            if !self.partitions.contains_key(topic) {
-                let previous = old.remove(topic).unwrap_or_default();
-                self.partitions.insert(topic.to_string(), previous);
+            if current.as_ref().is_none_or(|(t, _)| *t != topic) {
+                if let Some((t, slots)) = current.take() {
+                    self.partitions.insert(t.to_string(), slots);
+                }
+                let slots = self.partitions.remove(topic);
+                current = Some((
+                    topic,
+                    slots.or_else(|| old.remove(topic)).unwrap_or_default(),
+                ));
             }
-            let Some(slots) = self.partitions.get_mut(topic) else {
+            let Some((_, slots)) = current.as_mut() else {
                 continue;
             };
             if slots.len() <= index {
@@ -138,6 +162,14 @@ impl ProduceTimes {
             }
             p.last_end = end;
         }
+        if let Some((t, slots)) = current {
+            self.partitions.insert(t.to_string(), slots);
+        }
+    }
+
+    /// What is known of one topic's partitions, to ask about many of them with one lookup.
+    pub fn topic(&self, topic: &str) -> Option<TopicFacts<'_>> {
+        self.partitions.get(topic).map(|slots| TopicFacts(slots))
     }
 
     fn get(&self, topic: &str, partition: i32) -> Option<&PartitionFacts> {
@@ -148,16 +180,15 @@ impl ProduceTimes {
 
     fn get_mut(&mut self, tp: &TopicPartition) -> Option<&mut PartitionFacts> {
         self.partitions
-            .get_mut(tp.topic.as_str())?
+            .get_mut(&*tp.topic)?
             .get_mut(usize::try_from(tp.partition).ok()?)
     }
 
     /// Whether the message at `offset` was already there when pipetop first saw its partition:
     /// then only the brokers can say when it was produced.
     pub fn predates_history(&self, topic: &str, partition: i32, offset: i64) -> bool {
-        self.get(topic, partition)
-            .and_then(|p| p.first_end)
-            .is_some_and(|(end, _)| offset < end)
+        self.topic(topic)
+            .is_some_and(|t| t.predates_history(partition, offset))
     }
 
     /// The produce time of the message at `offset`, if known (exactly, or to the search's
@@ -204,7 +235,7 @@ impl ProduceTimes {
         };
         let wanted_tps: HashSet<(&str, i32)> = wanted
             .iter()
-            .map(|w| (w.tp.topic.as_str(), w.tp.partition))
+            .map(|w| (&*w.tp.topic, w.tp.partition))
             .collect();
         for (topic, slots) in &mut self.partitions {
             for (index, p) in slots.iter_mut().enumerate() {
@@ -581,6 +612,24 @@ mod tests {
         // A partition no longer watched is forgotten.
         times.observe_ends([], 400);
         assert!(!times.predates_history("t", 0, 0));
+    }
+
+    #[test]
+    fn a_topic_whose_ends_come_in_two_runs_keeps_every_partition() {
+        let mut times = ProduceTimes::default();
+        times.observe_ends([("a", 0, 10), ("b", 0, 20), ("a", 1, 30)], 100);
+        assert!(times.predates_history("a", 0, 9));
+        assert!(times.predates_history("a", 1, 29));
+        assert!(times.predates_history("b", 0, 19));
+        // Seen again in one run, each keeps when it was first seen (its history's start).
+        times.observe_ends([("a", 0, 12), ("a", 1, 31), ("b", 0, 25)], 200);
+        assert!(times.predates_history("a", 0, 9) && !times.predates_history("a", 0, 10));
+        assert!(times.predates_history("a", 1, 29) && !times.predates_history("a", 1, 30));
+        assert!(!times.predates_history("c", 0, 0));
+        let a = times.topic("a").unwrap();
+        assert!(
+            a.predates_history(1, 29) && !a.predates_history(2, 0) && !a.predates_history(-1, 0)
+        );
     }
 
     #[test]

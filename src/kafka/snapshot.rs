@@ -212,9 +212,53 @@ impl KafkaSnapshot {
     }
 
     pub fn partition(&self, topic: &str, partition: i32) -> Option<&Partition> {
-        self.topic(topic)?
-            .partitions
-            .iter()
-            .find(|p| p.partition == partition)
+        self.topic(topic)?.partition(partition)
+    }
+}
+
+impl Topic {
+    /// A partition by id: partitions are listed 0, 1, 2… as a rule, so it is looked for at its
+    /// index first.
+    pub fn partition(&self, id: i32) -> Option<&Partition> {
+        usize::try_from(id)
+            .ok()
+            .and_then(|i| self.partitions.get(i))
+            .filter(|p| p.partition == id)
+            .or_else(|| self.partitions.iter().find(|p| p.partition == id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn partition(id: i32) -> Partition {
+        Partition {
+            partition: id,
+            leader: None,
+            replicas: Vec::new(),
+            isr: Vec::new(),
+            start_offset: None,
+            start_read_ms: None,
+            end_offset: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_partition_is_found_by_id_in_any_order() {
+        let topic = |ids: &[i32]| Topic {
+            name: "t".into(),
+            internal: false,
+            partitions: ids.iter().map(|&id| partition(id)).collect(),
+            error: None,
+        };
+        let listed = topic(&[0, 1, 2]);
+        assert_eq!(listed.partition(1).map(|p| p.partition), Some(1));
+        let shuffled = topic(&[2, 0, 1]);
+        for id in [0, 1, 2] {
+            assert_eq!(shuffled.partition(id).map(|p| p.partition), Some(id));
+        }
+        assert!(shuffled.partition(3).is_none() && shuffled.partition(-1).is_none());
     }
 }

@@ -349,7 +349,7 @@ impl PartitionList {
             if let Err(reason) = check_partition(tp) {
                 return Ok(Err(reason));
             }
-            let Ok(topic) = CString::new(tp.topic.as_str()) else {
+            let Ok(topic) = CString::new(&*tp.topic) else {
                 return Ok(Err(NUL_IN_TOPIC));
             };
             // SAFETY: `list` is the live list this function owns and nobody else

@@ -19,7 +19,7 @@ use super::guards::Event;
 use super::op::Op;
 use crate::kafka::types::{
     ClusterDescription, CommittedOffset, GroupDescription, GroupListing, GroupMember, GroupOffsets,
-    GroupState, GroupType, Node, PartitionOffset, TopicPartition,
+    GroupState, GroupType, Node, PartitionOffset, TopicPartition, topic_partition_order,
 };
 
 impl From<rd::rd_kafka_consumer_group_type_t> for GroupType {
@@ -217,8 +217,12 @@ unsafe fn read_group_description(
             } else {
                 rd::rd_kafka_MemberAssignment_partitions(assignment)
             };
-            let mut assignment: Vec<TopicPartition> =
-                event.partitions(list).iter().map(|p| read_tp(p)).collect();
+            let mut topic = None;
+            let mut assignment: Vec<TopicPartition> = event
+                .partitions(list)
+                .iter()
+                .map(|p| read_tp(&mut topic, p))
+                .collect();
             assignment.sort();
             members.push(GroupMember {
                 consumer_id: string(rd::rd_kafka_MemberDescription_consumer_id(m)),
@@ -279,7 +283,9 @@ pub(super) fn read_group_offsets(group_id: &str, event: &Event) -> GroupOffsets 
                 error: partition_error(p.err),
             })
             .collect();
-        offsets.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+        offsets.sort_by(|a, b| {
+            topic_partition_order((&a.topic, a.partition), (&b.topic, b.partition))
+        });
         GroupOffsets {
             group_id: group_id.to_owned(),
             error,
@@ -315,6 +321,8 @@ pub(super) fn read_list_offsets(
     // `ptr_slice` requires.
     let infos =
         unsafe { event.ptr_slice(rd::rd_kafka_ListOffsets_result_infos(result, &mut cnt), cnt) };
+    // A batch's answers come topic by topic: the previous name is usually the one.
+    let mut topic: Option<Arc<str>> = None;
     for &info in infos {
         if info.is_null() {
             continue;
@@ -332,7 +340,7 @@ pub(super) fn read_list_offsets(
         let Some(raw) = raw else { continue };
         // SAFETY: `raw` is a partition owned by `event`, so its topic is NULL
         // or a NUL-terminated string the event owns.
-        let tp = unsafe { read_tp(raw) };
+        let tp = unsafe { read_tp(&mut topic, raw) };
         let error = partition_error(raw.err);
         found.insert(
             tp.clone(),
@@ -351,13 +359,18 @@ pub(super) fn read_list_offsets(
     Ok(())
 }
 
+/// The partition, its topic shared with the previous one read when the name is the same (see
+/// [`shared_topic`]).
+///
 /// # Safety
 /// `p.topic` must be NULL or a valid C string.
-unsafe fn read_tp(p: &rd::rd_kafka_topic_partition_t) -> TopicPartition {
+unsafe fn read_tp(
+    last: &mut Option<Arc<str>>,
+    p: &rd::rd_kafka_topic_partition_t,
+) -> TopicPartition {
     TopicPartition {
-        // SAFETY: the contract of this function is exactly `string`'s for
-        // `p.topic`.
-        topic: unsafe { string(p.topic) },
+        // SAFETY: the contract of this function is exactly `shared_topic`'s for `p`.
+        topic: unsafe { shared_topic(last, p) },
         partition: p.partition,
     }
 }
