@@ -535,7 +535,9 @@ fn fill_produce_times(
     let mut last = LastTopic::default();
     // Groups stopped at the same offset share one search; `search_of` remembers, commit by
     // commit (in group order), which one, so filling in the answers needs no second lookup.
-    let mut index: foldhash::HashMap<(&str, i32, i64), usize> = Default::default();
+    // Keyed by the topic's place in `topics` (one per name), so the key is three integers to
+    // hash rather than the name.
+    let mut index: foldhash::HashMap<(*const Topic, i32, i64), usize> = Default::default();
     let mut wanted: Vec<Wanted> = Vec::new();
     let search_of: Vec<Option<usize>> = groups
         .iter()
@@ -545,7 +547,7 @@ fn fill_produce_times(
                 topic_of.get(name).copied().zip(times.topic(name))
             })?;
             let (offset, end) = next_message(c, topic, facts)?;
-            let key = (&*c.topic, c.partition, offset);
+            let key = (std::ptr::from_ref(topic), c.partition, offset);
             Some(*index.entry(key).or_insert_with(|| {
                 wanted.push(Wanted {
                     tp: TopicPartition::new(Arc::clone(&c.topic), c.partition),

@@ -1291,8 +1291,16 @@ rd_kafka_handle_OffsetFetch(rd_kafka_t *rk,
 
                         seen_cnt++;
 
-                        rktp = rd_kafka_topic_partition_get_toppar(
-                            rk, rktpar, rd_false /*no create on miss*/);
+                        /* pipetop patch: the toppar is only used to update
+                         * a consumer's committed position (update_toppar).
+                         * An admin ListConsumerGroupOffsets does not, and
+                         * looking it up cost a topic lookup and a private
+                         * allocation per partition of every answer. */
+                        rktp = update_toppar
+                                   ? rd_kafka_topic_partition_get_toppar(
+                                         rk, rktpar,
+                                         rd_false /*no create on miss*/)
+                                   : NULL;
 
                         /* broker reports invalid offset as -1 */
                         if (offset == -1)
