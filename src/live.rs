@@ -57,7 +57,16 @@ pub fn spawn_session(
     clickhouse: Published<ClickHouseSnapshot>,
     record: Option<RecordTap>,
 ) -> anyhow::Result<SessionHandle> {
-    let session = Session::new(config);
+    spawn(Session::new(config), kafka, clickhouse, record)
+}
+
+/// [`spawn_session`] for a session built by the caller (`serve`'s, without events).
+pub fn spawn(
+    session: Session,
+    kafka: Published<KafkaSnapshot>,
+    clickhouse: Published<ClickHouseSnapshot>,
+    record: Option<RecordTap>,
+) -> anyhow::Result<SessionHandle> {
     let (tx, models) = watch::channel(Arc::clone(session.model()));
     let (messages, inbox) = mpsc::channel();
     let (kafka_now, clickhouse_now) = (kafka.clone(), clickhouse.clone());

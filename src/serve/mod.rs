@@ -26,9 +26,10 @@ use tokio::sync::watch;
 
 use crate::collect::Collectors;
 use crate::config::Config;
-use crate::live::spawn_session;
+use crate::live::spawn;
 use crate::model::Model;
 use crate::model::projection::FIT_WINDOW_S;
+use crate::session::Session;
 
 use self::metrics::{Format, Series};
 use self::render_cache::RenderCache;
@@ -42,8 +43,8 @@ pub async fn run(config: &Config, listen: SocketAddr, series: Series) -> anyhow:
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let collectors = Collectors::spawn(config)?;
     // Kept for as long as this runs: dropping it would stop the session.
-    let session = spawn_session(
-        config,
+    let session = spawn(
+        Session::new(config).without_events(),
         collectors.kafka.clone(),
         collectors.clickhouse.clone(),
         None,

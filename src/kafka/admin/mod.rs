@@ -384,7 +384,8 @@ impl Admin {
         let op = Op::LIST_OFFSETS;
         struct Prepared {
             tps: Vec<TopicPartition>,
-            found: HashMap<TopicPartition, PartitionOffset>,
+            /// The partitions refused before sending, then the answers as they came.
+            answers: Vec<PartitionOffset>,
             /// Filled in by the answer; None until then (or if it never comes).
             answer: Option<Result<(), AdminError>>,
         }
@@ -399,14 +400,12 @@ impl Admin {
                 .filter(|(tp, _)| seen.insert(tp))
                 .collect();
             let tps: Vec<TopicPartition> = asked.iter().map(|(tp, _)| tp.clone()).collect();
-            let mut found = HashMap::new();
+            let mut answers = Vec::new();
             let mut valid = Vec::with_capacity(tps.len());
             for (tp, spec) in &asked {
                 match check_partition(tp) {
                     Ok(()) => valid.push((tp.clone(), spec.raw())),
-                    Err(reason) => {
-                        found.insert(tp.clone(), PartitionOffset::failed(tp, reason));
-                    }
+                    Err(reason) => answers.push(PartitionOffset::failed(tp, reason)),
                 }
             }
             let mut answer = if valid.is_empty() { Some(Ok(())) } else { None };
@@ -417,7 +416,11 @@ impl Admin {
                     Err(e) => answer = Some(Err(e)),
                 }
             }
-            prepared.push(Prepared { tps, found, answer });
+            prepared.push(Prepared {
+                tps,
+                answers,
+                answer,
+            });
         }
 
         let rk = self.rk();
@@ -440,7 +443,7 @@ impl Admin {
             },
             |n, event| {
                 let p = &mut prepared[pending[n].0];
-                p.answer = Some(read_list_offsets(&event, &mut p.found));
+                p.answer = Some(read_list_offsets(&event, &mut p.answers));
             },
         );
         if let Err(e) = ran {
@@ -454,7 +457,7 @@ impl Admin {
 
         prepared
             .into_iter()
-            .map(|mut p| {
+            .map(|p| {
                 match p.answer {
                     Some(Ok(())) => {}
                     Some(Err(e)) => return Err(e),
@@ -465,14 +468,7 @@ impl Admin {
                         });
                     }
                 }
-                Ok(p.tps
-                    .iter()
-                    .map(|tp| {
-                        p.found.remove(tp).unwrap_or_else(|| {
-                            PartitionOffset::failed(tp, "no result returned for partition")
-                        })
-                    })
-                    .collect())
+                Ok(in_request_order(&p.tps, p.answers))
             })
             .collect()
     }
@@ -516,6 +512,25 @@ impl GroupOffsets {
     }
 }
 
+/// One answer per partition of `tps`, in its order ("no result" where none came). librdkafka
+/// answers a ListOffsets call in the request's order, so the answers are checked to be that
+/// order and then taken as they are; a map matches them only when they are not (a partition
+/// refused before sending, a missing or repeated answer).
+fn in_request_order(tps: &[TopicPartition], answers: Vec<PartitionOffset>) -> Vec<PartitionOffset> {
+    if answers.len() == tps.len() && answers.iter().zip(tps).all(|(a, tp)| a.tp == *tp) {
+        return answers;
+    }
+    let mut found: HashMap<TopicPartition, PartitionOffset> =
+        answers.into_iter().map(|a| (a.tp.clone(), a)).collect();
+    tps.iter()
+        .map(|tp| {
+            found
+                .remove(tp)
+                .unwrap_or_else(|| PartitionOffset::failed(tp, "no result returned for partition"))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,6 +539,35 @@ mod tests {
 
     use super::driver::POLL_GRACE;
     use super::validate::NUL_IN_TOPIC;
+
+    #[test]
+    fn answers_are_matched_to_the_request_in_its_order() {
+        let tps: Vec<TopicPartition> = (0..4).map(|p| TopicPartition::new("t", p)).collect();
+        let answer = |p: i32| PartitionOffset {
+            tp: TopicPartition::new("t", p),
+            offset: Some(i64::from(p) * 10),
+            timestamp: None,
+            error: None,
+        };
+        let offsets = |v: &[PartitionOffset]| -> Vec<(i32, Option<i64>)> {
+            v.iter().map(|a| (a.tp.partition, a.offset)).collect()
+        };
+        let want = [(0, Some(0)), (1, Some(10)), (2, Some(20)), (3, Some(30))];
+        let in_order = in_request_order(&tps, (0..4).map(answer).collect());
+        assert_eq!(offsets(&in_order), want);
+        let shuffled = in_request_order(&tps, [2, 0, 3, 1].map(answer).to_vec());
+        assert_eq!(offsets(&shuffled), want);
+        let missing = in_request_order(&tps, [0, 1, 3].map(answer).to_vec());
+        assert_eq!(offsets(&missing)[2], (2, None));
+        assert!(
+            missing[2]
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("no result"))
+        );
+        let repeated = in_request_order(&tps, [0, 1, 1, 2, 3].map(answer).to_vec());
+        assert_eq!(offsets(&repeated), want);
+    }
 
     fn offline_admin() -> Admin {
         let mut config = ClientConfig::new();

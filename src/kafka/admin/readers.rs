@@ -4,7 +4,6 @@
 //! Every pointer read here belongs to an [`Event`] borrowed for the call;
 //! nothing borrowed from it is returned, only copies.
 
-use foldhash::HashMap;
 use std::ffi::CStr;
 use std::ptr;
 use std::sync::Arc;
@@ -295,11 +294,11 @@ pub(super) fn read_group_offsets(group_id: &str, event: &Event) -> GroupOffsets 
     }
 }
 
-/// Copies one ListOffsets result into `found`; a request-level error is the
-/// whole batch's.
+/// Appends one ListOffsets result's answers to `answers`, in the order they
+/// come; a request-level error is the whole batch's.
 pub(super) fn read_list_offsets(
     event: &Event,
-    found: &mut HashMap<TopicPartition, PartitionOffset>,
+    answers: &mut Vec<PartitionOffset>,
 ) -> Result<(), AdminError> {
     let op = Op::LIST_OFFSETS;
     if let Some((code, message)) = event.error() {
@@ -343,19 +342,16 @@ pub(super) fn read_list_offsets(
         // or a NUL-terminated string the event owns.
         let tp = unsafe { read_tp(&mut topic, raw) };
         let error = partition_error(raw.err);
-        found.insert(
-            tp.clone(),
-            PartitionOffset {
-                tp,
-                offset: if error.is_some() {
-                    None
-                } else {
-                    known_offset(raw.offset)
-                },
-                timestamp: (timestamp >= 0).then_some(timestamp),
-                error,
+        answers.push(PartitionOffset {
+            tp,
+            offset: if error.is_some() {
+                None
+            } else {
+                known_offset(raw.offset)
             },
-        );
+            timestamp: (timestamp >= 0).then_some(timestamp),
+            error,
+        });
     }
     Ok(())
 }
