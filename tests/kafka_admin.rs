@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use futures::executor::block_on;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
@@ -171,7 +171,7 @@ impl Fixture {
             }
         }
         consumer.assign(&tpl).or_panic("assign");
-        consumer.commit(&tpl, CommitMode::Sync).or_panic("commit");
+        common::commit_sync(&consumer, &tpl).or_panic("commit");
     }
 
     /// The group's committed offsets as a consumer sees them (OffsetFetch, without joining).

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 
 use common::DescribeRow;
@@ -59,7 +59,7 @@ fn active_member(
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(&topic, 0, Offset::Offset(consume as i64))
             .unwrap();
-        consumer.commit(&tpl, CommitMode::Sync).unwrap();
+        common::commit_sync(&consumer, &tpl).unwrap();
         consumer.pause(&consumer.assignment().unwrap()).unwrap();
         ready.store(true, Ordering::SeqCst);
         while !stop.load(Ordering::SeqCst) {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
@@ -59,7 +59,7 @@ fn consumer(
                     .unwrap();
             }
             if tpl.count() > 0 {
-                c.commit(&tpl, CommitMode::Sync).unwrap();
+                common::commit_sync(&c, &tpl).unwrap();
             }
         };
         while !stop.load(Ordering::SeqCst) {

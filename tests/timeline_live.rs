@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use pipetop::alerts::{Subject, SubjectKind};
@@ -39,7 +39,7 @@ fn sink(group: String, topic: String, stop: Arc<AtomicBool>) -> std::thread::Joi
                 let mut tpl = TopicPartitionList::new();
                 tpl.add_partition_offset(&topic, m.partition(), Offset::Offset(m.offset() + 1))
                     .unwrap();
-                c.commit(&tpl, CommitMode::Sync).unwrap();
+                common::commit_sync(&c, &tpl).unwrap();
             }
         }
         // Leaves the group (LeaveGroup) on drop.

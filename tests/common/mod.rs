@@ -192,7 +192,30 @@ pub fn commit_on(mut config: ClientConfig, group: &str, topic: &str, offsets: &[
         tpl.add_partition_offset(topic, p, Offset::Offset(o))
             .unwrap();
     }
-    consumer.commit(&tpl, CommitMode::Sync).unwrap();
+    commit_sync(&consumer, &tpl).unwrap();
+}
+
+/// A synchronous commit that waits out a coordinator still loading or moving (a broker just
+/// started, or a group's coordinator that changed): those answers are retriable, and a test's
+/// setup should not fail on them. Any other error is returned at once.
+pub fn commit_sync<C: rdkafka::consumer::ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    tpl: &TopicPartitionList,
+) -> rdkafka::error::KafkaResult<()> {
+    use rdkafka::error::{KafkaError, RDKafkaErrorCode as Code};
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match consumer.commit(tpl, CommitMode::Sync) {
+            Err(KafkaError::ConsumerCommit(
+                Code::CoordinatorLoadInProgress
+                | Code::CoordinatorNotAvailable
+                | Code::NotCoordinator,
+            )) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            result => return result,
+        }
+    }
 }
 
 /// One row of `kafka-consumer-groups --describe`: CURRENT-OFFSET, LOG-END-OFFSET and LAG, with

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -112,7 +112,7 @@ impl SecureKafka {
             tpl.add_partition_offset(topic, p, Offset::Offset(o))
                 .unwrap();
         }
-        consumer.commit(&tpl, CommitMode::Sync).unwrap();
+        super::commit_sync(&consumer, &tpl).unwrap();
     }
 
     /// `kafka-acls --add ARGS` as ANONYMOUS over plaintext (the stack's Kafka CLI).
