@@ -18,6 +18,7 @@ use pipetop::config::{ClickHouseConfig, Config};
 pub mod hostile;
 pub mod hostile_names;
 pub mod hostile_tables;
+pub mod kafka_proxy;
 pub mod secure;
 mod tiers;
 pub mod tmux;

@@ -9242,10 +9242,13 @@ rd_kafka_DescribeTopicsResponse_parse(rd_kafka_op_t *rko_req,
 
 err_parse:
         RD_IF_FREE(rko_result, rd_kafka_op_destroy);
+        /* pipetop patch 9: as in DescribeCluster above. */
+        if (reply->rkbuf_err)
+                err = reply->rkbuf_err;
         rd_snprintf(errstr, errstr_size,
                     "DescribeTopics response protocol parse failure: %s",
-                    rd_kafka_err2str(reply->rkbuf_err));
-        return reply->rkbuf_err;
+                    rd_kafka_err2str(err));
+        return err;
 }
 
 void rd_kafka_DescribeTopics(rd_kafka_t *rk,
@@ -9504,10 +9507,16 @@ rd_kafka_DescribeClusterResponse_parse(rd_kafka_op_t *rko_req,
 
 err:
         RD_IF_FREE(rko_result, rd_kafka_op_destroy);
+        /* pipetop patch 9: a Metadata answer that parses but is refused
+         * (no brokers and no topics: a fenced broker's) sets no buffer
+         * error; returning that NO_ERROR without a result aborts the
+         * process in rd_kafka_admin_response_parse(). */
+        if (reply->rkbuf_err)
+                err = reply->rkbuf_err;
         rd_snprintf(errstr, errstr_size,
                     "DescribeCluster response protocol parse failure: %s",
-                    rd_kafka_err2str(reply->rkbuf_err));
-        return reply->rkbuf_err;
+                    rd_kafka_err2str(err));
+        return err;
 }
 
 void rd_kafka_DescribeCluster(rd_kafka_t *rk,

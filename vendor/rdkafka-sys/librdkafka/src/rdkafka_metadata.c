@@ -482,6 +482,15 @@ static void rd_kafka_metadata_decommission_unavailable_brokers(
         rd_list_t brokers_to_decommission;
         int i;
 
+        /* pipetop patch 10 (confluentinc/librdkafka#5301): an answer that
+         * lists no broker at all comes from a broker that knows of none
+         * alive (fenced by its controller, e.g. after a pause). It says
+         * nothing about which brokers are gone: decommissioning them all,
+         * bootstrap ones included, would leave the client nothing to ask
+         * again, for good. */
+        if (md->broker_cnt == 0)
+                return;
+
         rd_kafka_wrlock(rk);
         TAILQ_FOREACH(rkb, &rk->rk_brokers, rkb_link) {
                 if (rkb->rkb_source == RD_KAFKA_LEARNED) {
