@@ -298,7 +298,8 @@ async fn main() -> anyhow::Result<()> {
                 changed?;
                 updates += 1;
                 let shown = feed.session.models.borrow_and_update().clone();
-                let taken = shown.snapshots().kafka.as_ref().map(|k| k.taken_at_ms);
+                // The published snapshot's time is its status's `last_good_at`.
+                let taken = shown.sources.kafka.last_good_at.map(pipetop::time::unix_ms);
                 if let (Some(stamps), Some(taken)) = (&feed.published_at, taken)
                     && let Some(at) = stamps.lock().ok().and_then(|mut s| s.remove(&taken))
                 {

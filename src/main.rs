@@ -404,7 +404,7 @@ async fn print_snapshot(
     let poller = pipetop::poll_window::poll_window(config, window).await?;
     let model = poller.session().model();
     if json {
-        let report = Report::new(&config.context, poller.rounds(), model);
+        let report = Report::new(&config.context, poller.rounds(), model)?;
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", report::summary(&config.context, model));
@@ -501,8 +501,11 @@ fn from_recording(cli: &Cli) -> Option<ExitCode> {
             out.map(|text| (text, ExitCode::from(report.code)))
         }
         Some(Command::Snapshot { json: true, .. }) => {
-            let report = Report::new(&player.config().context, polls, model);
-            serde_json::to_string_pretty(&report).map(|t| (t + "\n", ExitCode::SUCCESS))
+            // The player's session keeps the snapshots of the model it just derived.
+            Report::new(&player.config().context, polls, model)
+                .map_err(serde::ser::Error::custom)
+                .and_then(|report| serde_json::to_string_pretty(&report))
+                .map(|t| (t + "\n", ExitCode::SUCCESS))
         }
         _ => Ok((
             report::summary(&player.config().context, model),

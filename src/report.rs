@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::alerts::{AlertState, Severity};
 use crate::display_text::{padded, shown, width};
 use crate::format::{plural, seconds, thousands};
-use crate::model::{Model, Snapshots};
+use crate::model::{Model, Snapshots, SnapshotsReplaced};
 
 /// Bumped when a field is renamed or removed; additions keep the version.
 /// 2: `sources.*.last_good` moved to `snapshots.*`; table health's `parts_ratio` became
@@ -24,17 +24,38 @@ pub struct Report<'a> {
     /// Polling rounds the model was built from.
     pub rounds: u32,
     pub model: &'a Model,
-    pub snapshots: &'a Snapshots,
+    pub snapshots: Snapshots,
 }
 
 impl<'a> Report<'a> {
-    pub fn new(context: &'a str, rounds: u32, model: &'a Model) -> Report<'a> {
+    /// The report of `model` with the snapshots it was derived from, while the session keeps
+    /// them (see [`Model::snapshots`]).
+    pub fn new(
+        context: &'a str,
+        rounds: u32,
+        model: &'a Model,
+    ) -> Result<Report<'a>, SnapshotsReplaced> {
+        Ok(Report::with_snapshots(
+            context,
+            rounds,
+            model,
+            model.snapshots()?,
+        ))
+    }
+
+    /// The report of `model` with its snapshots kept by the caller (a paused screen's).
+    pub fn with_snapshots(
+        context: &'a str,
+        rounds: u32,
+        model: &'a Model,
+        snapshots: Snapshots,
+    ) -> Report<'a> {
         Report {
             schema_version: SCHEMA_VERSION,
             context,
             rounds,
             model,
-            snapshots: model.snapshots(),
+            snapshots,
         }
     }
 }

@@ -13,6 +13,8 @@ use crate::alerts::{AlertEngine, RuleSet, observe};
 use crate::clickhouse::snapshot::ClickHouseSnapshot;
 use crate::config::{Config, PipelineConfig};
 use crate::kafka::snapshot::KafkaSnapshot;
+#[cfg(test)]
+use crate::model::SnapshotsReplaced;
 use crate::model::clickhouse::{ClickHouseModel, ClickHouseTracker};
 use crate::model::kafka::{KafkaModel, KafkaTracker};
 use crate::model::{Model, Snapshots, Sources};
@@ -98,27 +100,30 @@ impl Session {
         clickhouse: Option<SourceStatus<ClickHouseSnapshot>>,
     ) -> bool {
         let mut events = Vec::new();
+        // The status replaces the one before first: the session holds the only strong reference
+        // to a source's previous snapshot (models hold theirs weakly), so it is freed before the
+        // new one is derived, not beside it.
         if let Some(status) = kafka.filter(|s| s.polls != self.kafka_status.polls) {
-            if let Some(snapshot) = &status.last_good
-                && status.last_good_at != self.kafka_status.last_good_at
+            let news = status.last_good_at != self.kafka_status.last_good_at;
+            self.kafka_status = status;
+            if news
+                && let Some(snapshot) = &self.kafka_status.last_good
                 && let Some(model) = self.kafka_tracker.update(snapshot)
             {
                 self.kafka = Arc::new(model);
             }
-            events.push(status.state().latest_event());
-            self.kafka_status = status;
+            events.push(self.kafka_status.state().latest_event());
         }
         if let Some(status) = clickhouse.filter(|s| s.polls != self.clickhouse_status.polls) {
-            if let Some(snapshot) = &status.last_good
-                && status.last_good_at != self.clickhouse_status.last_good_at
-            {
+            let news = status.last_good_at != self.clickhouse_status.last_good_at;
+            self.clickhouse_status = status;
+            if news && let Some(snapshot) = &self.clickhouse_status.last_good {
                 let model = self
                     .clickhouse_tracker
                     .update(snapshot, self.alerts.rules());
                 self.clickhouse = Arc::new(model);
             }
-            events.push(status.state().latest_event());
-            self.clickhouse_status = status;
+            events.push(self.clickhouse_status.state().latest_event());
         }
         if events.is_empty() {
             return false;
@@ -159,7 +164,7 @@ impl Session {
             Arc::clone(&self.kafka),
             Arc::clone(&self.clickhouse),
             &self.pipelines,
-            Snapshots {
+            &Snapshots {
                 kafka: self.kafka_status.last_good.clone(),
                 clickhouse: self.clickhouse_status.last_good.clone(),
             },
@@ -210,6 +215,41 @@ mod tests {
             status.record(Err::<ClickHouseSnapshot, _>("refused".into()), failed);
         }
         status
+    }
+
+    /// The session keeps the only strong reference to a source's latest snapshot: a new poll
+    /// frees the one before although a model derived from it is still held (the screen's), and
+    /// that model then says its snapshots were replaced; the latest model has its own.
+    #[test]
+    fn a_new_poll_frees_the_snapshot_before_and_older_models_say_so() {
+        let mut session = Session::new(&config());
+        assert!(session.ingest(Some(kafka(1, at(10))), None));
+        let first_model = Arc::clone(session.model());
+        let first = Arc::downgrade(&first_model.snapshots().unwrap().kafka.unwrap());
+        assert_eq!(
+            first.upgrade().map(|k| k.taken_at_ms),
+            Some(crate::time::unix_ms(at(10)))
+        );
+
+        assert!(session.ingest(Some(kafka(2, at(12))), None));
+        assert!(first.upgrade().is_none(), "the first snapshot is freed");
+        assert_eq!(first_model.snapshots().unwrap_err(), SnapshotsReplaced);
+        let latest = session.model().snapshots().unwrap();
+        assert_eq!(
+            latest.kafka.map(|k| k.taken_at_ms),
+            Some(crate::time::unix_ms(at(12)))
+        );
+        assert!(latest.clickhouse.is_none(), "ClickHouse never answered");
+
+        // A failed poll keeps the last good snapshot, and the models derived after it share it.
+        let mut failed = kafka(2, at(12));
+        failed.record(Err::<KafkaSnapshot, _>("refused".into()), at(14));
+        assert!(session.ingest(Some(failed), None));
+        let after_failure = session.model().snapshots().unwrap();
+        assert_eq!(
+            after_failure.kafka.map(|k| k.taken_at_ms),
+            Some(crate::time::unix_ms(at(12)))
+        );
     }
 
     /// Kafka and ClickHouse publish at their own pace, and a slow ClickHouse poll reports an event

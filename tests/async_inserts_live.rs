@@ -166,7 +166,7 @@ async fn legacy_18_16_says_it_has_no_async_insert_log() {
         url = common::LEGACY_CLICKHOUSE
     )));
     watch.poll_clickhouse().await;
-    let snapshot = watch.model().snapshots().clickhouse.clone().unwrap();
+    let snapshot = watch.model().snapshots().unwrap().clickhouse.unwrap();
     let host = snapshot.hosts[0].snapshot().unwrap();
     assert!(
         matches!(host.async_insert_failures, Section::Unavailable { .. }),

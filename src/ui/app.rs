@@ -97,6 +97,9 @@ pub struct App {
     pub stack: Vec<Level>,
     pub mode: Mode,
     pub paused: bool,
+    /// The snapshots the model frozen by pause was derived from, kept for the export: the
+    /// session lets a snapshot go when it takes a newer poll (models hold theirs weakly).
+    pub frozen: Option<crate::model::Snapshots>,
     pub theme: Theme,
     pub depth: ColorDepth,
     pub now: SystemTime,
@@ -144,6 +147,7 @@ impl App {
             stack: vec![root],
             mode: Mode::Normal,
             paused: false,
+            frozen: None,
             theme,
             depth,
             now: SystemTime::now(),
@@ -173,6 +177,7 @@ impl App {
         self.stack = vec![root];
         self.mode = Mode::Normal;
         self.paused = false;
+        self.frozen = None;
         self.row_areas.clear();
         self.switch_to = None;
         self.notice = Some(format!("switched to context {}", self.context));
@@ -294,7 +299,10 @@ impl App {
 
     fn apply_normal(&mut self, action: Action) {
         match action {
-            Action::TogglePause => self.paused = !self.paused,
+            Action::TogglePause => {
+                self.paused = !self.paused;
+                self.frozen = self.paused.then(|| self.model.snapshots().ok()).flatten();
+            }
             Action::ToggleHelp => self.mode = Mode::Help,
             Action::StartFilter => {
                 let current = self

@@ -23,6 +23,7 @@ use ratatui::Frame;
 
 use crate::collect::Collectors;
 use crate::config::Config;
+use crate::model::SnapshotsReplaced;
 use app::{Action, App, Mode};
 use theme::{ColorDepth, Theme};
 
@@ -145,6 +146,8 @@ async fn event_loop(
     let mut criticals_seen = 0;
     let mut hangup = signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
+    // An export asked for while the session was deriving a newer model: done when it arrives.
+    let mut export_waits = false;
     loop {
         if let Some(name) = app.switch_to.take() {
             match switch(&options, &name) {
@@ -197,10 +200,11 @@ async fn event_loop(
                 match action {
                     Some(Action::RefreshNow) => control.refresh(),
                     Some(Action::Export) => {
-                        app.notice = Some(match export(&app, &options.export) {
-                            Ok(()) => format!("exported the model and alert history to {}", options.export.display()),
-                            Err(e) => format!("export to {} failed: {e}", options.export.display()),
-                        });
+                        app.notice = export_notice(&app, &options.export);
+                        if app.notice.is_none() {
+                            export_waits = true;
+                            app.notice = Some("export: waiting for the model of the newest poll".into());
+                        }
                     }
                     Some(Action::ExportRecording) => {
                         app.notice = Some(export_recording(&options, config, notices.clone()));
@@ -222,6 +226,10 @@ async fn event_loop(
                 changed?;
                 let shown = session.models.borrow_and_update().clone();
                 session.retire(app.set_model(shown));
+                if std::mem::take(&mut export_waits) {
+                    app.notice = export_notice(&app, &options.export);
+                    export_waits = app.notice.is_none();
+                }
             }
             Some(notice) = notices_rx.recv() => app.notice = Some(notice),
             _ = tick.tick() => {}
@@ -244,11 +252,29 @@ fn switch(options: &UiOptions, name: &str) -> Result<(Config, Live), String> {
     Ok((config, live))
 }
 
-/// The same JSON as `pipetop snapshot --json`, from what is on screen now.
+/// The same JSON as `pipetop snapshot --json`, from what is on screen now. Fails with
+/// [`SnapshotsReplaced`] in the moment between the session taking a poll and its model reaching
+/// the screen: the export then waits for that model (see `event_loop`).
 pub(crate) fn export(app: &App, path: &std::path::Path) -> anyhow::Result<()> {
-    let report = crate::report::Report::new(&app.context, 0, &app.model);
+    let snapshots = match &app.frozen {
+        Some(frozen) if app.paused => frozen.clone(),
+        _ => app.model.snapshots()?,
+    };
+    let report = crate::report::Report::with_snapshots(&app.context, 0, &app.model, snapshots);
     std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
     Ok(())
+}
+
+/// The notice of an export: written, waiting for the model being derived (`Ok(None)`), or failed.
+fn export_notice(app: &App, path: &std::path::Path) -> Option<String> {
+    match export(app, path) {
+        Ok(()) => Some(format!(
+            "exported the model and alert history to {}",
+            path.display()
+        )),
+        Err(e) if e.is::<SnapshotsReplaced>() && !app.paused => None,
+        Err(e) => Some(format!("export to {} failed: {e}", path.display())),
+    }
 }
 
 /// `E`: the last `export_window` of the `--record` recording, written on a blocking thread (it
@@ -284,4 +310,76 @@ fn export_recording(
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> anyhow::Result<tokio::signal::unix::Signal> {
     Ok(tokio::signal::unix::signal(kind)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::kafka::snapshot::KafkaSnapshot;
+    use crate::session::Session;
+    use crate::source::SourceStatus;
+
+    fn poll(status: &mut SourceStatus<KafkaSnapshot>, s: u64) {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + s);
+        let snapshot = KafkaSnapshot {
+            taken_at_ms: crate::time::unix_ms(at),
+            ..KafkaSnapshot::default()
+        };
+        status.record(Ok(snapshot), at);
+    }
+
+    fn exported_kafka_taken_at(path: &std::path::Path) -> serde_json::Value {
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        json["snapshots"]["kafka"]["taken_at_ms"].clone()
+    }
+
+    /// The export writes the snapshots the screen's model came from. Once the session has taken
+    /// a newer poll it no longer keeps them: a live screen's export then waits for the newer model
+    /// (no notice yet), and a paused screen exports the snapshots it kept when it paused.
+    #[test]
+    fn the_export_writes_the_models_own_snapshots_or_waits_for_the_newer_model() {
+        let path = std::env::temp_dir().join(format!("pipetop-export-{}.json", std::process::id()));
+        let mut session = Session::new(&crate::config::Config::default());
+        let mut status = SourceStatus::default();
+        poll(&mut status, 10);
+        session.ingest(Some(status.clone()), None);
+        let mut app = App::new(
+            "test",
+            Duration::from_secs(2),
+            Arc::clone(session.model()),
+            Theme::fallback(ColorDepth::TrueColor),
+            ColorDepth::TrueColor,
+        );
+        let notice = export_notice(&app, &path).unwrap();
+        assert!(notice.starts_with("exported"), "{notice}");
+        assert_eq!(exported_kafka_taken_at(&path), 1_700_000_010_000_i64);
+
+        poll(&mut status, 12);
+        session.ingest(Some(status.clone()), None);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            export_notice(&app, &path),
+            None,
+            "waits for the newer model"
+        );
+        assert!(!path.exists());
+        let _ = app.set_model(Arc::clone(session.model()));
+        assert!(export_notice(&app, &path).unwrap().starts_with("exported"));
+        assert_eq!(exported_kafka_taken_at(&path), 1_700_000_012_000_i64);
+
+        assert!(app.apply(Action::TogglePause));
+        poll(&mut status, 14);
+        session.ingest(Some(status.clone()), None);
+        assert!(export_notice(&app, &path).unwrap().starts_with("exported"));
+        assert_eq!(
+            exported_kafka_taken_at(&path),
+            1_700_000_012_000_i64,
+            "the paused model's own snapshot"
+        );
+        let _ = std::fs::remove_file(&path);
+    }
 }
