@@ -18,6 +18,7 @@ mod fixtures;
 
 use std::alloc::System;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use clap::Parser;
@@ -49,6 +50,55 @@ fn live(region: &Region<System>) -> i64 {
     let freed = i64::try_from(c.bytes_deallocated).unwrap_or(i64::MAX);
     // (A realloc is counted in both already; `bytes_reallocated` is the same change again.)
     allocated - freed
+}
+
+/// Bytes live on the heap since the process started.
+fn heap_live() -> i64 {
+    let stats = GLOBAL.stats();
+    i64::try_from(stats.bytes_allocated).unwrap_or(i64::MAX)
+        - i64::try_from(stats.bytes_deallocated).unwrap_or(0)
+}
+
+/// The most bytes live on the heap while watching, sampled every 100 µs from a thread of its
+/// own (the counting allocator keeps totals, not a peak).
+struct PeakSampler {
+    watching: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<i64>,
+}
+
+impl PeakSampler {
+    /// Counts from now, like a `Region` made now.
+    fn start() -> PeakSampler {
+        let base = heap_live();
+        let watching = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (w, s) = (Arc::clone(&watching), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            let mut peak = 0;
+            while !s.load(Ordering::Relaxed) {
+                if w.load(Ordering::Relaxed) {
+                    peak = peak.max(heap_live());
+                }
+                std::thread::sleep(Duration::from_micros(100));
+            }
+            peak - base
+        });
+        PeakSampler {
+            watching,
+            stop,
+            thread,
+        }
+    }
+
+    fn watch(&self, on: bool) {
+        self.watching.store(on, Ordering::SeqCst);
+    }
+
+    fn stop(self) -> i64 {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.join().unwrap_or(0)
+    }
 }
 
 fn mib(bytes: i64) -> String {
@@ -83,17 +133,25 @@ fn main() -> anyhow::Result<()> {
     drop(one);
 
     let base = live(&region);
+    let peak = PeakSampler::start();
     let mut session = Session::new(&config);
     let mut status: SourceStatus<pipetop::kafka::snapshot::KafkaSnapshot> = SourceStatus::default();
     let mut derive_ms = Vec::new();
     for n in 0..args.polls {
+        // As in the dashboard: the screen holds the model before while the next is derived.
+        let shown = Arc::clone(session.model());
         let s = snapshot(n);
+        // The peak is taken over the steady polls (from the third on), a new snapshot arriving.
+        peak.watch(n >= 2);
         status.record(Ok(s), SystemTime::now());
         let started = Instant::now();
         session.ingest(Some(status.clone()), None);
         derive_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        drop(shown);
+        peak.watch(false);
     }
     let total = live(&region) - base;
+    let steady_peak = peak.stop();
     // Split it: the session holds the newest snapshot (through its status, as does `status`
     // here), the model, and its own state.
     let model = Arc::clone(session.model());
@@ -114,6 +172,10 @@ fn main() -> anyhow::Result<()> {
         args.topics, args.partitions, args.groups, args.polls
     );
     println!("heap live after the last poll: {}", mib(total));
+    println!(
+        "  peak while a steady poll is taken and derived (the screen holding the model before): {}",
+        mib(steady_peak)
+    );
     println!(
         "  one Kafka snapshot:            {}  ({} bytes a partition-or-group-partition)",
         mib(snapshot_bytes),

@@ -265,17 +265,12 @@ fn empty_group_offsets_and_watermarks() {
     let got: Vec<_> = g
         .offsets
         .iter()
-        .map(|c| (c.tp(), c.offset, c.metadata.clone(), c.error.clone()))
+        .map(|c| (c.tp(), c.offset(), c.metadata(), c.error()))
         .collect();
     assert_eq!(
         got,
         vec![
-            (
-                tp(&fx.topic, 0),
-                Some(6),
-                Some("pipetop-test".to_owned()),
-                None
-            ),
+            (tp(&fx.topic, 0), Some(6), Some("pipetop-test"), None),
             (tp(&fx.topic, 1), Some(4), None, None),
         ]
     );
@@ -295,7 +290,7 @@ fn empty_group_offsets_and_watermarks() {
     let got: Vec<_> = explicit[0]
         .offsets
         .iter()
-        .map(|c| (c.partition, c.offset, c.error.clone()))
+        .map(|c| (c.partition, c.offset(), c.error()))
         .collect();
     assert_eq!(
         got,
@@ -536,7 +531,7 @@ fn offsets_of_fifty_groups_at_once() {
             assert_eq!(g.group_id, groups[i]);
             assert_eq!(g.error, None, "{g:?}");
             let (partition, offset) = expected(i);
-            let got: Vec<_> = g.offsets.iter().map(|c| (c.tp(), c.offset)).collect();
+            let got: Vec<_> = g.offsets.iter().map(|c| (c.tp(), c.offset())).collect();
             assert_eq!(got, vec![(tp(&fx.topic, partition), Some(offset))], "{g:?}");
         }
         let g = &offsets[GROUPS];
@@ -551,7 +546,7 @@ fn offsets_of_fifty_groups_at_once() {
         .unwrap();
     assert_eq!(twice.len(), 2);
     assert_eq!(twice[0].offsets.len(), 1);
-    assert_eq!(twice[0].offsets[0].offset, twice[1].offsets[0].offset);
+    assert_eq!(twice[0].offsets[0].offset(), twice[1].offsets[0].offset());
 
     // Describing all of them is one request.
     let described = admin.describe_groups(&groups, TIMEOUT).unwrap();

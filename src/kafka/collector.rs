@@ -706,7 +706,7 @@ fn groups(
                 .iter()
                 .flat_map(|f| f.offsets.iter())
                 .filter_map(|c| {
-                    c.offset.map(|offset| Committed {
+                    c.offset().map(|offset| Committed {
                         topic: name(&c.topic),
                         partition: c.partition,
                         offset,

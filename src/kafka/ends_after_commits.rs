@@ -33,7 +33,7 @@ pub fn ends_behind_commits(
     for c in offsets.iter().flat_map(|g| &g.offsets) {
         let ends = last.get(&c.topic, |name| end_of.get(name));
         let end = ends.and_then(|ends| ends.get(&c.partition));
-        if matches!((c.offset, end), (Some(commit), Some(&end)) if commit > end) {
+        if matches!((c.offset(), end), (Some(commit), Some(&end)) if commit > end) {
             behind.insert((&*c.topic, c.partition));
         }
     }
@@ -74,13 +74,7 @@ mod tests {
 
     #[test]
     fn only_ends_older_than_a_commit_are_read_again() {
-        let commit = |p, o| CommittedOffset {
-            topic: "t".into(),
-            partition: p,
-            offset: o,
-            metadata: None,
-            error: None,
-        };
+        let commit = |p, o| CommittedOffset::new("t".into(), p, o, None, None);
         let offsets = vec![GroupOffsets {
             group_id: "g".into(),
             error: None,

@@ -274,12 +274,14 @@ pub(super) fn read_group_offsets(group_id: &str, event: &Event) -> GroupOffsets 
         let mut offsets: Vec<CommittedOffset> = event
             .partitions(rd::rd_kafka_group_result_partitions(group))
             .iter()
-            .map(|p| CommittedOffset {
-                topic: shared_topic(&mut topic, p),
-                partition: p.partition,
-                offset: known_offset(p.offset),
-                metadata: read_metadata(p),
-                error: partition_error(p.err),
+            .map(|p| {
+                CommittedOffset::new(
+                    shared_topic(&mut topic, p),
+                    p.partition,
+                    known_offset(p.offset),
+                    read_metadata(p),
+                    partition_error(p.err),
+                )
             })
             .collect();
         // A partition is answered once, so no two keys are equal: an unstable sort does.
