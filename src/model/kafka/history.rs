@@ -19,20 +19,33 @@
 
 use serde::Serialize;
 
-/// Points per partition: 32 × 24 bytes, 768 bytes per partition, 15 MB for 20,000 partitions.
+/// Points per partition: 32 × 16 bytes and a base time, 520 bytes per partition, 10 MB for
+/// 20,000 partitions.
 pub const HISTORY_POINTS: usize = 32;
 
+/// A point as stored: its poll times in ms after the history's `base_ms` (16 bytes, not 24; a
+/// history spans at most `u32::MAX` ms, 49.7 days, see `EndHistory::fit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stored {
+    end: i64,
+    first: u32,
+    last: u32,
+}
+
+/// A point in Unix ms: the end offset, and the first and last poll that saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Point {
     end: i64,
-    /// First and last poll (Unix ms) that saw this end offset.
     first_ms: i64,
     last_ms: i64,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct EndHistory {
-    points: Vec<Point>,
+    /// Unix ms the stored times count from: the first poll of the history, moved forward when
+    /// the history would otherwise span more than `u32::MAX` ms.
+    base_ms: i64,
+    points: Vec<Stored>,
 }
 
 /// How a time lag was obtained.
@@ -92,36 +105,97 @@ impl EndHistory {
     /// down (topic recreated, log truncated) starts a fresh history, since the old one describes
     /// messages that no longer exist.
     pub fn observe(&mut self, end: i64, at_ms: i64) {
-        match self.points.last_mut() {
+        match self.points.last().map(|&p| self.point(p)) {
             Some(last) if at_ms <= last.last_ms => return,
             Some(last) if end < last.end => self.points.clear(),
             Some(last) if end == last.end => {
-                last.last_ms = at_ms;
-                return;
+                if let Some(at) = self.fit(at_ms)
+                    && let Some(last) = self.points.last_mut()
+                {
+                    last.last = at;
+                    return;
+                }
+                // More than 49.7 days since the last poll: `fit` dropped every point.
             }
             _ => {}
         }
+        if self.points.is_empty() {
+            self.base_ms = at_ms;
+        }
+        let Some(at) = self.fit(at_ms) else {
+            return;
+        };
         // Grown by hand: doubling would take a full history from 32 to 64 points of room for
-        // the one point it holds before thinning (100,000 partitions at scale: 71 MiB).
+        // the one point it holds before thinning (100,000 partitions at scale: 47 MiB).
         let (len, room) = (self.points.len(), self.points.capacity());
         if len == room {
             let want = (2 * room).clamp(4, HISTORY_POINTS + 1);
             self.points.reserve_exact(want.saturating_sub(len).max(1));
         }
-        self.points.push(Point {
+        self.points.push(Stored {
             end,
-            first_ms: at_ms,
-            last_ms: at_ms,
+            first: at,
+            last: at,
         });
         if self.points.len() > HISTORY_POINTS {
             self.thin(at_ms);
         }
     }
 
+    /// `at_ms` as a stored time. When it lies more than `u32::MAX` ms after the base, the base
+    /// moves to the oldest point, and points older than that span (49.7 days) are dropped: the
+    /// history then reaches back 49.7 days, and older commits are looked up (`produce_time`) or
+    /// reported as at least that old. None only for a time before the base (never: polls come
+    /// in order and the base is the first).
+    fn fit(&mut self, at_ms: i64) -> Option<u32> {
+        let span = i64::from(u32::MAX);
+        if at_ms - self.base_ms > span {
+            let keep_from = at_ms - span;
+            let full: Vec<Point> = self
+                .points
+                .iter()
+                .map(|&p| self.point(p))
+                .filter(|p| p.last_ms >= keep_from)
+                .collect();
+            self.base_ms = full.first().map_or(at_ms, |p| p.first_ms.max(keep_from));
+            let base = self.base_ms;
+            let since = |ms: i64| u32::try_from((ms - base).max(0)).unwrap_or(u32::MAX);
+            self.points = full
+                .iter()
+                .map(|p| Stored {
+                    end: p.end,
+                    first: since(p.first_ms),
+                    last: since(p.last_ms),
+                })
+                .collect();
+        }
+        u32::try_from(at_ms - self.base_ms).ok()
+    }
+
+    fn point(&self, p: Stored) -> Point {
+        Point {
+            end: p.end,
+            first_ms: self.base_ms + i64::from(p.first),
+            last_ms: self.base_ms + i64::from(p.last),
+        }
+    }
+
+    fn at(&self, i: usize) -> Point {
+        self.point(self.points[i])
+    }
+
+    fn first(&self) -> Option<Point> {
+        self.points.first().map(|&p| self.point(p))
+    }
+
+    fn newest(&self) -> Option<Point> {
+        self.points.last().map(|&p| self.point(p))
+    }
+
     fn thin(&mut self, now_ms: i64) {
         // Never the oldest (the history's reach) nor the newest (the current end).
         let cost = |i: usize| {
-            let (before, p, after) = (self.points[i - 1], self.points[i], self.points[i + 1]);
+            let (before, p, after) = (self.at(i - 1), self.at(i), self.at(i + 1));
             let widened = (after.first_ms - before.last_ms) as f64;
             let age = (now_ms - p.last_ms).max(1) as f64;
             widened / age
@@ -143,7 +217,7 @@ impl EndHistory {
     /// Time lag at `now_ms` of a group whose committed offset (next message to read) is
     /// `committed`, on a partition whose current end is the newest point.
     pub fn time_lag(&self, committed: i64, now_ms: i64) -> TimeLag {
-        let (Some(oldest), Some(newest)) = (self.points.first(), self.points.last()) else {
+        let (Some(oldest), Some(newest)) = (self.first(), self.newest()) else {
             return TimeLag::UNKNOWN;
         };
         if committed >= newest.end {
@@ -179,7 +253,7 @@ impl EndHistory {
             }
             return at(oldest.first_ms as f64, TimeLagKind::AtLeast);
         }
-        let (a, b) = (self.points[j - 1], self.points[j]);
+        let (a, b) = (self.at(j - 1), self.at(j));
         // Messages a.end .. b.end-1 appeared between the last poll that saw a.end and the first
         // that saw b.end; each is placed in the middle of its share of that interval.
         let slot = (committed - a.end) as f64 + 0.5;
@@ -190,16 +264,18 @@ impl EndHistory {
 
     /// The end offset at `t_ms`, interpolated between polls; None before the history.
     pub fn end_at(&self, t_ms: i64) -> Option<i64> {
-        let first = self.points.first()?;
+        let first = self.first()?;
         if t_ms < first.first_ms {
             return None;
         }
-        let j = self.points.partition_point(|p| p.first_ms <= t_ms);
-        let a = self.points[j - 1];
+        let j = self
+            .points
+            .partition_point(|&p| self.point(p).first_ms <= t_ms);
+        let a = self.at(j - 1);
         if t_ms <= a.last_ms || j == self.points.len() {
             return Some(a.end);
         }
-        let b = self.points[j];
+        let b = self.at(j);
         let share = (t_ms - a.last_ms) as f64 / (b.first_ms - a.last_ms).max(1) as f64;
         Some(a.end + (share * (b.end - a.end) as f64).round() as i64)
     }
@@ -207,8 +283,8 @@ impl EndHistory {
     /// Messages per second produced between `from_ms` (or the history's start, if later) and
     /// `now_ms`; None until two polls are known.
     pub fn produce_rate(&self, from_ms: i64, now_ms: i64) -> Option<f64> {
-        let first = self.points.first()?;
-        let newest = self.points.last()?;
+        let first = self.first()?;
+        let newest = self.newest()?;
         let from = from_ms.max(first.first_ms);
         if now_ms <= from {
             return None;
@@ -219,7 +295,7 @@ impl EndHistory {
 
     /// Bytes this history holds on the heap (its fixed capacity once full).
     pub fn heap_bytes(&self) -> usize {
-        self.points.capacity() * std::mem::size_of::<Point>()
+        self.points.capacity() * std::mem::size_of::<Stored>()
     }
 }
 
@@ -313,7 +389,7 @@ mod tests {
             h.observe(i * 10, i * 1_000);
         }
         assert_eq!(h.len(), HISTORY_POINTS);
-        assert!(h.heap_bytes() <= (HISTORY_POINTS + 1) * std::mem::size_of::<Point>());
+        assert!(h.heap_bytes() <= (HISTORY_POINTS + 1) * 16);
         let now = 9_999_000;
         // The oldest point is kept: the history still reaches back to the start.
         assert_eq!(h.time_lag(0, now).kind, TimeLagKind::Interpolated);
@@ -323,6 +399,28 @@ mod tests {
         // Rates come out right from the thinned history.
         let rate = h.produce_rate(now - 60_000, now).unwrap();
         assert!((rate - 10.0).abs() < 0.5, "{rate}");
+    }
+
+    #[test]
+    fn a_history_longer_than_the_stored_span_keeps_its_last_49_days() {
+        const DAY: i64 = 86_400_000;
+        let mut h = history(&[(0, 0), (100, 15 * DAY), (200, 40 * DAY)]);
+        assert_eq!(h.heap_bytes(), 4 * 16);
+        // 60 days in: the point of day 0 is older than the span and goes; the rest keep their
+        // exact times.
+        h.observe(300, 60 * DAY);
+        assert_eq!(h.len(), 3);
+        assert_eq!(h.end_at(15 * DAY), Some(100));
+        assert_eq!(h.end_at(14 * DAY), None);
+        assert_eq!(h.end_at(60 * DAY), Some(300));
+        let lag = h.time_lag(250, 60 * DAY);
+        assert_eq!(lag.kind, TimeLagKind::Interpolated);
+        assert_eq!(lag.since_ms, Some(40 * DAY + (20 * DAY) * 505 / 1000));
+        // The same end seen again after a gap longer than the span starts over from that poll.
+        h.observe(300, 200 * DAY);
+        assert_eq!(h.len(), 1);
+        assert_eq!(h.end_at(200 * DAY), Some(300));
+        assert_eq!(h.end_at(199 * DAY), None);
     }
 
     #[test]

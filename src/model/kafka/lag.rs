@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::history::TimeLagKind;
 use super::index::{PartitionIndex, TopicPartitions};
 use super::status::Status;
-use crate::compact::{OptF64, OptI64, OptU64};
+use crate::compact::{OptF64, OptI64};
 use crate::kafka::snapshot::{Group, KafkaSnapshot, Member, Partition};
 use crate::kafka::types::GroupState;
 
@@ -117,10 +117,11 @@ pub struct Rollup {
     pub trend: Trend,
 }
 
-/// One group-partition's row. A million of them at scale, so stored compact (88 bytes, not
+/// One group-partition's row. A million of them at scale, so stored compact (80 bytes, not
 /// 168): optional numbers without `Option` tags (see `crate::compact`), read through methods that
-/// return the `Option`s. It serializes and compares as the plain fields would.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// return the `Option`s, and the lag computed from the offsets rather than stored. It serializes
+/// as the plain fields would, the lag included.
+#[derive(Debug, Clone, PartialEq)]
 pub struct PartitionLag {
     /// Shared by the group's rows of one topic (200,000 rows at scale: one allocation a topic,
     /// not a row).
@@ -128,7 +129,6 @@ pub struct PartitionLag {
     pub partition: i32,
     committed: OptI64,
     end: OptI64,
-    lag: OptU64,
     pub flag: OffsetFlag,
     /// client_id@host of the member that owns the partition, if any: one allocation a member,
     /// behind a thin pointer (8 bytes a row, not 16).
@@ -152,7 +152,6 @@ impl PartitionLag {
         partition: i32,
         committed: Option<i64>,
         end: Option<i64>,
-        lag: Option<u64>,
         flag: OffsetFlag,
         owner: Option<Arc<String>>,
     ) -> PartitionLag {
@@ -161,7 +160,6 @@ impl PartitionLag {
             partition,
             committed: OptI64::new(committed),
             end: OptI64::new(end),
-            lag: OptU64::new(lag),
             flag,
             owner,
             time_lag_s: OptF64::NONE,
@@ -190,7 +188,8 @@ impl PartitionLag {
 
     /// `end − committed` (0 when committed beyond the end), where both are known.
     pub fn lag(&self) -> Option<u64> {
-        self.lag.get()
+        let (committed, end) = (self.committed.get()?, self.end.get()?);
+        Some(u64::try_from(end.saturating_sub(committed)).unwrap_or(0))
     }
 
     /// Age of the oldest unconsumed message, seconds; `time_lag_kind` says how it was obtained.
@@ -211,10 +210,9 @@ impl PartitionLag {
         self.idle_s.get()
     }
 
-    pub fn set_offsets(&mut self, committed: Option<i64>, end: Option<i64>, lag: Option<u64>) {
+    pub fn set_offsets(&mut self, committed: Option<i64>, end: Option<i64>) {
         self.committed = OptI64::new(committed);
         self.end = OptI64::new(end);
-        self.lag = OptU64::new(lag);
     }
 
     pub fn set_time_lag(&mut self, seconds: Option<f64>, kind: TimeLagKind) {
@@ -233,6 +231,27 @@ impl PartitionLag {
 
     pub fn set_idle_s(&mut self, idle_s: Option<f64>) {
         self.idle_s = OptF64::new(idle_s);
+    }
+}
+
+impl Serialize for PartitionLag {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut row = serializer.serialize_struct("PartitionLag", 13)?;
+        row.serialize_field("topic", &self.topic)?;
+        row.serialize_field("partition", &self.partition)?;
+        row.serialize_field("committed", &self.committed())?;
+        row.serialize_field("end", &self.end())?;
+        row.serialize_field("lag", &self.lag())?;
+        row.serialize_field("flag", &self.flag)?;
+        row.serialize_field("owner", &self.owner)?;
+        row.serialize_field("time_lag_s", &self.time_lag_s())?;
+        row.serialize_field("time_lag_kind", &self.time_lag_kind)?;
+        row.serialize_field("status", &self.status)?;
+        row.serialize_field("produce_rate", &self.produce_rate())?;
+        row.serialize_field("consume_rate", &self.consume_rate())?;
+        row.serialize_field("idle_s", &self.idle_s())?;
+        row.end()
     }
 }
 
@@ -495,11 +514,7 @@ fn partition_lag(
         (Some(c), _) if start.is_some_and(|s| c < s) => OffsetFlag::BelowLogStart,
         _ => OffsetFlag::Ok,
     };
-    let lag = match (committed, end) {
-        (Some(c), Some(e)) => Some(u64::try_from(e - c).unwrap_or(0)),
-        _ => None,
-    };
-    PartitionLag::new(topic, partition, committed, end, lag, flag, owner)
+    PartitionLag::new(topic, partition, committed, end, flag, owner)
 }
 
 #[cfg(test)]
@@ -642,6 +657,6 @@ mod tests {
         assert_eq!(lags[0].partitions[1].lag(), Some(0));
         assert_eq!(lags[0].partitions[2].lag(), Some(190));
         assert_eq!(lags[0].partitions[0].lag(), None);
-        assert_eq!(std::mem::size_of::<PartitionLag>(), 88);
+        assert_eq!(std::mem::size_of::<PartitionLag>(), 80);
     }
 }

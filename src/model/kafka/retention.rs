@@ -150,11 +150,7 @@ mod tests {
             &Default::default(),
         );
         for (row, (_, offset, age)) in g.partitions.iter_mut().zip(rows) {
-            row.set_offsets(
-                row.committed(),
-                Some(1_000),
-                Some(u64::try_from(1_000 - offset).unwrap_or(0)),
-            );
+            row.set_offsets(row.committed(), Some(1_000));
             row.set_time_lag(*age, row.time_lag_kind);
             if *offset < 100 {
                 row.flag = OffsetFlag::BelowLogStart;

@@ -136,7 +136,6 @@ mod tests {
             0,
             lag.map(|_| 0),
             lag.map(|l| l as i64),
-            lag,
             if lag.is_some() {
                 OffsetFlag::Ok
             } else {
