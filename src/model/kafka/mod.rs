@@ -14,7 +14,9 @@ pub mod rollup;
 pub mod status;
 pub mod topics;
 
-use std::collections::HashMap;
+// foldhash rather than SipHash: these maps are keyed by topic and group names pipetop read itself,
+// looked up thousands of times a poll.
+use foldhash::{HashMap, HashMapExt};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
