@@ -126,7 +126,7 @@ impl EndHistory {
             return;
         };
         // Grown by hand: doubling would take a full history from 32 to 64 points of room for
-        // the one point it holds before thinning (100,000 partitions at scale: 47 MiB).
+        // the one point it holds before thinning (100,000 partitions at scale: 49 MiB).
         let (len, room) = (self.points.len(), self.points.capacity());
         if len == room {
             let want = (2 * room).clamp(4, HISTORY_POINTS + 1);
@@ -149,7 +149,7 @@ impl EndHistory {
     /// in order and the base is the first).
     fn fit(&mut self, at_ms: i64) -> Option<u32> {
         let span = i64::from(u32::MAX);
-        if at_ms - self.base_ms > span {
+        if at_ms.saturating_sub(self.base_ms) > span {
             let keep_from = at_ms - span;
             let full: Vec<Point> = self
                 .points
@@ -169,7 +169,7 @@ impl EndHistory {
                 })
                 .collect();
         }
-        u32::try_from(at_ms - self.base_ms).ok()
+        u32::try_from(at_ms.saturating_sub(self.base_ms)).ok()
     }
 
     fn point(&self, p: Stored) -> Point {
