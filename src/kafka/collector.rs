@@ -698,71 +698,79 @@ fn groups(
         last = Some((Arc::clone(topic), Arc::clone(&kept)));
         kept
     };
-    let mut groups: Vec<Group> =
-        descriptions
-            .into_iter()
-            .filter_map(|d| {
-                let fetched = offsets_by_group.remove(&d.group_id);
-                // Exactly the room the rows need (200,000 at scale), not the doubling's.
-                let mut all_committed: Vec<Committed> =
-                    Vec::with_capacity(fetched.as_ref().map_or(0, |f| f.offsets.len()));
-                all_committed.extend(fetched.iter().flat_map(|f| f.offsets.iter()).filter_map(
-                    |c| {
-                        c.offset().map(|offset| Committed {
-                            topic: name(&c.topic),
-                            partition: c.partition,
-                            offset,
-                            produced_ms: crate::compact::OptI64::NONE,
+    let mut groups: Vec<Group> = descriptions
+        .into_iter()
+        .filter_map(|d| {
+            let fetched = offsets_by_group.remove(&d.group_id);
+            let all_committed = committed_rows(fetched.as_ref(), &mut name);
+            let had_rows =
+                !all_committed.is_empty() || d.members.iter().any(|m| !m.assignment.is_empty());
+            let mut committed: Vec<Committed> = all_committed
+                .into_iter()
+                .filter(|c| shown(&c.topic))
+                .collect();
+            committed.sort_by(|a, b| {
+                topic_partition_order((&a.topic, a.partition), (&b.topic, b.partition))
+            });
+            let members: Vec<Member> = d
+                .members
+                .into_iter()
+                .map(|m| Member {
+                    consumer_id: m.consumer_id,
+                    client_id: m.client_id,
+                    host: m.host,
+                    assignment: m
+                        .assignment
+                        .into_iter()
+                        .filter(|tp| shown(&tp.topic))
+                        .map(|tp| Assigned {
+                            topic: name(&tp.topic),
+                            partition: tp.partition,
                         })
-                    },
-                ));
-                let had_rows =
-                    !all_committed.is_empty() || d.members.iter().any(|m| !m.assignment.is_empty());
-                let mut committed: Vec<Committed> = all_committed
-                    .into_iter()
-                    .filter(|c| shown(&c.topic))
-                    .collect();
-                committed.sort_by(|a, b| {
-                    topic_partition_order((&a.topic, a.partition), (&b.topic, b.partition))
-                });
-                let members: Vec<Member> = d
-                    .members
-                    .into_iter()
-                    .map(|m| Member {
-                        consumer_id: m.consumer_id,
-                        client_id: m.client_id,
-                        host: m.host,
-                        assignment: m
-                            .assignment
-                            .into_iter()
-                            .filter(|tp| shown(&tp.topic))
-                            .map(|tp| Assigned {
-                                topic: name(&tp.topic),
-                                partition: tp.partition,
-                            })
-                            .collect(),
-                    })
-                    .collect();
-                // A group whose every partition is on a hidden topic is noise under that filter.
-                let has_rows =
-                    !committed.is_empty() || members.iter().any(|m| !m.assignment.is_empty());
-                if had_rows && !has_rows {
-                    return None;
-                }
-                let error = d.error.clone().or_else(|| fetched.and_then(|f| f.error));
-                Some(Group {
-                    group_id: d.group_id,
-                    state: d.state,
-                    partition_assignor: d.partition_assignor,
-                    coordinator: d.coordinator.map(|n| n.id),
-                    members,
-                    committed,
-                    error,
+                        .collect(),
                 })
+                .collect();
+            // A group whose every partition is on a hidden topic is noise under that filter.
+            let has_rows =
+                !committed.is_empty() || members.iter().any(|m| !m.assignment.is_empty());
+            if had_rows && !has_rows {
+                return None;
+            }
+            let error = d.error.clone().or_else(|| fetched.and_then(|f| f.error));
+            Some(Group {
+                group_id: d.group_id,
+                state: d.state,
+                partition_assignor: d.partition_assignor,
+                coordinator: d.coordinator.map(|n| n.id),
+                members,
+                committed,
+                error,
             })
-            .collect();
+        })
+        .collect();
     groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
     groups
+}
+
+/// A group's commits as the snapshot's rows, their topic names shared (`name`), in exactly the
+/// room they need (200,000 rows at scale), not the doubling's.
+fn committed_rows(
+    fetched: Option<&GroupOffsets>,
+    name: &mut impl FnMut(&Arc<str>) -> Arc<str>,
+) -> Vec<Committed> {
+    let Some(fetched) = fetched else {
+        return Vec::new();
+    };
+    let mut rows = Vec::with_capacity(fetched.offsets.len());
+    rows.extend(fetched.offsets.iter().filter_map(|c| {
+        c.offset().map(|offset| Committed {
+            topic: name(&c.topic),
+            partition: c.partition,
+            offset,
+            produced_ms: crate::compact::OptI64::NONE,
+        })
+    }));
+    rows
 }
 
 fn index_offsets(offsets: &[PartitionOffset]) -> HashMap<(&str, i32), &PartitionOffset> {
