@@ -201,3 +201,61 @@ async fn a_request_waiting_for_a_killed_broker_keeps_the_reconnect_backoff() {
          {REQUEST_TIMEOUT:?} for it (the backoff allows about 10)"
     );
 }
+
+/// Groups sent in one OffsetFetch to a broker that does not coordinate them (the collector's
+/// metadata is stale: their coordinator moved) answer NOT_COORDINATOR each; they are asked again
+/// one at a time, where librdkafka's coordinator lookup sends them, and answer as one request
+/// each does. With the right coordinators, one request per broker answers them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_sent_to_the_wrong_coordinator_are_asked_again_alone() {
+    use faults::cluster::client_config;
+    use faults::fixture::{commit, group_coordinated_by, group_log_leaders};
+    use pipetop::kafka::admin::Admin;
+    use rdkafka::admin::{AdminClient, AdminOptions};
+    use rdkafka::client::DefaultClientContext;
+    use std::time::Duration;
+    common::needs!(FaultKafka);
+    let _whole = faults::cluster::Whole::take();
+    let topic = common::unique("batch_coord");
+    common::create_topic_on(client_config(), &topic, 2, &[]).await;
+    let leaders = group_log_leaders(&topic);
+    let coordinators = [1, 1, 2, 2];
+    let groups: Vec<String> = coordinators
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| group_coordinated_by(&leaders, b, &format!("batch{i}_")))
+        .collect();
+    for (i, g) in groups.iter().enumerate() {
+        commit(g, &topic, &[(0, i64::try_from(i).unwrap() + 1), (1, 0)]);
+    }
+    let timeout = Duration::from_secs(10);
+    let admin = Admin::new(&client_config()).unwrap();
+    let one_each = admin.list_group_offsets(&groups, 64, timeout).unwrap();
+    let json = |v: &[pipetop::kafka::types::GroupOffsets]| serde_json::to_string(v).unwrap();
+    assert!(
+        one_each
+            .iter()
+            .all(|g| g.error.is_none() && g.offsets.len() == 2)
+    );
+
+    let right: Vec<(String, Option<i32>)> =
+        groups.iter().cloned().zip(coordinators.map(Some)).collect();
+    let (answers, sent) = admin
+        .list_group_offsets_batched(&right, 64, timeout)
+        .unwrap();
+    assert_eq!(json(&answers), json(&one_each));
+    assert_eq!(sent, 2, "one request per coordinator");
+
+    let wrong: Vec<(String, Option<i32>)> = groups.iter().map(|g| (g.clone(), Some(3))).collect();
+    let (answers, sent) = admin
+        .list_group_offsets_batched(&wrong, 64, timeout)
+        .unwrap();
+    assert_eq!(json(&answers), json(&one_each));
+    assert_eq!(sent, 1 + groups.len(), "the batch, then each group alone");
+
+    let cleanup: AdminClient<DefaultClientContext> = client_config().create().unwrap();
+    let options = AdminOptions::new().operation_timeout(Some(timeout));
+    let refs: Vec<&str> = groups.iter().map(String::as_str).collect();
+    let _ = cleanup.delete_groups(&refs, &options).await;
+    let _ = cleanup.delete_topics(&[topic.as_str()], &options).await;
+}

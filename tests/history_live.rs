@@ -50,7 +50,8 @@ async fn poll_until(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_paused_sink_draws_a_rising_lag_line_and_resuming_a_falling_one() {
-    common::needs!(Kafka, LoadGenerator);
+    // The sink inserts into ClickHouse before it commits.
+    common::needs!(Kafka, ClickHouse, LoadGenerator);
     let topic = common::unique("history_pause");
     let group = common::unique("history_pause_g");
     common::create_topic(&topic, 1).await;

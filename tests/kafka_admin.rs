@@ -580,3 +580,47 @@ fn describe_cluster_lists_the_broker() {
     );
     assert!(cluster.controller.is_some(), "{cluster:?}");
 }
+
+/// Many groups in one OffsetFetch (librdkafka patch 11, `Admin::list_group_offsets_batched`)
+/// answer exactly as one request per group does: commits, metadata, a group that never
+/// committed, and a name librdkafka cannot send (asked alone, refused as before).
+#[test]
+fn many_groups_in_one_offset_fetch_answer_as_one_request_each() {
+    common::needs!(Kafka);
+    let mut fx = Fixture::new("batch", 3);
+    fx.produce(&[10, 10, 10]);
+    let groups: Vec<String> = (0..5).map(|i| fx.group(&format!("b{i}"))).collect();
+    for (i, g) in groups.iter().enumerate() {
+        let i = i64::try_from(i).unwrap();
+        fx.commit(g, &[(0, i, Some("pipetop-batch")), (2, 9 - i, None)]);
+    }
+    let admin = admin();
+    let broker = admin.describe_cluster(TIMEOUT).unwrap().nodes[0].id;
+    let mut asked: Vec<(String, Option<i32>)> =
+        groups.iter().map(|g| (g.clone(), Some(broker))).collect();
+    asked.push((unique("never_committed"), Some(broker)));
+    asked.push(("nul\0group".to_string(), Some(broker)));
+    let ids: Vec<String> = asked.iter().map(|(g, _)| g.clone()).collect();
+
+    let one_each = admin.list_group_offsets(&ids, 256, TIMEOUT).unwrap();
+    let (batched, sent) = admin
+        .list_group_offsets_batched(&asked, 256, TIMEOUT)
+        .unwrap();
+    let json = |v: &[pipetop::kafka::types::GroupOffsets]| serde_json::to_string(v).unwrap();
+    assert_eq!(json(&batched), json(&one_each));
+    // One request for the six groups; the NUL name is refused before sending, as alone.
+    assert_eq!(sent, 1);
+    assert_eq!(batched[0].offsets.len(), 2);
+    assert_eq!(batched[4].offsets[1].offset(), Some(5));
+    assert_eq!(batched[0].offsets[0].metadata(), Some("pipetop-batch"));
+    assert!(batched[5].offsets.is_empty() && batched[5].error.is_none());
+    assert!(batched[6].error.is_some());
+
+    // A group whose coordinator is not known goes alone, through librdkafka's lookup.
+    asked[1].1 = None;
+    let (batched, sent) = admin
+        .list_group_offsets_batched(&asked, 256, TIMEOUT)
+        .unwrap();
+    assert_eq!(json(&batched), json(&one_each));
+    assert_eq!(sent, 2);
+}

@@ -267,10 +267,16 @@ fn poll_blocking(
     let unlisted = unlisted_groups(seen, &watched);
     // Unlisted groups are asked for their commits too: a coordinator that has just taken a group
     // over leaves it out of its listing while it loads, yet answers for its commits.
-    let group_ids: Vec<String> = watched
+    // Each with its coordinator, the leader of its `__consumer_offsets` partition: the groups of
+    // one coordinator are asked in a few OffsetFetch requests (see `group_offsets_batched`).
+    let group_ids: Vec<(String, Option<i32>)> = watched
         .iter()
         .map(|g| g.group_id.clone())
         .chain(unlisted.iter().map(|(id, _)| id.clone()))
+        .map(|id| {
+            let coordinator = coordinator_of(&id, group_log_topic, &leaders);
+            (id, coordinator)
+        })
         .collect();
     // DescribeGroups only for groups with members. An Empty group has none by definition, so its
     // description would only repeat what ListGroups just said (state Empty, no members, no
@@ -354,9 +360,9 @@ fn poll_blocking(
         });
         let t = Instant::now();
         let fetched = if group_ids.is_empty() {
-            Ok(Vec::new())
+            Ok((Vec::new(), 0))
         } else {
-            admin.list_group_offsets(&group_ids, MAX_OFFSET_FETCHES_IN_FLIGHT, timeout)
+            admin.list_group_offsets_batched(&group_ids, MAX_OFFSET_FETCHES_IN_FLIGHT, timeout)
         };
         (
             join(describe),
@@ -367,7 +373,7 @@ fn poll_blocking(
     });
     let ((descriptions, describe_ms), (offsets, fetch_ms)) = (described?, fetched);
     let ((mut ends, mut ends_ms), (starts, starts_ms)) = (ends?, starts?);
-    let (descriptions, offsets) = (descriptions?, offsets?);
+    let (descriptions, (offsets, offset_fetches)) = (descriptions?, offsets?);
     let behind = ends_behind_commits(&offsets, &ends);
     let reread = offsets_batches(ask_all(&behind, OffsetSpec::Latest), &leaders);
     if !reread.is_empty() {
@@ -400,8 +406,8 @@ fn poll_blocking(
             .map(|g| idle_description(g, group_log_topic, &leaders, &metadata.brokers)),
     );
     counts.describe_groups = describe_requests(&active);
-    // One request per group to its coordinator.
-    counts.offset_fetch = count(group_ids.len());
+    // A few per coordinator, and one for each group asked alone.
+    counts.offset_fetch = count(offset_fetches);
     // Every batch holds one leader's partitions: one request each.
     counts.list_offsets = count(
         end_batches.len()

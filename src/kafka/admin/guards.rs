@@ -252,6 +252,24 @@ impl<'a> Options<'a> {
         Err(op.internal(format!("cannot set request timeout: {detail}")))
     }
 
+    /// Sends the request to broker `id` rather than where librdkafka would (for
+    /// ListConsumerGroupOffsets: the group's coordinator, as its cache says).
+    pub(super) fn set_broker(&self, op: Op, id: i32) -> Result<(), AdminError> {
+        let mut errstr = [0 as c_char; 256];
+        // SAFETY: as in `set_request_timeout`: `self.0` is the options object
+        // this guard owns, `errstr` a writable local buffer of the length passed.
+        let err = unsafe {
+            rd::rd_kafka_AdminOptions_set_broker(self.ptr(), id, errstr.as_mut_ptr(), errstr.len())
+        };
+        if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+            return Ok(());
+        }
+        // SAFETY: as in `set_request_timeout`: a zeroed buffer, terminated
+        // within its bounds; `string` copies it.
+        let detail = unsafe { string(errstr.as_ptr()) };
+        Err(op.internal(format!("cannot set broker {id}: {detail}")))
+    }
+
     pub(super) fn set_isolation_level(
         &self,
         op: Op,

@@ -23,6 +23,7 @@
 //!   the raw librdkafka handle;
 //! - `error`: [`AdminError`], and redaction of client-creation errors;
 //! - `op`: the operations (`Op`);
+//! - `group_offsets_batched`: the commits of many groups in a few OffsetFetch requests;
 //! - `driver`: the loop that submits requests and awaits their result events;
 //! - `guards`: the RAII guards above;
 //! - `readers`: copying result events into the plain values of
@@ -35,6 +36,7 @@ mod client;
 mod cstr;
 mod driver;
 mod error;
+mod group_offsets_batched;
 mod guards;
 mod op;
 mod readers;
@@ -231,9 +233,9 @@ impl Admin {
     /// (partitions without a commit are absent; use
     /// [`Admin::list_group_offsets_for`] to ask about specific partitions).
     ///
-    /// librdkafka accepts one group per ListConsumerGroupOffsets call, so one
-    /// request per group is issued, at most `max_in_flight` outstanding at a
-    /// time, all on one result queue. Returns one entry per requested group,
+    /// One request per group, routed by librdkafka's coordinator lookup, at
+    /// most `max_in_flight` outstanding at a time, all on one result queue
+    /// ([`Admin::list_group_offsets_batched`] asks many groups in one request). Returns one entry per requested group,
     /// in request order; per-group failures (including running out of
     /// `timeout`, which bounds the whole call) are in the entry's `error`.
     pub fn list_group_offsets(

@@ -249,26 +249,80 @@ pub(super) fn read_group_offsets(group_id: &str, event: &Event) -> GroupOffsets 
     if let Some((_, message)) = event.error() {
         return GroupOffsets::failed(group_id, message);
     }
-    // SAFETY: `event` is a live event guard, borrowed for this function. The
-    // result is NULL for another event type (checked), else a view of the
-    // event; its group array has `cnt` entries owned by the event (as
-    // `ptr_slice` requires), a NULL group is skipped, and the group's error,
-    // partition list and each partition's topic and metadata are owned by the
-    // event, NULL-checked by the helpers that read them, and copied.
+    let groups = match group_results(event) {
+        Ok(groups) => groups,
+        Err(reason) => return GroupOffsets::failed(group_id, reason),
+    };
+    let Some(&group) = groups.iter().find(|g| !g.is_null()) else {
+        return GroupOffsets::failed(group_id, "result contains no group");
+    };
+    // SAFETY: `group` is a non-NULL group result owned by `event`, which is
+    // borrowed for this function.
+    let (_, offsets) = unsafe { read_group_result(event, group) };
+    GroupOffsets {
+        group_id: group_id.to_owned(),
+        ..offsets
+    }
+}
+
+/// The answer to a ListConsumerGroupOffsets of several groups (one OffsetFetch, librdkafka
+/// patch 11): each group it names, with its own error code if it failed. A request-level error
+/// (the broker unreachable, no OffsetFetch v8, the time out) is `Err`.
+pub(super) fn read_group_offsets_batch(
+    event: &Event,
+) -> Result<Vec<(Option<RDKafkaErrorCode>, GroupOffsets)>, AdminError> {
+    let op = Op::LIST_GROUP_OFFSETS;
+    if let Some((code, message)) = event.error() {
+        return Err(AdminError::Kafka {
+            op: op.name,
+            code,
+            message,
+        });
+    }
+    let groups = group_results(event).map_err(|reason| op.internal(reason))?;
+    Ok(groups
+        .iter()
+        .filter(|g| !g.is_null())
+        // SAFETY: each `g` is a non-NULL group result owned by `event`, which
+        // is borrowed for this function.
+        .map(|&g| unsafe { read_group_result(event, g) })
+        .collect())
+}
+
+/// The group results of a ListConsumerGroupOffsets result event, owned by the event.
+fn group_results<'e>(
+    event: &'e Event,
+) -> Result<&'e [*const rd::rd_kafka_group_result_t], &'static str> {
+    // SAFETY: `event` is a live event guard, borrowed for 'e. The result is
+    // NULL for another event type (checked), else a view of the event; its
+    // group array has `cnt` entries owned by the event, as `ptr_slice` requires.
     unsafe {
         let result = rd::rd_kafka_event_ListConsumerGroupOffsets_result(event.ptr());
         if result.is_null() {
-            return GroupOffsets::failed(group_id, "event has no ListConsumerGroupOffsets result");
+            return Err("event has no ListConsumerGroupOffsets result");
         }
         let mut cnt = 0usize;
-        let groups = event.ptr_slice(
+        Ok(event.ptr_slice(
             rd::rd_kafka_ListConsumerGroupOffsets_result_groups(result, &mut cnt),
             cnt,
-        );
-        let Some(&group) = groups.iter().find(|g| !g.is_null()) else {
-            return GroupOffsets::failed(group_id, "result contains no group");
-        };
-        let error = error_details(rd::rd_kafka_group_result_error(group)).map(|(_, m)| m);
+        ))
+    }
+}
+
+/// One group's answer: its error code (if any) and its commits, sorted.
+///
+/// # Safety
+/// `group` is a non-NULL group result owned by `event`.
+unsafe fn read_group_result(
+    event: &Event,
+    group: *const rd::rd_kafka_group_result_t,
+) -> (Option<RDKafkaErrorCode>, GroupOffsets) {
+    // SAFETY: by the contract `group` is valid as long as `event`; its name,
+    // error, partition list and each partition's topic and metadata are owned
+    // by the event, NULL-checked by the helpers that read them, and copied.
+    unsafe {
+        let group_id = opt_string(rd::rd_kafka_group_result_name(group)).unwrap_or_default();
+        let error = error_details(rd::rd_kafka_group_result_error(group));
         // A group's partitions come topic by topic: the previous name is usually the one.
         let mut topic: Option<Arc<str>> = None;
         let mut offsets: Vec<CommittedOffset> = event
@@ -288,11 +342,15 @@ pub(super) fn read_group_offsets(group_id: &str, event: &Event) -> GroupOffsets 
         offsets.sort_unstable_by(|a, b| {
             topic_partition_order((&a.topic, a.partition), (&b.topic, b.partition))
         });
-        GroupOffsets {
-            group_id: group_id.to_owned(),
-            error,
-            offsets,
-        }
+        let (code, error) = error.unzip();
+        (
+            code,
+            GroupOffsets {
+                group_id,
+                error,
+                offsets,
+            },
+        )
     }
 }
 

@@ -7081,6 +7081,208 @@ rd_kafka_ListConsumerGroupOffsets_copy(
 }
 
 /**
+ * pipetop patch 11: one OffsetFetch (v8+, KIP-709) for several groups.
+ *
+ * librdkafka sends one OffsetFetch per group, so a tool that reads the
+ * commits of 1,000 groups sends 1,000 requests a poll, each a round trip
+ * through the broker thread, the main thread and the result queue. Since
+ * Kafka 3.0 one request may name many groups. A ListConsumerGroupOffsets
+ * call may now pass several groups when its options name the broker
+ * (rd_kafka_AdminOptions_set_broker: the caller's idea of the groups'
+ * coordinator) and every group asks for all its committed partitions. The
+ * result holds one group result per group in the answer, each with the
+ * group's own error: a group the broker does not coordinate comes back with
+ * NOT_COORDINATOR, for the caller to ask again on its own. A broker without
+ * OffsetFetch v8 fails the request with __UNSUPPORTED_FEATURE.
+ */
+static rd_kafka_resp_err_t
+rd_kafka_OffsetFetchRequest_groups(rd_kafka_broker_t *rkb,
+                                   const rd_list_t *list_grpoffsets,
+                                   rd_bool_t require_stable_offsets,
+                                   int timeout,
+                                   char *errstr,
+                                   size_t errstr_size,
+                                   rd_kafka_replyq_t replyq,
+                                   rd_kafka_resp_cb_t *resp_cb,
+                                   void *opaque) {
+        const rd_kafka_ListConsumerGroupOffsets_t *grpoffsets;
+        rd_kafka_buf_t *rkbuf;
+        int16_t ApiVersion;
+        size_t size = 2;
+        int i;
+
+        ApiVersion = rd_kafka_broker_ApiVersion_supported(
+            rkb, RD_KAFKAP_OffsetFetch, 8, 9, NULL);
+        if (ApiVersion == -1) {
+                rd_snprintf(errstr, errstr_size,
+                            "OffsetFetch for several groups needs "
+                            "OffsetFetch v8 (Kafka 3.0), which broker %s "
+                            "does not support",
+                            rkb->rkb_name);
+                return RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE;
+        }
+
+        RD_LIST_FOREACH(grpoffsets, list_grpoffsets, i)
+        size += strlen(grpoffsets->group_id) + 16;
+
+        rkbuf = rd_kafka_buf_new_flexver_request(rkb, RD_KAFKAP_OffsetFetch, 1,
+                                                 size, rd_true /*flexver*/);
+        rd_kafka_buf_write_arraycnt(rkbuf, rd_list_cnt(list_grpoffsets));
+        RD_LIST_FOREACH(grpoffsets, list_grpoffsets, i) {
+                rd_kafka_buf_write_str(rkbuf, grpoffsets->group_id, -1);
+                if (ApiVersion >= 9) {
+                        /* MemberId (null) and MemberEpoch: an admin client
+                         * is not a member. */
+                        rd_kafka_buf_write_str(rkbuf, NULL, -1);
+                        rd_kafka_buf_write_i32(rkbuf, -1);
+                }
+                /* Topics: null, every committed partition. */
+                rd_kafka_buf_write_arraycnt(rkbuf, -1);
+                rd_kafka_buf_write_tags_empty(rkbuf);
+        }
+        rd_kafka_buf_write_i8(rkbuf, require_stable_offsets);
+
+        if (timeout > rkb->rkb_rk->rk_conf.socket_timeout_ms)
+                rd_kafka_buf_set_abs_timeout(rkbuf, timeout + 1000, 0);
+
+        rd_kafka_buf_ApiVersion_set(rkbuf, ApiVersion, 0);
+
+        rd_rkb_dbg(rkb, ADMIN, "OFFSET",
+                   "OffsetFetchRequest(v%d) for %d groups", ApiVersion,
+                   rd_list_cnt(list_grpoffsets));
+
+        rd_kafka_broker_buf_enq_replyq(rkb, rkbuf, replyq, resp_cb, opaque);
+        return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/**
+ * pipetop patch 11: parse the OffsetFetch answer for several groups (see
+ * rd_kafka_OffsetFetchRequest_groups) into one group result per group.
+ */
+static rd_kafka_resp_err_t
+rd_kafka_ListConsumerGroupOffsetsResponse_parse_groups(rd_kafka_op_t *rko_req,
+                                                       rd_kafka_op_t **rko_resultp,
+                                                       rd_kafka_buf_t *reply,
+                                                       char *errstr,
+                                                       size_t errstr_size) {
+        const int log_decode_errors = LOG_ERR;
+        rd_kafka_broker_t *rkb = reply->rkbuf_rkb;
+        rd_kafka_op_t *rko_result                   = NULL;
+        rd_kafka_topic_partition_list_t *partitions = NULL;
+        /* On the heap, not alloca: a hundred groups' topics would pile up
+         * on the stack until the function returns. */
+        char *topic                                 = NULL;
+        rd_bool_t not_coordinator                   = rd_false;
+        int32_t GroupCnt;
+        int i;
+
+        rd_kafka_buf_read_throttle_time(reply);
+        rd_kafka_buf_read_arraycnt(
+            reply, &GroupCnt,
+            rd_list_cnt(&rko_req->rko_u.admin_request.args));
+
+        rko_result = rd_kafka_admin_result_new(rko_req);
+        rd_list_init(&rko_result->rko_u.admin_result.results, GroupCnt,
+                     rd_kafka_group_result_free);
+
+        for (i = 0; i < GroupCnt; i++) {
+                rd_kafkap_str_t GroupId;
+                int32_t TopicCnt;
+                int16_t ErrorCode;
+                rd_kafka_group_result_t *groupres;
+                int j;
+
+                rd_kafka_buf_read_str(reply, &GroupId);
+                rd_kafka_buf_read_arraycnt(reply, &TopicCnt,
+                                           RD_KAFKAP_TOPICS_MAX);
+                partitions = rd_kafka_topic_partition_list_new(16);
+                for (j = 0; j < TopicCnt; j++) {
+                        rd_kafkap_str_t Topic;
+                        int32_t PartCnt;
+                        int k;
+
+                        rd_kafka_buf_read_str(reply, &Topic);
+                        rd_kafka_buf_read_arraycnt(reply, &PartCnt,
+                                                   RD_KAFKAP_PARTITIONS_MAX);
+                        topic = RD_KAFKAP_STR_DUP(&Topic);
+                        for (k = 0; k < PartCnt; k++) {
+                                rd_kafka_topic_partition_t *rktpar;
+                                rd_kafkap_str_t Metadata;
+                                int32_t Partition, LeaderEpoch;
+                                int64_t Offset;
+                                int16_t PartErr;
+
+                                rd_kafka_buf_read_i32(reply, &Partition);
+                                rd_kafka_buf_read_i64(reply, &Offset);
+                                rd_kafka_buf_read_i32(reply, &LeaderEpoch);
+                                rd_kafka_buf_read_str(reply, &Metadata);
+                                rd_kafka_buf_read_i16(reply, &PartErr);
+                                rd_kafka_buf_skip_tags(reply);
+
+                                rktpar = rd_kafka_topic_partition_list_add(
+                                    partitions, topic, Partition);
+                                /* The broker says -1 for no offset. */
+                                rktpar->offset = Offset == -1
+                                                     ? RD_KAFKA_OFFSET_INVALID
+                                                     : Offset;
+                                rd_kafka_topic_partition_set_leader_epoch(
+                                    rktpar, LeaderEpoch);
+                                rktpar->err = PartErr;
+                                if (!RD_KAFKAP_STR_IS_NULL(&Metadata)) {
+                                        size_t len =
+                                            RD_KAFKAP_STR_LEN(&Metadata);
+                                        unsigned char *bytes =
+                                            rd_malloc(len + 1);
+                                        memcpy(bytes, Metadata.str, len);
+                                        bytes[len]            = '\0';
+                                        rktpar->metadata      = bytes;
+                                        rktpar->metadata_size = len;
+                                }
+                        }
+                        rd_free(topic);
+                        topic = NULL;
+                        rd_kafka_buf_skip_tags(reply);
+                }
+                rd_kafka_buf_read_i16(reply, &ErrorCode);
+                rd_kafka_buf_skip_tags(reply);
+
+                if (ErrorCode == RD_KAFKA_RESP_ERR_NOT_COORDINATOR)
+                        not_coordinator = rd_true;
+                groupres = rd_kafka_group_result_new(
+                    GroupId.str, RD_KAFKAP_STR_LEN(&GroupId), NULL,
+                    ErrorCode ? rd_kafka_error_new(ErrorCode, "%s",
+                                                   rd_kafka_err2str(ErrorCode))
+                              : NULL);
+                /* The result takes the list over (as patch 6 does). */
+                groupres->partitions = partitions;
+                partitions           = NULL;
+                rd_list_add(&rko_result->rko_u.admin_result.results, groupres);
+        }
+
+        /* As patch 2 does for one group: the groups moved, so the cache's
+         * entries for this broker are stale (parsed on the main thread,
+         * where the cache lives). */
+        if (not_coordinator)
+                rd_kafka_coord_cache_evict(&rkb->rkb_rk->rk_coord_cache, rkb);
+
+        *rko_resultp = rko_result;
+        return RD_KAFKA_RESP_ERR_NO_ERROR;
+
+err_parse:
+        if (topic)
+                rd_free(topic);
+        if (partitions)
+                rd_kafka_topic_partition_list_destroy(partitions);
+        if (rko_result)
+                rd_kafka_op_destroy(rko_result);
+        rd_snprintf(errstr, errstr_size,
+                    "OffsetFetch response for %d groups failed to parse: %s",
+                    rd_list_cnt(&rko_req->rko_u.admin_request.args),
+                    rd_kafka_err2str(reply->rkbuf_err));
+        return reply->rkbuf_err;
+}
+
+/**
  * @brief Send a OffsetFetchRequest to \p rkb with the partitions
  *        in list_grpoffsets (ListConsumerGroupOffsets_t*) using
  *        \p options.
@@ -7101,11 +7303,15 @@ static rd_kafka_resp_err_t rd_kafka_ListConsumerGroupOffsetsRequest(
         const rd_kafka_ListConsumerGroupOffsets_t *grpoffsets =
             rd_list_elem(list_grpoffsets, 0);
 
-        rd_assert(rd_list_cnt(list_grpoffsets) == 1);
-
         op_timeout = rd_kafka_confval_get_int(&options->request_timeout);
         require_stable_offsets =
             rd_kafka_confval_get_int(&options->require_stable_offsets);
+        /* pipetop patch 11: several groups, one OffsetFetch. */
+        if (rd_list_cnt(list_grpoffsets) > 1)
+                return rd_kafka_OffsetFetchRequest_groups(
+                    rkb, list_grpoffsets, require_stable_offsets, op_timeout,
+                    errstr, errstr_size, replyq, resp_cb, opaque);
+
         rd_kafka_OffsetFetchRequest(
             rkb, grpoffsets->group_id, grpoffsets->partitions, rd_false, -1,
             NULL, require_stable_offsets, op_timeout, replyq, resp_cb, opaque);
@@ -7129,6 +7335,11 @@ rd_kafka_ListConsumerGroupOffsetsResponse_parse(rd_kafka_op_t *rko_req,
         rd_kafka_op_t *rko_result;
         rd_kafka_group_result_t *groupres;
         rd_kafka_resp_err_t err;
+
+        /* pipetop patch 11 */
+        if (rd_list_cnt(&rko_req->rko_u.admin_request.args) > 1)
+                return rd_kafka_ListConsumerGroupOffsetsResponse_parse_groups(
+                    rko_req, rko_resultp, reply, errstr, errstr_size);
 
         rk  = rko_req->rko_rk;
         rkb = reply->rkbuf_rkb;
@@ -7188,8 +7399,45 @@ void rd_kafka_ListConsumerGroupOffsets(
             RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT, &cbs, options,
             rkqu->rkqu_q);
 
+        if (list_grpoffsets_cnt > 1) {
+                /* pipetop patch 11: several groups in one OffsetFetch, when
+                 * the options name the broker and no group names its
+                 * partitions (see rd_kafka_OffsetFetchRequest_groups). */
+                size_t i;
+                if (rd_kafka_confval_get_int(
+                        &rko->rko_u.admin_request.options.broker) < 0) {
+                        rd_kafka_admin_result_fail(
+                            rko, RD_KAFKA_RESP_ERR__INVALID_ARG,
+                            "Several ListConsumerGroupOffsets need a broker "
+                            "set in the options");
+                        goto fail;
+                }
+                for (i = 0; i < list_grpoffsets_cnt; i++) {
+                        if (list_grpoffsets[i]->partitions != NULL) {
+                                rd_kafka_admin_result_fail(
+                                    rko, RD_KAFKA_RESP_ERR__INVALID_ARG,
+                                    "Several ListConsumerGroupOffsets must "
+                                    "each ask for all partitions");
+                                goto fail;
+                        }
+                }
+                rko->rko_u.admin_request.broker_id =
+                    RD_KAFKA_ADMIN_TARGET_COORDINATOR;
+                rko->rko_u.admin_request.coordtype = RD_KAFKA_COORD_GROUP;
+                rko->rko_u.admin_request.coordkey =
+                    rd_strdup(list_grpoffsets[0]->group_id);
+                rd_list_init(&rko->rko_u.admin_request.args,
+                             (int)list_grpoffsets_cnt,
+                             rd_kafka_ListConsumerGroupOffsets_free);
+                for (i = 0; i < list_grpoffsets_cnt; i++)
+                        rd_list_add(&rko->rko_u.admin_request.args,
+                                    rd_kafka_ListConsumerGroupOffsets_copy(
+                                        list_grpoffsets[i]));
+                rd_kafka_q_enq(rk->rk_ops, rko);
+                return;
+        }
+
         if (list_grpoffsets_cnt != 1) {
-                /* For simplicity we only support one single group for now */
                 rd_kafka_admin_result_fail(rko, RD_KAFKA_RESP_ERR__INVALID_ARG,
                                            "Exactly one "
                                            "ListConsumerGroupOffsets must "
