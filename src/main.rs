@@ -13,6 +13,7 @@ use pipetop::ui::UiOptions;
 use pipetop::ui::theme::{ColorDepth, Theme};
 
 /// jemalloc, with one arena (`.cargo/config.toml`); its unprefixed `malloc` serves librdkafka too.
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -210,7 +210,12 @@ async fn a_request_waiting_for_a_killed_broker_keeps_the_reconnect_backoff() {
 async fn groups_sent_to_the_wrong_coordinator_are_asked_again_alone() {
     use faults::cluster::client_config;
     use faults::fixture::{commit, group_coordinated_by, group_log_leaders};
-    use pipetop::kafka::admin::Admin;
+    use pipetop::kafka::admin::{Admin, OffsetFetchesInFlight};
+    // One batch at a time, as a poll sends few.
+    const IN_FLIGHT: OffsetFetchesInFlight = OffsetFetchesInFlight {
+        batches: 1,
+        alone: 64,
+    };
     use rdkafka::admin::{AdminClient, AdminOptions};
     use rdkafka::client::DefaultClientContext;
     use std::time::Duration;
@@ -241,14 +246,14 @@ async fn groups_sent_to_the_wrong_coordinator_are_asked_again_alone() {
     let right: Vec<(String, Option<i32>)> =
         groups.iter().cloned().zip(coordinators.map(Some)).collect();
     let (answers, sent) = admin
-        .list_group_offsets_batched(&right, 64, timeout)
+        .list_group_offsets_batched(&right, IN_FLIGHT, timeout)
         .unwrap();
     assert_eq!(json(&answers), json(&one_each));
     assert_eq!(sent, 2, "one request per coordinator");
 
     let wrong: Vec<(String, Option<i32>)> = groups.iter().map(|g| (g.clone(), Some(3))).collect();
     let (answers, sent) = admin
-        .list_group_offsets_batched(&wrong, 64, timeout)
+        .list_group_offsets_batched(&wrong, IN_FLIGHT, timeout)
         .unwrap();
     assert_eq!(json(&answers), json(&one_each));
     assert_eq!(sent, 1 + groups.len(), "the batch, then each group alone");

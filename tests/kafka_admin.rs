@@ -19,7 +19,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use pipetop::kafka::admin::Admin;
+use pipetop::kafka::admin::{Admin, OffsetFetchesInFlight};
 use pipetop::kafka::types::{
     GroupDescription, GroupOffsetsRequest, GroupState, Node, OffsetSpec, TopicPartition,
 };
@@ -603,8 +603,13 @@ fn many_groups_in_one_offset_fetch_answer_as_one_request_each() {
     let ids: Vec<String> = asked.iter().map(|(g, _)| g.clone()).collect();
 
     let one_each = admin.list_group_offsets(&ids, 256, TIMEOUT).unwrap();
+    // One batch at a time, as a poll sends few; the groups asked alone all at once.
+    const IN_FLIGHT: OffsetFetchesInFlight = OffsetFetchesInFlight {
+        batches: 1,
+        alone: 256,
+    };
     let (batched, sent) = admin
-        .list_group_offsets_batched(&asked, 256, TIMEOUT)
+        .list_group_offsets_batched(&asked, IN_FLIGHT, TIMEOUT)
         .unwrap();
     let json = |v: &[pipetop::kafka::types::GroupOffsets]| serde_json::to_string(v).unwrap();
     assert_eq!(json(&batched), json(&one_each));
@@ -619,7 +624,7 @@ fn many_groups_in_one_offset_fetch_answer_as_one_request_each() {
     // A group whose coordinator is not known goes alone, through librdkafka's lookup.
     asked[1].1 = None;
     let (batched, sent) = admin
-        .list_group_offsets_batched(&asked, 256, TIMEOUT)
+        .list_group_offsets_batched(&asked, IN_FLIGHT, TIMEOUT)
         .unwrap();
     assert_eq!(json(&batched), json(&one_each));
     assert_eq!(sent, 2);

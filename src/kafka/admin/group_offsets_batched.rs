@@ -22,11 +22,21 @@ use super::error::AdminError;
 use super::guards::OffsetsRequest;
 use super::op::Op;
 use super::readers::read_group_offsets_batch;
+use super::take_turns::take_turns;
 use crate::kafka::types::GroupOffsets;
 
 /// Groups in one OffsetFetch: an answer of about 100 × the groups' partitions × 30 bytes (600 KB
 /// for groups on 200 partitions), parsed in one piece by librdkafka's main thread.
 pub const GROUPS_PER_OFFSET_FETCH: usize = 100;
+
+/// How many OffsetFetch requests may be outstanding at once.
+#[derive(Debug, Clone, Copy)]
+pub struct OffsetFetchesInFlight {
+    /// Requests naming many groups.
+    pub batches: usize,
+    /// Requests naming one group.
+    pub alone: usize,
+}
 
 /// A group's answer in a batch that says to ask it again on its own: its coordinator is
 /// elsewhere (moved since the metadata was read) or not ready to say.
@@ -38,7 +48,8 @@ fn ask_alone(code: RDKafkaErrorCode) -> bool {
 }
 
 /// The batches of one OffsetFetch each: the indices into the caller's groups, by coordinator,
-/// at most [`GROUPS_PER_OFFSET_FETCH`] each; and the groups without a known coordinator.
+/// at most [`GROUPS_PER_OFFSET_FETCH`] each, the coordinators taking turns (see `take_turns`);
+/// and the groups without a known coordinator.
 fn batches(coordinators: &[Option<i32>]) -> (Vec<(i32, Vec<usize>)>, Vec<usize>) {
     let mut by_broker: std::collections::BTreeMap<i32, Vec<usize>> = Default::default();
     let mut alone = Vec::new();
@@ -48,16 +59,16 @@ fn batches(coordinators: &[Option<i32>]) -> (Vec<(i32, Vec<usize>)>, Vec<usize>)
             None => alone.push(i),
         }
     }
-    let batches = by_broker
+    let per_broker = by_broker
         .into_iter()
-        .flat_map(|(broker, groups)| {
+        .map(|(broker, groups)| {
             groups
                 .chunks(GROUPS_PER_OFFSET_FETCH)
                 .map(|c| (broker, c.to_vec()))
                 .collect::<Vec<_>>()
         })
         .collect();
-    (batches, alone)
+    (take_turns(per_broker), alone)
 }
 
 impl Admin {
@@ -65,11 +76,13 @@ impl Admin {
     /// [`Admin::list_group_offsets`], asking each `coordinator` (a broker id, or None when not
     /// known) for up to [`GROUPS_PER_OFFSET_FETCH`] groups in one request. Returns one entry per
     /// group, in the order given; `timeout` bounds the whole call, the requests asked again one
-    /// group at a time included. Also returns how many requests were sent.
+    /// group at a time included. Also returns how many requests were sent. `in_flight` bounds
+    /// the batches and the one-group requests outstanding at once, each kind on its own: a
+    /// batch's answer is large (parsed whole by librdkafka), a group's small.
     pub fn list_group_offsets_batched(
         &self,
         groups: &[(String, Option<i32>)],
-        max_in_flight: usize,
+        in_flight: OffsetFetchesInFlight,
         timeout: Duration,
     ) -> Result<(Vec<GroupOffsets>, usize), AdminError> {
         let op = Op::LIST_GROUP_OFFSETS;
@@ -98,7 +111,7 @@ impl Admin {
         self.run(
             op,
             sendable.len(),
-            max_in_flight,
+            in_flight.batches,
             timeout,
             |n, options, queue| {
                 let (broker, _, names) = &sendable[n];
@@ -186,7 +199,7 @@ impl Admin {
             for (i, answer) in
                 alone
                     .iter()
-                    .zip(self.list_group_offsets(&ids, max_in_flight, left)?)
+                    .zip(self.list_group_offsets(&ids, in_flight.alone, left)?)
             {
                 results[*i] = Some(answer);
             }
