@@ -5,6 +5,7 @@
 //! - `GET /metrics`: the Prometheus text format, or OpenMetrics when `Accept` asks for it;
 //! - `GET /healthz`: 200 `ok` while the session task runs, 503 once it has stopped.
 
+pub mod chunks;
 pub mod labels;
 pub mod metrics;
 pub mod render_cache;
@@ -14,8 +15,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Incoming;
 use hyper::header::{ACCEPT, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -31,6 +31,7 @@ use crate::model::Model;
 use crate::model::projection::FIT_WINDOW_S;
 use crate::session::Session;
 
+use self::chunks::Chunks;
 use self::metrics::{Format, Series};
 use self::render_cache::RenderCache;
 
@@ -117,7 +118,7 @@ fn respond(
     models: &watch::Receiver<Arc<Model>>,
     cache: &RenderCache,
     series: Series,
-) -> Response<Full<Bytes>> {
+) -> Response<Chunks> {
     match (request.method(), request.uri().path()) {
         (&Method::GET | &Method::HEAD, "/metrics") => {
             let accept = request.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
@@ -130,30 +131,34 @@ fn respond(
         (&Method::GET | &Method::HEAD, "/healthz") => {
             // The session task holds the sender: once it has stopped, has_changed fails.
             if models.has_changed().is_ok() {
-                reply(StatusCode::OK, "text/plain; charset=utf-8", "ok\n".into())
+                reply(
+                    StatusCode::OK,
+                    "text/plain; charset=utf-8",
+                    Chunks::from("ok\n"),
+                )
             } else {
                 reply(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "text/plain; charset=utf-8",
-                    "session stopped\n".into(),
+                    Chunks::from("session stopped\n"),
                 )
             }
         }
         (_, "/metrics" | "/healthz") => reply(
             StatusCode::METHOD_NOT_ALLOWED,
             "text/plain; charset=utf-8",
-            "GET only\n".into(),
+            Chunks::from("GET only\n"),
         ),
         _ => reply(
             StatusCode::NOT_FOUND,
             "text/plain; charset=utf-8",
-            "pipetop serves /metrics and /healthz\n".into(),
+            Chunks::from("pipetop serves /metrics and /healthz\n"),
         ),
     }
 }
 
-fn reply(status: StatusCode, content_type: &'static str, body: String) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+fn reply(status: StatusCode, content_type: &'static str, body: Chunks) -> Response<Chunks> {
+    let mut response = Response::new(body);
     *response.status_mut() = status;
     response.headers_mut().insert(
         CONTENT_TYPE,
