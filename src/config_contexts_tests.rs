@@ -1,4 +1,4 @@
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use super::*;
@@ -15,12 +15,12 @@ impl Env for FakeEnv {
     }
 }
 
-/// A fresh directory under the system's temp dir, unique to this test.
-fn temp_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pipetop-ctx-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    dir
+/// A fresh directory under the system's temp dir, removed when the test ends (passed or failed).
+fn temp_dir(test: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("pipetop-ctx-{test}-"))
+        .tempdir()
+        .unwrap_or_else(|e| panic!("a temp dir: {e}"))
 }
 
 fn write(path: &Path, text: &str) {
@@ -70,8 +70,8 @@ fn select_in(text: &str, wanted: Option<&str>) -> Result<Loaded, ConfigError> {
 #[test]
 fn the_default_file_is_found_under_xdg_then_home() {
     let dir = temp_dir("lookup");
-    let xdg = dir.join("xdg");
-    let home = dir.join("home");
+    let xdg = dir.path().join("xdg");
+    let home = dir.path().join("home");
     let env = FakeEnv(vec![
         ("XDG_CONFIG_HOME", xdg.display().to_string()),
         ("HOME", home.display().to_string()),
@@ -95,8 +95,8 @@ fn the_default_file_is_found_under_xdg_then_home() {
 fn no_file_means_the_built_in_defaults() {
     let dir = temp_dir("nofile");
     let env = FakeEnv(vec![
-        ("XDG_CONFIG_HOME", dir.display().to_string()),
-        ("HOME", dir.display().to_string()),
+        ("XDG_CONFIG_HOME", dir.path().display().to_string()),
+        ("HOME", dir.path().display().to_string()),
     ]);
     let loaded = load(None, None, &env).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(loaded.path, None);
@@ -222,7 +222,7 @@ fn an_error_inside_a_context_names_its_line_and_key() {
 #[test]
 fn refused_settings_in_a_context_name_the_context_and_its_line() {
     let dir = temp_dir("refused");
-    let path = dir.join("pipetop.toml");
+    let path = dir.path().join("pipetop.toml");
     write(
         &path,
         "[alerts.rules.consumer_time_lag]\nwarn = 10\ncrit = 100\n\n[contexts.prod.alerts.rules.consumer_time_lag]\nwarn = 1000\n",
@@ -239,7 +239,7 @@ fn refused_settings_in_a_context_name_the_context_and_its_line() {
 #[test]
 fn each_context_takes_its_secrets_from_the_environment() {
     let dir = temp_dir("secrets");
-    let path = dir.join("pipetop.toml");
+    let path = dir.path().join("pipetop.toml");
     write(&path, TWO_CONTEXTS);
     let env = FakeEnv(vec![
         ("PROD_KAFKA_PW", "kafka-hunter2".into()),

@@ -13,13 +13,12 @@ fn pipetop(args: &[&str]) -> std::process::Output {
 /// pipetop with `env` set, and with `XDG_CONFIG_HOME` and `HOME` in an empty temporary directory
 /// (unless `env` sets them) so the developer's own config file cannot leak into a test.
 fn pipetop_with(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    let home = std::env::temp_dir().join(common::unique("pipetop_home"));
-    std::fs::create_dir_all(&home).unwrap();
+    let home = common::scratch_dir("pipetop_home");
     let mut command = Command::new(env!("CARGO_BIN_EXE_pipetop"));
     command
         .args(args)
-        .env("XDG_CONFIG_HOME", &home)
-        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.path())
+        .env("HOME", home.path())
         .env_remove("PIPETOP_CONFIG")
         .env_remove("PIPETOP_CONTEXT");
     for (name, value) in env {
@@ -89,9 +88,8 @@ fn snapshot_without_json_prints_a_summary() {
 /// no server: a failed round is still a round.
 #[test]
 fn snapshot_and_check_windows_agree() {
-    let dir = std::env::temp_dir().join(common::unique("pipetop_window"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("closed.toml");
+    let dir = common::scratch_dir("pipetop_window");
+    let path = dir.path().join("closed.toml");
     std::fs::write(
         &path,
         "[kafka]\nbootstrap_servers = \"127.0.0.1:1\"\nrequest_timeout = \"1s\"\n\
@@ -111,9 +109,8 @@ fn snapshot_and_check_windows_agree() {
 
 #[test]
 fn bad_config_names_file_key_and_expectation() {
-    let dir = std::env::temp_dir().join(common::unique("pipetop_cfg"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("pipetop.toml");
+    let dir = common::scratch_dir("pipetop_cfg");
+    let path = dir.path().join("pipetop.toml");
     std::fs::write(&path, "refresh = \"soon\"\n").unwrap();
     let out = pipetop(&["--config", path.to_str().unwrap(), "snapshot", "--json"]);
     assert_eq!(out.status.code(), Some(2));
@@ -128,9 +125,8 @@ fn bad_config_names_file_key_and_expectation() {
 
 #[test]
 fn secrets_never_reach_the_output() {
-    let dir = std::env::temp_dir().join(common::unique("pipetop_secret"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("pipetop.toml");
+    let dir = common::scratch_dir("pipetop_secret");
+    let path = dir.path().join("pipetop.toml");
     std::fs::write(
         &path,
         "[clickhouse]\nurl = \"http://127.0.0.1:8123\"\npassword = \"hunter2-secret\"\n",
@@ -147,9 +143,8 @@ fn secrets_never_reach_the_output() {
 
 #[test]
 fn check_with_a_bad_config_is_unknown_not_critical() {
-    let dir = std::env::temp_dir().join(common::unique("pipetop_check_cfg"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("pipetop.toml");
+    let dir = common::scratch_dir("pipetop_check_cfg");
+    let path = dir.path().join("pipetop.toml");
     std::fs::write(&path, "[alerts.rules.parts_pressure]\nwarnn = 5\n").unwrap();
     let out = pipetop(&["--config", path.to_str().unwrap(), "check"]);
     assert_eq!(out.status.code(), Some(3));
@@ -164,9 +159,8 @@ fn check_with_a_bad_config_is_unknown_not_critical() {
 /// the query timeout and a bad pattern each stop pipetop with the file, key and what was expected.
 #[test]
 fn bad_clickhouse_filter_and_section_limits_are_config_errors() {
-    let dir = std::env::temp_dir().join(common::unique("pipetop_ch_cfg"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("pipetop.toml");
+    let dir = common::scratch_dir("pipetop_ch_cfg");
+    let path = dir.path().join("pipetop.toml");
     let cases = [
         (
             "[clickhouse.section_time_limits]\nparts = \"2s\"\n",
@@ -236,9 +230,8 @@ fn completions_man_page_and_version() {
 /// print a property's value. No server needed.
 #[test]
 fn wrong_order_threshold_and_unknown_kafka_property_are_config_errors() {
-    let dir = std::env::temp_dir().join(common::unique("pipetop_strict_cfg"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("pipetop.toml");
+    let dir = common::scratch_dir("pipetop_strict_cfg");
+    let path = dir.path().join("pipetop.toml");
     let secret = "hunter2-secret";
     let cases = [
         (
@@ -307,10 +300,10 @@ password_env = "STAGING_CH_PASSWORD"
 "#;
 
 /// A config file with two contexts in a fresh directory; returns the directory.
-fn contexts_home() -> std::path::PathBuf {
-    let home = std::env::temp_dir().join(common::unique("pipetop_ctx_home"));
-    std::fs::create_dir_all(home.join("pipetop")).unwrap();
-    std::fs::write(home.join("pipetop/config.toml"), CONTEXTS).unwrap();
+fn contexts_home() -> tempfile::TempDir {
+    let home = common::scratch_dir("pipetop_ctx_home");
+    std::fs::create_dir_all(home.path().join("pipetop")).unwrap();
+    std::fs::write(home.path().join("pipetop/config.toml"), CONTEXTS).unwrap();
     home
 }
 
@@ -320,7 +313,7 @@ fn contexts_home() -> std::path::PathBuf {
 #[test]
 fn config_check_prints_the_chosen_context_with_secrets_masked() {
     let home = contexts_home();
-    let xdg = home.to_str().unwrap();
+    let xdg = home.path().to_str().unwrap();
     let env = [("XDG_CONFIG_HOME", xdg)];
     let out = pipetop_with(&["config", "check"], &env);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -367,7 +360,7 @@ fn config_check_prints_the_chosen_context_with_secrets_masked() {
     }
 
     // The file named on the command line wins over the default one.
-    let other = home.join("other.toml");
+    let other = home.path().join("other.toml");
     std::fs::write(&other, "context = \"other\"\n").unwrap();
     let out = pipetop_with(&["config", "check", other.to_str().unwrap()], &env);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -389,7 +382,7 @@ fn config_check_prints_the_chosen_context_with_secrets_masked() {
 #[test]
 fn context_errors_exit_2_and_name_what_is_wrong() {
     let home = contexts_home();
-    let xdg = home.to_str().unwrap();
+    let xdg = home.path().to_str().unwrap();
     let env = [("XDG_CONFIG_HOME", xdg)];
     for args in [
         &["--context", "prod-us", "config", "check"][..],
@@ -417,7 +410,7 @@ fn context_errors_exit_2_and_name_what_is_wrong() {
         "{stderr}"
     );
 
-    let bad = home.join("bad.toml");
+    let bad = home.path().join("bad.toml");
     std::fs::write(
         &bad,
         "[contexts.a.kafka]\nbootstrap_servers = \"k:9092\"\nrequest_timeout = \"soon\"\n",

@@ -35,9 +35,8 @@ const SECTIONS: &[&str] = &[
 #[test]
 fn snapshot_json_has_every_clickhouse_section_per_host() {
     common::needs!(ClickHouse, LegacyClickHouse);
-    let dir = std::env::temp_dir().join(common::unique("pipetop_cfg"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("pipetop.toml");
+    let dir = common::scratch_dir("pipetop_cfg");
+    let path = dir.path().join("pipetop.toml");
     std::fs::write(
         &path,
         format!(

@@ -25,12 +25,15 @@ fn unique(prefix: &str) -> String {
 }
 
 fn pipetop(args: &[&str]) -> std::process::Output {
-    let home = std::env::temp_dir().join(unique("pipetop_home"));
-    std::fs::create_dir_all(&home).unwrap();
+    // No config file: an empty home, removed afterwards.
+    let home = tempfile::Builder::new()
+        .prefix("pipetop_home_")
+        .tempdir()
+        .expect("a temp dir");
     Command::new(env!("CARGO_BIN_EXE_pipetop"))
         .args(args)
-        .env("XDG_CONFIG_HOME", &home)
-        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.path())
+        .env("HOME", home.path())
         .env_remove("PIPETOP_CONFIG")
         .output()
         .expect("pipetop runs")

@@ -114,10 +114,10 @@ fn drill_filter_back_quit_and_the_terminal_is_restored() {
 #[test]
 fn ctx_switches_the_context_and_leaves_nothing_of_the_old_one() {
     common::needs!(Kafka, ClickHouse, Tmux);
-    let home = std::env::temp_dir().join(common::unique("tui_ctx"));
-    std::fs::create_dir_all(home.join("pipetop")).unwrap();
+    let home = common::scratch_dir("tui_ctx");
+    std::fs::create_dir_all(home.path().join("pipetop")).unwrap();
     std::fs::write(
-        home.join("pipetop/config.toml"),
+        home.path().join("pipetop/config.toml"),
         format!(
             "default_context = \"local\"\nrefresh = \"1s\"\n\
              [contexts.local.kafka]\nbootstrap_servers = \"{}\"\n\
@@ -135,7 +135,7 @@ fn ctx_switches_the_context_and_leaves_nothing_of_the_old_one() {
         32,
         &format!(
             "env -u PIPETOP_CONFIG -u PIPETOP_CONTEXT XDG_CONFIG_HOME={} {binary}; sleep 30",
-            home.display()
+            home.path().display()
         ),
     );
     let local = tmux.wait_until("for local's first polls", |s| {
@@ -192,9 +192,8 @@ fn down_for(screen: &str) -> Option<u64> {
 fn a_stalled_clickhouse_shows_down_with_its_age_while_kafka_updates() {
     common::needs!(Kafka, ChdbVenv, Tmux);
     let own = common::OwnClickHouse::start();
-    let dir = std::env::temp_dir().join(common::unique("tui_stall"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("config.toml");
+    let dir = common::scratch_dir("tui_stall");
+    let config = dir.path().join("config.toml");
     std::fs::write(
         &config,
         format!(

@@ -49,6 +49,14 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}_{}_{}", std::process::id(), nanos % 1_000_000_000)
 }
 
+/// A fresh directory for one test, removed when it goes out of scope, passed or failed.
+pub fn scratch_dir(prefix: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("{prefix}_"))
+        .tempdir()
+        .unwrap_or_else(|e| panic!("a directory under the system's temp dir: {e}"))
+}
+
 pub fn config() -> Config {
     let mut config = Config::default();
     config.kafka.bootstrap_servers = KAFKA.to_string();
