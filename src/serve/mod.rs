@@ -52,6 +52,7 @@ pub async fn run(config: &Config, listen: SocketAddr, series: Series) -> anyhow:
     )?;
     let models = session.models.clone();
     let cache = Arc::new(RenderCache::default());
+    tokio::spawn(forget_retired_bodies(models.clone(), Arc::clone(&cache)));
     tracing::info!(
         "serving metrics on http://{}/metrics",
         listener.local_addr()?
@@ -98,6 +99,15 @@ fn headless(config: &Config) -> Config {
     Config {
         history: config.history.min(needed),
         ..config.clone()
+    }
+}
+
+/// Each time the session publishes a model, the cache lets go of the bodies of the ones before.
+/// Ends with the session.
+async fn forget_retired_bodies(mut models: watch::Receiver<Arc<Model>>, cache: Arc<RenderCache>) {
+    while models.changed().await.is_ok() {
+        let current = Arc::clone(&models.borrow_and_update());
+        cache.keep_only(&current);
     }
 }
 

@@ -69,6 +69,20 @@ impl RenderCache {
         body
     }
 
+    /// Lets go of the bodies kept for any model but `current`, once it is the newest: a body
+    /// (about 1.5 MB at 1,000 groups) is no use after its model, and Prometheus's usual 15 s
+    /// scrape would otherwise keep the last one alive through seven newer models.
+    pub fn keep_only(&self, current: &Arc<Model>) {
+        let current = Arc::downgrade(current);
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots.retain(|s| s.model.ptr_eq(&current));
+    }
+
+    /// Bodies kept.
+    pub fn kept(&self) -> usize {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     /// Models rendered so far.
     pub fn renders(&self) -> u64 {
         self.renders.load(Ordering::Relaxed)
@@ -137,5 +151,13 @@ mod tests {
         cache.body(&newer, at(104), Format::Text, Series::Bounded);
         cache.body(&newer, at(105), Format::Text, Series::Bounded);
         assert_eq!(cache.renders(), 3);
+        // The older model's OpenMetrics body stays until a newer model is the current one.
+        assert_eq!(cache.kept(), 2);
+        cache.keep_only(&newer);
+        assert_eq!(cache.kept(), 1);
+        cache.keep_only(&Arc::new(Model::default()));
+        assert_eq!(cache.kept(), 0);
+        cache.body(&newer, at(106), Format::Text, Series::Bounded);
+        assert_eq!(cache.renders(), 4);
     }
 }
