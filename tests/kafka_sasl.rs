@@ -183,15 +183,15 @@ async fn least_privilege_snapshot_equals_plaintext() {
         &hidden,
     ]);
 
-    let dir = scratch_dir(&prefix);
-    let plain = write_config(&dir, "plain", &kafka, &Access::Plaintext, &prefix);
+    let dir = common::scratch_dir(&prefix);
+    let plain = write_config(dir.path(), "plain", &kafka, &Access::Plaintext, &prefix);
     let scram = Access::Scram {
         bootstrap: &kafka.sasl,
         user: PIPETOP_USER,
         password: PIPETOP_PASSWORD,
         ca: &kafka.ca,
     };
-    let secure = write_config(&dir, "secure", &kafka, &scram, &prefix);
+    let secure = write_config(dir.path(), "secure", &kafka, &scram, &prefix);
 
     let oidc = Access::Oidc {
         client: PIPETOP_USER,
@@ -199,7 +199,7 @@ async fn least_privilege_snapshot_equals_plaintext() {
         endpoint: &kafka.token_endpoint,
         ca: &kafka.ca,
     };
-    let over_oidc = write_config(&dir, "oidc", &kafka, &oidc, &prefix);
+    let over_oidc = write_config(dir.path(), "oidc", &kafka, &oidc, &prefix);
 
     let plain_out = pipetop(&plain, &["snapshot", "--json"]);
     let secure_out = pipetop(&secure, &["snapshot", "--json"]);
@@ -323,13 +323,6 @@ fn assert_no_secret(name: &str, outs: &[&Output], secrets: &[&str]) {
     }
 }
 
-/// A directory of its own for a test's files, named after its unique prefix.
-fn scratch_dir(prefix: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(prefix);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// Wrong password, unknown user, a CA that did not sign the broker's certificate, and a broker
 /// name its certificate is not for: each is one sentence on the Kafka panels within the request
 /// timeout, `check` exits 3 (UNKNOWN) with it, librdkafka's backoff paces the reconnects (no
@@ -339,15 +332,15 @@ fn auth_and_tls_failures_are_one_sentence() {
     common::needs!(SaslKafka);
     let kafka = secure_kafka();
     let prefix = common::unique("sasl_fail");
-    let dir = scratch_dir(&prefix);
+    let dir = common::scratch_dir(&prefix);
     // A CA of its own, which did not sign the broker's certificate.
-    let other_ca = dir.join("other-ca.pem");
+    let other_ca = dir.path().join("other-ca.pem");
     let made = Command::new("openssl")
         .args([
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
         ])
         .args(["-subj", "/CN=not the stack's CA", "-keyout"])
-        .arg(dir.join("other-ca.key"))
+        .arg(dir.path().join("other-ca.key"))
         .arg("-out")
         .arg(&other_ca)
         .output()
@@ -412,7 +405,7 @@ fn auth_and_tls_failures_are_one_sentence() {
         ),
     ];
     for (name, access, sentence) in cases {
-        let config = write_config(&dir, name, &kafka, &access, &prefix);
+        let config = write_config(dir.path(), name, &kafka, &access, &prefix);
         // The broker logs each failed login or handshake. librdkafka backs off a refused login
         // (1 s doubling to 10 s: a few in the check), but retries a refused handshake every
         // reconnect.backoff.ms without growth: at its default 100 ms the broker logged about 20
@@ -486,7 +479,7 @@ fn oidc_failures_are_one_sentence() {
     common::needs!(SaslKafka);
     let kafka = secure_kafka();
     let prefix = common::unique("oidc_fail");
-    let dir = scratch_dir(&prefix);
+    let dir = common::scratch_dir(&prefix);
     let wrong = "wrong-hunter2-oidc";
     let endpoint = kafka.token_endpoint.as_str();
     // Nothing listens on port 1 of loopback.
@@ -551,7 +544,7 @@ fn oidc_failures_are_one_sentence() {
         ),
     ];
     for (name, access, sentence, asks_endpoint) in cases {
-        let config = write_config(&dir, name, &kafka, &access, &prefix);
+        let config = write_config(dir.path(), name, &kafka, &access, &prefix);
         if name == "token_refused_by_broker" {
             // The broker checks the token and refuses it: a failed login, backed off like one.
             says_one_sentence(
