@@ -125,21 +125,24 @@ impl EndHistory {
         let Some(at) = self.fit(at_ms) else {
             return;
         };
-        // Grown by hand: doubling would take a full history from 32 to 64 points of room for
-        // the one point it holds before thinning (100,000 partitions at scale: 49 MiB).
-        let (len, room) = (self.points.len(), self.points.capacity());
-        if len == room {
-            let want = (2 * room).clamp(4, HISTORY_POINTS + 1);
-            self.points.reserve_exact(want.saturating_sub(len).max(1));
-        }
-        self.points.push(Stored {
+        let new = Stored {
             end,
             first: at,
             last: at,
-        });
-        if self.points.len() > HISTORY_POINTS {
-            self.thin(at_ms);
+        };
+        // A full history drops a point before it takes the new one, so its room stays at
+        // exactly `HISTORY_POINTS`: 512 bytes, one of the allocator's size classes, where one
+        // point more would take the next class, 640 (2.5 MB more at 20,000 partitions).
+        if self.points.len() >= HISTORY_POINTS {
+            self.thin(new, at_ms);
         }
+        // Grown by hand: doubling past a size class would hold room the history never uses.
+        let (len, room) = (self.points.len(), self.points.capacity());
+        if len == room {
+            let want = (2 * room).clamp(4, HISTORY_POINTS);
+            self.points.reserve_exact(want.saturating_sub(len).max(1));
+        }
+        self.points.push(new);
     }
 
     /// `at_ms` as a stored time. When it lies more than `u32::MAX` ms after the base, the base
@@ -192,15 +195,25 @@ impl EndHistory {
         self.points.last().map(|&p| self.point(p))
     }
 
-    fn thin(&mut self, now_ms: i64) {
-        // Never the oldest (the history's reach) nor the newest (the current end).
+    /// Drops the point whose removal widens a bracket the least relative to its age, among the
+    /// stored points and `new`, which comes after them: never the oldest (the history's reach)
+    /// nor `new` (the current end).
+    fn thin(&mut self, new: Stored, now_ms: i64) {
+        let len = self.points.len();
+        let at = |i: usize| {
+            if i == len {
+                self.point(new)
+            } else {
+                self.at(i)
+            }
+        };
         let cost = |i: usize| {
-            let (before, p, after) = (self.at(i - 1), self.at(i), self.at(i + 1));
+            let (before, p, after) = (at(i - 1), at(i), at(i + 1));
             let widened = (after.first_ms - before.last_ms) as f64;
             let age = (now_ms - p.last_ms).max(1) as f64;
             widened / age
         };
-        let victim = (1..self.points.len() - 1).min_by(|&a, &b| cost(a).total_cmp(&cost(b)));
+        let victim = (1..len).min_by(|&a, &b| cost(a).total_cmp(&cost(b)));
         if let Some(i) = victim {
             self.points.remove(i);
         }
@@ -389,7 +402,7 @@ mod tests {
             h.observe(i * 10, i * 1_000);
         }
         assert_eq!(h.len(), HISTORY_POINTS);
-        assert!(h.heap_bytes() <= (HISTORY_POINTS + 1) * 16);
+        assert_eq!(h.heap_bytes(), HISTORY_POINTS * 16);
         let now = 9_999_000;
         // The oldest point is kept: the history still reaches back to the start.
         assert_eq!(h.time_lag(0, now).kind, TimeLagKind::Interpolated);

@@ -73,23 +73,27 @@ pub const CHECKPOINT_SPACING_MS: i64 = 5_000;
 /// A rewind stays visible for this many polls (at least).
 pub const REWIND_HOLD_POLLS: i64 = 3;
 
-/// What pipetop remembers per group-partition between polls: 88 bytes, fixed, and no more in
-/// an `Option` (the checkpoint count's spare values mark the empty slot).
+/// What pipetop remembers per group-partition between polls: 80 bytes, fixed, and no more in
+/// an `Option` (the checkpoint count's spare values mark the empty slot). A group's tracks on a
+/// topic are one allocation: 200 partitions take 16 KiB, not the 20 KiB size class that 88-byte
+/// tracks fell into (4 MB at 1,000 groups).
 #[derive(Debug, Clone)]
 pub struct PartitionTrack {
-    /// First poll that saw this group-partition.
-    pub first_ms: i64,
     pub committed: i64,
     /// Poll at which `committed` was first seen at its current value.
     pub changed_ms: i64,
     /// When the oldest message still unconsumed at the last poll was produced (`i64::MAX` when
     /// caught up).
     pub waiting_since_ms: i64,
-    /// Last poll that saw the commit go backwards (`i64::MIN`: never).
-    pub rewind_ms: i64,
     /// The consumer's usual gap between commit moves while it had work, in ms (0: not seen yet).
     /// Rises at once to a longer gap, decays slowly: a consumer's slow moments set the bar.
     pub gap_ms: u32,
+    /// The first poll that saw this group-partition, and the last that saw its commit go
+    /// backwards, as ms before `changed_ms` (neither is after it: both moved the commit, or
+    /// started it). `u32::MAX`: never, or more than 49.7 days before; that long ago neither
+    /// matters any more (see `first_look` and `rewind_ms`).
+    first_before_change: u32,
+    rewind_before_change: u32,
     /// (poll ms, committed) checkpoints, oldest first, for the consume rate and the WARN trend:
     /// the oldest in full, the later ones as ms and offsets after it (they only grow: a rewind
     /// starts them over). A checkpoint more than 49 days or 2^32 offsets after the oldest starts
@@ -155,12 +159,12 @@ impl Filled {
 impl PartitionTrack {
     pub fn new(committed: i64, now_ms: i64) -> PartitionTrack {
         let mut t = PartitionTrack {
-            first_ms: now_ms,
             committed,
             changed_ms: now_ms,
             waiting_since_ms: i64::MAX,
-            rewind_ms: i64::MIN,
             gap_ms: 0,
+            first_before_change: 0,
+            rewind_before_change: u32::MAX,
             oldest: (0, 0),
             later: [(0, 0); CHECKPOINTS - 1],
             len: Filled::Zero,
@@ -179,8 +183,8 @@ impl PartitionTrack {
         poll_interval_ms: i64,
     ) {
         if committed != self.committed {
-            if committed < self.committed {
-                self.rewind_ms = now_ms;
+            let rewound = committed < self.committed;
+            if rewound {
                 // A rate across a rewind means nothing.
                 self.len = Filled::Zero;
             } else if self.waiting_since_ms < now_ms {
@@ -203,10 +207,37 @@ impl PartitionTrack {
                 self.gap_ms = u32::try_from(next.max(0)).unwrap_or(u32::MAX);
             }
             self.committed = committed;
-            self.changed_ms = now_ms;
+            self.move_change_to(now_ms);
+            if rewound {
+                self.rewind_before_change = 0;
+            }
         }
         self.waiting_since_ms = waiting_since_ms.unwrap_or(i64::MAX);
         self.checkpoint(now_ms, committed);
+    }
+
+    /// Moves `changed_ms` forward to `now_ms`, keeping the first poll and the last rewind where
+    /// they were.
+    fn move_change_to(&mut self, now_ms: i64) {
+        let moved = (now_ms - self.changed_ms).max(0);
+        let later = |before: u32| match before {
+            u32::MAX => u32::MAX,
+            b => u32::try_from(i64::from(b) + moved).unwrap_or(u32::MAX),
+        };
+        self.first_before_change = later(self.first_before_change);
+        self.rewind_before_change = later(self.rewind_before_change);
+        self.changed_ms = now_ms;
+    }
+
+    /// Whether `now_ms` is the poll that first saw this group-partition.
+    pub fn first_look(&self, now_ms: i64) -> bool {
+        self.first_before_change == 0 && self.changed_ms == now_ms
+    }
+
+    /// The last poll that saw the commit go backwards, if one did in the last 49.7 days.
+    pub fn rewind_ms(&self) -> Option<i64> {
+        (self.rewind_before_change != u32::MAX)
+            .then(|| self.changed_ms - i64::from(self.rewind_before_change))
     }
 
     fn checkpoint(&mut self, now_ms: i64, committed: i64) {
@@ -306,7 +337,7 @@ pub fn partition_status(track: Option<&PartitionTrack>, input: StatusInput) -> S
         return Status::Unknown;
     };
     let hold = REWIND_HOLD_POLLS * input.poll_interval_ms.max(1);
-    if track.rewind_ms != i64::MIN && input.now_ms - track.rewind_ms < hold {
+    if track.rewind_ms().is_some_and(|at| input.now_ms - at < hold) {
         return Status::Rewind;
     }
     if lag == 0 {
@@ -319,7 +350,7 @@ pub fn partition_status(track: Option<&PartitionTrack>, input: StatusInput) -> S
         return Status::Stop;
     }
     // A single look at a consumer says nothing about whether it moves.
-    if track.first_ms == input.now_ms {
+    if track.first_look(input.now_ms) {
         return Status::Unknown;
     }
     if track.idle_ms(input.now_ms) >= track.stop_after_ms(input.poll_interval_ms) {
@@ -433,6 +464,40 @@ mod tests {
         assert_eq!(partition_status(Some(&t), input(0, 16_000)), Status::Ok);
     }
 
+    /// The first poll and the last rewind are kept as offsets before the last commit move: they
+    /// stay where they were as the commit moves on, and only a first look is a first look.
+    #[test]
+    fn a_rewind_is_held_while_the_commit_moves_on_and_a_first_look_is_once() {
+        let mut t = busy_track(10_000);
+        t.observe(500, Some(9_000), 11_000, 1_000);
+        assert_eq!(t.rewind_ms(), Some(11_000));
+        t.observe(600, Some(10_500), 12_000, 1_000);
+        t.observe(700, Some(11_500), 13_000, 1_000);
+        assert_eq!(t.rewind_ms(), Some(11_000));
+        assert_eq!(partition_status(Some(&t), input(5, 13_000)), Status::Rewind);
+        assert_eq!(partition_status(Some(&t), input(5, 14_000)), Status::Ok);
+        assert!(!t.first_look(13_000));
+
+        let mut t = PartitionTrack::new(5, 1_000);
+        assert!(t.first_look(1_000));
+        assert_eq!(t.rewind_ms(), None);
+        t.observe(5, Some(500), 1_000, 1_000);
+        assert!(
+            t.first_look(1_000),
+            "the first poll observes what it created"
+        );
+        t.observe(6, Some(1_500), 2_000, 1_000);
+        assert!(!t.first_look(2_000));
+        // 60 days on, the first poll is too far back to count from, and still not now.
+        let day = 86_400_000;
+        t.observe(7, Some(60 * day), 60 * day + 1_000, 1_000);
+        assert!(!t.first_look(60 * day + 1_000));
+        t.observe(3, Some(60 * day), 60 * day + 2_000, 1_000);
+        assert_eq!(t.rewind_ms(), Some(60 * day + 2_000));
+        t.observe(4, Some(120 * day), 120 * day, 1_000);
+        assert_eq!(t.rewind_ms(), None, "a rewind 60 days ago is forgotten");
+    }
+
     #[test]
     fn no_members_with_lag_is_stop_at_once_and_no_commit_is_its_own_status() {
         let t = PartitionTrack::new(5, 0);
@@ -477,8 +542,8 @@ mod tests {
         assert!(!lag_rising(&[1, 2, 3, 4, 5], false));
         assert!(!lag_rising(&[1, 3, 2, 4, 5], true), "saw-tooth");
         assert!(!lag_rising(&[1, 2, 3], true), "window not full");
-        assert!(std::mem::size_of::<PartitionTrack>() <= 120);
-        assert!(std::mem::size_of::<Option<PartitionTrack>>() <= 88);
+        assert_eq!(std::mem::size_of::<PartitionTrack>(), 80);
+        assert_eq!(std::mem::size_of::<Option<PartitionTrack>>(), 80);
     }
 
     /// The compact checkpoints hold what a plain list of the last four would: spaced at least
