@@ -195,7 +195,7 @@ fn main() -> anyhow::Result<()> {
     );
     println!(
         "  per group-partition: a model row {} bytes, its track in the session {} bytes",
-        std::mem::size_of::<pipetop::model::kafka::lag::PartitionLag>(),
+        std::mem::size_of::<pipetop::model::kafka::partition_lag::PartitionLag>(),
         std::mem::size_of::<Option<pipetop::model::kafka::status::PartitionTrack>>()
     );
     println!(

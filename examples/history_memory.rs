@@ -85,7 +85,7 @@ fn main() -> anyhow::Result<()> {
     let mut moving: Vec<GroupLag> = groups
         .iter()
         .map(|g| GroupLag {
-            partitions: Vec::new(),
+            partitions: Default::default(),
             ..g.clone()
         })
         .collect();

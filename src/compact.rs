@@ -71,6 +71,29 @@ impl PartialEq for OptF64 {
     }
 }
 
+/// An optional measurement kept to 32 bits, for a figure that is shown but never summed (a
+/// row's idle seconds): NaN is none, as for `OptF64`.
+#[derive(Clone, Copy)]
+pub struct OptF32(f32);
+
+impl OptF32 {
+    pub const NONE: OptF32 = OptF32(f32::NAN);
+
+    pub fn new(value: Option<f32>) -> OptF32 {
+        value.map_or(OptF32::NONE, OptF32)
+    }
+
+    pub fn get(self) -> Option<f32> {
+        (!self.0.is_nan()).then_some(self.0)
+    }
+}
+
+impl PartialEq for OptF32 {
+    fn eq(&self, other: &OptF32) -> bool {
+        self.get() == other.get()
+    }
+}
+
 macro_rules! as_option {
     ($($t:ty),*) => {$(
         impl Default for $t {
@@ -93,7 +116,7 @@ macro_rules! as_option {
     )*};
 }
 
-as_option!(OptI64, OptU64, OptF64);
+as_option!(OptI64, OptU64, OptF64, OptF32);
 
 impl<'de> Deserialize<'de> for OptI64 {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<OptI64, D::Error> {

@@ -9,7 +9,8 @@ use pipetop::kafka::collector::KafkaCollector;
 use pipetop::kafka::filter::Pattern;
 use pipetop::kafka::types::GroupState;
 use pipetop::kafka::unlisted::{UNLISTED, UNLISTED_POLLS};
-use pipetop::model::kafka::lag::{OffsetFlag, group_lags};
+use pipetop::model::kafka::lag::group_lags;
+use pipetop::model::kafka::partition_lag::OffsetFlag;
 use pipetop::source::Collector;
 
 #[tokio::test]

@@ -255,9 +255,9 @@ fn kafka(registry: &mut Registry, model: &Model) {
         // The topics with a known lag: a group's rows come topic by topic, and a group reads
         // few topics, so a list beats hashing each of its rows (200,000 a render at scale).
         let mut known: Vec<&str> = Vec::new();
-        for p in g.partitions.iter().filter(|p| p.lag().is_some()) {
-            if known.last() != Some(&&*p.topic) && !known.contains(&&*p.topic) {
-                known.push(&p.topic);
+        for (topic, rows) in g.partitions.runs() {
+            if rows.iter().any(|p| p.lag().is_some()) && !known.contains(&&**topic) {
+                known.push(topic);
             }
         }
         for t in &g.topic_lags {

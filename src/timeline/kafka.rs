@@ -10,7 +10,8 @@ use crate::format::plural;
 use crate::kafka::types::GroupState;
 use crate::model::event::{Change, EventKind, subject};
 use crate::model::kafka::KafkaModel;
-use crate::model::kafka::lag::{GroupLag, KeyOrder, PartitionLag};
+use crate::model::kafka::lag::{GroupLag, KeyOrder};
+use crate::model::kafka::rows::{Row, Rows};
 use crate::model::kafka::topics::TopicView;
 
 /// How many names an event lists before it says "and N more".
@@ -134,7 +135,7 @@ fn members(before: &GroupLag, after: &GroupLag, out: &mut Vec<Change>) {
 fn rewinds(before: &GroupLag, after: &GroupLag, out: &mut Vec<Change>) {
     let mut rewound: Vec<String> = Vec::new();
     let mut messages: u64 = 0;
-    let mut rewind = |p: &PartitionLag, then: i64| {
+    let mut rewind = |p: Row, then: i64| {
         if let Some(now) = p.committed()
             && now < then
         {
@@ -149,12 +150,12 @@ fn rewinds(before: &GroupLag, after: &GroupLag, out: &mut Vec<Change>) {
         let mut old = before.partitions.iter().peekable();
         for p in &after.partitions {
             while old
-                .next_if(|o| order.cmp(key(o), key(p)) == Ordering::Less)
+                .next_if(|o| order.cmp(key(o), key(&p)) == Ordering::Less)
                 .is_some()
             {}
             if let Some(then) = old
-                .next_if(|o| order.cmp(key(o), key(p)) == Ordering::Equal)
-                .and_then(PartitionLag::committed)
+                .next_if(|o| order.cmp(key(o), key(&p)) == Ordering::Equal)
+                .and_then(|o| o.committed())
             {
                 rewind(p, then);
             }
@@ -163,10 +164,10 @@ fn rewinds(before: &GroupLag, after: &GroupLag, out: &mut Vec<Change>) {
         let old: HashMap<(&str, i32), i64> = before
             .partitions
             .iter()
-            .filter_map(|p| Some(((&*p.topic, p.partition), p.committed()?)))
+            .filter_map(|p| Some(((&**p.topic, p.partition), p.committed()?)))
             .collect();
         for p in &after.partitions {
-            if let Some(&then) = old.get(&(&*p.topic, p.partition)) {
+            if let Some(&then) = old.get(&(&**p.topic, p.partition)) {
                 rewind(p, then);
             }
         }
@@ -188,14 +189,21 @@ fn rewinds(before: &GroupLag, after: &GroupLag, out: &mut Vec<Change>) {
     }
 }
 
-fn key(p: &PartitionLag) -> (&std::sync::Arc<str>, i32) {
-    (&p.topic, p.partition)
+fn key<'a>(p: &Row<'a>) -> (&'a std::sync::Arc<str>, i32) {
+    (p.topic, p.partition)
 }
 
 /// Whether rows are in strictly increasing (topic, partition) order.
-fn ordered(rows: &[PartitionLag], order: &mut KeyOrder) -> bool {
-    rows.windows(2)
-        .all(|w| order.cmp(key(&w[0]), key(&w[1])) == Ordering::Less)
+fn ordered(rows: &Rows, order: &mut KeyOrder) -> bool {
+    let mut rows = rows.iter();
+    let Some(mut last) = rows.next() else {
+        return true;
+    };
+    rows.all(|p| {
+        let less = order.cmp(key(&last), key(&p)) == Ordering::Less;
+        last = p;
+        less
+    })
 }
 
 fn brokers(before: &KafkaModel, after: &KafkaModel, out: &mut Vec<Change>) {

@@ -14,8 +14,9 @@ use serde::Serialize;
 
 use super::history::TimeLagKind;
 use super::index::{PartitionIndex, TopicPartitions};
+use super::partition_lag::{OffsetFlag, PartitionLag};
+use super::rows::{Rows, same_topic};
 use super::status::Status;
-use crate::compact::{OptF64, OptI64};
 use crate::kafka::snapshot::{Group, KafkaSnapshot, Member, Partition};
 use crate::kafka::types::GroupState;
 
@@ -55,7 +56,8 @@ pub struct GroupLag {
     pub max_lag: u64,
     /// Partitions assigned to a member but never committed: their lag is unknown.
     pub partitions_without_commit: usize,
-    pub partitions: Vec<PartitionLag>,
+    /// The rows, in topic/partition order (read with their topic and owner as `rows::Row`).
+    pub partitions: Rows,
     pub error: Option<String>,
     /// Seconds since this group's committed offsets were last read, when not this poll (its
     /// coordinator did not answer, or was not asked because it is down): the rows then hold
@@ -117,164 +119,11 @@ pub struct Rollup {
     pub trend: Trend,
 }
 
-/// One group-partition's row. A million of them at scale, so stored compact (80 bytes, not
-/// 168): optional numbers without `Option` tags (see `crate::compact`), read through methods that
-/// return the `Option`s, and the lag computed from the offsets rather than stored. It serializes
-/// as the plain fields would, the lag included.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PartitionLag {
-    /// Shared by the group's rows of one topic (200,000 rows at scale: one allocation a topic,
-    /// not a row).
-    pub topic: Arc<str>,
-    pub partition: i32,
-    committed: OptI64,
-    end: OptI64,
-    pub flag: OffsetFlag,
-    /// client_id@host of the member that owns the partition, if any: one allocation a member,
-    /// behind a thin pointer (8 bytes a row, not 16).
-    owner: Option<Arc<String>>,
-    /// Age of the oldest unconsumed message, seconds (0 when caught up, never NaN).
-    time_lag_s: OptF64,
-    pub time_lag_kind: TimeLagKind,
-    pub status: Status,
-    /// Messages per second produced into the partition / committed by the group, over the same
-    /// recent window (up to the last ~20 s).
-    produce_rate: OptF64,
-    consume_rate: OptF64,
-    /// Seconds work has waited without the committed offset moving (what STOP is judged on).
-    idle_s: OptF64,
-}
-
-impl PartitionLag {
-    /// A row of offsets alone: time lag, rates, idle time and status are not known yet.
-    pub fn new(
-        topic: Arc<str>,
-        partition: i32,
-        committed: Option<i64>,
-        end: Option<i64>,
-        flag: OffsetFlag,
-        owner: Option<Arc<String>>,
-    ) -> PartitionLag {
-        PartitionLag {
-            topic,
-            partition,
-            committed: OptI64::new(committed),
-            end: OptI64::new(end),
-            flag,
-            owner,
-            time_lag_s: OptF64::NONE,
-            time_lag_kind: TimeLagKind::Unknown,
-            status: Status::Unknown,
-            produce_rate: OptF64::NONE,
-            consume_rate: OptF64::NONE,
-            idle_s: OptF64::NONE,
-        }
-    }
-
-    /// client_id@host of the member that owns the partition, if any.
-    pub fn owner(&self) -> Option<&str> {
-        self.owner.as_deref().map(String::as_str)
-    }
-
-    /// The group's committed offset, if it committed here.
-    pub fn committed(&self) -> Option<i64> {
-        self.committed.get()
-    }
-
-    /// The log end offset, if known.
-    pub fn end(&self) -> Option<i64> {
-        self.end.get()
-    }
-
-    /// `end − committed` (0 when committed beyond the end), where both are known.
-    pub fn lag(&self) -> Option<u64> {
-        let (committed, end) = (self.committed.get()?, self.end.get()?);
-        Some(u64::try_from(end.saturating_sub(committed)).unwrap_or(0))
-    }
-
-    /// Age of the oldest unconsumed message, seconds; `time_lag_kind` says how it was obtained.
-    pub fn time_lag_s(&self) -> Option<f64> {
-        self.time_lag_s.get()
-    }
-
-    pub fn produce_rate(&self) -> Option<f64> {
-        self.produce_rate.get()
-    }
-
-    pub fn consume_rate(&self) -> Option<f64> {
-        self.consume_rate.get()
-    }
-
-    /// Seconds work has waited without the committed offset moving.
-    pub fn idle_s(&self) -> Option<f64> {
-        self.idle_s.get()
-    }
-
-    pub fn set_offsets(&mut self, committed: Option<i64>, end: Option<i64>) {
-        self.committed = OptI64::new(committed);
-        self.end = OptI64::new(end);
-    }
-
-    pub fn set_time_lag(&mut self, seconds: Option<f64>, kind: TimeLagKind) {
-        self.time_lag_s = OptF64::new(seconds);
-        self.time_lag_kind = kind;
-    }
-
-    pub fn set_rates(&mut self, produce: Option<f64>, consume: Option<f64>) {
-        self.produce_rate = OptF64::new(produce);
-        self.consume_rate = OptF64::new(consume);
-    }
-
-    pub fn set_consume_rate(&mut self, consume: Option<f64>) {
-        self.consume_rate = OptF64::new(consume);
-    }
-
-    pub fn set_idle_s(&mut self, idle_s: Option<f64>) {
-        self.idle_s = OptF64::new(idle_s);
-    }
-}
-
-impl Serialize for PartitionLag {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut row = serializer.serialize_struct("PartitionLag", 13)?;
-        row.serialize_field("topic", &self.topic)?;
-        row.serialize_field("partition", &self.partition)?;
-        row.serialize_field("committed", &self.committed())?;
-        row.serialize_field("end", &self.end())?;
-        row.serialize_field("lag", &self.lag())?;
-        row.serialize_field("flag", &self.flag)?;
-        row.serialize_field("owner", &self.owner)?;
-        row.serialize_field("time_lag_s", &self.time_lag_s())?;
-        row.serialize_field("time_lag_kind", &self.time_lag_kind)?;
-        row.serialize_field("status", &self.status)?;
-        row.serialize_field("produce_rate", &self.produce_rate())?;
-        row.serialize_field("consume_rate", &self.consume_rate())?;
-        row.serialize_field("idle_s", &self.idle_s())?;
-        row.end()
-    }
-}
-
 /// When the next message to consume was produced, as the brokers said, for the rows of a group
 /// that have it (only offsets older than the model's history; see `kafka::produce_time`): the
 /// input to their time lag, kept beside the rows rather than in each (few rows have one).
 /// (row index, produced ms), in row order.
 pub type LookedUp = Vec<(usize, i64)>;
-
-/// Committed offsets that cannot be taken at face value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OffsetFlag {
-    Ok,
-    /// Assigned, but the group never committed here.
-    NoCommit,
-    /// The topic or partition no longer exists (deleted, or metadata missing).
-    UnknownPartition,
-    /// Committed beyond the log end: the log was truncated (unclean leader election, recreated topic).
-    AheadOfEnd,
-    /// Committed before the log start: those messages were deleted by retention before being read.
-    BelowLogStart,
-}
 
 pub fn group_lags(snapshot: &KafkaSnapshot) -> Vec<GroupLag> {
     let partitions = partition_index(snapshot);
@@ -295,49 +144,37 @@ pub fn group_lag(group: &Group, partitions: &PartitionIndex) -> GroupLag {
 }
 
 /// A group's rows, and the produce times the collector looked up for them.
-pub fn group_lag_looked_up(group: &Group, partitions: &PartitionIndex) -> (GroupLag, LookedUp) {
+pub fn group_lag_looked_up(group: &Group, partitions_of: &PartitionIndex) -> (GroupLag, LookedUp) {
     // Committed and assigned partitions merged, in topic/partition order.
     let rows = merged_rows(group);
 
-    // Each row keeps the snapshot's shared topic name (interned by the collector); the topic is
-    // looked up once per run of its rows.
+    // The rows' topic runs keep the snapshot's shared topic names (interned by the collector);
+    // the topic is looked up once per run of its rows.
     let mut topic: Option<(&Arc<str>, TopicPartitions)> = None;
     let mut looked_up = LookedUp::new();
-    let partitions: Vec<PartitionLag> = rows
-        .into_iter()
-        .enumerate()
-        .map(|(i, row)| {
-            let of_topic = match topic {
-                Some((name, found)) if same_topic(name, row.topic) => found,
-                _ => {
-                    let found = partitions.topic(row.topic);
-                    topic = Some((row.topic, found));
-                    found
-                }
-            };
-            let info = of_topic.get(row.partition);
-            if let Some(produced) = row.produced_ms {
-                looked_up.push((i, produced));
-            }
-            partition_lag(
-                Arc::clone(row.topic),
-                row.partition,
-                row.committed,
-                info,
-                row.owner,
-            )
-        })
-        .collect();
-
-    let known = partitions.iter().filter_map(PartitionLag::lag);
+    let mut partitions = Rows::with_capacity(rows.len(), owners(group));
     let mut topics: Vec<String> = Vec::new();
-    let mut last: Option<&Arc<str>> = None;
-    for p in &partitions {
-        if last.is_none_or(|t| !same_topic(t, &p.topic)) {
-            topics.push(p.topic.to_string());
-            last = Some(&p.topic);
+    for (i, row) in rows.into_iter().enumerate() {
+        let of_topic = match topic {
+            Some((name, found)) if same_topic(name, row.topic) => found,
+            _ => {
+                let found = partitions_of.topic(row.topic);
+                topic = Some((row.topic, found));
+                topics.push(row.topic.to_string());
+                found
+            }
+        };
+        let info = of_topic.get(row.partition);
+        if let Some(produced) = row.produced_ms {
+            looked_up.push((i, produced));
         }
+        partitions.push(
+            row.topic,
+            partition_lag(row.partition, row.committed, info, row.owner),
+        );
     }
+
+    let known = partitions.plain().iter().filter_map(PartitionLag::lag);
     let lag = GroupLag {
         group_id: group.group_id.clone(),
         state: group.state,
@@ -347,6 +184,7 @@ pub fn group_lag_looked_up(group: &Group, partitions: &PartitionIndex) -> (Group
         total_lag: known.clone().sum(),
         max_lag: known.max().unwrap_or(0),
         partitions_without_commit: partitions
+            .plain()
             .iter()
             .filter(|p| p.flag == OffsetFlag::NoCommit)
             .count(),
@@ -364,12 +202,6 @@ pub fn group_lag_looked_up(group: &Group, partitions: &PartitionIndex) -> (Group
         retention: Default::default(),
     };
     (lag, looked_up)
-}
-
-/// Whether two shared names are the same topic: the same allocation (the collector shares one
-/// per topic), or equal text.
-pub fn same_topic(a: &Arc<str>, b: &Arc<str>) -> bool {
-    Arc::ptr_eq(a, b) || **a == **b
 }
 
 /// Orders (topic, partition) keys as a map of `(&str, i32)` would, without comparing the text of
@@ -405,7 +237,8 @@ struct GroupPartition<'g> {
     partition: i32,
     committed: Option<i64>,
     produced_ms: Option<i64>,
-    owner: Option<Arc<String>>,
+    /// The owning member's place in the group's member list.
+    owner: Option<usize>,
 }
 
 impl GroupPartition<'_> {
@@ -453,22 +286,17 @@ fn merged_rows(group: &Group) -> Vec<GroupPartition<'_>> {
     sort_keep_last(&mut rows, &mut order);
     // Assigned but never committed.
     let mut assigned_only: Vec<GroupPartition> = Vec::new();
-    for member in &group.members {
-        let owner = Arc::new(format!(
-            "{}@{}",
-            member.client_id,
-            member.host.trim_start_matches('/')
-        ));
+    for (owner, member) in group.members.iter().enumerate() {
         for tp in &member.assignment {
             let key = (&tp.topic, tp.partition);
             match rows.binary_search_by(|r| order.cmp(r.key(), key)) {
-                Ok(i) => rows[i].owner = Some(Arc::clone(&owner)),
+                Ok(i) => rows[i].owner = Some(owner),
                 Err(_) => assigned_only.push(GroupPartition {
                     topic: &tp.topic,
                     partition: tp.partition,
                     committed: None,
                     produced_ms: None,
-                    owner: Some(Arc::clone(&owner)),
+                    owner: Some(owner),
                 }),
             }
         }
@@ -498,12 +326,20 @@ fn merged_rows(group: &Group) -> Vec<GroupPartition<'_>> {
     merged
 }
 
+/// client_id@host of each member, in the group's member order (the rows' owner indexes).
+fn owners(group: &Group) -> Vec<String> {
+    group
+        .members
+        .iter()
+        .map(|m| format!("{}@{}", m.client_id, m.host.trim_start_matches('/')))
+        .collect()
+}
+
 fn partition_lag(
-    topic: Arc<str>,
     partition: i32,
     committed: Option<i64>,
     info: Option<&Partition>,
-    owner: Option<Arc<String>>,
+    owner: Option<usize>,
 ) -> PartitionLag {
     let end = info.and_then(|p| p.end_offset);
     let start = info.and_then(|p| p.start_offset);
@@ -514,7 +350,7 @@ fn partition_lag(
         (Some(c), _) if start.is_some_and(|s| c < s) => OffsetFlag::BelowLogStart,
         _ => OffsetFlag::Ok,
     };
-    PartitionLag::new(topic, partition, committed, end, flag, owner)
+    PartitionLag::new(partition, committed, end, flag, owner)
 }
 
 #[cfg(test)]
@@ -590,16 +426,16 @@ mod tests {
         assert_eq!(g.total_lag, 60 + 10);
         assert_eq!(g.max_lag, 60);
         assert_eq!(g.partitions_without_commit, 1);
-        let p2 = &g.partitions[2];
+        let p2 = g.partitions.row(2);
         assert_eq!((p2.lag(), p2.flag), (None, OffsetFlag::NoCommit));
-        assert_eq!(g.partitions[0].owner(), Some("sink@127.0.0.1"));
+        assert_eq!(g.partitions.row(0).owner(), Some("sink@127.0.0.1"));
     }
 
     #[test]
     fn unassigned_committed_partitions_still_count() {
         let lags = group_lags(&snapshot(vec![group(&[("t", 0, 0)], &[])]));
         assert_eq!(lags[0].total_lag, 100);
-        assert_eq!(lags[0].partitions[0].owner(), None);
+        assert_eq!(lags[0].partitions.row(0).owner(), None);
     }
 
     /// Rows as a map of the commits and then the assignments would give them: in topic and
@@ -619,7 +455,7 @@ mod tests {
         let rows: Vec<_> = lags[0]
             .partitions
             .iter()
-            .map(|p| (&*p.topic, p.partition, p.committed(), p.owner()))
+            .map(|p| (&**p.topic, p.partition, p.committed(), p.owner()))
             .collect();
         assert_eq!(
             rows,
@@ -643,7 +479,7 @@ mod tests {
         let flags: Vec<_> = lags[0]
             .partitions
             .iter()
-            .map(|p| (&*p.topic, p.flag))
+            .map(|p| (&**p.topic, p.flag))
             .collect();
         assert_eq!(
             flags,
@@ -654,9 +490,9 @@ mod tests {
             ]
         );
         // Ahead of the end is not negative lag; below the log start is all of the remaining log.
-        assert_eq!(lags[0].partitions[1].lag(), Some(0));
-        assert_eq!(lags[0].partitions[2].lag(), Some(190));
-        assert_eq!(lags[0].partitions[0].lag(), None);
-        assert_eq!(std::mem::size_of::<PartitionLag>(), 80);
+        assert_eq!(lags[0].partitions.row(1).lag(), Some(0));
+        assert_eq!(lags[0].partitions.row(2).lag(), Some(190));
+        assert_eq!(lags[0].partitions.row(0).lag(), None);
+        assert_eq!(std::mem::size_of::<PartitionLag>(), 56);
     }
 }

@@ -9,8 +9,10 @@ pub mod group_series;
 pub mod history;
 pub mod index;
 pub mod lag;
+pub mod partition_lag;
 pub mod retention;
 pub mod rollup;
+pub mod rows;
 pub mod status;
 pub mod topics;
 
@@ -25,9 +27,8 @@ use serde::Serialize;
 use self::group_series::{KafkaHistory, KafkaSeries};
 use self::history::{EndHistory, TimeLag, TimeLagKind};
 use self::index::PartitionIndex;
-use self::lag::{
-    GroupLag, LookedUp, PartitionLag, group_lag, group_lag_looked_up, partition_index,
-};
+use self::lag::{GroupLag, LookedUp, group_lag, group_lag_looked_up, partition_index};
+use self::partition_lag::PartitionLag;
 use self::rollup::fill_group;
 use self::status::{PartitionTrack, StatusInput, lag_rising, partition_status};
 use self::topics::{TopicView, topic_views};
@@ -207,12 +208,12 @@ impl KafkaTracker {
             };
             fill_group(lag);
             let rows = lag.partitions.iter().map(|p| retention::Row {
-                topic: &p.topic,
+                topic: p.topic,
                 partition: p.partition,
                 committed: p.committed(),
                 lag: p.lag(),
                 time_lag_s: p.time_lag_s(),
-                below_log_start: p.flag == lag::OffsetFlag::BelowLogStart,
+                below_log_start: p.flag == partition_lag::OffsetFlag::BelowLogStart,
             });
             lag.retention =
                 retention::of_group(rows, &snapshot.topic_configs, |topic, partition| {
@@ -395,7 +396,7 @@ impl History {
             || lag.partitions.iter().any(|p| {
                 p.committed().is_some_and(|c| {
                     track
-                        .get(&p.topic, p.partition)
+                        .get(p.topic, p.partition)
                         .is_none_or(|t| t.committed != c)
                 })
             })
@@ -431,19 +432,19 @@ impl History {
         // its slots in the new one are looked up once per run of its rows, not once per row.
         let mut run: Option<TopicRun> = None;
         let mut lookups = produce_times.iter().peekable();
-        for (i, row) in lag.partitions.iter_mut().enumerate() {
+        for (i, (topic, row)) in lag.partitions.iter_mut().enumerate() {
             let produced_ms = lookups.next_if(|&&(at, _)| at == i).map(|&(_, ms)| ms);
             if run
                 .as_ref()
-                .is_none_or(|r| !lag::same_topic(&r.topic, &row.topic))
+                .is_none_or(|r| !rows::same_topic(&r.topic, topic))
             {
                 if let Some(done) = run.take() {
                     done.finish(&mut track, &mut old);
                 }
                 run = Some(TopicRun {
-                    topic: Arc::clone(&row.topic),
-                    ends: self.ends.get(&*row.topic),
-                    old: old.partitions.remove(&*row.topic),
+                    topic: Arc::clone(topic),
+                    ends: self.ends.get(&**topic),
+                    old: old.partitions.remove(&**topic),
                     new: None,
                 });
             }
@@ -511,7 +512,7 @@ impl History {
                 StatusInput {
                     lag: lag_now,
                     never_committed: committed.is_none(),
-                    unconsumed: settled && row.owner().is_none(),
+                    unconsumed: settled && row.owner_index().is_none(),
                     now_ms: now,
                     poll_interval_ms: poll_interval,
                     recommit_ms,
@@ -583,7 +584,7 @@ impl History {
             looked_up: &[],
         };
         self.fill(&mut lag, &last, track.clone(), news, now, 0);
-        for row in &mut lag.partitions {
+        for row in lag.partitions.plain_mut() {
             row.status = status::Status::Unknown;
             row.set_consume_rate(None);
             row.set_idle_s(None);
@@ -636,7 +637,7 @@ fn members_sig(group: &Group) -> u64 {
         m.consumer_id.hash(&mut h);
         let mut topic: Option<&Arc<str>> = None;
         for tp in &m.assignment {
-            if topic.is_none_or(|t| !lag::same_topic(t, &tp.topic)) {
+            if topic.is_none_or(|t| !rows::same_topic(t, &tp.topic)) {
                 h.write_u8(0xfe);
                 tp.topic.hash(&mut h);
                 topic = Some(&tp.topic);
@@ -737,7 +738,7 @@ mod tests {
             .update(&snapshot(t0 + 20_000, 5_000, 1_000, None))
             .unwrap();
         // Idle since the first poll, not since the data came back.
-        assert_eq!(model.groups[0].partitions[0].idle_s(), Some(20.0));
+        assert_eq!(model.groups[0].partitions.row(0).idle_s(), Some(20.0));
     }
 
     #[test]

@@ -95,7 +95,8 @@ mod tests {
     use crate::kafka::snapshot::{Committed, Group};
     use crate::kafka::topic_configs::Retention;
     use crate::kafka::types::GroupState;
-    use crate::model::kafka::lag::{GroupLag, OffsetFlag, group_lag};
+    use crate::model::kafka::lag::{GroupLag, group_lag};
+    use crate::model::kafka::partition_lag::OffsetFlag;
 
     fn fill(
         g: &mut GroupLag,
@@ -103,7 +104,7 @@ mod tests {
         log_start: impl FnMut(&str, i32) -> Option<i64>,
     ) {
         let rows = g.partitions.iter().map(|p| Row {
-            topic: &p.topic,
+            topic: p.topic,
             partition: p.partition,
             committed: p.committed(),
             lag: p.lag(),
@@ -149,7 +150,7 @@ mod tests {
             },
             &Default::default(),
         );
-        for (row, (_, offset, age)) in g.partitions.iter_mut().zip(rows) {
+        for (row, (_, offset, age)) in g.partitions.plain_mut().iter_mut().zip(rows) {
             row.set_offsets(row.committed(), Some(1_000));
             row.set_time_lag(*age, row.time_lag_kind);
             if *offset < 100 {

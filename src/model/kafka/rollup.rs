@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::history::TimeLagKind;
-use super::lag::{GroupLag, OffsetFlag, PartitionLag, Rollup, TopicLag, Trend};
+use super::lag::{GroupLag, Rollup, TopicLag, Trend};
+use super::partition_lag::{OffsetFlag, PartitionLag};
 use super::status::Status;
 
 pub fn roll_up<'a>(rows: impl IntoIterator<Item = &'a PartitionLag>) -> Rollup {
@@ -100,7 +101,7 @@ fn trend(
 
 /// Fills a group's rolled-up fields and its per-topic rollups from its (already filled) rows.
 pub fn fill_group(g: &mut GroupLag) {
-    let r = roll_up(&g.partitions);
+    let r = roll_up(g.partitions.plain());
     g.status = r.status;
     g.time_lag_s = r.time_lag_s;
     g.time_lag_kind = r.time_lag_kind;
@@ -109,8 +110,8 @@ pub fn fill_group(g: &mut GroupLag) {
     g.catch_up_s = r.catch_up_s;
     g.trend = r.trend;
     let mut by_topic: BTreeMap<&str, Vec<&PartitionLag>> = BTreeMap::new();
-    for p in &g.partitions {
-        by_topic.entry(&*p.topic).or_default().push(p);
+    for (topic, rows) in g.partitions.runs() {
+        by_topic.entry(&**topic).or_default().extend(rows);
     }
     g.topic_lags = by_topic
         .into_iter()
@@ -125,14 +126,8 @@ pub fn fill_group(g: &mut GroupLag) {
 mod tests {
     use super::*;
 
-    fn row(
-        topic: &str,
-        lag: Option<u64>,
-        status: Status,
-        rates: Option<(f64, f64)>,
-    ) -> PartitionLag {
+    fn row(lag: Option<u64>, status: Status, rates: Option<(f64, f64)>) -> PartitionLag {
         let mut row = PartitionLag::new(
-            topic.into(),
             0,
             lag.map(|_| 0),
             lag.map(|l| l as i64),
@@ -152,9 +147,9 @@ mod tests {
     #[test]
     fn worst_status_largest_time_lag_and_catch_up() {
         let r = roll_up(&[
-            row("a", Some(100), Status::Ok, Some((10.0, 20.0))),
-            row("a", Some(300), Status::Warn, Some((5.0, 15.0))),
-            row("a", None, Status::NoCommit, None),
+            row(Some(100), Status::Ok, Some((10.0, 20.0))),
+            row(Some(300), Status::Warn, Some((5.0, 15.0))),
+            row(None, Status::NoCommit, None),
         ]);
         assert_eq!(r.status, Status::Warn);
         assert_eq!(
@@ -168,16 +163,16 @@ mod tests {
 
     #[test]
     fn falling_behind_steady_caught_up_and_unknown() {
-        let r = roll_up(&[row("a", Some(5), Status::Ok, Some((10.0, 2.0)))]);
+        let r = roll_up(&[row(Some(5), Status::Ok, Some((10.0, 2.0)))]);
         assert_eq!((r.trend, r.catch_up_s), (Trend::FallingBehind, None));
-        let r = roll_up(&[row("a", Some(5), Status::Stop, Some((0.0, 0.0)))]);
+        let r = roll_up(&[row(Some(5), Status::Stop, Some((0.0, 0.0)))]);
         assert_eq!(r.trend, Trend::Steady);
-        let r = roll_up(&[row("a", Some(0), Status::Ok, None)]);
+        let r = roll_up(&[row(Some(0), Status::Ok, None)]);
         assert_eq!((r.trend, r.catch_up_s), (Trend::CaughtUp, Some(0.0)));
         // One lagging partition without rates: no invented trend from a partial sum.
         let r = roll_up(&[
-            row("a", Some(5), Status::Ok, Some((1.0, 9.0))),
-            row("a", Some(5), Status::Ok, None),
+            row(Some(5), Status::Ok, Some((1.0, 9.0))),
+            row(Some(5), Status::Ok, None),
         ]);
         assert_eq!((r.trend, r.produce_rate), (Trend::Unknown, None));
         assert_eq!(roll_up(&[]).status, Status::Unknown);

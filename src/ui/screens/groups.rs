@@ -10,7 +10,9 @@ use crate::alerts::{RuleKind, SubjectKind};
 use crate::format::{self, compact, thousands};
 use crate::kafka::types::GroupState;
 use crate::model::Model;
-use crate::model::kafka::lag::{GroupLag, OffsetFlag, PartitionLag, Trend};
+use crate::model::kafka::lag::{GroupLag, Trend};
+use crate::model::kafka::partition_lag::OffsetFlag;
+use crate::model::kafka::rows::Row;
 use crate::ui::list::{Column, ListSource, SortKey, cell, num_cell};
 use crate::ui::panel::{Panel, Source, or_dash};
 use crate::ui::sparkline;
@@ -351,8 +353,8 @@ const PARTITION_COLUMNS: &[Column] = &[
 ];
 
 impl Partitions<'_> {
-    fn rows(&self) -> &[PartitionLag] {
-        &self.1.partitions
+    fn row(&self, i: usize) -> Row<'_> {
+        self.1.partitions.row(i)
     }
 }
 
@@ -361,13 +363,14 @@ impl ListSource for Partitions<'_> {
         PARTITION_COLUMNS
     }
     fn len(&self) -> usize {
-        self.rows().len()
+        self.1.partitions.len()
     }
     fn key(&self, i: usize) -> String {
-        format!("{}/{}", self.rows()[i].topic, self.rows()[i].partition)
+        let p = self.row(i);
+        format!("{}/{}", p.topic, p.partition)
     }
     fn filter_text(&self, i: usize) -> String {
-        let p = &self.rows()[i];
+        let p = self.row(i);
         format!(
             "{}\n{}\n{}\n{}",
             p.topic,
@@ -377,7 +380,7 @@ impl ListSource for Partitions<'_> {
         )
     }
     fn sort_key(&self, i: usize, column: usize) -> SortKey {
-        let p = &self.rows()[i];
+        let p = self.row(i);
         match column {
             0 => SortKey::Text(p.topic.to_string()),
             1 => SortKey::Num(f64::from(p.partition)),
@@ -393,11 +396,11 @@ impl ListSource for Partitions<'_> {
         }
     }
     fn natural_order(&self, a: usize, b: usize) -> Ordering {
-        let (pa, pb) = (&self.rows()[a], &self.rows()[b]);
-        (&pa.topic, pa.partition).cmp(&(&pb.topic, pb.partition))
+        let (pa, pb) = (self.row(a), self.row(b));
+        (pa.topic, pa.partition).cmp(&(pb.topic, pb.partition))
     }
     fn cells(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
-        let p = &self.rows()[i];
+        let p = self.row(i);
         let lag_style = judge::style(
             self.0,
             theme,
@@ -428,7 +431,7 @@ impl ListSource for Partitions<'_> {
     }
     fn open(&self, i: usize) -> Option<View> {
         Some(View::Topic {
-            topic: self.rows()[i].topic.to_string(),
+            topic: self.row(i).topic.to_string(),
         })
     }
 }
