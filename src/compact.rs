@@ -47,51 +47,40 @@ impl OptU64 {
     }
 }
 
-/// An optional measurement (seconds, a rate): NaN is none. The model's rows never hold NaN
-/// (rates and ages are divisions by positive spans), and `Some(NaN)` would print as `null` in
-/// the JSON just as none does.
-#[derive(Clone, Copy)]
-pub struct OptF64(f64);
+/// Optional floats: NaN is none. The model's rows never hold NaN (rates and ages are divisions
+/// by positive spans), and `Some(NaN)` would print as `null` in the JSON just as none does.
+macro_rules! nan_is_none {
+    ($($(#[$doc:meta])* $name:ident($float:ty);)*) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Copy)]
+        pub struct $name($float);
 
-impl OptF64 {
-    pub const NONE: OptF64 = OptF64(f64::NAN);
+        impl $name {
+            pub const NONE: $name = $name(<$float>::NAN);
 
-    pub fn new(value: Option<f64>) -> OptF64 {
-        value.map_or(OptF64::NONE, OptF64)
-    }
+            pub fn new(value: Option<$float>) -> $name {
+                value.map_or($name::NONE, $name)
+            }
 
-    pub fn get(self) -> Option<f64> {
-        (!self.0.is_nan()).then_some(self.0)
-    }
+            pub fn get(self) -> Option<$float> {
+                (!self.0.is_nan()).then_some(self.0)
+            }
+        }
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &$name) -> bool {
+                self.get() == other.get()
+            }
+        }
+    )*};
 }
 
-impl PartialEq for OptF64 {
-    fn eq(&self, other: &OptF64) -> bool {
-        self.get() == other.get()
-    }
-}
-
-/// An optional measurement kept to 32 bits, for a figure that is shown but never summed (a
-/// row's idle seconds): NaN is none, as for `OptF64`.
-#[derive(Clone, Copy)]
-pub struct OptF32(f32);
-
-impl OptF32 {
-    pub const NONE: OptF32 = OptF32(f32::NAN);
-
-    pub fn new(value: Option<f32>) -> OptF32 {
-        value.map_or(OptF32::NONE, OptF32)
-    }
-
-    pub fn get(self) -> Option<f32> {
-        (!self.0.is_nan()).then_some(self.0)
-    }
-}
-
-impl PartialEq for OptF32 {
-    fn eq(&self, other: &OptF32) -> bool {
-        self.get() == other.get()
-    }
+nan_is_none! {
+    /// An optional measurement (seconds, a rate).
+    OptF64(f64);
+    /// An optional measurement kept to 32 bits, for a figure that is shown but never summed (a
+    /// row's idle seconds).
+    OptF32(f32);
 }
 
 macro_rules! as_option {
@@ -157,6 +146,15 @@ mod tests {
         assert_eq!(OptF64::new(None), OptF64::new(Some(f64::NAN)));
         assert_ne!(OptF64::new(None), OptF64::new(Some(0.0)));
         assert_eq!(std::mem::size_of::<OptF64>(), 8);
+        for v in [None, Some(0.0f32), Some(2.5), Some(-1e30)] {
+            assert_eq!(OptF32::new(v).get(), v);
+            assert_eq!(
+                serde_json::to_string(&OptF32::new(v)).unwrap(),
+                serde_json::to_string(&v).unwrap()
+            );
+        }
+        assert_eq!(OptF32::new(None), OptF32::new(Some(f32::NAN)));
+        assert_eq!(std::mem::size_of::<OptF32>(), 4);
     }
 
     /// A commit's produce time reads back from what an `Option` wrote, and from nothing at all
