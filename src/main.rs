@@ -153,6 +153,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // OpenSSL (librdkafka's, the ClickHouse client's) is initialised here first, without the
+    // `atexit` handler that would otherwise free its global state when main returns: the collector
+    // threads are not joined at exit (a request under way may take its whole timeout), and a
+    // tokio worker dropping a Kafka or TLS client while that handler ran crashed the process on
+    // quit (a SIGSEGV seen in CI; `OPENSSL_cleanup` ran beside `AdminClient`'s drop). The kernel
+    // frees it all when the process ends anyway.
+    openssl::init();
     let cli = Cli::parse();
     if let Some(code) = describe_command_line(cli.command.as_ref()) {
         return code;

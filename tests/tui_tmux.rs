@@ -108,6 +108,44 @@ fn drill_filter_back_quit_and_the_terminal_is_restored() {
     );
 }
 
+/// A terminal that hangs up under the dashboard (the ssh session drops): pipetop ends at once
+/// and cleanly, exit 0, where giving back a terminal that can no longer be written to used to
+/// panic in the panic hook and abort with a core dump.
+#[test]
+fn a_terminal_that_hangs_up_ends_pipetop_cleanly() {
+    common::needs!(Kafka, ClickHouse, Tmux);
+    let dir = common::scratch_dir("tui_hangup");
+    let status = dir.path().join("status");
+    let binary = env!("CARGO_BIN_EXE_pipetop");
+    // The shell ignores the hangup to live on and write pipetop's exit status (pipetop handles
+    // SIGHUP itself).
+    let tmux = Tmux::start(
+        120,
+        32,
+        &format!(
+            "trap '' HUP; {binary} --refresh 1s; echo $? > {}; sleep 30",
+            status.display()
+        ),
+    );
+    tmux.wait_until("for the first Kafka poll", |screen| {
+        screen.contains("Consumer groups") && !screen.contains("kafka · connecting")
+    });
+    tmux.hang_up();
+    let started = std::time::Instant::now();
+    let code = loop {
+        let code = std::fs::read_to_string(&status).unwrap_or_default();
+        if !code.trim().is_empty() {
+            break code;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "pipetop did not end within 20 s of the hangup"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(code.trim(), "0", "pipetop's exit status after the hangup");
+}
+
 /// `:ctx` in the real binary: the contexts are listed, a switch to a context whose servers are
 /// down shows its name and nothing of the old context's data, and switching back brings the data
 /// back. The config comes from `$XDG_CONFIG_HOME/pipetop/config.toml`, as on an engineer's laptop.

@@ -12,12 +12,14 @@ pub mod panel;
 pub mod replay;
 pub mod screens;
 pub mod sparkline;
+pub mod terminal;
 pub mod theme;
 pub mod view;
 
+use std::io::Write;
 use std::time::{Duration, SystemTime};
 
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream, KeyEventKind};
+use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 use ratatui::Frame;
 
@@ -99,21 +101,20 @@ pub async fn run(
         }
         None => (None, None),
     };
-    // ratatui::init installs a panic hook that restores the terminal before the message prints.
-    let mut terminal = ratatui::try_init()?;
-    if options.mouse {
-        crossterm::execute!(std::io::stdout(), EnableMouseCapture)?;
-    }
+    let mut terminal = terminal::enter(options.mouse)?;
     let stats = recorder.as_ref().map(|r| std::sync::Arc::clone(&r.stats));
     let record_path = options.record.as_ref().map(|r| r.path.clone());
-    let result = event_loop(&mut terminal, config, collectors, options, tap, stats).await;
-    let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
-    ratatui::restore();
+    let result = match event_loop(&mut terminal, config, collectors, options, tap, stats).await {
+        Err(e) if terminal::hung_up(&e) => Ok(()),
+        result => result,
+    };
+    terminal::leave(terminal);
     if let (Some(recorder), Some(path)) = (recorder, record_path) {
         // The session thread has stopped with the loop; what it queued is written now.
         let finished = tokio::task::spawn_blocking(move || recorder.finish());
         if let Ok(Ok(stats)) = tokio::time::timeout(Duration::from_secs(10), finished).await {
-            eprintln!("pipetop: {}", stats.describe(&path));
+            // Not `eprintln!`: stderr may be the terminal that hung up.
+            let _ = writeln!(std::io::stderr(), "pipetop: {}", stats.describe(&path));
         }
     }
     result

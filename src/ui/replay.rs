@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime};
 
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream, KeyEventKind};
+use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 use tokio::sync::watch;
 
@@ -49,13 +49,12 @@ struct Shown {
 }
 
 pub async fn run(player: Player, options: ReplayOptions) -> anyhow::Result<()> {
-    let mut terminal = ratatui::try_init()?;
-    if options.mouse {
-        crossterm::execute!(std::io::stdout(), EnableMouseCapture)?;
-    }
-    let result = event_loop(&mut terminal, player, options).await;
-    let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
-    ratatui::restore();
+    let mut terminal = super::terminal::enter(options.mouse)?;
+    let result = match event_loop(&mut terminal, player, options).await {
+        Err(e) if super::terminal::hung_up(&e) => Ok(()),
+        result => result,
+    };
+    super::terminal::leave(terminal);
     result
 }
 

@@ -71,6 +71,16 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).trim_end().to_string()
     }
 
+    /// Ends the session as a dropped ssh connection would: the pane's processes get SIGHUP and
+    /// its terminal goes away (writes to it fail from then on).
+    pub fn hang_up(&self) {
+        let status = Command::new("tmux")
+            .args(["kill-session", "-t", &self.session])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     /// Waits until the screen shows `text`, and returns the screen.
     pub fn wait_for(&self, text: &str) -> String {
         self.wait_until(&format!("to see {text:?}"), |screen| screen.contains(text))
