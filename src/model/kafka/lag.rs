@@ -493,6 +493,6 @@ mod tests {
         assert_eq!(lags[0].partitions.row(1).lag(), Some(0));
         assert_eq!(lags[0].partitions.row(2).lag(), Some(190));
         assert_eq!(lags[0].partitions.row(0).lag(), None);
-        assert_eq!(std::mem::size_of::<PartitionLag>(), 56);
+        assert_eq!(std::mem::size_of::<PartitionLag>(), 48);
     }
 }
