@@ -259,8 +259,8 @@ impl Moving {
             }
         }
         for g in &mut s.groups {
-            for c in &mut g.committed {
-                let Some(&t) = self.topics.get(&*c.topic) else {
+            for (topic, c) in g.committed.iter_mut_with_topics() {
+                let Some(&t) = self.topics.get(&**topic) else {
                     continue;
                 };
                 if moved.contains(&(t, c.partition))

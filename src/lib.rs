@@ -30,4 +30,5 @@ pub mod session;
 pub mod source;
 pub mod time;
 pub mod timeline;
+pub mod topic_runs;
 pub mod ui;

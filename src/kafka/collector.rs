@@ -30,7 +30,8 @@ use super::named_topics;
 use super::offsets_batches::{ask_all, list_offsets, offsets_batches};
 use super::produce_time::{ProduceTimeStats, ProduceTimes, TopicFacts, Wanted};
 use super::snapshot::{
-    Assigned, Committed, Group, KafkaSnapshot, Member, Partition, PhaseTimes, RequestCounts, Topic,
+    Assigned, CommitRef, Committed, Group, KafkaSnapshot, Member, Partition, PhaseTimes,
+    RequestCounts, Topic,
 };
 use super::topic_config_reader::TopicConfigTask;
 use super::types::{
@@ -557,14 +558,14 @@ fn fill_produce_times(
         .iter()
         .flat_map(|g| g.committed.iter())
         .map(|c| {
-            let (topic, facts) = last.get(&c.topic, |name| {
+            let (topic, facts) = last.get(c.topic, |name| {
                 topic_of.get(name).copied().zip(times.topic(name))
             })?;
             let (offset, end) = next_message(c, topic, facts)?;
             let key = (std::ptr::from_ref(topic), c.partition, offset);
             Some(*index.entry(key).or_insert_with(|| {
                 wanted.push(Wanted {
-                    tp: TopicPartition::new(Arc::clone(&c.topic), c.partition),
+                    tp: TopicPartition::new(Arc::clone(c.topic), c.partition),
                     offset,
                     end,
                 });
@@ -606,7 +607,7 @@ fn fill_produce_times(
 
 /// The message a commit waits for and the log end, if it predates pipetop's history: the
 /// committed one, or the oldest still in the log when retention deleted that.
-fn next_message(c: &Committed, topic: &Topic, facts: TopicFacts) -> Option<(i64, i64)> {
+fn next_message(c: CommitRef<'_>, topic: &Topic, facts: TopicFacts) -> Option<(i64, i64)> {
     let p = topic.partition(c.partition)?;
     let end = p.end_offset?;
     let offset = c.offset.max(p.start_offset.unwrap_or(0));
@@ -757,7 +758,7 @@ fn groups(
                 partition_assignor: d.partition_assignor,
                 coordinator: d.coordinator.map(|n| n.id),
                 members,
-                committed,
+                committed: committed.into(),
                 error,
             })
         })

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use super::group_log::{GROUP_LOG_TOPIC, group_log_partition};
 use super::metadata::TopicMetadata;
-use super::snapshot::Group;
+use super::snapshot::{Commits, Group};
 use super::types::{GroupState, OffsetsBatch};
 
 /// The time limit for requests to brokers known down, and for cluster-wide requests while some
@@ -53,7 +53,7 @@ pub fn coordinator_down_group(group_id: &str, broker: i32) -> Group {
         partition_assignor: String::new(),
         coordinator: Some(broker),
         members: Vec::new(),
-        committed: Vec::new(),
+        committed: Commits::default(),
         error: Some(format!(
             "{COORDINATOR_DOWN}: broker {broker} did not answer the last poll, so the group was \
              not asked this poll (last figures kept)"

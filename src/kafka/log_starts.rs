@@ -141,7 +141,7 @@ impl LogStarts {
         let topic_of: HashMap<&str, &Topic> = topics.iter().map(|t| (t.name.as_str(), t)).collect();
         let mut last = LastTopic::default();
         for c in groups.iter().flat_map(|g| &g.committed) {
-            let topic = last.get(&c.topic, |name| topic_of.get(name).copied());
+            let topic = last.get(c.topic, |name| topic_of.get(name).copied());
             let Some(p) = topic.and_then(|t| t.partition(c.partition)) else {
                 continue;
             };
@@ -150,7 +150,7 @@ impl LogStarts {
                 && hot(c.offset, start, end)
             {
                 self.hot
-                    .entry(Arc::clone(&c.topic))
+                    .entry(Arc::clone(c.topic))
                     .or_default()
                     .insert(c.partition);
             }

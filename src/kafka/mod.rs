@@ -5,6 +5,7 @@ pub mod authorization;
 pub mod broker_probe;
 pub mod client_config;
 pub mod collector;
+pub mod commits;
 pub mod connect_failure;
 pub mod down_brokers;
 pub mod ends_after_commits;

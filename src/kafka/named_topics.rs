@@ -132,7 +132,7 @@ mod tests {
                 partition_assignor: String::new(),
                 coordinator: None,
                 members: vec![member("assigned"), member("listed"), member("pipeline")],
-                committed: Vec::new(),
+                committed: Default::default(),
                 error: None,
             }],
             ..KafkaSnapshot::default()

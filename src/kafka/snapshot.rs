@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::compact::OptI64;
+pub use super::commits::{Commit, CommitRef, Commits, Committed};
 
 use super::produce_time::ProduceTimeStats;
 use super::types::{GroupState, Node};
@@ -164,7 +164,7 @@ pub struct Group {
     pub coordinator: Option<i32>,
     pub members: Vec<Member>,
     /// Every partition the group has committed, assigned or not: lag hides in the unassigned ones.
-    pub committed: Vec<Committed>,
+    pub committed: Commits,
     /// Describing or fetching offsets for this group failed; the rest of the snapshot is fine.
     pub error: Option<String>,
 }
@@ -192,18 +192,6 @@ impl Assigned {
             partition,
         }
     }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Committed {
-    /// Shared by every commit on the topic in the snapshot (see the collector's `groups`).
-    pub topic: std::sync::Arc<str>,
-    pub partition: i32,
-    pub offset: i64,
-    /// When the next message to consume was produced (Unix ms), looked up only for offsets older
-    /// than pipetop's own history of the partition; none otherwise or while not known. Stored
-    /// without an `Option` tag (a million commits at scale); it serializes as the `Option`.
-    pub produced_ms: OptI64,
 }
 
 impl KafkaSnapshot {

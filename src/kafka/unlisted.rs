@@ -3,7 +3,7 @@
 
 use foldhash::{HashMap, HashSet};
 
-use super::snapshot::Group;
+use super::snapshot::{Commits, Group};
 use super::types::{GroupDescription, GroupListing, GroupState};
 
 /// How many polls in a row a group of an earlier snapshot is kept while ListGroups leaves it out.
@@ -50,7 +50,7 @@ pub fn unlisted_group(group_id: &str, polls: u32) -> Group {
         partition_assignor: String::new(),
         coordinator: None,
         members: Vec::new(),
-        committed: Vec::new(),
+        committed: Commits::default(),
         error: Some(format!(
             "{UNLISTED} (its coordinator moving or loading, or a broker's listing failed): no \
              data this poll; kept {polls} of {UNLISTED_POLLS} polls"

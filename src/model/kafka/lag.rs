@@ -15,10 +15,11 @@ use serde::Serialize;
 use super::history::TimeLagKind;
 use super::index::{PartitionIndex, TopicPartitions};
 use super::partition_lag::{OffsetFlag, PartitionLag};
-use super::rows::{Rows, same_topic};
+use super::rows::Rows;
 use super::status::Status;
 use crate::kafka::snapshot::{Group, KafkaSnapshot, Member, Partition};
 use crate::kafka::types::GroupState;
+use crate::topic_runs::same_topic;
 
 /// A group member as the members panel shows it: not its assignment list, which at scale is a
 /// second copy of every group-partition (the snapshot has the first).
@@ -275,7 +276,7 @@ fn merged_rows(group: &Group) -> Vec<GroupPartition<'_>> {
         .committed
         .iter()
         .map(|c| GroupPartition {
-            topic: &c.topic,
+            topic: c.topic,
             partition: c.partition,
             committed: Some(c.offset),
             produced_ms: c.produced_ms.get(),

@@ -436,7 +436,7 @@ impl History {
             let produced_ms = lookups.next_if(|&&(at, _)| at == i).map(|&(_, ms)| ms);
             if run
                 .as_ref()
-                .is_none_or(|r| !rows::same_topic(&r.topic, topic))
+                .is_none_or(|r| !crate::topic_runs::same_topic(&r.topic, topic))
             {
                 if let Some(done) = run.take() {
                     done.finish(&mut track, &mut old);
@@ -559,8 +559,7 @@ impl History {
         partitions: &PartitionIndex,
         now: i64,
     ) -> GroupLag {
-        let mut last = group.clone();
-        last.committed = track
+        let mut committed: Vec<Committed> = track
             .partitions
             .iter()
             .flat_map(|(topic, slots)| {
@@ -574,8 +573,9 @@ impl History {
                 })
             })
             .collect();
-        last.committed
-            .sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+        committed.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+        let mut last = group.clone();
+        last.committed = committed.into();
         let mut lag = group_lag(&last, partitions);
         // Time lag from the end history; rates and status need fresh commits, so the track's
         // copy is filled and thrown away.
@@ -637,7 +637,7 @@ fn members_sig(group: &Group) -> u64 {
         m.consumer_id.hash(&mut h);
         let mut topic: Option<&Arc<str>> = None;
         for tp in &m.assignment {
-            if topic.is_none_or(|t| !rows::same_topic(t, &tp.topic)) {
+            if topic.is_none_or(|t| !crate::topic_runs::same_topic(t, &tp.topic)) {
                 h.write_u8(0xfe);
                 tp.topic.hash(&mut h);
                 topic = Some(&tp.topic);
@@ -684,7 +684,8 @@ mod tests {
                     partition: 0,
                     offset: committed,
                     produced_ms: crate::compact::OptI64::new(produced_ms),
-                }],
+                }]
+                .into(),
                 error: None,
             }],
             ..KafkaSnapshot::default()

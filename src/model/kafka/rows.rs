@@ -15,19 +15,12 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::partition_lag::PartitionLag;
-
-/// Whether two shared names are the same topic: the same allocation (the collector shares one
-/// per topic), or equal text.
-pub fn same_topic(a: &Arc<str>, b: &Arc<str>) -> bool {
-    Arc::ptr_eq(a, b) || **a == **b
-}
+use crate::topic_runs::{self, TopicRuns};
 
 /// A group's rows: in topic/partition order, each topic's rows one run.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Rows {
-    rows: Vec<PartitionLag>,
-    /// Each run of one topic's rows: its name (shared with the snapshot) and its first row.
-    runs: Vec<(Arc<str>, usize)>,
+    rows: TopicRuns<PartitionLag>,
     /// client_id@host of each member that owns a row, as the rows' owner indexes name them.
     owners: Vec<String>,
 }
@@ -68,18 +61,14 @@ impl Rows {
     /// Rows built in order: `push` each with its topic.
     pub fn with_capacity(rows: usize, owners: Vec<String>) -> Rows {
         Rows {
-            rows: Vec::with_capacity(rows),
-            runs: Vec::new(),
+            rows: TopicRuns::with_capacity(rows),
             owners,
         }
     }
 
     /// Appends a row of `topic` (rows are pushed in topic/partition order).
     pub fn push(&mut self, topic: &Arc<str>, row: PartitionLag) {
-        if self.runs.last().is_none_or(|(t, _)| !same_topic(t, topic)) {
-            self.runs.push((Arc::clone(topic), self.rows.len()));
-        }
-        self.rows.push(row);
+        self.rows.push(topic, row);
     }
 
     pub fn len(&self) -> usize {
@@ -92,14 +81,8 @@ impl Rows {
 
     /// Row `i` with its topic and owner; None past the end.
     pub fn get(&self, i: usize) -> Option<Row<'_>> {
-        let row = self.rows.get(i)?;
-        let run = self.runs.partition_point(|&(_, first)| first <= i);
-        let (topic, _) = self.runs.get(run.checked_sub(1)?)?;
-        Some(Row {
-            topic,
-            row,
-            owners: &self.owners,
-        })
+        let (topic, row) = self.rows.get(i)?;
+        Some(self.with_owners((topic, row)))
     }
 
     pub fn first(&self) -> Option<Row<'_>> {
@@ -116,76 +99,61 @@ impl Rows {
 
     pub fn iter(&self) -> Iter<'_> {
         Iter {
-            rows: self,
-            next: 0,
-            run: 0,
+            rows: self.rows.iter(),
+            owners: &self.owners,
         }
     }
 
     /// The rows alone, without topic or owner (rollups, sums).
     pub fn plain(&self) -> &[PartitionLag] {
-        &self.rows
+        self.rows.items()
     }
 
     /// The rows alone, to change their figures.
     pub fn plain_mut(&mut self) -> &mut [PartitionLag] {
-        &mut self.rows
+        self.rows.items_mut()
     }
 
     /// Each row with its topic, to change its figures.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (&Arc<str>, &mut PartitionLag)> {
-        let runs = &self.runs;
-        let mut run = 0;
-        self.rows.iter_mut().enumerate().map(move |(i, row)| {
-            while runs.get(run + 1).is_some_and(|&(_, first)| first <= i) {
-                run += 1;
-            }
-            (&runs[run].0, row)
-        })
+        self.rows.iter_mut()
     }
 
     /// Each topic's run of rows.
     pub fn runs(&self) -> impl Iterator<Item = (&Arc<str>, &[PartitionLag])> {
-        self.runs.iter().enumerate().map(|(i, (topic, first))| {
-            let end = self.runs.get(i + 1).map_or(self.rows.len(), |&(_, f)| f);
-            (topic, &self.rows[*first..end])
-        })
+        self.rows.runs()
+    }
+
+    fn with_owners<'a>(&'a self, (topic, row): (&'a Arc<str>, &'a PartitionLag)) -> Row<'a> {
+        Row {
+            topic,
+            row,
+            owners: &self.owners,
+        }
     }
 }
 
 /// The rows in order, each with its topic and owner.
 #[derive(Debug, Clone)]
 pub struct Iter<'a> {
-    rows: &'a Rows,
-    next: usize,
-    run: usize,
+    rows: topic_runs::Iter<'a, PartitionLag>,
+    owners: &'a [String],
 }
 
 impl<'a> Iterator for Iter<'a> {
     type Item = Row<'a>;
 
     fn next(&mut self) -> Option<Row<'a>> {
-        let rows = self.rows;
-        let row = rows.rows.get(self.next)?;
-        while rows
-            .runs
-            .get(self.run + 1)
-            .is_some_and(|&(_, first)| first <= self.next)
-        {
-            self.run += 1;
-        }
-        let (topic, _) = rows.runs.get(self.run)?;
-        self.next += 1;
+        let (topic, row) = self.rows.next()?;
         Some(Row {
             topic,
             row,
-            owners: &rows.owners,
+            owners: self.owners,
         })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.rows.rows.len().saturating_sub(self.next);
-        (left, Some(left))
+        self.rows.size_hint()
     }
 }
 

@@ -130,7 +130,7 @@ fn readers(snapshot: &KafkaSnapshot) -> HashMap<&str, usize> {
         topics.clear();
         // Commits and assignments come in runs of one topic: each run is one insert.
         let mut last: Option<&str> = None;
-        let names = g.committed.iter().map(|c| &*c.topic).chain(
+        let names = g.committed.iter().map(|c| &**c.topic).chain(
             g.members
                 .iter()
                 .flat_map(|m| &m.assignment)
@@ -231,7 +231,8 @@ mod tests {
                 partition: 0,
                 offset: 1,
                 produced_ms: crate::compact::OptI64::NONE,
-            }],
+            }]
+            .into(),
             error: None,
         };
         let mut s = snapshot(vec![topic("read"), topic("dead_letter"), topic("new")]);
