@@ -223,7 +223,8 @@ pub fn detail_panels<'a>(
             summary,
             Constraint::Length(summary_height),
         )
-        .with_problem(g.error.clone()),
+        .with_problem(g.error.clone())
+        .from_source(Source::Kafka),
     ];
     panels.extend(history_charts::group_panel(model, g, theme, zoom));
     panels.extend([
@@ -232,13 +233,15 @@ pub fn detail_panels<'a>(
             Partitions(model, g),
             Constraint::Fill(1),
             "no committed or assigned partitions",
-        ),
+        )
+        .from_source(Source::Kafka),
         Panel::list(
             "Members",
             Members(model, group.to_string()),
             Constraint::Length(members),
             "no active members: the group is empty",
-        ),
+        )
+        .from_source(Source::Kafka),
     ]);
     panels
 }

@@ -98,7 +98,9 @@ pub fn detail_panels<'a>(
         .health
         .iter()
         .any(|t| t.table == name && t.kafka.is_some());
-    let mut panels = vec![Panel::text(name, summary, Constraint::Length(height))];
+    let mut panels = vec![
+        Panel::text(name, summary, Constraint::Length(height)).from_source(Source::ClickHouse),
+    ];
     panels.extend(chart);
     panels.extend(super::replicas::table_panel(model, database, table));
     panels.extend(super::kafka_chain::table_panel(
@@ -218,12 +220,15 @@ pub fn partition_panels<'a>(model: &'a Model, view: &View, theme: &Theme) -> Vec
         .as_ref()
         .filter(|f| f.focus == focus);
     match found.map(|f| &f.parts) {
-        Some(Section::Ok { data }) => vec![Panel::list(
-            title,
-            Parts(data),
-            Constraint::Fill(1),
-            "no active parts: merged away or dropped",
-        )],
+        Some(Section::Ok { data }) => vec![
+            Panel::list(
+                title,
+                Parts(data),
+                Constraint::Fill(1),
+                "no active parts: merged away or dropped",
+            )
+            .from_source(Source::ClickHouse),
+        ],
         Some(Section::Unavailable { reason }) => vec![Panel::text(
             title,
             vec![Line::from(Span::styled(reason.clone(), theme.muted))],
