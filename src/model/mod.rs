@@ -12,6 +12,7 @@ pub mod clickhouse;
 pub mod event;
 pub mod kafka;
 pub mod own_load;
+pub mod packed_chunk;
 pub mod pipeline;
 pub mod projection;
 pub mod series;

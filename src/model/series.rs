@@ -12,7 +12,9 @@
 //! channel (the session's `watch`), which orders the writes before it.
 //!
 //! A sealed chunk whose points are all the same (an idle group's lag, rates and status) is kept as
-//! that one value: an hour of an idle group's charts is a few hundred bytes, not 36 kB.
+//! that one value: an hour of an idle group's charts is a few hundred bytes, not 36 kB. One whose
+//! points follow a trend closely (a stopped consumer's time lag, poll times) is kept as that line
+//! and each point's few bits of distance from it (`packed_chunk`).
 //!
 //! Memory is bounded by the recorder's capacity: once a chunk is sealed, whole chunks that hold
 //! only points beyond the capacity are dropped (the oldest), so a recorder holds fewer than
@@ -21,6 +23,8 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU8, AtomicU32, Ordering};
+
+use super::packed_chunk::PackedChunk;
 
 /// Points per chunk: small enough that the open chunk wastes little, large enough that the list
 /// of sealed chunks (rebuilt once per chunk) stays short.
@@ -45,6 +49,8 @@ pub trait Slot: Send + Sync + 'static {
     fn set(&self, value: Self::Value);
     /// The value's bits: two points are the same point when these are equal (NaN included).
     fn bits(value: Self::Value) -> u64;
+    /// The value whose `bits` these are.
+    fn from_bits(bits: u64) -> Self::Value;
 }
 
 /// Figures: f32 keeps an hour of 1,000 groups small; `NaN` is "unknown at that poll".
@@ -61,6 +67,9 @@ impl Slot for AtomicU32 {
     }
     fn bits(value: f32) -> u64 {
         u64::from(value.to_bits())
+    }
+    fn from_bits(bits: u64) -> f32 {
+        f32::from_bits(bits as u32)
     }
 }
 
@@ -79,6 +88,9 @@ impl Slot for AtomicI64 {
     fn bits(value: i64) -> u64 {
         value as u64
     }
+    fn from_bits(bits: u64) -> i64 {
+        bits as i64
+    }
 }
 
 /// Small codes (a status), one byte a point.
@@ -96,6 +108,9 @@ impl Slot for AtomicU8 {
     fn bits(value: u8) -> u64 {
         u64::from(value)
     }
+    fn from_bits(bits: u64) -> u8 {
+        bits as u8
+    }
 }
 
 struct Chunk<S> {
@@ -112,23 +127,29 @@ impl<S: Slot> Chunk<S> {
 
 /// A full chunk as kept once sealed. A chunk whose points are all the same (an idle group's lag,
 /// rates and status: most of the groups on a cluster that keeps old groups' commits) is kept as
-/// that one value, 16 bytes instead of a chunk's 300; any other keeps its slots.
+/// that one value, 16 bytes instead of a chunk's 300; one whose points follow a line closely (a
+/// stopped consumer's time lag grows by a poll interval each poll) as that line and the points'
+/// distances from it, about 100 bytes; any other keeps its slots.
 enum Sealed<S: Slot> {
     Slots(Arc<Chunk<S>>),
     Same(S::Value),
+    Packed(PackedChunk),
+}
+
+/// A plain chunk's allocation: its slots and the `Arc`'s counts.
+fn plain_bytes<S>() -> usize {
+    std::mem::size_of::<Chunk<S>>() + 2 * std::mem::size_of::<usize>()
 }
 
 impl<S: Slot> Sealed<S> {
     fn of(chunk: Arc<Chunk<S>>) -> Sealed<S> {
-        let first = chunk.slots[0].get();
-        let same = chunk
-            .slots
-            .iter()
-            .all(|s| S::bits(s.get()) == S::bits(first));
-        if same {
-            Sealed::Same(first)
-        } else {
-            Sealed::Slots(chunk)
+        let bits: [u64; CHUNK] = std::array::from_fn(|i| S::bits(chunk.slots[i].get()));
+        if bits.iter().all(|&b| b == bits[0]) {
+            return Sealed::Same(S::from_bits(bits[0]));
+        }
+        match PackedChunk::pack(&bits, plain_bytes::<S>()) {
+            Some(packed) => Sealed::Packed(packed),
+            None => Sealed::Slots(chunk),
         }
     }
 
@@ -136,6 +157,16 @@ impl<S: Slot> Sealed<S> {
         match self {
             Sealed::Slots(chunk) => chunk.slots[slot].get(),
             Sealed::Same(value) => *value,
+            Sealed::Packed(packed) => S::from_bits(packed.get(slot)),
+        }
+    }
+
+    /// Heap bytes of the chunk's own allocation.
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Sealed::Slots(_) => plain_bytes::<S>(),
+            Sealed::Same(_) => 0,
+            Sealed::Packed(packed) => packed.heap_bytes(),
         }
     }
 
@@ -143,6 +174,7 @@ impl<S: Slot> Sealed<S> {
         match (self, other) {
             (Sealed::Slots(a), Sealed::Slots(b)) => Arc::ptr_eq(a, b),
             (Sealed::Same(a), Sealed::Same(b)) => S::bits(*a) == S::bits(*b),
+            (Sealed::Packed(a), Sealed::Packed(b)) => a.same_storage(b),
             _ => false,
         }
     }
@@ -153,6 +185,7 @@ impl<S: Slot> Clone for Sealed<S> {
         match self {
             Sealed::Slots(chunk) => Sealed::Slots(Arc::clone(chunk)),
             Sealed::Same(value) => Sealed::Same(*value),
+            Sealed::Packed(packed) => Sealed::Packed(packed.clone()),
         }
     }
 }
@@ -225,13 +258,9 @@ impl<S: Slot> Recorder<S> {
 
     /// Heap bytes held (chunks counted whole, sealed lists at their capacity).
     pub fn heap_bytes(&self) -> usize {
-        let chunk = std::mem::size_of::<Chunk<S>>() + 2 * std::mem::size_of::<usize>();
-        let with_slots = self
-            .sealed
-            .iter()
-            .filter(|c| matches!(c, Sealed::Slots(_)))
-            .count();
-        (with_slots + 1) * chunk
+        let sealed: usize = self.sealed.iter().map(Sealed::heap_bytes).sum();
+        sealed
+            + plain_bytes::<S>()
             + self.sealed.capacity() * std::mem::size_of::<Sealed<S>>()
             + 2 * std::mem::size_of::<usize>()
     }
@@ -484,15 +513,75 @@ mod tests {
                 .all(|(i, x)| { x == if i % CHUNK == 7 { 43.0 } else { 42.0 } })
         );
         assert_eq!(mv.get(2 * CHUNK + 7), Some(43.0));
-        // Five sealed chunks: the idle series holds one chunk of slots (the open one), the
-        // moving series six.
+        // Five sealed chunks: the idle series holds one chunk of slots (the open one); the
+        // moving one's sealed chunks are packed along their line, smaller than slots.
         let chunk = std::mem::size_of::<Chunk<AtomicU32>>();
-        assert!(moving.heap_bytes() >= 6 * chunk, "{}", moving.heap_bytes());
         assert!(idle.heap_bytes() < 2 * chunk, "{}", idle.heap_bytes());
+        assert!(moving.heap_bytes() > idle.heap_bytes() + 5 * 100);
+        // Plain, they would take six chunks (five sealed, one open).
+        assert!(moving.heap_bytes() < 6 * chunk, "{}", moving.heap_bytes());
         assert_eq!(idle.heap_bytes(), unknown.heap_bytes());
         // Later views share the sealed values as they share sealed slots.
         idle.push(42.0);
         assert!(iv.shares_storage_with(&idle.view()));
+    }
+
+    #[test]
+    fn chunks_along_a_trend_are_packed_and_read_back_exactly() {
+        // A stopped consumer's time lag: a poll interval more each poll, with the poll's jitter;
+        // poll times; and figures that jump about, which keep their slots.
+        let mut ramp = ValueRecorder::new(10_000, 0);
+        let mut times = TimeRecorder::new(10_000, 0);
+        let mut noisy = ValueRecorder::new(10_000, 0);
+        let ramp_at = |i: usize| 60.0 + i as f32 * 2.0 + (i * 7 % 5) as f32 * 0.003;
+        let time_at = |i: usize| 1_764_800_000_000 + i as i64 * 2_000 + (i * 13 % 17) as i64;
+        let noise_at = |i: usize| match i % 4 {
+            0 => f32::NAN,
+            1 => -1.0e9 * i as f32,
+            2 => 1.0e-9 / (i + 1) as f32,
+            _ => f32::from_bits((i as u32).wrapping_mul(0x9E37_79B9)),
+        };
+        let n = 20 * CHUNK + 5;
+        for i in 0..n {
+            ramp.push(ramp_at(i));
+            times.push(time_at(i));
+            noisy.push(noise_at(i));
+        }
+        let (rv, tv, nv) = (ramp.view(), times.view(), noisy.view());
+        for i in 0..n {
+            assert_eq!(rv.get(i).map(f32::to_bits), Some(ramp_at(i).to_bits()));
+            assert_eq!(tv.get(i), Some(time_at(i)));
+            assert_eq!(nv.get(i).map(f32::to_bits), Some(noise_at(i).to_bits()));
+        }
+        assert!(
+            rv.iter()
+                .map(f32::to_bits)
+                .eq((0..n).map(|i| ramp_at(i).to_bits()))
+        );
+        let plain = |sealed: usize, slots: usize| sealed * (slots + 16) + slots + 16;
+        let f32_chunk = std::mem::size_of::<Chunk<AtomicU32>>();
+        let i64_chunk = std::mem::size_of::<Chunk<AtomicI64>>();
+        assert!(
+            ramp.heap_bytes() < plain(20, f32_chunk) * 3 / 5,
+            "{}",
+            ramp.heap_bytes()
+        );
+        assert!(
+            times.heap_bytes() < plain(20, i64_chunk) / 3,
+            "{}",
+            times.heap_bytes()
+        );
+        assert!(
+            noisy.heap_bytes() >= plain(20, f32_chunk),
+            "{}",
+            noisy.heap_bytes()
+        );
+        // A chunk list's entry is no larger for the packed kind.
+        assert_eq!(std::mem::size_of::<Sealed<AtomicU32>>(), 16);
+        assert_eq!(std::mem::size_of::<Sealed<AtomicI64>>(), 16);
+        // Views share packed chunks as they share slots.
+        ramp.push(0.0);
+        assert!(rv.shares_storage_with(&ramp.view()));
     }
 
     #[test]
