@@ -20,7 +20,7 @@ fn topic_figures(watch: &common::Watch, topic: &str) -> (Option<f64>, Option<i64
     let t = watch.model().kafka.topics.iter().find(|t| t.name == topic);
     (
         t.and_then(|t| t.produce_rate),
-        t.and_then(|t| t.partitions.first()?.end_offset),
+        t.and_then(|t| t.partitions.first()?.end_offset()),
     )
 }
 

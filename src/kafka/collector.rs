@@ -838,8 +838,8 @@ mod tests {
                 .map(|p| crate::kafka::metadata::PartitionMetadata {
                     partition: p,
                     leader: Some(1 + p % 3),
-                    replicas: vec![1 + p % 3],
-                    isr: vec![1 + p % 3],
+                    replicas: vec![1 + p % 3].into(),
+                    isr: vec![1 + p % 3].into(),
                     error: None,
                 })
                 .collect(),

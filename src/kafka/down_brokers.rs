@@ -124,8 +124,8 @@ mod tests {
                 .map(|p| PartitionMetadata {
                     partition: p,
                     leader: Some(100 + p),
-                    replicas: Vec::new(),
-                    isr: Vec::new(),
+                    replicas: Default::default(),
+                    isr: Default::default(),
                     error: None,
                 })
                 .collect(),

@@ -39,7 +39,7 @@ pub fn broker_health(
     }
     for t in &metadata.topics {
         for p in &t.partitions {
-            for &id in p.replicas.iter().chain(&p.isr).chain(p.leader.iter()) {
+            for &id in p.replicas.iter().chain(p.isr.iter()).chain(p.leader.iter()) {
                 health.entry(id).or_insert_with(|| blank(id));
             }
         }

@@ -197,8 +197,8 @@ mod tests {
                 .map(|(&(start, end), partition)| Partition {
                     partition,
                     leader: Some(1),
-                    replicas: vec![1],
-                    isr: vec![1],
+                    replicas: vec![1].into(),
+                    isr: vec![1].into(),
                     start_offset: Some(start),
                     start_read_ms: Some(0),
                     end_offset: Some(end),

@@ -5,7 +5,7 @@ use std::time::Duration;
 use rdkafka::client::Client;
 use rdkafka::error::KafkaError;
 
-use super::types::Node;
+use super::types::{BrokerIds, Node};
 
 #[derive(Debug, Clone)]
 pub struct ClusterMetadata {
@@ -27,8 +27,8 @@ pub struct PartitionMetadata {
     pub partition: i32,
     /// None when the partition has no leader right now (offline).
     pub leader: Option<i32>,
-    pub replicas: Vec<i32>,
-    pub isr: Vec<i32>,
+    pub replicas: BrokerIds,
+    pub isr: BrokerIds,
     pub error: Option<String>,
 }
 
@@ -58,8 +58,8 @@ pub fn fetch<C: rdkafka::ClientContext>(
                 .map(|p| PartitionMetadata {
                     partition: p.id(),
                     leader: (p.leader() >= 0).then_some(p.leader()),
-                    replicas: p.replicas().to_vec(),
-                    isr: p.isr().to_vec(),
+                    replicas: p.replicas().into(),
+                    isr: p.isr().into(),
                     error: p
                         .error()
                         .map(|e| format!("{:?}", rdkafka::types::RDKafkaErrorCode::from(e))),

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 pub use super::commits::{Commit, CommitRef, Commits, Committed};
 
 use super::produce_time::ProduceTimeStats;
-use super::types::{GroupState, Node};
+use super::types::{BrokerIds, GroupState, Node};
 
 /// `Default` is the snapshot of an empty cluster, polled at the epoch.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -143,8 +143,8 @@ pub struct Topic {
 pub struct Partition {
     pub partition: i32,
     pub leader: Option<i32>,
-    pub replicas: Vec<i32>,
-    pub isr: Vec<i32>,
+    pub replicas: BrokerIds,
+    pub isr: BrokerIds,
     /// Oldest offset still on disk (log start). None when the broker did not answer for it.
     pub start_offset: Option<i64>,
     /// When `start_offset` was read (Unix ms): log starts are read on a slower cadence than the
@@ -224,8 +224,8 @@ mod tests {
         Partition {
             partition: id,
             leader: None,
-            replicas: Vec::new(),
-            isr: Vec::new(),
+            replicas: Default::default(),
+            isr: Default::default(),
             start_offset: None,
             start_read_ms: None,
             end_offset: None,

@@ -9,6 +9,11 @@ use std::sync::Arc;
 
 use crate::compact::OptI64;
 
+/// A partition's replicas or in-sync replicas (broker ids), as Metadata gave them: read once a
+/// poll and shared, not copied, by the snapshot and each model's topic views (20,000 partitions
+/// at scale, two lists each).
+pub type BrokerIds = Arc<[i32]>;
+
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]

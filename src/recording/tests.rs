@@ -313,8 +313,8 @@ fn deltas_apply_to_the_files_own_bytes_not_to_this_builds_encoding_of_them() {
         let p = crate::kafka::snapshot::Partition {
             partition: 0,
             leader: Some(1),
-            replicas: vec![1],
-            isr: vec![1],
+            replicas: vec![1].into(),
+            isr: vec![1].into(),
             start_offset: Some(0),
             start_read_ms: None,
             end_offset: Some(end),

@@ -77,8 +77,8 @@ impl Cluster {
                     .map(|p| Partition {
                         partition: p as i32,
                         leader: Some(self.leaders[p]),
-                        replicas: vec![1, 2, 3],
-                        isr: self.isr[p].clone(),
+                        replicas: vec![1, 2, 3].into(),
+                        isr: self.isr[p].as_slice().into(),
                         start_offset: Some(0),
                         start_read_ms: None,
                         end_offset: Some(1_000),

@@ -267,8 +267,8 @@ mod tests {
             partitions: vec![Partition {
                 partition: 0,
                 leader: Some(1),
-                replicas: vec![1],
-                isr: vec![1],
+                replicas: vec![1].into(),
+                isr: vec![1].into(),
                 start_offset: Some(0),
                 start_read_ms: None,
                 end_offset: Some(1_000 + 10 * n),

@@ -364,8 +364,8 @@ mod tests {
         Partition {
             partition,
             leader: Some(1),
-            replicas: vec![1],
-            isr: vec![1],
+            replicas: vec![1].into(),
+            isr: vec![1].into(),
             start_offset: Some(start),
             start_read_ms: None,
             end_offset: Some(end),

@@ -256,12 +256,12 @@ impl ListSource for Partitions<'_> {
                 .map_or(SortKey::Unknown, |l| SortKey::Num(f64::from(l))),
             2 => SortKey::Text(ids(&p.replicas)),
             3 => SortKey::Num(p.isr.len() as f64),
-            4 => p.produce_rate.into(),
+            4 => p.produce_rate().into(),
             5 => p
-                .start_offset
+                .start_offset()
                 .map_or(SortKey::Unknown, |v| SortKey::Num(v as f64)),
             6 => p
-                .end_offset
+                .end_offset()
                 .map_or(SortKey::Unknown, |v| SortKey::Num(v as f64)),
             _ => SortKey::Num(f64::from(
                 u8::from(p.leaderless) * 2 + u8::from(p.under_replicated),
@@ -287,13 +287,13 @@ impl ListSource for Partitions<'_> {
             num_cell(or_dash(p.leader.map(|l| l.to_string())), theme.text),
             cell(ids(&p.replicas)),
             cell(ids(&p.isr)),
-            num_cell(judge::opt_rate(p.produce_rate), theme.muted),
+            num_cell(judge::opt_rate(p.produce_rate()), theme.muted),
             num_cell(
-                or_dash(p.start_offset.map(|v| thousands(v.max(0) as u64))),
+                or_dash(p.start_offset().map(|v| thousands(v.max(0) as u64))),
                 theme.text,
             ),
             num_cell(
-                or_dash(p.end_offset.map(|v| thousands(v.max(0) as u64))),
+                or_dash(p.end_offset().map(|v| thousands(v.max(0) as u64))),
                 theme.text,
             ),
             Line::from(problem),
