@@ -83,6 +83,45 @@ nan_is_none! {
     OptF32(f32);
 }
 
+/// An optional age in seconds (a row's time lag) in 32 bits: to the millisecond up to 24.8 days,
+/// to the second beyond that (up to 68 years). Never negative: a negative age reads back as 0. An
+/// age of whole milliseconds (a produce time's distance from a poll time) reads back as the very
+/// `f64` that `ms as f64 / 1000.0` gives.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct OptAge(u32);
+
+impl OptAge {
+    pub const NONE: OptAge = OptAge(u32::MAX);
+    /// Set on ages kept in whole seconds.
+    const IN_SECONDS: u32 = 1 << 31;
+    /// The longest age kept, in seconds (one below what would read as none).
+    const MAX_SECONDS: u32 = u32::MAX - OptAge::IN_SECONDS - 1;
+
+    pub fn new(seconds: Option<f64>) -> OptAge {
+        let Some(s) = seconds.filter(|s| !s.is_nan()) else {
+            return OptAge::NONE;
+        };
+        let s = s.max(0.0);
+        let ms = (s * 1000.0).round();
+        if ms < f64::from(OptAge::IN_SECONDS) {
+            // Within 0..2^31 by the test above: the cast is exact.
+            OptAge(ms as u32)
+        } else {
+            // Within 0..=MAX_SECONDS after the `min` (an infinite age saturates).
+            let whole = s.round().min(f64::from(OptAge::MAX_SECONDS)) as u32;
+            OptAge(OptAge::IN_SECONDS | whole)
+        }
+    }
+
+    pub fn get(self) -> Option<f64> {
+        match self.0 {
+            u32::MAX => None,
+            v if v & OptAge::IN_SECONDS != 0 => Some(f64::from(v & !OptAge::IN_SECONDS)),
+            ms => Some(f64::from(ms) / 1000.0),
+        }
+    }
+}
+
 macro_rules! as_option {
     ($($t:ty),*) => {$(
         impl Default for $t {
@@ -105,7 +144,7 @@ macro_rules! as_option {
     )*};
 }
 
-as_option!(OptI64, OptU64, OptF64, OptF32);
+as_option!(OptI64, OptU64, OptF64, OptF32, OptAge);
 
 impl<'de> Deserialize<'de> for OptI64 {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<OptI64, D::Error> {
@@ -155,6 +194,36 @@ mod tests {
         }
         assert_eq!(OptF32::new(None), OptF32::new(Some(f32::NAN)));
         assert_eq!(std::mem::size_of::<OptF32>(), 4);
+    }
+
+    /// Ages of whole milliseconds read back as the same `f64`, others to the ms (to the second
+    /// past 24.8 days), never negative; none stays none and prints as `null`.
+    #[test]
+    fn an_age_keeps_its_milliseconds() {
+        for ms in [0i64, 1, 999, 1_234, 86_400_000, (1 << 31) - 1] {
+            let s = ms as f64 / 1000.0;
+            assert_eq!(OptAge::new(Some(s)).get(), Some(s), "{ms} ms");
+            assert_eq!(
+                serde_json::to_string(&OptAge::new(Some(s))).unwrap(),
+                serde_json::to_string(&s).unwrap()
+            );
+        }
+        assert_eq!(OptAge::new(Some(1.2344)).get(), Some(1.234));
+        assert_eq!(OptAge::new(Some(1.2346)).get(), Some(1.235));
+        let day = 86_400.0;
+        assert_eq!(OptAge::new(Some(30.0 * day + 0.4)).get(), Some(30.0 * day));
+        assert_eq!(
+            OptAge::new(Some(30.0 * day + 0.6)).get(),
+            Some(30.0 * day + 1.0)
+        );
+        let most = f64::from(u32::MAX - (1 << 31) - 1);
+        assert_eq!(OptAge::new(Some(f64::INFINITY)).get(), Some(most));
+        assert_eq!(OptAge::new(Some(1e300)).get(), Some(most));
+        assert_eq!(OptAge::new(Some(-3.0)).get(), Some(0.0));
+        assert_eq!(OptAge::new(None).get(), None);
+        assert_eq!(OptAge::new(Some(f64::NAN)), OptAge::NONE);
+        assert_eq!(serde_json::to_string(&OptAge::NONE).unwrap(), "null");
+        assert_eq!(std::mem::size_of::<OptAge>(), 4);
     }
 
     /// A commit's produce time reads back from what an `Option` wrote, and from nothing at all

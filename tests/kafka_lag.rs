@@ -37,7 +37,7 @@ async fn lag_is_end_minus_committed_and_polling_changes_nothing() {
         let by_partition: Vec<_> = g
             .partitions
             .iter()
-            .map(|p| (p.partition, p.committed(), p.end(), p.lag(), p.flag))
+            .map(|p| (p.partition, p.committed(), p.end(), p.lag(), p.flag()))
             .collect();
         assert_eq!(
             by_partition,

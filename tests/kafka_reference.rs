@@ -209,7 +209,7 @@ async fn offsets_and_lag_equal_kafka_consumer_groups_describe() {
     let statuses: Vec<Status> = group(&g_empty)
         .partitions
         .iter()
-        .map(|p| p.status)
+        .map(|p| p.status())
         .collect();
     assert_eq!(
         statuses,

@@ -145,7 +145,7 @@ impl Watch {
         let p = g
             .partitions
             .first()
-            .map_or((g.status, None), |p| (p.status, p.committed()));
+            .map_or((g.status, None), |p| (p.status(), p.committed()));
         assert_eq!(g.status, p.0, "one partition: group status is its status");
         self.polls.push(p);
         p

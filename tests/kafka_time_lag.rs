@@ -134,7 +134,7 @@ async fn a_consumer_hours_behind_is_dated_on_the_first_poll() {
         .find(|g| g.group_id == group)
         .expect("group in the model");
     let p0 = g.partitions.iter().find(|p| p.partition == 0).unwrap();
-    assert_eq!(p0.time_lag_kind, TimeLagKind::LookedUp);
+    assert_eq!(p0.time_lag_kind(), TimeLagKind::LookedUp);
     let produced = committed_produced_ms(&first, &group, 0).unwrap();
     let expected = (first.taken_at_ms - produced) as f64 / 1000.0;
     assert_eq!(p0.time_lag_s(), Some(expected));

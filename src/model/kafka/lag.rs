@@ -187,7 +187,7 @@ pub fn group_lag_looked_up(group: &Group, partitions_of: &PartitionIndex) -> (Gr
         partitions_without_commit: partitions
             .plain()
             .iter()
-            .filter(|p| p.flag == OffsetFlag::NoCommit)
+            .filter(|p| p.flag() == OffsetFlag::NoCommit)
             .count(),
         partitions,
         error: group.error.clone(),
@@ -428,7 +428,7 @@ mod tests {
         assert_eq!(g.max_lag, 60);
         assert_eq!(g.partitions_without_commit, 1);
         let p2 = g.partitions.row(2);
-        assert_eq!((p2.lag(), p2.flag), (None, OffsetFlag::NoCommit));
+        assert_eq!((p2.lag(), p2.flag()), (None, OffsetFlag::NoCommit));
         assert_eq!(g.partitions.row(0).owner(), Some("sink@127.0.0.1"));
     }
 
@@ -480,7 +480,7 @@ mod tests {
         let flags: Vec<_> = lags[0]
             .partitions
             .iter()
-            .map(|p| (&**p.topic, p.flag))
+            .map(|p| (&**p.topic, p.flag()))
             .collect();
         assert_eq!(
             flags,
@@ -494,6 +494,6 @@ mod tests {
         assert_eq!(lags[0].partitions.row(1).lag(), Some(0));
         assert_eq!(lags[0].partitions.row(2).lag(), Some(190));
         assert_eq!(lags[0].partitions.row(0).lag(), None);
-        assert_eq!(std::mem::size_of::<PartitionLag>(), 48);
+        assert_eq!(std::mem::size_of::<PartitionLag>(), 40);
     }
 }

@@ -213,7 +213,7 @@ impl KafkaTracker {
                 committed: p.committed(),
                 lag: p.lag(),
                 time_lag_s: p.time_lag_s(),
-                below_log_start: p.flag == partition_lag::OffsetFlag::BelowLogStart,
+                below_log_start: p.flag() == partition_lag::OffsetFlag::BelowLogStart,
             });
             lag.retention =
                 retention::of_group(rows, &snapshot.topic_configs, |topic, partition| {
@@ -507,7 +507,7 @@ impl History {
                 }
                 _ => false,
             };
-            row.status = partition_status(
+            row.set_status(partition_status(
                 current.as_ref(),
                 StatusInput {
                     lag: lag_now,
@@ -518,7 +518,7 @@ impl History {
                     recommit_ms,
                     rising,
                 },
-            );
+            ));
             row.set_idle_s(
                 current
                     .as_ref()
@@ -585,7 +585,7 @@ impl History {
         };
         self.fill(&mut lag, &last, track.clone(), news, now, 0);
         for row in lag.partitions.plain_mut() {
-            row.status = status::Status::Unknown;
+            row.set_status(status::Status::Unknown);
             row.set_consume_rate(None);
             row.set_idle_s(None);
         }
@@ -728,7 +728,7 @@ mod tests {
         let rows: Vec<_> = g
             .partitions
             .iter()
-            .map(|p| (p.committed(), p.end(), p.lag(), p.status))
+            .map(|p| (p.committed(), p.end(), p.lag(), p.status()))
             .collect();
         assert_eq!(
             rows,

@@ -7,35 +7,117 @@ use serde::Serialize;
 
 use super::history::TimeLagKind;
 use super::status::Status;
-use crate::compact::{OptF32, OptF64, OptI64};
+use crate::compact::{OptAge, OptF32, OptI64};
 
-/// One group-partition's row. A million of them at scale, so stored compact (48 bytes, not
+/// One group-partition's row. A million of them at scale, so stored compact (40 bytes, not
 /// 168): optional numbers without `Option` tags (see `crate::compact`), read through methods that
 /// return the `Option`s, the lag computed from the offsets rather than stored, and the topic and
-/// owner kept once per group (`rows::Rows`, which reads a row with both as a `rows::Row`).
+/// owner kept once per group (`rows::Rows`, which reads a row with both as a `rows::Row`). 40
+/// bytes puts a group's 200 rows in jemalloc's 8 KiB size class (48 bytes took 10 KiB), in each
+/// of the two models alive while the next is derived.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartitionLag {
     committed: OptI64,
     end: OptI64,
-    /// Age of the oldest unconsumed message, seconds (0 when caught up, never NaN).
-    time_lag_s: OptF64,
+    /// Age of the oldest unconsumed message, seconds (0 when caught up), to the ms.
+    time_lag_s: OptAge,
     /// Messages per second produced into the partition / committed by the group, over the same
     /// recent window (up to the last ~20 s). Shown, and summed into the group's and topic's
     /// rates in `f64`, so 32 bits: 7 significant digits, where the window's own noise is in the
-    /// third. It makes a row 48 bytes, not 56: a group's 200 rows take jemalloc's 10 KiB size
-    /// class instead of 12 KiB, in each of the two models alive while the next is derived.
+    /// third.
     produce_rate: OptF32,
     consume_rate: OptF32,
     pub partition: i32,
     /// Seconds work has waited without the committed offset moving (what STOP is judged on):
     /// shown, never summed, so 32 bits (to the ms for 4 hours, to 0.1 s for 19 days).
     idle_s: OptF32,
-    /// The member that owns the partition, as an index into its group's owners (`u32::MAX`:
-    /// none).
-    owner: u32,
-    pub flag: OffsetFlag,
-    pub time_lag_kind: TimeLagKind,
-    pub status: Status,
+    /// The owner's index, the offset flag, how the time lag was obtained and the status.
+    tags: Tags,
+}
+
+/// A row's owner index (23 bits: which of the group's owners, or none) and its three small
+/// enums (3 bits each) in one `u32`, so the row is 40 bytes rather than 48.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Tags(u32);
+
+/// The owner index that means none; a group with more owners than this names the rest none.
+const NO_OWNER: u32 = (1 << 23) - 1;
+const FLAG_SHIFT: u32 = 23;
+const KIND_SHIFT: u32 = 26;
+const STATUS_SHIFT: u32 = 29;
+const THREE_BITS: u32 = 0b111;
+
+/// Each enum by its discriminant (a test checks the order).
+const FLAGS: [OffsetFlag; 5] = [
+    OffsetFlag::Ok,
+    OffsetFlag::NoCommit,
+    OffsetFlag::UnknownPartition,
+    OffsetFlag::AheadOfEnd,
+    OffsetFlag::BelowLogStart,
+];
+const KINDS: [TimeLagKind; 6] = [
+    TimeLagKind::Exact,
+    TimeLagKind::Interpolated,
+    TimeLagKind::LookedUp,
+    TimeLagKind::Estimate,
+    TimeLagKind::AtLeast,
+    TimeLagKind::Unknown,
+];
+const STATUSES: [Status; 7] = [
+    Status::Ok,
+    Status::Unknown,
+    Status::NoCommit,
+    Status::Warn,
+    Status::Stall,
+    Status::Rewind,
+    Status::Stop,
+];
+
+impl Tags {
+    fn new(owner: Option<usize>, flag: OffsetFlag) -> Tags {
+        let owner = owner
+            .and_then(|i| u32::try_from(i).ok())
+            .filter(|&i| i < NO_OWNER)
+            .unwrap_or(NO_OWNER);
+        Tags(owner)
+            .with(FLAG_SHIFT, flag as u32)
+            .with(KIND_SHIFT, TimeLagKind::Unknown as u32)
+            .with(STATUS_SHIFT, Status::Unknown as u32)
+    }
+
+    fn with(self, shift: u32, code: u32) -> Tags {
+        Tags((self.0 & !(THREE_BITS << shift)) | ((code & THREE_BITS) << shift))
+    }
+
+    fn code(self, shift: u32) -> usize {
+        ((self.0 >> shift) & THREE_BITS) as usize
+    }
+
+    fn owner(self) -> Option<usize> {
+        let i = self.0 & NO_OWNER;
+        (i != NO_OWNER).then_some(i as usize)
+    }
+
+    fn flag(self) -> OffsetFlag {
+        FLAGS
+            .get(self.code(FLAG_SHIFT))
+            .copied()
+            .unwrap_or(OffsetFlag::Ok)
+    }
+
+    fn kind(self) -> TimeLagKind {
+        KINDS
+            .get(self.code(KIND_SHIFT))
+            .copied()
+            .unwrap_or(TimeLagKind::Unknown)
+    }
+
+    fn status(self) -> Status {
+        STATUSES
+            .get(self.code(STATUS_SHIFT))
+            .copied()
+            .unwrap_or(Status::Unknown)
+    }
 }
 
 impl PartitionLag {
@@ -51,23 +133,40 @@ impl PartitionLag {
         PartitionLag {
             committed: OptI64::new(committed),
             end: OptI64::new(end),
-            time_lag_s: OptF64::NONE,
+            time_lag_s: OptAge::NONE,
             produce_rate: OptF32::NONE,
             consume_rate: OptF32::NONE,
             partition,
             idle_s: OptF32::NONE,
-            owner: owner
-                .and_then(|i| u32::try_from(i).ok())
-                .unwrap_or(u32::MAX),
-            flag,
-            time_lag_kind: TimeLagKind::Unknown,
-            status: Status::Unknown,
+            tags: Tags::new(owner, flag),
         }
     }
 
     /// Which of the group's owners owns the partition, if any.
     pub fn owner_index(&self) -> Option<usize> {
-        (self.owner != u32::MAX).then_some(self.owner as usize)
+        self.tags.owner()
+    }
+
+    /// Whether the committed offset can be taken at face value.
+    pub fn flag(&self) -> OffsetFlag {
+        self.tags.flag()
+    }
+
+    pub fn set_flag(&mut self, flag: OffsetFlag) {
+        self.tags = self.tags.with(FLAG_SHIFT, flag as u32);
+    }
+
+    /// How the time lag was obtained.
+    pub fn time_lag_kind(&self) -> TimeLagKind {
+        self.tags.kind()
+    }
+
+    pub fn status(&self) -> Status {
+        self.tags.status()
+    }
+
+    pub fn set_status(&mut self, status: Status) {
+        self.tags = self.tags.with(STATUS_SHIFT, status as u32);
     }
 
     /// The group's committed offset, if it committed here.
@@ -86,7 +185,8 @@ impl PartitionLag {
         Some(u64::try_from(end.saturating_sub(committed)).unwrap_or(0))
     }
 
-    /// Age of the oldest unconsumed message, seconds; `time_lag_kind` says how it was obtained.
+    /// Age of the oldest unconsumed message, seconds (to the ms); `time_lag_kind` says how it
+    /// was obtained.
     pub fn time_lag_s(&self) -> Option<f64> {
         self.time_lag_s.get()
     }
@@ -110,8 +210,8 @@ impl PartitionLag {
     }
 
     pub fn set_time_lag(&mut self, seconds: Option<f64>, kind: TimeLagKind) {
-        self.time_lag_s = OptF64::new(seconds);
-        self.time_lag_kind = kind;
+        self.time_lag_s = OptAge::new(seconds);
+        self.tags = self.tags.with(KIND_SHIFT, kind as u32);
     }
 
     /// Rounded to the nearest `f32` (see the fields).
@@ -143,11 +243,11 @@ impl PartitionLag {
         row.serialize_field("committed", &self.committed())?;
         row.serialize_field("end", &self.end())?;
         row.serialize_field("lag", &self.lag())?;
-        row.serialize_field("flag", &self.flag)?;
+        row.serialize_field("flag", &self.flag())?;
         row.serialize_field("owner", &owner)?;
         row.serialize_field("time_lag_s", &self.time_lag_s())?;
-        row.serialize_field("time_lag_kind", &self.time_lag_kind)?;
-        row.serialize_field("status", &self.status)?;
+        row.serialize_field("time_lag_kind", &self.time_lag_kind())?;
+        row.serialize_field("status", &self.status())?;
         // The `f32`s themselves: each prints as the shortest decimal that reads back to it (2.5,
         // not 2.5000000xxx).
         row.serialize_field("produce_rate", &self.produce_rate.get())?;
@@ -175,4 +275,49 @@ pub enum OffsetFlag {
     AheadOfEnd,
     /// Committed before the log start: those messages were deleted by retention before being read.
     BelowLogStart,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each enum reads back as set, whatever the others and the owner are, and the row is 40
+    /// bytes.
+    #[test]
+    fn tags_read_back_as_set() {
+        assert!(FLAGS.iter().enumerate().all(|(i, &f)| f as usize == i));
+        assert!(KINDS.iter().enumerate().all(|(i, &k)| k as usize == i));
+        assert!(STATUSES.iter().enumerate().all(|(i, &s)| s as usize == i));
+        for owner in [None, Some(0), Some(7), Some(NO_OWNER as usize - 1)] {
+            for &flag in &FLAGS {
+                let mut row = PartitionLag::new(3, Some(1), Some(2), flag, owner);
+                assert_eq!(row.time_lag_kind(), TimeLagKind::Unknown);
+                assert_eq!(row.status(), Status::Unknown);
+                for &kind in &KINDS {
+                    for &status in &STATUSES {
+                        row.set_time_lag(Some(1.5), kind);
+                        row.set_status(status);
+                        assert_eq!(
+                            (
+                                row.owner_index(),
+                                row.flag(),
+                                row.time_lag_kind(),
+                                row.status()
+                            ),
+                            (owner, flag, kind, status)
+                        );
+                    }
+                }
+                row.set_flag(OffsetFlag::AheadOfEnd);
+                assert_eq!(
+                    (row.owner_index(), row.flag(), row.status()),
+                    (owner, OffsetFlag::AheadOfEnd, Status::Stop)
+                );
+            }
+        }
+        // An index the tags cannot hold names no owner rather than another one.
+        let row = PartitionLag::new(0, None, None, OffsetFlag::Ok, Some(NO_OWNER as usize));
+        assert_eq!(row.owner_index(), None);
+        assert_eq!(std::mem::size_of::<PartitionLag>(), 40);
+    }
 }

@@ -109,7 +109,7 @@ mod tests {
             committed: p.committed(),
             lag: p.lag(),
             time_lag_s: p.time_lag_s(),
-            below_log_start: p.flag == OffsetFlag::BelowLogStart,
+            below_log_start: p.flag() == OffsetFlag::BelowLogStart,
         });
         g.retention = of_group(rows, configs, log_start);
     }
@@ -152,9 +152,9 @@ mod tests {
         );
         for (row, (_, offset, age)) in g.partitions.plain_mut().iter_mut().zip(rows) {
             row.set_offsets(row.committed(), Some(1_000));
-            row.set_time_lag(*age, row.time_lag_kind);
+            row.set_time_lag(*age, row.time_lag_kind());
             if *offset < 100 {
-                row.flag = OffsetFlag::BelowLogStart;
+                row.set_flag(OffsetFlag::BelowLogStart);
             }
         }
         g

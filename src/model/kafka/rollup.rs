@@ -28,8 +28,8 @@ pub fn roll_up<'a>(rows: impl IntoIterator<Item = &'a PartitionLag>) -> Rollup {
     let mut any_lag_unknown = false;
     for p in rows {
         r.partitions += 1;
-        r.status = r.status.max(p.status);
-        if p.flag == OffsetFlag::NoCommit {
+        r.status = r.status.max(p.status());
+        if p.flag() == OffsetFlag::NoCommit {
             r.partitions_without_commit += 1;
         }
         match p.lag() {
@@ -43,7 +43,7 @@ pub fn roll_up<'a>(rows: impl IntoIterator<Item = &'a PartitionLag>) -> Rollup {
             && r.time_lag_s.is_none_or(|m| t > m)
         {
             r.time_lag_s = Some(t);
-            r.time_lag_kind = p.time_lag_kind;
+            r.time_lag_kind = p.time_lag_kind();
         }
         if p.lag().is_some() {
             match (p.produce_rate(), p.consume_rate()) {
@@ -139,7 +139,7 @@ mod tests {
             None,
         );
         row.set_time_lag(lag.map(|l| l as f64 / 10.0), TimeLagKind::Interpolated);
-        row.status = status;
+        row.set_status(status);
         row.set_rates(rates.map(|r| r.0), rates.map(|r| r.1));
         row
     }

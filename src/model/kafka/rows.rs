@@ -1,9 +1,9 @@
 //! A group's partition rows, with what they share kept once per group rather than once per row.
 //!
 //! A million rows at scale, each in two models while the next is derived: a row holds only what
-//! is its own (`PartitionLag`, 48 bytes). Its topic is the run of rows it sits in (rows come in
+//! is its own (`PartitionLag`, 40 bytes). Its topic is the run of rows it sits in (rows come in
 //! topic/partition order, so a group on one topic has one run) and its owner an index into the
-//! group's members. 200 rows of a group then take the allocator's 10 KiB size class instead of
+//! group's members. 200 rows of a group then take the allocator's 8 KiB size class instead of
 //! the 16 KiB that 80-byte rows with their own topic and owner took.
 //!
 //! Read a row through [`Row`], which puts its topic and owner back beside it and derefs to the

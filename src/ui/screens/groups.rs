@@ -378,7 +378,7 @@ impl ListSource for Partitions<'_> {
             "{}\n{}\n{}\n{}",
             p.topic,
             p.partition,
-            p.status.as_str(),
+            p.status().as_str(),
             p.owner().unwrap_or("")
         )
     }
@@ -387,7 +387,7 @@ impl ListSource for Partitions<'_> {
         match column {
             0 => SortKey::Text(p.topic.to_string()),
             1 => SortKey::Num(f64::from(p.partition)),
-            2 => SortKey::Num(f64::from(p.status.urgency())),
+            2 => SortKey::Num(f64::from(p.status().urgency())),
             3 => p
                 .committed()
                 .map_or(SortKey::Unknown, |v| SortKey::Num(v as f64)),
@@ -412,7 +412,7 @@ impl ListSource for Partitions<'_> {
             &self.1.group_id,
             p.time_lag_s(),
         );
-        let note = match (p.flag, p.owner()) {
+        let note = match (p.flag(), p.owner()) {
             (OffsetFlag::Ok, Some(owner)) => Span::styled(owner.to_string(), theme.muted),
             (OffsetFlag::Ok, None) => Span::styled("unassigned", theme.muted),
             (flag, _) => Span::styled(flag_label(flag), theme.warn),
@@ -421,13 +421,16 @@ impl ListSource for Partitions<'_> {
             cell(p.topic.to_string()),
             num_cell(p.partition.to_string(), theme.text),
             Line::from(Span::styled(
-                p.status.as_str(),
-                judge::status_style(theme, p.status),
+                p.status().as_str(),
+                judge::status_style(theme, p.status()),
             )),
             num_cell(or_dash(p.committed().map(|v| v.to_string())), theme.text),
             num_cell(or_dash(p.end().map(|v| v.to_string())), theme.text),
             num_cell(or_dash(p.lag().map(thousands)), theme.text),
-            num_cell(judge::time_lag(p.time_lag_s(), p.time_lag_kind), lag_style),
+            num_cell(
+                judge::time_lag(p.time_lag_s(), p.time_lag_kind()),
+                lag_style,
+            ),
             num_cell(p.idle_s().map_or("-".into(), format::seconds), theme.muted),
             Line::from(note),
         ]
