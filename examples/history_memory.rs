@@ -11,9 +11,11 @@
 //! Deriving 200,000 group-partitions 1,800 times would take minutes and change nothing here: the
 //! history holds per group what the derived group says, whatever its partitions did.
 //!
-//! Run twice: the fixture's figures as they are every poll ("idle": each sealed chunk holds one
-//! value, kept as that value), and every figure of every group changing every poll ("moving",
-//! the worst case: every chunk keeps its slots).
+//! Run three times: the fixture's figures as they are every poll ("idle": each sealed chunk holds
+//! one value, kept as that value); every group stopped ("stopped": its time lag grows with the
+//! poll time, which comes a few ms early or late, and nothing else moves: `bench_kafka`'s
+//! cluster, whose groups never consume); and every figure of every group changing every poll
+//! ("moving", the worst case: every chunk keeps its slots).
 //!
 //! Printed: the history's heap bytes (series chunks, time axis, keys), the points kept, the
 //! bytes per group, and the time one poll's recording takes (plus handing its views to a model).
@@ -89,14 +91,22 @@ fn main() -> anyhow::Result<()> {
             ..g.clone()
         })
         .collect();
-    for (label, moves) in [("idle", false), ("moving", true)] {
+    for label in ["idle", "stopped", "moving"] {
         let mut recorder = KafkaHistory::new(capacity);
         // Past the first hour: the oldest chunks are being dropped, memory is at its steady state.
         let polls = capacity * 2;
         let mut record_times = Vec::with_capacity(polls);
         let mut kept = 0;
         for n in 0..polls {
-            let recorded = if moves {
+            // A poll's time: the refresh, give or take a few ms, as a live collector's.
+            let at = t0 + step * n as i64 + ((n * 7_919) % 23) as i64;
+            let recorded = if label == "stopped" {
+                for (i, g) in moving.iter_mut().enumerate() {
+                    let since = groups[i].time_lag_s.unwrap_or(0.0) + 86_400.0;
+                    g.time_lag_s = Some(since + (at - t0) as f64 / 1000.0);
+                }
+                &moving[..]
+            } else if label == "moving" {
                 // Every figure of every group and topic changes every poll: the worst case.
                 for (i, g) in moving.iter_mut().enumerate() {
                     let wobble = (n + i) % 61;
@@ -113,7 +123,7 @@ fn main() -> anyhow::Result<()> {
                 groups
             };
             let started = Instant::now();
-            let series = recorder.record(t0 + step * n as i64, recorded, 3);
+            let series = recorder.record(at, recorded, 3);
             record_times.push(started.elapsed());
             kept = series.times.len();
             // The model drops its views when the next one replaces it, as on the dashboard.
