@@ -170,6 +170,11 @@ impl<S: Slot> Sealed<S> {
         }
     }
 
+    /// Whether this chunk is `value` at every point.
+    fn is_the_value(&self, value: S::Value) -> bool {
+        matches!(self, Sealed::Same(v) if S::bits(*v) == S::bits(value))
+    }
+
     fn shares_storage_with(&self, other: &Sealed<S>) -> bool {
         match (self, other) {
             (Sealed::Slots(a), Sealed::Slots(b)) => Arc::ptr_eq(a, b),
@@ -190,10 +195,93 @@ impl<S: Slot> Clone for Sealed<S> {
     }
 }
 
+/// A series' sealed chunks, oldest first. While every one of them is the same single value (an
+/// idle group's lag, rates and status, for as long as it stays idle: most series on a cluster
+/// that keeps old groups) the list is that value and a count, not 16 bytes a chunk.
+enum SealedList<S: Slot> {
+    Uniform { chunks: usize, value: S::Value },
+    Chunks(Vec<Sealed<S>>),
+}
+
+impl<S: Slot> SealedList<S> {
+    const EMPTY: SealedList<S> = SealedList::Chunks(Vec::new());
+
+    fn len(&self) -> usize {
+        match self {
+            SealedList::Uniform { chunks, .. } => *chunks,
+            SealedList::Chunks(chunks) => chunks.len(),
+        }
+    }
+
+    /// Point `slot` of chunk `chunk`, if that chunk is held.
+    fn get(&self, chunk: usize, slot: usize) -> Option<S::Value> {
+        match self {
+            SealedList::Uniform { chunks, value } => (chunk < *chunks).then_some(*value),
+            SealedList::Chunks(chunks) => chunks.get(chunk).map(|c| c.get(slot)),
+        }
+    }
+
+    /// This list with `full` sealed after it and its `drop` oldest chunks gone (`drop` is at
+    /// most `len() + 1`).
+    fn with(&self, full: Sealed<S>, drop: usize) -> SealedList<S> {
+        if let SealedList::Uniform { chunks, value } = self
+            && full.is_the_value(*value)
+        {
+            return SealedList::Uniform {
+                chunks: chunks + 1 - drop,
+                value: *value,
+            };
+        }
+        let mut kept: Vec<Sealed<S>> = Vec::with_capacity(self.len() + 1 - drop);
+        match self {
+            SealedList::Uniform { chunks, value } => {
+                kept.extend((0..*chunks).map(|_| Sealed::Same(*value)).skip(drop));
+            }
+            SealedList::Chunks(chunks) => kept.extend(chunks.iter().skip(drop).cloned()),
+        }
+        if drop <= self.len() {
+            kept.push(full);
+        }
+        // One value throughout again (the last other chunk just went): that value and a count.
+        match kept.first() {
+            Some(&Sealed::Same(value)) if kept.iter().all(|c| c.is_the_value(value)) => {
+                SealedList::Uniform {
+                    chunks: kept.len(),
+                    value,
+                }
+            }
+            _ => SealedList::Chunks(kept),
+        }
+    }
+
+    /// Heap bytes of the chunks and of the list's own room.
+    fn heap_bytes(&self) -> usize {
+        match self {
+            SealedList::Uniform { .. } => 0,
+            SealedList::Chunks(chunks) => {
+                chunks.iter().map(Sealed::heap_bytes).sum::<usize>()
+                    + chunks.capacity() * std::mem::size_of::<Sealed<S>>()
+            }
+        }
+    }
+
+    fn shares_storage_with(&self, other: &SealedList<S>) -> bool {
+        match (self, other) {
+            (SealedList::Uniform { value: a, .. }, SealedList::Uniform { value: b, .. }) => {
+                S::bits(*a) == S::bits(*b)
+            }
+            (SealedList::Chunks(a), SealedList::Chunks(b)) => {
+                a.iter().zip(b).all(|(a, b)| a.shares_storage_with(b))
+            }
+            _ => false,
+        }
+    }
+}
+
 /// The writing end of one series. Owned by one tracker; each model gets a [`SeriesView`].
 pub struct Recorder<S: Slot> {
     /// Full chunks, oldest first; replaced (not changed) when a chunk is sealed, so views share it.
-    sealed: Arc<Vec<Sealed<S>>>,
+    sealed: Arc<SealedList<S>>,
     open: Arc<Chunk<S>>,
     open_len: usize,
     /// The poll number of the oldest point held (polls counted since the recorder's source began).
@@ -205,7 +293,7 @@ impl<S: Slot> Recorder<S> {
     /// A recorder keeping at least the last `capacity` points, starting at poll number `first`.
     pub fn new(capacity: usize, first: u64) -> Recorder<S> {
         Recorder {
-            sealed: Arc::default(),
+            sealed: Arc::new(SealedList::EMPTY),
             open: Chunk::new(),
             open_len: 0,
             first,
@@ -232,15 +320,12 @@ impl<S: Slot> Recorder<S> {
         self.open.slots[self.open_len].set(value);
         self.open_len += 1;
         if self.open_len == CHUNK {
-            let mut sealed: Vec<Sealed<S>> = Vec::with_capacity(self.sealed.len() + 1);
             // Whole chunks beyond the capacity go; the newest `capacity` points always stay.
             let total = self.len();
             let drop = (total.saturating_sub(self.capacity) / CHUNK).min(self.sealed.len() + 1);
             let full = Sealed::of(Arc::clone(&self.open));
-            let kept = self.sealed.iter().cloned().chain([full]);
-            sealed.extend(kept.skip(drop));
             self.first += (drop * CHUNK) as u64;
-            self.sealed = Arc::new(sealed);
+            self.sealed = Arc::new(self.sealed.with(full, drop));
             self.open = Chunk::new();
             self.open_len = 0;
         }
@@ -258,10 +343,9 @@ impl<S: Slot> Recorder<S> {
 
     /// Heap bytes held (chunks counted whole, sealed lists at their capacity).
     pub fn heap_bytes(&self) -> usize {
-        let sealed: usize = self.sealed.iter().map(Sealed::heap_bytes).sum();
-        sealed
+        self.sealed.heap_bytes()
             + plain_bytes::<S>()
-            + self.sealed.capacity() * std::mem::size_of::<Sealed<S>>()
+            + std::mem::size_of::<SealedList<S>>()
             + 2 * std::mem::size_of::<usize>()
     }
 }
@@ -292,7 +376,7 @@ impl<S: Slot> std::fmt::Debug for Recorder<S> {
 
 /// The points of one series as of one model: immutable, cheap to clone, read by index.
 pub struct SeriesView<S: Slot> {
-    sealed: Arc<Vec<Sealed<S>>>,
+    sealed: Arc<SealedList<S>>,
     open: Arc<Chunk<S>>,
     open_len: usize,
     first: u64,
@@ -344,8 +428,8 @@ impl<S: Slot> SeriesView<S> {
     /// The `i`-th point held, oldest first.
     pub fn get(&self, i: usize) -> Option<S::Value> {
         let (chunk, slot) = (i / CHUNK, i % CHUNK);
-        match self.sealed.get(chunk) {
-            Some(c) => Some(c.get(slot)),
+        match self.sealed.get(chunk, slot) {
+            Some(value) => Some(value),
             None if chunk == self.sealed.len() && slot < self.open_len => {
                 Some(self.open.slots[slot].get())
             }
@@ -359,22 +443,15 @@ impl<S: Slot> SeriesView<S> {
 
     /// Every point, oldest first.
     pub fn iter(&self) -> impl Iterator<Item = S::Value> + '_ {
-        let sealed = self
-            .sealed
-            .iter()
-            .flat_map(|c| (0..CHUNK).map(|slot| c.get(slot)));
+        let sealed = (0..self.sealed.len())
+            .flat_map(move |c| (0..CHUNK).filter_map(move |slot| self.sealed.get(c, slot)));
         let open = self.open.slots[..self.open_len].iter().map(Slot::get);
         sealed.chain(open)
     }
 
     /// Whether two views share their stored points (chunk for chunk): for tests of the sharing.
     pub fn shares_storage_with(&self, other: &SeriesView<S>) -> bool {
-        Arc::ptr_eq(&self.open, &other.open)
-            && self
-                .sealed
-                .iter()
-                .zip(other.sealed.iter())
-                .all(|(a, b)| a.shares_storage_with(b))
+        Arc::ptr_eq(&self.open, &other.open) && self.sealed.shares_storage_with(&other.sealed)
     }
 }
 
@@ -524,6 +601,62 @@ mod tests {
         // Later views share the sealed values as they share sealed slots.
         idle.push(42.0);
         assert!(iv.shares_storage_with(&idle.view()));
+    }
+
+    /// An idle series keeps its sealed chunks as one value and a count; a chunk that moves makes
+    /// it a list until that chunk is evicted, and every point reads back as pushed throughout.
+    #[test]
+    fn a_series_of_one_value_keeps_a_count_not_a_list() {
+        let capacity = 4 * CHUNK;
+        let mut r = ValueRecorder::new(capacity, 0);
+        let mut pushed = Vec::new();
+        fn push(r: &mut ValueRecorder, pushed: &mut Vec<f32>, value: f32) {
+            r.push(value);
+            pushed.push(value);
+        }
+        for _ in 0..3 * CHUNK {
+            push(&mut r, &mut pushed, 7.0);
+        }
+        assert!(matches!(
+            *r.sealed,
+            SealedList::Uniform { chunks: 3, value } if value == 7.0
+        ));
+        let idle = r.heap_bytes();
+        // One chunk with a spike: a list of chunks, for as long as that chunk is held.
+        for i in 0..CHUNK {
+            push(&mut r, &mut pushed, if i == 9 { 8.0 } else { 7.0 });
+        }
+        assert!(matches!(&*r.sealed, SealedList::Chunks(c) if c.len() == 4));
+        assert!(r.heap_bytes() > idle);
+        let v = r.view();
+        assert_eq!(v.get(3 * CHUNK + 9), Some(8.0));
+        assert!(v.iter().eq(pushed.iter().copied()));
+        // Idle again until the spike's chunk is evicted: one value and a count once more.
+        let mut polls = 0;
+        while matches!(&*r.sealed, SealedList::Chunks(_)) {
+            push(&mut r, &mut pushed, 7.0);
+            polls += 1;
+            assert!(polls <= capacity + 2 * CHUNK, "never evicted");
+        }
+        let v = r.view();
+        let first = usize::try_from(v.first_index()).unwrap();
+        assert!(v.iter().eq(pushed[first..].iter().copied()));
+        assert!(v.iter().all(|x| x == 7.0));
+        assert_eq!(r.heap_bytes(), idle);
+        // Unknown (NaN) is one value too, and a different one from any number.
+        let mut unknown = ValueRecorder::new(capacity, 0);
+        for _ in 0..2 * CHUNK {
+            unknown.push(f32::NAN);
+        }
+        assert!(matches!(
+            *unknown.sealed,
+            SealedList::Uniform { chunks: 2, .. }
+        ));
+        for _ in 0..CHUNK {
+            unknown.push(0.0);
+        }
+        assert!(matches!(&*unknown.sealed, SealedList::Chunks(c) if c.len() == 3));
+        assert!(unknown.view().iter().take(2 * CHUNK).all(f32::is_nan));
     }
 
     #[test]
