@@ -19,6 +19,7 @@ pub mod config_contexts;
 pub mod config_effective;
 pub mod display_text;
 pub mod format;
+pub mod freed_pages;
 pub mod kafka;
 pub mod live;
 pub mod model;

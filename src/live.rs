@@ -131,6 +131,9 @@ fn derive(
         let offered = record
             .as_ref()
             .map(|_| (kafka_now.clone(), clickhouse_now.clone()));
+        // The collectors' answers are freed by now: their pages go back before the model is
+        // derived beside the one on screen, not under it (`freed_pages`).
+        crate::freed_pages::release();
         if !session.ingest(Some(kafka_now), Some(clickhouse_now)) {
             continue;
         }
