@@ -171,9 +171,8 @@ crit = 0.9
 
 #[test]
 fn secrets_from_the_environment_show_only_the_variable() {
-    let dir = std::env::temp_dir().join(format!("pipetop-effective-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    let path = dir.join("config.toml");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("config.toml");
     std::fs::write(
         &path,
         "[kafka]\nproperties_env = { \"sasl.password\" = \"K_PW\" }\n[clickhouse]\npassword_env = \"CH_PW\"\n",
@@ -182,7 +181,6 @@ fn secrets_from_the_environment_show_only_the_variable() {
     let env = FakeEnv(vec![("K_PW", "kafka-hunter2"), ("CH_PW", "ch-hunter2")]);
     let loaded = load(Some(&path), None, &env).unwrap_or_else(|e| panic!("{e}"));
     let printed = effective_toml(&loaded);
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(!printed.contains("hunter2"), "{printed}");
     let t: Table = toml::from_str(&printed).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(

@@ -4,7 +4,7 @@
 //! and returns them gradually, as allocation goes on. A poll has two high points: the collector's
 //! answers, then the session deriving the next model beside the one on screen. The answers are
 //! freed between the two, and their pages stayed resident under the derivation: at 20,000
-//! partitions and 1,000 groups the derivation's RSS was about 107 MiB, and 97 with them returned
+//! partitions and 1,000 groups the derivation's RSS was about 105 MiB, and 97 with them returned
 //! first (README, Performance). The session thread calls [`release`] once a poll, before it
 //! derives.
 //!

@@ -19,6 +19,7 @@ use super::down_brokers::{
     PROBE_TIMEOUT, cluster_wide_timeout, coordinator_down_group, coordinator_of, split_batches,
 };
 use super::ends_after_commits::{ends_behind_commits, replace_ends};
+use super::fetched_commits::{FetchedCommits, TopicNames};
 use super::filter::{Filters, is_internal_topic};
 use super::group_log::{GROUP_LOG_TOPIC, group_log_partition, group_log_partitions};
 use super::health::broker_health;
@@ -35,8 +36,8 @@ use super::snapshot::{
 };
 use super::topic_config_reader::TopicConfigTask;
 use super::types::{
-    GroupDescription, GroupListing, GroupOffsets, GroupState, GroupType, Node, OffsetSpec,
-    PartitionOffset, TopicPartition, topic_partition_order,
+    GroupDescription, GroupListing, GroupState, GroupType, Node, OffsetSpec, PartitionOffset,
+    TopicPartition,
 };
 use super::unlisted::{unlisted_description, unlisted_group, unlisted_groups};
 use crate::compact::OptI64;
@@ -343,6 +344,9 @@ fn poll_blocking(
     // While a broker is down, librdkafka may still route a moved group's requests to it (its
     // coordinator cache), so every group request gets the short limit, not only its share.
     let timeout = left().min(cluster_wide);
+    // The snapshot's topic names, shared by its commits (read as each answer arrives) and its
+    // members' assignments.
+    let mut names = TopicNames::default();
     let (described, fetched, ends, starts) = std::thread::scope(|scope| {
         let describe = scope.spawn(|| {
             let t = Instant::now();
@@ -371,7 +375,12 @@ fn poll_blocking(
         let fetched = if group_ids.is_empty() {
             Ok((Vec::new(), 0))
         } else {
-            admin.list_group_offsets_batched(&group_ids, OFFSET_FETCHES_IN_FLIGHT, timeout)
+            admin.list_group_offsets_batched_into(
+                &group_ids,
+                OFFSET_FETCHES_IN_FLIGHT,
+                timeout,
+                |answer| FetchedCommits::read(answer, &mut names),
+            )
         };
         (
             join(describe),
@@ -406,7 +415,7 @@ fn poll_blocking(
         unlisted.into_iter().partition(|(id, _): &(String, u32)| {
             offsets
                 .iter()
-                .any(|o| &o.group_id == id && o.error.is_none() && !o.offsets.is_empty())
+                .any(|o| &o.group_id == id && o.error.is_none() && o.named_partitions)
         });
     let mut descriptions = descriptions;
     descriptions.extend(answered.iter().map(|(id, _)| unlisted_description(id)));
@@ -468,7 +477,7 @@ fn poll_blocking(
         })
         .collect();
 
-    let mut groups = groups(descriptions, offsets, filters);
+    let mut groups = groups(descriptions, offsets, filters, names);
     groups.extend(held);
     *seen = groups
         .iter()
@@ -695,50 +704,36 @@ fn count(n: usize) -> u32 {
 
 fn groups(
     descriptions: Vec<GroupDescription>,
-    offsets: Vec<GroupOffsets>,
+    offsets: Vec<FetchedCommits>,
     filters: &Filters,
+    mut names: TopicNames,
 ) -> Vec<Group> {
     let shown = |topic: &str| filters.topic(topic, is_internal_topic(topic));
-    let mut offsets_by_group: HashMap<String, GroupOffsets> = offsets
+    let mut offsets_by_group: HashMap<String, FetchedCommits> = offsets
         .into_iter()
         .map(|o| (o.group_id.clone(), o))
         .collect();
-    // One allocation per topic name, shared by every commit on it (200,000 commits at scale).
-    let mut names: HashMap<String, Arc<str>> = HashMap::new();
-    // Each answer shares a name per topic (`read_group_offsets`, `read_group_description`), and a
-    // group's rows come sorted: the name before is usually the one, found without hashing it.
-    let mut last: Option<(Arc<str>, Arc<str>)> = None;
-    let mut name = |topic: &Arc<str>| -> Arc<str> {
-        if let Some((read, kept)) = &last
-            && Arc::ptr_eq(read, topic)
-        {
-            return Arc::clone(kept);
-        }
-        let kept = match names.get(&**topic) {
-            Some(n) => Arc::clone(n),
-            None => {
-                let n: Arc<str> = Arc::from(&**topic);
-                names.insert(topic.to_string(), Arc::clone(&n));
-                n
-            }
-        };
-        last = Some((Arc::clone(topic), Arc::clone(&kept)));
-        kept
-    };
     let mut groups: Vec<Group> = descriptions
         .into_iter()
         .filter_map(|d| {
-            let fetched = offsets_by_group.remove(&d.group_id);
-            let all_committed = committed_rows(fetched.as_ref(), &mut name);
+            let mut fetched = offsets_by_group.remove(&d.group_id);
+            let all_committed = fetched
+                .as_mut()
+                .map(|f| std::mem::take(&mut f.commits))
+                .unwrap_or_default();
             let had_rows =
                 !all_committed.is_empty() || d.members.iter().any(|m| !m.assignment.is_empty());
-            let mut committed: Vec<Committed> = all_committed
-                .into_iter()
-                .filter(|c| shown(&c.topic))
-                .collect();
-            committed.sort_by(|a, b| {
-                topic_partition_order((&a.topic, a.partition), (&b.topic, b.partition))
-            });
+            // Kept as read (in topic/partition order) unless the filter hides some of them.
+            let committed = if all_committed.iter().all(|c| shown(c.topic)) {
+                all_committed
+            } else {
+                all_committed
+                    .iter()
+                    .filter(|c| shown(c.topic))
+                    .map(|c| c.to_committed())
+                    .collect::<Vec<Committed>>()
+                    .into()
+            };
             let members: Vec<Member> = d
                 .members
                 .into_iter()
@@ -751,7 +746,7 @@ fn groups(
                         .into_iter()
                         .filter(|tp| shown(&tp.topic))
                         .map(|tp| Assigned {
-                            topic: name(&tp.topic),
+                            topic: names.shared(&tp.topic),
                             partition: tp.partition,
                         })
                         .collect(),
@@ -770,34 +765,13 @@ fn groups(
                 partition_assignor: d.partition_assignor,
                 coordinator: d.coordinator.map(|n| n.id),
                 members,
-                committed: committed.into(),
+                committed,
                 error,
             })
         })
         .collect();
     groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
     groups
-}
-
-/// A group's commits as the snapshot's rows, their topic names shared (`name`), in exactly the
-/// room they need (200,000 rows at scale), not the doubling's.
-fn committed_rows(
-    fetched: Option<&GroupOffsets>,
-    name: &mut impl FnMut(&Arc<str>) -> Arc<str>,
-) -> Vec<Committed> {
-    let Some(fetched) = fetched else {
-        return Vec::new();
-    };
-    let mut rows = Vec::with_capacity(fetched.offsets.len());
-    rows.extend(fetched.offsets.iter().filter_map(|c| {
-        c.offset().map(|offset| Committed {
-            topic: name(&c.topic),
-            partition: c.partition,
-            offset,
-            produced_ms: crate::compact::OptI64::NONE,
-        })
-    }));
-    rows
 }
 
 fn index_offsets(offsets: &[PartitionOffset]) -> HashMap<(&str, i32), &PartitionOffset> {

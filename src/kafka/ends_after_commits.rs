@@ -9,16 +9,17 @@ use std::collections::BTreeSet;
 
 use foldhash::HashMap;
 
+use super::fetched_commits::FetchedCommits;
 use super::last_topic::LastTopic;
-use super::types::{GroupOffsets, PartitionOffset, TopicPartition};
+use super::types::{PartitionOffset, TopicPartition};
 
 /// Partitions with a fetched commit beyond the end read alongside it.
 pub fn ends_behind_commits(
-    offsets: &[GroupOffsets],
+    fetched: &[FetchedCommits],
     ends: &[PartitionOffset],
 ) -> Vec<TopicPartition> {
     // By topic, then partition id: a group's commits come sorted with their name shared per
-    // topic (`read_group_offsets`), so one lookup by name serves a run of them.
+    // topic (`FetchedCommits`), so one lookup by name serves a run of them.
     let mut end_of: HashMap<&str, HashMap<i32, i64>> = HashMap::default();
     for e in ends {
         if let Some(offset) = e.offset {
@@ -30,11 +31,11 @@ pub fn ends_behind_commits(
     }
     let mut last = LastTopic::default();
     let mut behind: BTreeSet<(&str, i32)> = BTreeSet::new();
-    for c in offsets.iter().flat_map(|g| &g.offsets) {
-        let ends = last.get(&c.topic, |name| end_of.get(name));
+    for c in fetched.iter().flat_map(|g| g.commits.iter()) {
+        let ends = last.get(c.topic, |name| end_of.get(name));
         let end = ends.and_then(|ends| ends.get(&c.partition));
-        if matches!((c.offset(), end), (Some(commit), Some(&end)) if commit > end) {
-            behind.insert((&*c.topic, c.partition));
+        if matches!(end, Some(&end) if c.offset > end) {
+            behind.insert((&**c.topic, c.partition));
         }
     }
     behind
@@ -61,7 +62,8 @@ pub fn replace_ends(ends: &mut [PartitionOffset], again: Vec<PartitionOffset>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kafka::types::CommittedOffset;
+    use crate::kafka::fetched_commits::TopicNames;
+    use crate::kafka::types::{CommittedOffset, GroupOffsets};
 
     fn end(p: i32, offset: Option<i64>) -> PartitionOffset {
         PartitionOffset {
@@ -75,7 +77,7 @@ mod tests {
     #[test]
     fn only_ends_older_than_a_commit_are_read_again() {
         let commit = |p, o| CommittedOffset::new("t".into(), p, o, None, None);
-        let offsets = vec![GroupOffsets {
+        let answer = GroupOffsets {
             group_id: "g".into(),
             error: None,
             offsets: vec![
@@ -84,7 +86,8 @@ mod tests {
                 commit(2, None),
                 commit(3, Some(5)),
             ],
-        }];
+        };
+        let offsets = vec![FetchedCommits::read(answer, &mut TopicNames::default())];
         let mut ends = vec![
             end(0, Some(10)),
             end(1, Some(11)),

@@ -9,6 +9,7 @@ pub mod commits;
 pub mod connect_failure;
 pub mod down_brokers;
 pub mod ends_after_commits;
+pub mod fetched_commits;
 pub mod filter;
 pub mod group_log;
 pub mod health;

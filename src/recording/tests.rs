@@ -12,10 +12,15 @@ use crate::config_contexts;
 use crate::kafka::snapshot::KafkaSnapshot;
 use crate::source::SourceStatus;
 
-fn temp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("pipetop-rec-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_file(&dir);
-    dir
+/// A path named `name` in a directory of its own, removed with all in it (rotated files too) when
+/// the guard drops, whether the test passed or not.
+fn temp(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::Builder::new()
+        .prefix("pipetop-rec-")
+        .tempdir()
+        .unwrap();
+    let path = dir.path().join(name);
+    (dir, path)
 }
 
 const T0: u64 = 1_796_180_000_000_000_000;
@@ -62,7 +67,7 @@ fn write_ten(path: &std::path::Path) -> Vec<u64> {
 
 #[test]
 fn a_recording_replays_its_batches_in_order() {
-    let path = temp("order");
+    let (_path_dir, path) = temp("order");
     write_ten(&path);
     let mut player = Player::open(&path).unwrap();
     assert!(player.problem().is_none());
@@ -78,12 +83,11 @@ fn a_recording_replays_its_batches_in_order() {
     let k = player.kafka_status().last_good.clone().unwrap();
     assert_eq!(k.topics[0].name, "topic-3");
     assert_eq!(player.model().sources.kafka.polls, 4);
-    let _ = std::fs::remove_file(&path);
 }
 
 #[test]
 fn a_partial_last_frame_is_ignored_and_said() {
-    let path = temp("truncated");
+    let (_path_dir, path) = temp("truncated");
     let sizes = write_ten(&path);
     let full = std::fs::read(&path).unwrap();
     // Cut in the middle of the last frame, as a crash mid-write leaves it.
@@ -96,12 +100,11 @@ fn a_partial_last_frame_is_ignored_and_said() {
     let k = player.kafka_status().last_good.clone().unwrap();
     // Nine batches were complete (and the keyframe after the first).
     assert_eq!(k.topics[0].name, "topic-8");
-    let _ = std::fs::remove_file(&path);
 }
 
 #[test]
 fn a_corrupt_frame_ends_the_readable_part_with_a_message() {
-    let path = temp("crc");
+    let (_path_dir, path) = temp("crc");
     let sizes = write_ten(&path);
     let mut bytes = std::fs::read(&path).unwrap();
     // Flip a byte in the body of the sixth batch.
@@ -114,12 +117,11 @@ fn a_corrupt_frame_ends_the_readable_part_with_a_message() {
     assert!(problem.contains("CRC mismatch"), "{problem}");
     let k = player.kafka_status().last_good.clone().unwrap();
     assert_eq!(k.topics[0].name, "topic-4", "read up to the corrupt frame");
-    let _ = std::fs::remove_file(&path);
 }
 
 #[test]
 fn an_unknown_version_is_refused_with_a_message() {
-    let path = temp("version");
+    let (_path_dir, path) = temp("version");
     write_ten(&path);
     let mut bytes = std::fs::read(&path).unwrap();
     bytes[frame::MAGIC.len()..frame::FILE_HEAD].copy_from_slice(&7u32.to_le_bytes());
@@ -132,12 +134,11 @@ fn an_unknown_version_is_refused_with_a_message() {
     std::fs::write(&path, b"{\"not\": \"a recording\"}").unwrap();
     let err = Recording::open(&path).err().unwrap();
     assert!(err.contains("not a pipetop recording"), "{err}");
-    let _ = std::fs::remove_file(&path);
 }
 
 #[test]
 fn rotation_keeps_the_newest_part_replayable_on_its_own() {
-    let path = temp("rotate");
+    let (_path_dir, path) = temp("rotate");
     let mut writer = RecordingWriter::create(&path, String::new(), T0, 200 * 1024).unwrap();
     let mut status = SourceStatus::<KafkaSnapshot>::default();
     for i in 0..40u64 {
@@ -159,8 +160,6 @@ fn rotation_keeps_the_newest_part_replayable_on_its_own() {
     assert!(k.cluster_id.as_deref().unwrap().starts_with("39-"));
     let older = super::writer::rotated_path(&path);
     assert!(Player::open(&older).is_ok());
-    let _ = std::fs::remove_file(&path);
-    let _ = std::fs::remove_file(&older);
 }
 
 struct Secrets;
@@ -176,7 +175,7 @@ impl crate::config::Env for Secrets {
 
 #[test]
 fn no_secret_reaches_the_file() {
-    let config_path = temp("secret.toml");
+    let (_config_path_dir, config_path) = temp("secret.toml");
     let mut f = std::fs::File::create(&config_path).unwrap();
     writeln!(
         f,
@@ -190,7 +189,7 @@ fn no_secret_reaches_the_file() {
         loaded.config.clickhouse.password.expose(),
         "hunter2-clickhouse"
     );
-    let path = temp("secret");
+    let (_path_dir, path) = temp("secret");
     let toml = crate::config_effective::effective_toml(&loaded);
     let mut writer = RecordingWriter::create(&path, toml, T0, u64::MAX).unwrap();
     writer
@@ -219,13 +218,11 @@ fn no_secret_reaches_the_file() {
     assert!(!found(&raw), "a secret in the recording's bytes");
     assert!(recording.header.config_toml.contains("***"));
     assert_eq!(recording.config.kafka.bootstrap_servers, "k:9092");
-    let _ = std::fs::remove_file(&path);
-    let _ = std::fs::remove_file(&config_path);
 }
 
 #[test]
 fn an_export_of_the_last_minutes_replays_on_its_own() {
-    let path = temp("export-src");
+    let (_path_dir, path) = temp("export-src");
     let mut writer = RecordingWriter::create(&path, String::new(), T0, u64::MAX).unwrap();
     let mut status = SourceStatus::<KafkaSnapshot>::default();
     // Ten minutes, a poll every 10 s: keyframes at 0, 60 s, 120 s ...
@@ -237,7 +234,7 @@ fn an_export_of_the_last_minutes_replays_on_its_own() {
         };
         append_kafka(&mut writer, &mut status, snapshot, at);
     }
-    let out = temp("export-out");
+    let (_out_dir, out) = temp("export-out");
     let span =
         super::export::export_window(&path, &out, std::time::Duration::from_secs(150)).unwrap();
     // From the keyframe at 420 s (the last at or before 590 − 150 = 440 s) to 590 s.
@@ -251,13 +248,11 @@ fn an_export_of_the_last_minutes_replays_on_its_own() {
     let last = player.kafka_status().last_good.clone().unwrap();
     assert_eq!(last.cluster_id.as_deref(), Some("poll-59"));
     assert_eq!(player.model().sources.kafka.polls, 60);
-    let _ = std::fs::remove_file(&path);
-    let _ = std::fs::remove_file(&out);
 }
 
 #[test]
 fn a_player_seeks_from_the_checkpoints_a_scout_played_ahead_to_the_same_state() {
-    let path = temp("scout");
+    let (_path_dir, path) = temp("scout");
     let mut writer = RecordingWriter::create(&path, String::new(), T0, u64::MAX).unwrap();
     let mut status = SourceStatus::<KafkaSnapshot>::default();
     for i in 0..100u64 {
@@ -288,7 +283,6 @@ fn a_player_seeks_from_the_checkpoints_a_scout_played_ahead_to_the_same_state() 
         assert_eq!(k.cluster_id, Some(format!("poll-{poll}")));
         assert_eq!(player.model().sources.kafka.polls, poll + 1);
     }
-    let _ = std::fs::remove_file(&path);
 }
 
 /// Removes `key` from every map in `v`.
@@ -374,12 +368,11 @@ fn deltas_apply_to_the_files_own_bytes_not_to_this_builds_encoding_of_them() {
     for (i, (kind, body)) in frames.iter().enumerate() {
         file.extend(frame::encode(*kind, T0 + i as u64, body));
     }
-    let path = temp("older-shape");
+    let (_path_dir, path) = temp("older-shape");
     std::fs::write(&path, &file).unwrap();
     let mut player = Player::open(&path).unwrap();
     assert!(player.step() && player.step());
     assert!(player.problem().is_none(), "{:?}", player.problem());
     let k = player.kafka_status().last_good.clone().unwrap();
     assert_eq!(k.topics[0].partitions[0].end_offset, Some(25));
-    let _ = std::fs::remove_file(&path);
 }

@@ -85,11 +85,25 @@ impl Admin {
         in_flight: OffsetFetchesInFlight,
         timeout: Duration,
     ) -> Result<(Vec<GroupOffsets>, usize), AdminError> {
+        self.list_group_offsets_batched_into(groups, in_flight, timeout, |answer| answer)
+    }
+
+    /// [`Admin::list_group_offsets_batched`], each group's answer handed to `keep` as soon as it
+    /// is final (a batch's answers as the batch arrives), and what `keep` makes of it returned:
+    /// a poll's answers need not all live in the admin client's rows until the last arrives.
+    pub fn list_group_offsets_batched_into<T>(
+        &self,
+        groups: &[(String, Option<i32>)],
+        in_flight: OffsetFetchesInFlight,
+        timeout: Duration,
+        mut keep: impl FnMut(GroupOffsets) -> T,
+    ) -> Result<(Vec<T>, usize), AdminError> {
         let op = Op::LIST_GROUP_OFFSETS;
         let started = Instant::now();
         let coordinators: Vec<Option<i32>> = groups.iter().map(|(_, c)| *c).collect();
         let (batches, mut alone) = batches(&coordinators);
-        let mut results: Vec<Option<GroupOffsets>> = vec![None; groups.len()];
+        let mut results: Vec<Option<T>> =
+            std::iter::repeat_with(|| None).take(groups.len()).collect();
         // A group id with a NUL cannot be sent: the one-group path says so.
         let mut sendable: Vec<(i32, Vec<usize>, Vec<CString>)> = Vec::with_capacity(batches.len());
         for (broker, idx) in batches {
@@ -157,7 +171,7 @@ impl Admin {
                             if code.is_some_and(ask_alone) {
                                 continue;
                             }
-                            results[i] = Some(answer);
+                            results[i] = Some(keep(answer));
                         }
                         // Named in the request, not in the answer, or asked to go alone.
                         alone.extend(idx.iter().filter(|&&i| results[i].is_none()));
@@ -170,7 +184,7 @@ impl Admin {
                             e => e.to_string(),
                         };
                         for &i in idx {
-                            results[i] = Some(GroupOffsets::failed(&groups[i].0, &said));
+                            results[i] = Some(keep(GroupOffsets::failed(&groups[i].0, &said)));
                         }
                     }
                     Err(e) => {
@@ -201,14 +215,14 @@ impl Admin {
                     .iter()
                     .zip(self.list_group_offsets(&ids, in_flight.alone, left)?)
             {
-                results[*i] = Some(answer);
+                results[*i] = Some(keep(answer));
             }
         }
         let results = results
             .into_iter()
             .zip(groups)
             .map(|(r, (id, _))| {
-                r.unwrap_or_else(|| GroupOffsets::failed(id, "no result within the timeout"))
+                r.unwrap_or_else(|| keep(GroupOffsets::failed(id, "no result within the timeout")))
             })
             .collect();
         Ok((results, sent))
