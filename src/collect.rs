@@ -1,6 +1,7 @@
 //! Starts one collector task per source and hands out the channels the session reads.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{Notify, watch};
 
@@ -17,6 +18,8 @@ pub struct Collectors {
     /// One per collector: a request to poll now that arrives mid-poll is kept (`notify_one`).
     refresh_kafka: Arc<Notify>,
     refresh_clickhouse: Arc<Notify>,
+    /// Both collectors keep their latest snapshot through the next poll while this is set.
+    keep_latest: Arc<AtomicBool>,
     /// The partition whose parts the ClickHouse collector fetches at each poll (None: none).
     focus: watch::Sender<Option<PartsFocus>>,
 }
@@ -26,6 +29,7 @@ pub struct Collectors {
 pub struct CollectorControl {
     refresh_kafka: Arc<Notify>,
     refresh_clickhouse: Arc<Notify>,
+    keep_latest: Arc<AtomicBool>,
     focus: watch::Sender<Option<PartsFocus>>,
 }
 
@@ -35,6 +39,13 @@ impl CollectorControl {
     pub fn refresh(&self) {
         self.refresh_kafka.notify_one();
         self.refresh_clickhouse.notify_one();
+    }
+
+    /// While `keep` holds, the collectors keep their latest snapshots through their next polls,
+    /// instead of letting go when those start: the screen waits for a model it can export or
+    /// freeze with its snapshots (see `run_collector`).
+    pub fn keep_snapshots(&self, keep: bool) {
+        self.keep_latest.store(keep, Ordering::Release);
     }
 
     /// Tells the ClickHouse collector which partition's parts to fetch, and fetches them now.
@@ -62,15 +73,18 @@ impl Collectors {
         let refresh_clickhouse = Arc::new(Notify::new());
         let (kafka_tx, kafka_rx) = watch::channel(SourceStatus::default());
         let (ch_tx, ch_rx) = watch::channel(SourceStatus::default());
+        let keep_latest = Arc::new(AtomicBool::new(false));
         tokio::spawn(run_collector(
             config.refresh,
             Arc::clone(&refresh_kafka),
+            Arc::clone(&keep_latest),
             kafka_tx,
             kafka,
         ));
         tokio::spawn(run_collector(
             config.refresh,
             Arc::clone(&refresh_clickhouse),
+            Arc::clone(&keep_latest),
             ch_tx,
             clickhouse,
         ));
@@ -79,6 +93,7 @@ impl Collectors {
             clickhouse: ch_rx,
             refresh_kafka,
             refresh_clickhouse,
+            keep_latest,
             focus,
         })
     }
@@ -87,6 +102,7 @@ impl Collectors {
         CollectorControl {
             refresh_kafka: Arc::clone(&self.refresh_kafka),
             refresh_clickhouse: Arc::clone(&self.refresh_clickhouse),
+            keep_latest: Arc::clone(&self.keep_latest),
             focus: self.focus.clone(),
         }
     }

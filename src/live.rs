@@ -127,6 +127,10 @@ fn derive(
         }
         let kafka_now = kafka.borrow().clone();
         let clickhouse_now = clickhouse.borrow().clone();
+        // This thread holds them now: each collector lets go of its copy of the latest snapshot
+        // when its next poll starts, not after that poll, beside the snapshot it builds.
+        kafka_now.mark_taken();
+        clickhouse_now.mark_taken();
         // Cheap clones (the snapshots are shared), kept only to offer them to the recorder.
         let offered = record
             .as_ref()

@@ -509,7 +509,7 @@ fn from_recording(cli: &Cli) -> Option<ExitCode> {
             out.map(|text| (text, ExitCode::from(report.code)))
         }
         Some(Command::Snapshot { json: true, .. }) => {
-            // The player's session keeps the snapshots of the model it just derived.
+            // The player keeps the snapshots of the model its session just derived.
             Report::new(&player.config().context, polls, model)
                 .map_err(serde::ser::Error::custom)
                 .and_then(|report| serde_json::to_string_pretty(&report))

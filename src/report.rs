@@ -28,8 +28,8 @@ pub struct Report<'a> {
 }
 
 impl<'a> Report<'a> {
-    /// The report of `model` with the snapshots it was derived from, while the session keeps
-    /// them (see [`Model::snapshots`]).
+    /// The report of `model` with the snapshots it was derived from, while their publisher
+    /// keeps them (see [`Model::snapshots`]): a poller or a player always does.
     pub fn new(
         context: &'a str,
         rounds: u32,

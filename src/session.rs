@@ -1,9 +1,10 @@
 //! The one update path from collector snapshots to a finished model.
 //!
-//! A [`Session`] owns what the collectors last published, the trackers that keep each half's
-//! history, and the alert engine. Each [`Session::ingest`] updates only the half that changed,
-//! derives the model once and judges the alerts once, on a clock that never goes backwards; the
-//! result is an immutable [`Model`] behind an `Arc`. The dashboard (on its own task, off the UI),
+//! A [`Session`] owns what it knows of each source (whether and when it answered; the snapshots
+//! stay with whoever published them, and models link to them weakly), the trackers that keep
+//! each half's history, and the alert engine. Each [`Session::ingest`] updates only the half
+//! that changed, derives the model once and judges the alerts once, on a clock that never goes
+//! backwards; the result is an immutable [`Model`] behind an `Arc`. The dashboard (on its own task, off the UI),
 //! `snapshot`, `check`, the export key and the screenshot generator all go through it.
 
 use std::sync::Arc;
@@ -17,8 +18,9 @@ use crate::kafka::snapshot::KafkaSnapshot;
 use crate::model::SnapshotsReplaced;
 use crate::model::clickhouse::{ClickHouseModel, ClickHouseTracker};
 use crate::model::kafka::{KafkaModel, KafkaTracker};
-use crate::model::{Model, Snapshots, Sources};
-use crate::source::SourceStatus;
+use crate::model::own_load::PipetopLoad;
+use crate::model::{Model, SnapshotLinks, Sources};
+use crate::source::{SourceState, SourceStatus};
 use crate::timeline::{self, Timeline};
 
 #[derive(Clone)]
@@ -26,8 +28,14 @@ pub struct Session {
     pipelines: Vec<PipelineConfig>,
     /// The ClickHouse query_log window, which the Kafka-engine exception rule counts within.
     window_s: u64,
-    kafka_status: SourceStatus<KafkaSnapshot>,
-    clickhouse_status: SourceStatus<ClickHouseSnapshot>,
+    /// Whether and when each source answered. The snapshots themselves are kept by whoever
+    /// published them (the collector's channel until its next poll starts, a poller, a player),
+    /// never by the session: it links to them weakly, for the models' export.
+    kafka_state: SourceState,
+    clickhouse_state: SourceState,
+    snapshots: SnapshotLinks,
+    /// What the latest good poll of each source cost, read when it arrived.
+    pipetop_load: PipetopLoad,
     kafka_tracker: KafkaTracker,
     clickhouse_tracker: ClickHouseTracker,
     kafka: Arc<KafkaModel>,
@@ -52,8 +60,10 @@ impl Session {
         let mut session = Session {
             pipelines: config.pipelines.clone(),
             window_s: config.clickhouse.window.as_secs(),
-            kafka_status: SourceStatus::default(),
-            clickhouse_status: SourceStatus::default(),
+            kafka_state: SourceState::default(),
+            clickhouse_state: SourceState::default(),
+            snapshots: SnapshotLinks::default(),
+            pipetop_load: PipetopLoad::default(),
             kafka_tracker: KafkaTracker::with_history(points),
             clickhouse_tracker: ClickHouseTracker::with_history(points),
             kafka: Arc::default(),
@@ -100,30 +110,30 @@ impl Session {
         clickhouse: Option<SourceStatus<ClickHouseSnapshot>>,
     ) -> bool {
         let mut events = Vec::new();
-        // The status replaces the one before first: the session holds the only strong reference
-        // to a source's previous snapshot (models hold theirs weakly), so it is freed before the
-        // new one is derived, not beside it.
-        if let Some(status) = kafka.filter(|s| s.polls != self.kafka_status.polls) {
-            let news = status.last_good_at != self.kafka_status.last_good_at;
-            self.kafka_status = status;
-            if news
-                && let Some(snapshot) = &self.kafka_status.last_good
-                && let Some(model) = self.kafka_tracker.update(snapshot)
-            {
-                self.kafka = Arc::new(model);
+        if let Some(status) = kafka.filter(|s| s.polls != self.kafka_state.polls) {
+            let news = status.last_good_at != self.kafka_state.last_good_at;
+            if news && let Some(snapshot) = &status.last_good {
+                if let Some(model) = self.kafka_tracker.update(snapshot) {
+                    self.kafka = Arc::new(model);
+                }
+                self.pipetop_load.kafka = Some(PipetopLoad::kafka_of(snapshot));
+                self.snapshots.kafka = Some(Arc::downgrade(snapshot));
             }
-            events.push(self.kafka_status.state().latest_event());
+            self.kafka_state = status.state();
+            events.push(self.kafka_state.latest_event());
         }
-        if let Some(status) = clickhouse.filter(|s| s.polls != self.clickhouse_status.polls) {
-            let news = status.last_good_at != self.clickhouse_status.last_good_at;
-            self.clickhouse_status = status;
-            if news && let Some(snapshot) = &self.clickhouse_status.last_good {
+        if let Some(status) = clickhouse.filter(|s| s.polls != self.clickhouse_state.polls) {
+            let news = status.last_good_at != self.clickhouse_state.last_good_at;
+            if news && let Some(snapshot) = &status.last_good {
                 let model = self
                     .clickhouse_tracker
                     .update(snapshot, self.alerts.rules());
                 self.clickhouse = Arc::new(model);
+                self.pipetop_load.hosts = PipetopLoad::hosts_of(snapshot);
+                self.snapshots.clickhouse = Some(Arc::downgrade(snapshot));
             }
-            events.push(self.clickhouse_status.state().latest_event());
+            self.clickhouse_state = status.state();
+            events.push(self.clickhouse_state.latest_event());
         }
         if events.is_empty() {
             return false;
@@ -158,16 +168,14 @@ impl Session {
     fn derive(&self) -> Model {
         let mut model = Model::new(
             Sources {
-                kafka: self.kafka_status.state(),
-                clickhouse: self.clickhouse_status.state(),
+                kafka: self.kafka_state.clone(),
+                clickhouse: self.clickhouse_state.clone(),
             },
             Arc::clone(&self.kafka),
             Arc::clone(&self.clickhouse),
             &self.pipelines,
-            &Snapshots {
-                kafka: self.kafka_status.last_good.clone(),
-                clickhouse: self.clickhouse_status.last_good.clone(),
-            },
+            self.pipetop_load.clone(),
+            self.snapshots.clone(),
         );
         model.thresholds = Arc::clone(&self.thresholds);
         model
@@ -217,38 +225,63 @@ mod tests {
         status
     }
 
-    /// The session keeps the only strong reference to a source's latest snapshot: a new poll
-    /// frees the one before although a model derived from it is still held (the screen's), and
-    /// that model then says its snapshots were replaced; the latest model has its own.
+    /// The session keeps no snapshot: whoever published it does (here the status, as the
+    /// collector's channel does), and models link to it weakly. Once the publisher lets it go
+    /// for its next poll, a model derived from it says so: replaced while that poll runs, let go
+    /// when that poll failed (its model still holds what was derived from it).
     #[test]
-    fn a_new_poll_frees_the_snapshot_before_and_older_models_say_so() {
+    fn models_link_to_the_snapshots_their_publisher_keeps() {
         let mut session = Session::new(&config());
-        assert!(session.ingest(Some(kafka(1, at(10))), None));
+        let mut status = SourceStatus::default();
+        let good = |status: &mut SourceStatus<KafkaSnapshot>, s| {
+            let snapshot = KafkaSnapshot {
+                taken_at_ms: crate::time::unix_ms(at(s)),
+                ..KafkaSnapshot::default()
+            };
+            status.record(Ok(snapshot), at(s));
+        };
+        let taken_at = |model: &Model| model.snapshots().unwrap().kafka.map(|k| k.taken_at_ms);
+        good(&mut status, 10);
+        assert!(session.ingest(Some(status.clone()), None));
+        status.mark_taken();
         let first_model = Arc::clone(session.model());
-        let first = Arc::downgrade(&first_model.snapshots().unwrap().kafka.unwrap());
-        assert_eq!(
-            first.upgrade().map(|k| k.taken_at_ms),
-            Some(crate::time::unix_ms(at(10)))
-        );
+        assert_eq!(taken_at(&first_model), Some(crate::time::unix_ms(at(10))));
 
-        assert!(session.ingest(Some(kafka(2, at(12))), None));
-        assert!(first.upgrade().is_none(), "the first snapshot is freed");
+        // The next poll starts: the publisher lets go, and the model cannot be exported yet.
+        status.let_go_if_taken();
         assert_eq!(first_model.snapshots().unwrap_err(), SnapshotsReplaced);
-        let latest = session.model().snapshots().unwrap();
+        good(&mut status, 12);
+        assert!(session.ingest(Some(status.clone()), None));
+        status.mark_taken();
         assert_eq!(
-            latest.kafka.map(|k| k.taken_at_ms),
+            taken_at(session.model()),
             Some(crate::time::unix_ms(at(12)))
         );
-        assert!(latest.clickhouse.is_none(), "ClickHouse never answered");
+        assert!(session.model().snapshots().unwrap().clickhouse.is_none());
+        assert_eq!(first_model.snapshots().unwrap_err(), SnapshotsReplaced);
 
-        // A failed poll keeps the last good snapshot, and the models derived after it share it.
-        let mut failed = kafka(2, at(12));
-        failed.record(Err::<KafkaSnapshot, _>("refused".into()), at(14));
-        assert!(session.ingest(Some(failed), None));
+        // The poll after it fails: the snapshot is gone for good, the model derived from it is not.
+        let kafka_model = Arc::clone(&session.model().kafka);
+        status.let_go_if_taken();
+        status.record(Err::<KafkaSnapshot, _>("refused".into()), at(14));
+        assert!(session.ingest(Some(status.clone()), None));
         let after_failure = session.model().snapshots().unwrap();
+        assert!(after_failure.kafka.is_none());
+        assert_eq!(after_failure.let_go, ["kafka"]);
+        assert!(Arc::ptr_eq(&kafka_model, &session.model().kafka));
         assert_eq!(
-            after_failure.kafka.map(|k| k.taken_at_ms),
-            Some(crate::time::unix_ms(at(12)))
+            session.model().sources.kafka.last_good_at,
+            Some(at(12)),
+            "the age of the last good data is still known"
+        );
+
+        // A status nobody marked as taken keeps its snapshot through the next poll.
+        good(&mut status, 16);
+        assert!(session.ingest(Some(status.clone()), None));
+        status.let_go_if_taken();
+        assert_eq!(
+            taken_at(session.model()),
+            Some(crate::time::unix_ms(at(16)))
         );
     }
 

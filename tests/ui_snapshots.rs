@@ -346,6 +346,18 @@ fn paused() {
     });
 }
 
+/// Paused while a poll runs that let go of the model's snapshots: the next model is frozen, and
+/// the header says so until then.
+#[test]
+fn pausing_at_the_next_poll() {
+    snapshot_sizes("pausing", || {
+        let mut app = fixtures::app();
+        fixtures::let_go_published();
+        apply(&mut app, [Action::TogglePause]);
+        app
+    });
+}
+
 #[test]
 fn clickhouse_down() {
     let down = || {

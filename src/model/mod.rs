@@ -52,28 +52,29 @@ pub struct Model {
     #[serde(skip)]
     pub pipetop_load: own_load::PipetopLoad,
     /// The snapshots this model was derived from, for the JSON report only: screens and alerts
-    /// read the derived fields above. Held weakly: the session keeps the latest snapshot of each
-    /// source and lets the one before go as soon as a new one arrives, before it derives the
-    /// next model, not when the screen lets go of this one (at 20,000 partitions that is 16 MiB
-    /// less at the moment of derivation, when two models are alive).
+    /// read the derived fields above. Held weakly: nobody keeps a snapshot for the models' sake
+    /// (the dashboard's collector lets go of its latest when the next poll starts, so at 20,000
+    /// partitions 13 MiB less is alive while that poll builds the next).
     #[serde(skip)]
     snapshots: SnapshotLinks,
 }
 
-/// [`Snapshots`] held weakly. `None`: the source had no good snapshot.
+/// [`Snapshots`] held weakly, as the session passes them to each model. `None`: the source had no
+/// good snapshot.
 #[derive(Debug, Clone, Default)]
-struct SnapshotLinks {
-    kafka: Option<std::sync::Weak<KafkaSnapshot>>,
-    clickhouse: Option<std::sync::Weak<ClickHouseSnapshot>>,
+pub struct SnapshotLinks {
+    pub kafka: Option<std::sync::Weak<KafkaSnapshot>>,
+    pub clickhouse: Option<std::sync::Weak<ClickHouseSnapshot>>,
 }
 
-/// The snapshots a model was derived from are no longer kept: a newer model replaced it.
+/// The snapshots a model was derived from are gone and newer ones are on the way: the source's
+/// next poll started (and let them go) and has not failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SnapshotsReplaced;
 
 impl std::fmt::Display for SnapshotsReplaced {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a newer poll replaced the snapshots this model was derived from")
+        f.write_str("the snapshots this model was derived from were let go for a newer poll")
     }
 }
 
@@ -91,6 +92,11 @@ pub struct Sources {
 pub struct Snapshots {
     pub kafka: Option<Arc<KafkaSnapshot>>,
     pub clickhouse: Option<Arc<ClickHouseSnapshot>>,
+    /// Sources whose last good snapshot was let go when their next poll started, and that poll
+    /// failed: the model still holds what was derived from it, the raw snapshot is gone until
+    /// the source answers again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub let_go: Vec<&'static str>,
 }
 
 impl Model {
@@ -100,7 +106,8 @@ impl Model {
         kafka: Arc<kafka::KafkaModel>,
         clickhouse: Arc<clickhouse::ClickHouseModel>,
         pipelines: &[crate::config::PipelineConfig],
-        snapshots: &Snapshots,
+        pipetop_load: own_load::PipetopLoad,
+        snapshots: SnapshotLinks,
     ) -> Model {
         let pipelines = pipeline::pipeline_rows(pipelines, &kafka, &clickhouse);
         Model {
@@ -108,31 +115,52 @@ impl Model {
             kafka,
             clickhouse,
             pipelines,
-            pipetop_load: own_load::PipetopLoad::gather(
-                snapshots.kafka.as_deref(),
-                snapshots.clickhouse.as_deref(),
-            ),
-            snapshots: SnapshotLinks {
-                kafka: snapshots.kafka.as_ref().map(Arc::downgrade),
-                clickhouse: snapshots.clickhouse.as_ref().map(Arc::downgrade),
-            },
+            pipetop_load,
+            snapshots,
             ..Model::default()
         }
     }
 
-    /// The snapshots this model was derived from, while the session still keeps them: the
-    /// latest model's always, an older one's until the session has taken a newer poll.
+    /// The snapshots this model was derived from, while someone keeps them: the collector keeps
+    /// the latest until its next poll starts, a paused screen the ones it froze, `snapshot` and a
+    /// replay all of theirs. A source whose snapshot was let go and whose poll since has failed
+    /// is listed in `let_go`; one whose next poll is still running is [`SnapshotsReplaced`].
     pub fn snapshots(&self) -> Result<Snapshots, SnapshotsReplaced> {
         fn upgrade<T>(
+            name: &'static str,
             link: &Option<std::sync::Weak<T>>,
+            state: &SourceState,
+            let_go: &mut Vec<&'static str>,
         ) -> Result<Option<Arc<T>>, SnapshotsReplaced> {
-            link.as_ref()
-                .map(|weak| weak.upgrade().ok_or(SnapshotsReplaced))
-                .transpose()
+            let Some(weak) = link else {
+                return Ok(None);
+            };
+            match weak.upgrade() {
+                Some(snapshot) => Ok(Some(snapshot)),
+                None if state.error.is_some() => {
+                    let_go.push(name);
+                    Ok(None)
+                }
+                None => Err(SnapshotsReplaced),
+            }
         }
+        let mut let_go = Vec::new();
+        let kafka = upgrade(
+            "kafka",
+            &self.snapshots.kafka,
+            &self.sources.kafka,
+            &mut let_go,
+        )?;
+        let clickhouse = upgrade(
+            "clickhouse",
+            &self.snapshots.clickhouse,
+            &self.sources.clickhouse,
+            &mut let_go,
+        )?;
         Ok(Snapshots {
-            kafka: upgrade(&self.snapshots.kafka)?,
-            clickhouse: upgrade(&self.snapshots.clickhouse)?,
+            kafka,
+            clickhouse,
+            let_go,
         })
     }
 }

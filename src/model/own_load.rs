@@ -41,19 +41,21 @@ pub struct HostLoad {
 }
 
 impl PipetopLoad {
-    pub fn gather(
-        kafka: Option<&KafkaSnapshot>,
-        clickhouse: Option<&ClickHouseSnapshot>,
-    ) -> PipetopLoad {
-        let kafka = kafka.map(|k| KafkaLoad {
-            poll_ms: k.poll_ms,
-            requests: k.requests,
-            by_kind: k.requests_by_kind,
-            phases_ms: k.phases_ms,
-        });
-        let hosts = clickhouse
+    /// What the Kafka poll of `snapshot` cost.
+    pub fn kafka_of(snapshot: &KafkaSnapshot) -> KafkaLoad {
+        KafkaLoad {
+            poll_ms: snapshot.poll_ms,
+            requests: snapshot.requests,
+            by_kind: snapshot.requests_by_kind,
+            phases_ms: snapshot.phases_ms,
+        }
+    }
+
+    /// What the ClickHouse poll of `snapshot` cost each host, and each host's own-load read-back.
+    pub fn hosts_of(snapshot: &ClickHouseSnapshot) -> Vec<HostLoad> {
+        snapshot
+            .hosts
             .iter()
-            .flat_map(|c| &c.hosts)
             .map(|outcome| match outcome {
                 HostOutcome::Ok(h) => HostLoad {
                     host: h.host.clone(),
@@ -76,7 +78,6 @@ impl PipetopLoad {
                     cadenced: Vec::new(),
                 },
             })
-            .collect();
-        PipetopLoad { kafka, hosts }
+            .collect()
     }
 }

@@ -115,22 +115,23 @@ impl<T> StatusFrame<T> {
         }
     }
 
-    /// The status again, taking the snapshot from `before` when the frame did not carry one. A
+    /// The status again, taking the snapshot from `before` when the frame did not carry one and
+    /// names the same last good poll (a newer one whose snapshot was not written has none). A
     /// delta must have been turned into its snapshot first (`chain::resolve`).
     pub fn status(&self, before: &SourceStatus<T>) -> SourceStatus<T> {
-        SourceStatus {
-            last_good: self
-                .snapshot
-                .clone()
-                .or_else(|| before.last_good.clone())
-                .filter(|_| self.last_good_at_ns.is_some()),
-            last_good_at: self.last_good_at_ns.map(time),
-            error: self.error.as_ref().map(|(message, at)| SourceError {
-                message: message.clone(),
-                at: time(*at),
-            }),
-            polls: self.polls,
-        }
+        let mut status = SourceStatus::default();
+        status.last_good_at = self.last_good_at_ns.map(time);
+        status.last_good = self.snapshot.clone().or_else(|| {
+            before.last_good.clone().filter(|_| {
+                status.last_good_at.is_some() && before.last_good_at == status.last_good_at
+            })
+        });
+        status.error = self.error.as_ref().map(|(message, at)| SourceError {
+            message: message.clone(),
+            at: time(*at),
+        });
+        status.polls = self.polls;
+        status
     }
 }
 

@@ -250,6 +250,63 @@ fn an_export_of_the_last_minutes_replays_on_its_own() {
     assert_eq!(player.model().sources.kafka.polls, 60);
 }
 
+/// The dashboard's collector lets go of its latest snapshot when the next poll starts, so a
+/// failed poll's status arrives without one: the file keeps the last good snapshot all the same,
+/// in the keyframes after it and as the base of the next delta.
+#[test]
+fn failed_polls_that_let_go_of_the_snapshot_still_replay_with_the_last_good_one() {
+    let (_path_dir, path) = temp("let-go");
+    let mut writer = RecordingWriter::create(&path, String::new(), T0, u64::MAX).unwrap();
+    let mut status = SourceStatus::<KafkaSnapshot>::default();
+    let at = |s: u64| content::time(T0 + s * 1_000_000_000);
+    let polled = |i: u64| KafkaSnapshot {
+        cluster_id: Some(format!("poll-{i}")),
+        ..KafkaSnapshot::default()
+    };
+    append_kafka(&mut writer, &mut status, polled(0), at(0));
+    // Failures every 10 s for three minutes: keyframes at 60, 120 and 180 s fall among them.
+    for s in (10..=180).step_by(10) {
+        status.mark_taken();
+        status.let_go_if_taken();
+        status.record(Err("refused".into()), at(s));
+        assert!(status.last_good.is_none());
+        writer
+            .append(&Ingested {
+                kafka: Some(status.clone()),
+                clickhouse: None,
+                at_ns: ns(at(s)),
+            })
+            .unwrap();
+    }
+    status.mark_taken();
+    status.let_go_if_taken();
+    append_kafka(&mut writer, &mut status, polled(19), at(190));
+
+    let cluster = |player: &Player| {
+        let status = player.kafka_status();
+        status.last_good.as_ref().and_then(|k| k.cluster_id.clone())
+    };
+    let mut player = Player::open(&path).unwrap();
+    assert!(player.problem().is_none());
+    let mut seen = Vec::new();
+    while player.step() {
+        seen.push(cluster(&player));
+    }
+    let mut expected = vec![Some("poll-0".to_string()); 19];
+    expected.push(Some("poll-19".to_string()));
+    assert_eq!(seen, expected);
+    // From the keyframe at 180 s alone (a fresh session there), the last good one is there.
+    let mut from_key = Player::open(&path).unwrap();
+    from_key.jump(at(185));
+    assert_eq!(
+        from_key.partial_since(),
+        Some(at(180)),
+        "played from the keyframe"
+    );
+    assert_eq!(cluster(&from_key).as_deref(), Some("poll-0"));
+    assert_eq!(from_key.kafka_status().last_good_at, Some(at(0)));
+}
+
 #[test]
 fn a_player_seeks_from_the_checkpoints_a_scout_played_ahead_to_the_same_state() {
     let (_path_dir, path) = temp("scout");

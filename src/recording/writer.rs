@@ -110,10 +110,10 @@ impl RecordingWriter {
         self.kafka_chain.advance(kafka_link);
         self.clickhouse_chain.advance(clickhouse_link);
         if let Some(k) = &batch.kafka {
-            self.kafka = k.clone();
+            self.kafka = holding(k, &self.kafka);
         }
         if let Some(c) = &batch.clickhouse {
-            self.clickhouse = c.clone();
+            self.clickhouse = holding(c, &self.clickhouse);
         }
         let due = self
             .last_key_ns
@@ -165,6 +165,17 @@ impl RecordingWriter {
         self.written += bytes.len() as u64;
         Ok(())
     }
+}
+
+/// `status` as the file holds it after its frame: a failed poll's status, whose snapshot the
+/// collector let go when that poll started (`SourceStatus::let_go_if_taken`), keeps the last good
+/// one, which the next keyframe writes and the next delta applies to.
+fn holding<T: Clone>(status: &SourceStatus<T>, before: &SourceStatus<T>) -> SourceStatus<T> {
+    let mut status = status.clone();
+    if status.last_good.is_none() && status.last_good_at == before.last_good_at {
+        status.last_good = before.last_good.clone();
+    }
+    status
 }
 
 /// A source's frame in a batch, if the batch has its status (see `Chain::frame`).

@@ -98,7 +98,8 @@ pub struct App {
     pub mode: Mode,
     pub paused: bool,
     /// The snapshots the model frozen by pause was derived from, kept for the export: the
-    /// session lets a snapshot go when it takes a newer poll (models hold theirs weakly).
+    /// collectors let theirs go when their next polls start (models hold theirs weakly). None
+    /// while paused: pause was pressed while a poll ran, and the next model is frozen.
     pub frozen: Option<crate::model::Snapshots>,
     pub theme: Theme,
     pub depth: ColorDepth,
@@ -234,7 +235,17 @@ impl App {
             return None;
         }
         self.generation += 1;
-        Some(std::mem::replace(&mut self.model, model))
+        let shown = std::mem::replace(&mut self.model, model);
+        if self.freezing() {
+            self.frozen = self.model.snapshots().ok();
+        }
+        Some(shown)
+    }
+
+    /// Paused, but the model on screen lost its snapshots to a poll that is running: the next
+    /// model is taken and frozen with its own.
+    pub fn freezing(&self) -> bool {
+        self.paused && self.frozen.is_none()
     }
 
     /// Applies an action. Returns false when the app should quit.

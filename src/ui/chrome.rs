@@ -89,7 +89,11 @@ pub fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     // A frozen screen must say so.
     if app.paused {
         spans.push(Span::styled(
-            "⏸ PAUSED",
+            if app.freezing() {
+                "⏸ PAUSING"
+            } else {
+                "⏸ PAUSED"
+            },
             theme.warn.add_modifier(ratatui::style::Modifier::REVERSED),
         ));
         spans.push(Span::styled(" │ ", theme.border));

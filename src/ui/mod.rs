@@ -181,6 +181,8 @@ async fn event_loop(
         }
         // The partition view's parts are fetched on demand: tell the collector what is open.
         control.focus(screens::focus_of(&app.level().view));
+        // A waiting export or pause needs the next model's snapshots: the collectors keep them.
+        control.keep_snapshots(export_waits || app.freezing());
         if app.model.criticals_fired > criticals_seen {
             criticals_seen = app.model.criticals_fired;
             if bell {
@@ -223,7 +225,7 @@ async fn event_loop(
                     None => {}
                 }
             }
-            changed = session.models.changed(), if !app.paused => {
+            changed = session.models.changed(), if !app.paused || app.freezing() => {
                 changed?;
                 let shown = session.models.borrow_and_update().clone();
                 session.retire(app.set_model(shown));
@@ -254,26 +256,33 @@ fn switch(options: &UiOptions, name: &str) -> Result<(Config, Live), String> {
 }
 
 /// The same JSON as `pipetop snapshot --json`, from what is on screen now. Fails with
-/// [`SnapshotsReplaced`] in the moment between the session taking a poll and its model reaching
-/// the screen: the export then waits for that model (see `event_loop`).
-pub(crate) fn export(app: &App, path: &std::path::Path) -> anyhow::Result<()> {
+/// [`SnapshotsReplaced`] while a poll runs that let go of the snapshots the screen's model came
+/// from (and while a pause waits to freeze the next model): the export then waits for the next
+/// model (see `event_loop`). Returns the sources whose snapshot is gone for good (`let_go`).
+pub(crate) fn export(app: &App, path: &std::path::Path) -> anyhow::Result<Vec<&'static str>> {
     let snapshots = match &app.frozen {
         Some(frozen) if app.paused => frozen.clone(),
         _ => app.model.snapshots()?,
     };
+    let let_go = snapshots.let_go.clone();
     let report = crate::report::Report::with_snapshots(&app.context, 0, &app.model, snapshots);
     std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
-    Ok(())
+    Ok(let_go)
 }
 
-/// The notice of an export: written, waiting for the model being derived (`Ok(None)`), or failed.
+/// The notice of an export: written, waiting for the next model (`None`), or failed.
 fn export_notice(app: &App, path: &std::path::Path) -> Option<String> {
     match export(app, path) {
-        Ok(()) => Some(format!(
+        Ok(let_go) if let_go.is_empty() => Some(format!(
             "exported the model and alert history to {}",
             path.display()
         )),
-        Err(e) if e.is::<SnapshotsReplaced>() && !app.paused => None,
+        Ok(let_go) => Some(format!(
+            "exported the model and alert history to {}, without the {} snapshot (its last poll failed)",
+            path.display(),
+            let_go.join(" and ")
+        )),
+        Err(e) if e.is::<SnapshotsReplaced>() => None,
         Err(e) => Some(format!("export to {} failed: {e}", path.display())),
     }
 }
@@ -338,49 +347,82 @@ mod tests {
         json["snapshots"]["kafka"]["taken_at_ms"].clone()
     }
 
-    /// The export writes the snapshots the screen's model came from. Once the session has taken
-    /// a newer poll it no longer keeps them: a live screen's export then waits for the newer model
-    /// (no notice yet), and a paused screen exports the snapshots it kept when it paused.
+    /// The export writes the snapshots the screen's model came from. The collector keeps them
+    /// until its next poll starts: an export or a pause in that poll waits for the next model
+    /// (no notice yet) and takes that one; a paused screen exports the snapshots it froze; after
+    /// a failed poll the export goes without the snapshot that poll let go, and says so.
     #[test]
-    fn the_export_writes_the_models_own_snapshots_or_waits_for_the_newer_model() {
+    fn export_and_pause_take_the_models_own_snapshots_or_the_next_model() {
         let path = std::env::temp_dir().join(format!("pipetop-export-{}.json", std::process::id()));
         let mut session = Session::new(&crate::config::Config::default());
         let mut status = SourceStatus::default();
+        // As the session thread does: ingest what the channel holds, and mark it taken.
+        let mut publish = |status: &SourceStatus<KafkaSnapshot>| {
+            session.ingest(Some(status.clone()), None);
+            status.mark_taken();
+            Arc::clone(session.model())
+        };
         poll(&mut status, 10);
-        session.ingest(Some(status.clone()), None);
         let mut app = App::new(
             "test",
             Duration::from_secs(2),
-            Arc::clone(session.model()),
+            publish(&status),
             Theme::fallback(ColorDepth::TrueColor),
             ColorDepth::TrueColor,
         );
         let notice = export_notice(&app, &path).unwrap();
         assert!(notice.starts_with("exported"), "{notice}");
         assert_eq!(exported_kafka_taken_at(&path), 1_700_000_010_000_i64);
-
-        poll(&mut status, 12);
-        session.ingest(Some(status.clone()), None);
         std::fs::remove_file(&path).unwrap();
-        assert_eq!(
-            export_notice(&app, &path),
-            None,
-            "waits for the newer model"
-        );
+
+        // The next poll starts and lets go of the snapshot: export and pause wait for its model.
+        status.let_go_if_taken();
+        assert_eq!(export_notice(&app, &path), None, "waits for the next model");
         assert!(!path.exists());
-        let _ = app.set_model(Arc::clone(session.model()));
+        assert!(app.apply(Action::TogglePause));
+        assert!(app.freezing());
+        poll(&mut status, 12);
+        let _ = app.set_model(publish(&status));
+        assert!(!app.freezing(), "the next model is frozen");
         assert!(export_notice(&app, &path).unwrap().starts_with("exported"));
         assert_eq!(exported_kafka_taken_at(&path), 1_700_000_012_000_i64);
 
-        assert!(app.apply(Action::TogglePause));
+        // Polls go on behind the paused screen; it exports what it froze.
+        status.let_go_if_taken();
         poll(&mut status, 14);
-        session.ingest(Some(status.clone()), None);
+        let latest = publish(&status);
         assert!(export_notice(&app, &path).unwrap().starts_with("exported"));
         assert_eq!(
             exported_kafka_taken_at(&path),
             1_700_000_012_000_i64,
             "the paused model's own snapshot"
         );
+        assert!(app.apply(Action::TogglePause));
+        let _ = app.set_model(latest);
+        assert!(export_notice(&app, &path).unwrap().starts_with("exported"));
+        assert_eq!(exported_kafka_taken_at(&path), 1_700_000_014_000_i64);
+
+        // A poll that fails after letting go: the snapshot is gone until Kafka answers again.
+        status.let_go_if_taken();
+        let failed = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_016);
+        status.record(Err::<KafkaSnapshot, _>("refused".into()), failed);
+        let _ = app.set_model(publish(&status));
+        let notice = export_notice(&app, &path).unwrap();
+        assert!(
+            notice.ends_with("without the kafka snapshot (its last poll failed)"),
+            "{notice}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert!(json["snapshots"]["kafka"].is_null());
+        assert_eq!(json["snapshots"]["let_go"], serde_json::json!(["kafka"]));
+        assert_eq!(
+            json["model"]["sources"]["kafka"]["last_good_at"],
+            1_700_000_014_000_i64
+        );
+        // Pause then freezes at once: nothing better is on the way.
+        assert!(app.apply(Action::TogglePause));
+        assert!(!app.freezing());
         let _ = std::fs::remove_file(&path);
     }
 }

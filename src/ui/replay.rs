@@ -112,7 +112,7 @@ async fn event_loop(
                     Some(Action::Export) => {
                         let path = std::path::Path::new("pipetop-export.json");
                         app.notice = Some(match super::export(&app, path) {
-                            Ok(()) => format!("exported the model at the cursor to {}", path.display()),
+                            Ok(_) => format!("exported the model at the cursor to {}", path.display()),
                             Err(e) => format!("export to {} failed: {e}", path.display()),
                         });
                     }

@@ -39,6 +39,7 @@ impl Watcher {
         tokio::spawn(run_collector(
             config.refresh,
             Arc::new(Notify::new()),
+            Arc::default(),
             tx,
             collector,
         ));
